@@ -1,0 +1,118 @@
+// Bindings of the fused optimizer steps. Each step validates every array of
+// the call with the GIL held, then releases the GIL for the kernel. With
+// validate_only=True it returns after the checks, so a caller with several
+// parameter groups can check all of them before it updates any.
+#include <string>
+
+#include "bindings/checks.hpp"
+#include "bindings/pybind.hpp"
+#include "cpu/dispatch.hpp"
+#include "cpu/threads.hpp"
+
+namespace fastopt::bindings {
+namespace {
+
+using cpu::DType;
+using cpu::StepContext;
+using cpu::TensorGroup;
+
+StepContext make_context(DType dtype, double grad_factor) {
+  check_finite_factor("grad_factor", grad_factor);
+  StepContext ctx;
+  ctx.dtype = dtype;
+  ctx.grad_factor = grad_factor;
+  ctx.num_threads = cpu::get_num_threads();
+  return ctx;
+}
+
+py::handle required(py::handle list, const char* name, const char* option) {
+  if (list.is_none()) {
+    throw py::value_error(std::string(name) + ": expected a list of arrays because " + option +
+                          " is set, got None");
+  }
+  return list;
+}
+
+void adam_step(py::handle params, py::handle grads, py::handle exp_avgs, py::handle exp_avg_sqs,
+               py::handle max_exp_avg_sqs, py::handle steps, double lr, double beta1,
+               double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled,
+               double grad_factor, bool validate_only) {
+  DType dtype{};
+  TensorGroup tg =
+      amsgrad ? gather({{"params", params, Access::write},
+                        {"grads", grads, Access::read},
+                        {"exp_avgs", exp_avgs, Access::write},
+                        {"exp_avg_sqs", exp_avg_sqs, Access::write},
+                        {"max_exp_avg_sqs", required(max_exp_avg_sqs, "max_exp_avg_sqs", "amsgrad"),
+                         Access::write}},
+                       &dtype)
+              : gather({{"params", params, Access::write},
+                        {"grads", grads, Access::read},
+                        {"exp_avgs", exp_avgs, Access::write},
+                        {"exp_avg_sqs", exp_avg_sqs, Access::write}},
+                       &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  AdamHyper h;
+  h.lr = lr;
+  h.beta1 = beta1;
+  h.beta2 = beta2;
+  h.eps = eps;
+  h.weight_decay = weight_decay;
+  h.amsgrad = amsgrad;
+  h.decay = decoupled ? Decay::decoupled : Decay::l2;
+  py::gil_scoped_release release;
+  cpu::kernels().adam_step(tg, ctx, h, step_counts.data());
+}
+
+// Returns (sum of squares, all finite) over every gradient, float32 and
+// float64 alike, in one read-only pass.
+py::tuple grad_stats(py::handle grads) {
+  if (!py::isinstance<py::list>(grads) && !py::isinstance<py::tuple>(grads)) {
+    throw py::type_error("grads: expected a list of numpy arrays, got " + describe(grads));
+  }
+  py::list by_dtype[2];
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(grads);
+  for (std::size_t k = 0; k < py::len(seq); ++k) {
+    py::handle g = seq[k];
+    py::list single;
+    single.append(g);
+    DType dtype{};
+    gather({{"grads", single, Access::read}}, &dtype);
+    by_dtype[static_cast<int>(dtype)].append(g);
+  }
+  TensorGroup groups[2];
+  for (int d = 0; d < 2; ++d) {
+    DType dtype{};
+    if (py::len(by_dtype[d]) > 0) groups[d] = gather({{"grads", by_dtype[d], Access::read}}, &dtype);
+  }
+  double sumsq = 0.0;
+  bool finite = true;
+  {
+    py::gil_scoped_release release;
+    const int threads = cpu::get_num_threads();
+    for (int d = 0; d < 2; ++d) {
+      if (groups[d].num_tensors() == 0) continue;
+      const cpu::GradStats s = cpu::kernels().grad_stats(groups[d], static_cast<DType>(d), threads);
+      sumsq += s.sumsq;
+      finite = finite && s.finite;
+    }
+  }
+  return py::make_tuple(sumsq, finite);
+}
+
+}  // namespace
+
+void bind_optim(py::module_& m) {
+  using namespace py::literals;
+  m.def("adam_step", &adam_step, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a,
+        "max_exp_avg_sqs"_a.none(true), "steps"_a, py::kw_only(), "lr"_a, "beta1"_a, "beta2"_a,
+        "eps"_a, "weight_decay"_a, "amsgrad"_a, "decoupled"_a, "grad_factor"_a = 1.0,
+        "validate_only"_a = false,
+        "Fused Adam/AdamW step over lists of arrays, updated in place.");
+  m.def("grad_stats", &grad_stats, "grads"_a,
+        "Return (sum of squares, all finite) over a list of gradient arrays.");
+}
+
+}  // namespace fastopt::bindings

@@ -1,0 +1,179 @@
+#include "bindings/checks.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fastopt::bindings {
+namespace {
+
+struct Span {
+  std::uintptr_t lo;
+  std::uintptr_t hi;
+  const char* role;
+  std::size_t index;
+  bool writes;
+};
+
+std::string where(const char* role, std::size_t index) {
+  return std::string(role) + "[" + std::to_string(index) + "]";
+}
+
+std::string shape_of(const py::array& a) { return py::str(a.attr("shape")).cast<std::string>(); }
+
+py::sequence as_list(const Role& role) {
+  if (!py::isinstance<py::list>(role.arrays) && !py::isinstance<py::tuple>(role.arrays)) {
+    throw py::type_error(std::string(role.name) + ": expected a list of numpy arrays, got " +
+                         describe(role.arrays));
+  }
+  return py::reinterpret_borrow<py::sequence>(role.arrays);
+}
+
+// Raises on the first pair of overlapping arrays where at least one is
+// written. After sorting by start address, an array overlaps an earlier one
+// exactly when it starts before the furthest end seen so far.
+void check_overlaps(std::vector<Span>& spans) {
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.lo < b.lo; });
+  const Span* reach_any = nullptr;
+  const Span* reach_writer = nullptr;
+  for (const Span& s : spans) {
+    const Span* other = nullptr;
+    if (s.writes && reach_any && s.lo < reach_any->hi) other = reach_any;
+    if (!s.writes && reach_writer && s.lo < reach_writer->hi) other = reach_writer;
+    if (other) {
+      throw py::value_error(where(other->role, other->index) + " and " +
+                            where(s.role, s.index) +
+                            " share memory; every array that fastopt writes must be a "
+                            "separate buffer (pass a copy)");
+    }
+    if (!reach_any || s.hi > reach_any->hi) reach_any = &s;
+    if (s.writes && (!reach_writer || s.hi > reach_writer->hi)) reach_writer = &s;
+  }
+}
+
+}  // namespace
+
+std::string describe(py::handle obj) {
+  if (py::isinstance<py::array>(obj)) {
+    py::array a = py::reinterpret_borrow<py::array>(obj);
+    return "array of dtype " + py::str(a.dtype()).cast<std::string>() + " and shape " +
+           shape_of(a);
+  }
+  return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
+}
+
+cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
+  cpu::TensorGroup tg;
+  tg.num_buffers = static_cast<int>(roles.size());
+  const Role& first = *roles.begin();
+  py::sequence first_list = as_list(first);
+  const std::size_t n = py::len(first_list);
+  tg.size.resize(n);
+  tg.data.resize(n * roles.size());
+
+  std::vector<py::array> leaders;
+  leaders.reserve(n);
+  py::dtype leader_dtype;
+  std::vector<Span> spans;
+  spans.reserve(n * roles.size());
+
+  int r = 0;
+  for (const Role& role : roles) {
+    py::sequence list = as_list(role);
+    const std::size_t len = py::len(list);
+    if (len != n) {
+      throw py::value_error(std::string(role.name) + ": expected " + std::to_string(n) +
+                            " arrays to match " + first.name + ", got " + std::to_string(len));
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      py::handle item = list[k];
+      if (!py::isinstance<py::array>(item)) {
+        throw py::type_error(where(role.name, k) + ": expected a numpy.ndarray, got " +
+                             describe(item));
+      }
+      py::array a = py::reinterpret_borrow<py::array>(item);
+      if (r == 0) {
+        if (k == 0) {
+          if (a.dtype().equal(py::dtype::of<float>())) {
+            *dtype = cpu::DType::float32;
+          } else if (a.dtype().equal(py::dtype::of<double>())) {
+            *dtype = cpu::DType::float64;
+          } else {
+            throw py::type_error(where(role.name, k) +
+                                 ": expected dtype float32 or float64, got " +
+                                 py::str(a.dtype()).cast<std::string>());
+          }
+          leader_dtype = a.dtype();
+        }
+        leaders.push_back(a);
+        tg.size[k] = static_cast<std::int64_t>(a.size());
+      }
+      if (!a.dtype().equal(leader_dtype)) {
+        throw py::type_error(where(role.name, k) + ": expected dtype " +
+                             py::str(leader_dtype).cast<std::string>() + " to match " +
+                             where(first.name, 0) + ", got " +
+                             py::str(a.dtype()).cast<std::string>());
+      }
+      if (r != 0) {
+        const py::array& lead = leaders[k];
+        bool same = a.ndim() == lead.ndim();
+        for (py::ssize_t d = 0; same && d < a.ndim(); ++d) same = a.shape(d) == lead.shape(d);
+        if (!same) {
+          throw py::value_error(where(role.name, k) + ": expected shape " + shape_of(lead) +
+                                " to match " + where(first.name, k) + ", got " + shape_of(a));
+        }
+      }
+      if (!(a.flags() & py::array::c_style)) {
+        throw py::value_error(where(role.name, k) +
+                              ": expected a C-contiguous array, got strides " +
+                              py::str(a.attr("strides")).cast<std::string>() +
+                              " (use numpy.ascontiguousarray, and keep that copy)");
+      }
+      if (role.access == Access::write && !a.writeable()) {
+        throw py::value_error(where(role.name, k) +
+                              ": expected a writeable array, got a read-only one");
+      }
+      void* data = const_cast<void*>(a.data());
+      tg.data[k * roles.size() + r] = data;
+      if (a.size() > 0) {
+        const auto lo = reinterpret_cast<std::uintptr_t>(data);
+        spans.push_back({lo, lo + static_cast<std::uintptr_t>(a.nbytes()), role.name, k,
+                         role.access == Access::write});
+      }
+    }
+    ++r;
+  }
+  check_overlaps(spans);
+  return tg;
+}
+
+std::vector<std::int64_t> gather_steps(py::handle steps, std::int64_t num_tensors) {
+  std::vector<std::int64_t> out;
+  try {
+    out = steps.cast<std::vector<std::int64_t>>();
+  } catch (const py::cast_error&) {
+    throw py::type_error("steps: expected a sequence of integers, got " + describe(steps));
+  }
+  if (static_cast<std::int64_t>(out.size()) != num_tensors) {
+    throw py::value_error("steps: expected " + std::to_string(num_tensors) +
+                          " step counts to match params, got " + std::to_string(out.size()));
+  }
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    if (out[k] < 1) {
+      throw py::value_error(where("steps", k) + ": expected a step count >= 1, got " +
+                            std::to_string(out[k]));
+    }
+  }
+  return out;
+}
+
+void check_finite_factor(const char* name, double x) {
+  if (!std::isfinite(x)) {
+    throw py::value_error(std::string(name) + ": expected a finite number, got " +
+                          std::to_string(x));
+  }
+}
+
+}  // namespace fastopt::bindings

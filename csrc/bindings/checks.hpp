@@ -1,0 +1,38 @@
+// Validation of array arguments at the Python boundary. Every check runs with
+// the GIL held and before any kernel writes, and every message names the
+// argument, the list index and the value received.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bindings/pybind.hpp"
+#include "cpu/tensor_group.hpp"
+
+namespace fastopt::bindings {
+
+enum class Access { read, write };
+
+// One buffer role of a multi-tensor call: a list of arrays, one per tensor.
+struct Role {
+  const char* name;
+  py::handle arrays;  // a list or tuple of numpy arrays
+  Access access;
+};
+
+// Checks the roles against each other and builds the kernel view. The first
+// role fixes the tensor count, the dtype (float32 or float64) and the shapes;
+// every array must be a C-contiguous numpy.ndarray, written roles must be
+// writeable, and no written array may overlap any other array of the call.
+cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype);
+
+// Converts a sequence of step counts, one per tensor, each >= 1.
+std::vector<std::int64_t> gather_steps(py::handle steps, std::int64_t num_tensors);
+
+// Raises ValueError unless x is finite and within [lo, hi].
+void check_finite_factor(const char* name, double x);
+
+std::string describe(py::handle obj);
+
+}  // namespace fastopt::bindings

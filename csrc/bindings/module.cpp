@@ -1,0 +1,7 @@
+#include "bindings/pybind.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastopt's compiled kernels; use the fastopt package, not this module.";
+  fastopt::bindings::bind_system(m);
+  fastopt::bindings::bind_optim(m);
+}

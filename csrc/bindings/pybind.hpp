@@ -1,0 +1,15 @@
+// The one header through which binding files include pybind11.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+namespace py = pybind11;
+
+namespace fastopt::bindings {
+
+void bind_system(py::module_& m);
+void bind_optim(py::module_& m);
+
+}  // namespace fastopt::bindings

@@ -1,0 +1,116 @@
+// Gradient statistics for clipping and non-finite detection, and the roofline
+// kernel that benchmarks compare every update against.
+#include "cpu/kernel_list.hpp"
+#include "cpu/multi_tensor.hpp"
+
+namespace fastopt::cpu::FASTOPT_ISA {
+namespace {
+
+// Partial sums in a fixed lane order, so every ISA build and every thread
+// count adds the same numbers in the same order.
+constexpr int kLanes = 8;
+
+struct SumSq {
+  double sq = 0.0;
+  double bad = 0.0;  // sum of (x - x): 0 while every x is finite, NaN after
+  SumSq& operator+=(const SumSq& o) {
+    sq += o.sq;
+    bad += o.bad;
+    return *this;
+  }
+};
+
+template <typename T>
+SumSq sumsq_block(const T* __restrict x, std::int64_t n) {
+  double sq[kLanes] = {};
+  double bad[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const double v = static_cast<double>(x[i + l]);
+      sq[l] += v * v;
+      bad[l] += v - v;
+    }
+  }
+  for (int l = 0; i < n; ++i, ++l) {
+    const double v = static_cast<double>(x[i]);
+    sq[l] += v * v;
+    bad[l] += v - v;
+  }
+  SumSq out;
+  for (int l = 0; l < kLanes; ++l) {
+    out.sq += sq[l];
+    out.bad += bad[l];
+  }
+  return out;
+}
+
+// Loads every buffer and stores a rotation of the loaded values into the
+// written ones: exactly the bytes of an update with R read-only and W
+// read-write buffers, and no arithmetic.
+template <typename T, int R, int W>
+void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::int64_t e) {
+  constexpr int B = R + W;
+  T* buf[B];
+  for (int r = 0; r < B; ++r) buf[r] = tg.ptr<T>(k, r) + b;
+  const std::int64_t n = e - b;
+  for (std::int64_t i = 0; i < n; ++i) {
+    T loaded[B];
+    for (int r = 0; r < B; ++r) loaded[r] = buf[r][i];
+    for (int w = 0; w < W; ++w) buf[R + w][i] = loaded[(R + w + B - 1) % B];
+  }
+}
+
+template <typename T, int R, int W>
+void roofline_run(const TensorGroup& tg, int num_threads) {
+  for_each_range(tg, num_threads, [&](std::int64_t k, std::int64_t b, std::int64_t e) {
+    roofline_range<T, R, W>(tg, k, b, e);
+  });
+}
+
+template <typename T, int R>
+void roofline_writes(const TensorGroup& tg, int num_threads) {
+  switch (tg.num_buffers - R) {
+    case 1: roofline_run<T, R, 1>(tg, num_threads); break;
+    case 2: roofline_run<T, R, 2>(tg, num_threads); break;
+    case 3: roofline_run<T, R, 3>(tg, num_threads); break;
+    case 4: roofline_run<T, R, 4>(tg, num_threads); break;
+    case 5: roofline_run<T, R, 5>(tg, num_threads); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+GradStats grad_stats(const TensorGroup& tg, DType dtype, int num_threads) {
+  GradStats stats;
+  with_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const auto sums = reduce_per_tensor<SumSq>(
+        tg, num_threads, [&](std::int64_t k, std::int64_t b, std::int64_t e) {
+          return sumsq_block<T>(tg.ptr<T>(k, 0) + b, e - b);
+        });
+    SumSq total;
+    for (const SumSq& s : sums) total += s;
+    stats.sumsq = total.sq;
+    // NOTE: float64 gradients whose norm exceeds ~1e154 overflow sumsq to
+    // inf while every element is finite; they are reported finite with an
+    // infinite norm.
+    stats.finite = total.bad == 0.0;
+  });
+  return stats;
+}
+
+// Callers guarantee 0 <= num_read_only <= 1 and 1 <= writes <= 5.
+void roofline(const TensorGroup& tg, DType dtype, int num_read_only, int num_threads) {
+  with_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    if (num_read_only == 0) {
+      roofline_writes<T, 0>(tg, num_threads);
+    } else {
+      roofline_writes<T, 1>(tg, num_threads);
+    }
+  });
+}
+
+}  // namespace fastopt::cpu::FASTOPT_ISA

@@ -1,0 +1,23 @@
+"""fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
+
+from fastopt import optim
+from fastopt._system import (
+    active_isa,
+    available_isas,
+    get_include,
+    get_num_threads,
+    openmp_enabled,
+    set_num_threads,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "active_isa",
+    "available_isas",
+    "get_include",
+    "get_num_threads",
+    "openmp_enabled",
+    "optim",
+    "set_num_threads",
+]

@@ -1,0 +1,69 @@
+"""The gradient pre-pass shared by every optimizer: unscaling, non-finite
+detection and global-norm clipping folded into one factor on the gradients."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from fastopt import _core
+from fastopt.optim._checks import check_number
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Outcome of one optimizer step.
+
+    Attributes
+    ----------
+    found_inf : bool
+        True when a gradient held inf or NaN. The step was skipped: no
+        parameter, state entry or step count changed.
+    grad_norm : float or None
+        Global L2 norm of the unscaled gradients (before clipping), computed
+        when clipping or non-finite detection was requested, else None.
+    """
+
+    found_inf: bool = False
+    grad_norm: float | None = None
+
+
+def gradient_factor(grads, *, grad_scale, check_finite, max_grad_norm, maximize=False):
+    """Return ``(factor, StepResult)`` for a step over ``grads``.
+
+    ``factor`` multiplies every gradient element inside the fused update: it
+    is ``1 / grad_scale`` times the clipping coefficient, negated for
+    ``maximize``. When ``check_finite`` is None it defaults to True exactly
+    when ``grad_scale`` is given, as with a mixed-precision gradient scaler.
+
+    Clipping and detection need the global norm before any element is
+    updated, so they cost one read-only pass over the gradients ahead of the
+    update pass; a step without them reads each gradient once.
+    """
+    factor = 1.0
+    if grad_scale is not None:
+        scale = check_number("grad_scale", grad_scale, low=0.0, low_open=True)
+        factor = 1.0 / scale
+        if not math.isfinite(factor) or factor == 0.0:
+            raise ValueError(f"grad_scale: expected a value whose inverse is finite and nonzero, got {grad_scale!r}")
+    if check_finite is None:
+        check_finite = grad_scale is not None
+    elif not isinstance(check_finite, bool):
+        raise TypeError(f"check_finite: expected a bool or None, got {type(check_finite).__name__} {check_finite!r}")
+    if max_grad_norm is not None:
+        max_grad_norm = check_number("max_grad_norm", max_grad_norm, low=0.0)
+
+    result = StepResult()
+    if check_finite or max_grad_norm is not None:
+        sumsq, finite = _core.grad_stats(list(grads))
+        norm = math.sqrt(sumsq) * factor
+        if check_finite and not finite:
+            return factor, StepResult(found_inf=True, grad_norm=norm if finite else math.nan)
+        if max_grad_norm is not None:
+            # torch.nn.utils.clip_grad_norm_ adds 1e-6 to the norm and never
+            # scales up; fastopt follows it so clipped runs match torch.
+            factor *= min(1.0, max_grad_norm / (norm + 1e-6))
+        result = StepResult(found_inf=False, grad_norm=norm)
+    if maximize:
+        factor = -factor
+    return factor, result

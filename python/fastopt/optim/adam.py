@@ -1,0 +1,186 @@
+"""Adam and AdamW: fused steps matching torch.optim.Adam and torch.optim.AdamW."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fastopt import _core
+from fastopt.optim._checks import check_betas, check_bool, check_number
+from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim.optimizer import Optimizer
+
+
+def _as_list(arrays):
+    return [arrays] if isinstance(arrays, np.ndarray) else list(arrays)
+
+
+def _check_adam(values: dict[str, Any], prefix: str) -> None:
+    values["lr"] = check_number(f"{prefix}lr", values["lr"], low=0.0)
+    values["betas"] = check_betas(f"{prefix}betas", values["betas"])
+    values["eps"] = check_number(f"{prefix}eps", values["eps"], low=0.0, low_open=True)
+    values["weight_decay"] = check_number(f"{prefix}weight_decay", values["weight_decay"], low=0.0)
+    for name in ("amsgrad", "maximize"):
+        check_bool(f"{prefix}{name}", values[name])
+
+
+def _steps(step, count: int) -> list[int]:
+    if isinstance(step, (int, np.integer)) and not isinstance(step, bool):
+        return [int(step)] * count
+    return list(step)
+
+
+def adam(
+    params,
+    grads,
+    exp_avgs,
+    exp_avg_sqs,
+    max_exp_avg_sqs=None,
+    *,
+    step,
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+    maximize: bool = False,
+    decoupled_weight_decay: bool = False,
+    grad_scale: float | None = None,
+    check_finite: bool | None = None,
+    max_grad_norm: float | None = None,
+) -> StepResult:
+    r"""Apply one fused Adam step to arrays whose state the caller owns.
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \quad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2, \\
+        \theta_t = \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t}
+                   \frac{m_t}{\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    with ``g_t`` the (negated, if ``maximize``) gradient plus
+    ``weight_decay * theta`` (L2), or the parameter first multiplied by
+    ``1 - lr * weight_decay`` when ``decoupled_weight_decay`` (AdamW). With
+    ``amsgrad`` the running maximum of the uncorrected ``v_t`` replaces it.
+
+    Parameters
+    ----------
+    params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs : array or list of arrays
+        Same shapes and dtype (float32 or float64), C-contiguous. Everything
+        but ``grads`` is updated in place. ``max_exp_avg_sqs`` is required
+        with ``amsgrad``.
+    step : int or sequence of int
+        Number of this update for each parameter, starting at 1.
+    grad_scale, check_finite, max_grad_norm
+        As in :meth:`fastopt.optim.Optimizer.step`.
+
+    Returns
+    -------
+    StepResult
+    """
+    values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+    _check_adam(values, "")
+    check_bool("decoupled_weight_decay", decoupled_weight_decay)
+    params, grads = _as_list(params), _as_list(grads)
+    exp_avgs, exp_avg_sqs = _as_list(exp_avgs), _as_list(exp_avg_sqs)
+    maxes = None if max_exp_avg_sqs is None else _as_list(max_exp_avg_sqs)
+    steps = _steps(step, len(params))
+    beta1, beta2 = values["betas"]
+
+    def call(factor: float, validate_only: bool) -> None:
+        _core.adam_step(
+            params, grads, exp_avgs, exp_avg_sqs, maxes, steps,
+            lr=values["lr"], beta1=beta1, beta2=beta2, eps=values["eps"],
+            weight_decay=values["weight_decay"], amsgrad=amsgrad,
+            decoupled=decoupled_weight_decay, grad_factor=factor, validate_only=validate_only,
+        )
+
+    call(1.0, True)
+    factor, result = gradient_factor(
+        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=maximize
+    )
+    if not result.found_inf:
+        call(factor, False)
+    return result
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), matching ``torch.optim.Adam`` in PyTorch 2.x.
+
+    The update rule is written out in :func:`fastopt.optim.functional.adam`.
+    State per parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` and, with
+    ``amsgrad``, ``max_exp_avg_sq``, named as torch names them.
+
+    Parameters
+    ----------
+    params : array, list of arrays, or list of dicts (parameter groups)
+    lr : float, default 1e-3
+    betas : (float, float), default (0.9, 0.999), each in [0, 1)
+    eps : float, default 1e-8, > 0; added after the bias-corrected square root
+    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
+    amsgrad : bool, default False
+    maximize : bool, default False
+
+    References
+    ----------
+    Kingma, D. P. and Ba, J. "Adam: A Method for Stochastic Optimization", ICLR 2015.
+    Reddi, S. J., Kale, S. and Kumar, S. "On the Convergence of Adam and Beyond", ICLR 2018.
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize))
+
+    def check_group(self, group, prefix):
+        _check_adam(group, prefix)
+
+    def init_state(self, group, param):
+        state = {"step": 0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = np.zeros_like(param)
+        return state
+
+    def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
+        beta1, beta2 = group["betas"]
+        _core.adam_step(
+            params, grads,
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else None,
+            steps,
+            lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+            weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+            decoupled=self.decoupled_weight_decay, grad_factor=grad_factor, validate_only=validate_only,
+        )
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter, 2019), matching ``torch.optim.AdamW``.
+
+    Identical to :class:`Adam` except that weight decay is decoupled: each
+    step first multiplies the parameter by ``1 - lr * weight_decay``, then
+    applies the Adam update to the plain gradient. The default
+    ``weight_decay`` is 1e-2, as in torch.
+
+    References
+    ----------
+    Loshchilov, I. and Hutter, F. "Decoupled Weight Decay Regularization", ICLR 2019.
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize)
+
+
+def adamw(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, weight_decay: float = 1e-2,
+          **kwargs) -> StepResult:
+    """Apply one fused AdamW step; :func:`adam` with decoupled weight decay."""
+    return adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step=step, weight_decay=weight_decay,
+                decoupled_weight_decay=True, **kwargs)

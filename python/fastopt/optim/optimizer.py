@@ -1,0 +1,269 @@
+"""The base class of fastopt's optimizers for NumPy arrays."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fastopt.optim._step import StepResult, gradient_factor
+
+
+def _as_param_list(params, where: str) -> list[np.ndarray]:
+    if isinstance(params, np.ndarray):
+        return [params]
+    try:
+        items = list(params)
+    except TypeError:
+        raise TypeError(f"{where}: expected a numpy array or a list of them, got {type(params).__name__}") from None
+    for i, p in enumerate(items):
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"{where}[{i}]: expected a numpy.ndarray, got {type(p).__name__}")
+        if p.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{where}[{i}]: expected dtype float32 or float64, got {p.dtype}")
+    return items
+
+
+class Optimizer:
+    """Base class: parameter groups, lazily created state, and the step driver.
+
+    A subclass sets ``state_names`` (the per-parameter arrays it keeps, in the
+    order its kernel takes them), implements ``check_group`` to validate and
+    normalize one group's hyperparameters, and ``update_group`` to run its
+    fused kernel over one group. Parameters are NumPy arrays updated in place.
+
+    Gradients are passed to :meth:`step` in the order of the parameters across
+    all groups, as a list with one entry per parameter (None skips that
+    parameter, like a missing ``.grad`` in torch) or as one array when there
+    is one parameter.
+    """
+
+    state_names: ClassVar[tuple[str, ...]] = ()
+
+    #: ``state[id(param)]`` is the state dict of ``param``; see :meth:`state_dict`
+    #: for a copy keyed by position, as torch saves it.
+    state: dict[int, dict[str, Any]]
+
+    def __init__(self, params, defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.check_group(dict(self.defaults), "")
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}
+        if isinstance(params, np.ndarray):
+            groups = [{"params": [params]}]
+        else:
+            groups = list(params)
+            if not groups:
+                raise ValueError("params: expected at least one parameter, got an empty list")
+            if not isinstance(groups[0], dict):
+                groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # -- subclass interface -------------------------------------------------
+
+    def check_group(self, group: dict[str, Any], prefix: str) -> None:
+        """Validate and normalize ``group``'s hyperparameters in place.
+
+        ``prefix`` starts every error message (``"param_groups[1]."`` or empty).
+        """
+        raise NotImplementedError
+
+    def init_state(self, group: dict[str, Any], param: np.ndarray) -> dict[str, Any]:
+        """Return the initial state of ``param``; by default zeros for every state name."""
+        state: dict[str, Any] = {"step": 0}
+        for name in self.state_names:
+            state[name] = np.zeros_like(param)
+        return state
+
+    def update_group(self, group, params, grads, states, steps, grad_factor, validate_only) -> None:
+        """Run the fused kernel over one group (or only validate its arrays)."""
+        raise NotImplementedError
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """All parameters, in group order: the order :meth:`step` expects gradients in."""
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group: expected a dict, got {type(param_group).__name__}")
+        index = len(self.param_groups)
+        if "params" not in param_group:
+            raise ValueError(f"param_groups[{index}]: missing the 'params' key")
+        group = dict(param_group)
+        group["params"] = _as_param_list(group["params"], f"param_groups[{index}]['params']")
+        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
+        if unknown:
+            raise TypeError(f"param_groups[{index}]: unexpected hyperparameters {sorted(unknown)}")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self.check_group(group, f"param_groups[{index}].")
+
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for i, p in enumerate(group["params"]):
+            if id(p) in seen:
+                raise ValueError(
+                    f"param_groups[{index}]['params'][{i}]: this array already appears in a parameter group"
+                )
+            seen.add(id(p))
+        self.param_groups.append(group)
+
+    def step(self, grads, *, grad_scale=None, check_finite=None, max_grad_norm=None) -> StepResult:
+        """Update every parameter that has a gradient, in place.
+
+        Parameters
+        ----------
+        grads : numpy.ndarray or list of (numpy.ndarray or None)
+            One gradient per parameter, in the order of :attr:`params`.
+        grad_scale : float, optional
+            The loss scale of mixed-precision training: gradients are divided
+            by it inside the update. Turns on ``check_finite`` by default.
+        check_finite : bool, optional
+            Skip the whole step, changing nothing, when any gradient holds
+            inf or NaN; the result reports it in ``found_inf``.
+        max_grad_norm : float, optional
+            Clip the global L2 norm of the unscaled gradients to this value,
+            as ``torch.nn.utils.clip_grad_norm_`` would, without writing them.
+
+        Returns
+        -------
+        StepResult
+        """
+        all_params = self.params
+        grad_list = [grads] if isinstance(grads, np.ndarray) else list(grads)
+        if len(grad_list) != len(all_params):
+            raise ValueError(f"grads: expected {len(all_params)} gradients to match params, got {len(grad_list)}")
+
+        # 1. Collect each group's arrays and validate them all before any write.
+        plans = []
+        position = 0
+        for index, group in enumerate(self.param_groups):
+            self.check_group(group, f"param_groups[{index}]." if len(self.param_groups) > 1 else "")
+            params, group_grads, states = [], [], []
+            for p in group["params"]:
+                g = grad_list[position]
+                position += 1
+                if g is None:
+                    continue
+                state = self.state.get(id(p))
+                if state is None:
+                    state = self.init_state(group, p)
+                params.append(p)
+                group_grads.append(g)
+                states.append(state)
+            plans.append((group, params, group_grads, states))
+        for group, params, group_grads, states in plans:
+            if params:
+                steps = [s["step"] + 1 for s in states]
+                self.update_group(group, params, group_grads, states, steps, 1.0, True)
+
+        # 2. One read-only pass for the global norm and non-finite check, if asked.
+        present = [g for _, _, gs, _ in plans for g in gs]
+        factor, result = gradient_factor(
+            present, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm
+        )
+        if result.found_inf:
+            return result
+
+        # 3. The fused update, one call per group.
+        for group, params, group_grads, states in plans:
+            if not params:
+                continue
+            steps = [s["step"] + 1 for s in states]
+            group_factor = -factor if group.get("maximize", False) else factor
+            self.update_group(group, params, group_grads, states, steps, group_factor, False)
+            for p, state, step in zip(params, states, steps):
+                state["step"] = step
+                self.state[id(p)] = state
+        return result
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the optimizer state as a dict that :meth:`load_state_dict` accepts.
+
+        Like torch, ``state`` is keyed by the parameter's position in
+        :attr:`params` and each group lists its parameters by position. The
+        arrays are copies, so the dict does not change as training goes on.
+        """
+        index_of = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index_of[id(p)] = len(index_of)
+                packed["params"].append(index_of[id(p)])
+            groups.append(packed)
+        state = {}
+        for p in self.params:
+            s = self.state.get(id(p))
+            if s is not None:
+                state[index_of[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyperparameters and state saved by :meth:`state_dict`.
+
+        Arrays are copied into new buffers of each parameter's dtype and shape;
+        everything is validated before the optimizer changes.
+        """
+        try:
+            saved_groups = state_dict["param_groups"]
+            saved_state = state_dict["state"]
+        except (KeyError, TypeError):
+            raise ValueError("state_dict: expected a dict with keys 'state' and 'param_groups'") from None
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"state_dict: expected {len(self.param_groups)} parameter groups, got {len(saved_groups)}"
+            )
+        all_params = self.params
+        group_of = {id(p): g for g in self.param_groups for p in g["params"]}
+        new_groups = []
+        for index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"state_dict['param_groups'][{index}]: expected {len(group['params'])} parameters, "
+                    f"got {len(saved['params'])}"
+                )
+            restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            restored["params"] = group["params"]
+            self.check_group(restored, f"state_dict['param_groups'][{index}].")
+            new_groups.append(restored)
+
+        new_state = {}
+        for key, saved in saved_state.items():
+            if not isinstance(key, int) or not 0 <= key < len(all_params):
+                raise ValueError(f"state_dict['state']: expected keys in [0, {len(all_params)}), got {key!r}")
+            p = all_params[key]
+            entry = {}
+            for name, value in saved.items():
+                if isinstance(value, np.ndarray) or name in self.state_names:
+                    arr = np.asarray(value)
+                    if arr.shape != p.shape:
+                        raise ValueError(
+                            f"state_dict['state'][{key}]['{name}']: expected shape {p.shape} "
+                            f"to match the parameter, got {arr.shape}"
+                        )
+                    entry[name] = np.array(arr, dtype=p.dtype, order="C", copy=True)
+                else:
+                    entry[name] = copy.deepcopy(value)
+            expected = self.init_state(group_of[id(p)], p)
+            missing = sorted(set(expected) - set(entry))
+            if missing:
+                raise ValueError(f"state_dict['state'][{key}]: missing entries {missing}")
+            new_state[id(p)] = entry
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
