@@ -67,3 +67,25 @@ def gradient_factor(grads, *, grad_scale, check_finite, max_grad_norm, maximize=
     if maximize:
         factor = -factor
     return factor, result
+
+
+def needs_prepass(grad_scale, check_finite, max_grad_norm) -> bool:
+    """Return whether a step must read the gradients before it updates anything."""
+    return bool(check_finite) or max_grad_norm is not None or (check_finite is None and grad_scale is not None)
+
+
+def run_step(kernel, grads, *, grad_scale, check_finite, max_grad_norm, maximize) -> StepResult:
+    """Run ``kernel(grad_factor, validate_only)`` as one fused step of a functional rule.
+
+    The kernel validates its arrays before it writes, so a plain step is one
+    call. With a pre-pass the arrays are validated first, so that a bad array
+    raises instead of being reported as a non-finite gradient.
+    """
+    if needs_prepass(grad_scale, check_finite, max_grad_norm):
+        kernel(1.0, True)
+    factor, result = gradient_factor(
+        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=maximize
+    )
+    if not result.found_inf:
+        kernel(factor, False)
+    return result

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim._step import StepResult, gradient_factor, needs_prepass
 
 
 def _as_param_list(params, where: str) -> list[np.ndarray]:
@@ -157,8 +157,11 @@ class Optimizer:
                 group_grads.append(g)
                 states.append(state)
             plans.append((group, params, group_grads, states))
-        for group, params, group_grads, states in plans:
-            if params:
+        # Each kernel call validates before it writes, so one group (the usual
+        # case) needs no separate validation unless a pre-pass reads first.
+        active = [plan for plan in plans if plan[1]]
+        if len(active) > 1 or needs_prepass(grad_scale, check_finite, max_grad_norm):
+            for group, params, group_grads, states in active:
                 steps = [s["step"] + 1 for s in states]
                 self.update_group(group, params, group_grads, states, steps, 1.0, True)
 
