@@ -1,0 +1,5 @@
+"""Readers for the file formats of standard machine-learning data sets."""
+
+from fastopt.datasets.svmlight import load_svmlight, load_svmlight_files
+
+__all__ = ["load_svmlight", "load_svmlight_files"]

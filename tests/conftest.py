@@ -1,0 +1,35 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """Directory of the LIBSVM data files, from the FASTOPT_DATA_DIR environment variable.
+
+    Locally the tests that need it are skipped when it is not set; on CI
+    (CI=true) a missing directory fails them, so the data cannot go untested
+    by accident.
+    """
+    path = os.environ.get("FASTOPT_DATA_DIR")
+    if path and os.path.isdir(path):
+        return path
+    reason = (
+        f"FASTOPT_DATA_DIR={path!r} is not a directory" if path else "FASTOPT_DATA_DIR is not set"
+    ) + "; it must point to the LIBSVM files (a9a, a9a.t, mushrooms, heart_scale, news20.bz2)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def data_file(data_dir):
+    """Return the path of a data file, failing (not skipping) when the directory lacks it."""
+
+    def path_of(name: str) -> str:
+        path = os.path.join(data_dir, name)
+        if not os.path.isfile(path):
+            pytest.fail(f"{name} is missing from FASTOPT_DATA_DIR={data_dir}")
+        return path
+
+    return path_of
