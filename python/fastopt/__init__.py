@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import optim
+from fastopt import datasets, metrics, optim
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -15,8 +15,10 @@ __version__ = "0.1.0"
 __all__ = [
     "active_isa",
     "available_isas",
+    "datasets",
     "get_include",
     "get_num_threads",
+    "metrics",
     "openmp_enabled",
     "optim",
     "set_num_threads",
