@@ -3,6 +3,7 @@
 // validate_only=True it returns after the checks, so a caller with several
 // parameter groups can check all of them before it updates any.
 #include <string>
+#include <vector>
 
 #include "bindings/checks.hpp"
 #include "bindings/pybind.hpp"
@@ -66,6 +67,126 @@ void adam_step(py::handle params, py::handle grads, py::handle exp_avgs, py::han
   cpu::kernels().adam_step(tg, ctx, h, step_counts.data());
 }
 
+void sgd_step(py::handle params, py::handle grads, py::handle momentum_buffers, py::handle steps,
+              double lr, double momentum, double dampening, double weight_decay, bool nesterov,
+              double grad_factor, bool validate_only) {
+  DType dtype{};
+  TensorGroup tg =
+      momentum != 0.0
+          ? gather({{"params", params, Access::write},
+                    {"grads", grads, Access::read},
+                    {"momentum_buffers", required(momentum_buffers, "momentum_buffers", "momentum"),
+                     Access::write}},
+                   &dtype)
+          : gather({{"params", params, Access::write}, {"grads", grads, Access::read}}, &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  SgdHyper h;
+  h.lr = lr;
+  h.momentum = momentum;
+  h.dampening = dampening;
+  h.weight_decay = weight_decay;
+  h.nesterov = nesterov;
+  py::gil_scoped_release release;
+  cpu::kernels().sgd_step(tg, ctx, h, step_counts.data());
+}
+
+void adagrad_step(py::handle params, py::handle grads, py::handle state_sums, py::handle steps,
+                  double lr, double lr_decay, double weight_decay, double eps, double grad_factor,
+                  bool validate_only) {
+  DType dtype{};
+  TensorGroup tg = gather({{"params", params, Access::write},
+                           {"grads", grads, Access::read},
+                           {"state_sums", state_sums, Access::write}},
+                          &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  AdagradHyper h;
+  h.lr = lr;
+  h.lr_decay = lr_decay;
+  h.weight_decay = weight_decay;
+  h.eps = eps;
+  py::gil_scoped_release release;
+  cpu::kernels().adagrad_step(tg, ctx, h, step_counts.data());
+}
+
+void rmsprop_step(py::handle params, py::handle grads, py::handle square_avgs,
+                  py::handle momentum_buffers, py::handle grad_avgs, py::handle steps, double lr,
+                  double alpha, double eps, double weight_decay, double momentum, bool centered,
+                  double grad_factor, bool validate_only) {
+  // The kernel expects the optional roles in this order: momentum_buffers,
+  // then grad_avgs.
+  std::vector<Role> roles = {{"params", params, Access::write},
+                             {"grads", grads, Access::read},
+                             {"square_avgs", square_avgs, Access::write}};
+  if (momentum > 0.0) {
+    roles.push_back({"momentum_buffers", required(momentum_buffers, "momentum_buffers", "momentum"),
+                     Access::write});
+  }
+  if (centered) {
+    roles.push_back({"grad_avgs", required(grad_avgs, "grad_avgs", "centered"), Access::write});
+  }
+  DType dtype{};
+  TensorGroup tg = gather(roles, &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  RmspropHyper h;
+  h.lr = lr;
+  h.alpha = alpha;
+  h.eps = eps;
+  h.weight_decay = weight_decay;
+  h.momentum = momentum;
+  h.centered = centered;
+  py::gil_scoped_release release;
+  cpu::kernels().rmsprop_step(tg, ctx, h, step_counts.data());
+}
+
+void adadelta_step(py::handle params, py::handle grads, py::handle square_avgs,
+                   py::handle acc_deltas, py::handle steps, double lr, double rho, double eps,
+                   double weight_decay, double grad_factor, bool validate_only) {
+  DType dtype{};
+  TensorGroup tg = gather({{"params", params, Access::write},
+                           {"grads", grads, Access::read},
+                           {"square_avgs", square_avgs, Access::write},
+                           {"acc_deltas", acc_deltas, Access::write}},
+                          &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  AdadeltaHyper h;
+  h.lr = lr;
+  h.rho = rho;
+  h.eps = eps;
+  h.weight_decay = weight_decay;
+  py::gil_scoped_release release;
+  cpu::kernels().adadelta_step(tg, ctx, h, step_counts.data());
+}
+
+void adamax_step(py::handle params, py::handle grads, py::handle exp_avgs, py::handle exp_infs,
+                 py::handle steps, double lr, double beta1, double beta2, double eps,
+                 double weight_decay, double grad_factor, bool validate_only) {
+  DType dtype{};
+  TensorGroup tg = gather({{"params", params, Access::write},
+                           {"grads", grads, Access::read},
+                           {"exp_avgs", exp_avgs, Access::write},
+                           {"exp_infs", exp_infs, Access::write}},
+                          &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  AdamaxHyper h;
+  h.lr = lr;
+  h.beta1 = beta1;
+  h.beta2 = beta2;
+  h.eps = eps;
+  h.weight_decay = weight_decay;
+  py::gil_scoped_release release;
+  cpu::kernels().adamax_step(tg, ctx, h, step_counts.data());
+}
+
 // Returns (sum of squares, all finite) over every gradient, float32 and
 // float64 alike, in one read-only pass.
 py::tuple grad_stats(py::handle grads) {
@@ -111,6 +232,27 @@ void bind_optim(py::module_& m) {
         "eps"_a, "weight_decay"_a, "amsgrad"_a, "decoupled"_a, "grad_factor"_a = 1.0,
         "validate_only"_a = false,
         "Fused Adam/AdamW step over lists of arrays, updated in place.");
+  m.def("sgd_step", &sgd_step, "params"_a, "grads"_a, "momentum_buffers"_a.none(true), "steps"_a,
+        py::kw_only(), "lr"_a, "momentum"_a, "dampening"_a, "weight_decay"_a, "nesterov"_a,
+        "grad_factor"_a = 1.0, "validate_only"_a = false,
+        "Fused SGD step (optionally with momentum) over lists of arrays, updated in place.");
+  m.def("adagrad_step", &adagrad_step, "params"_a, "grads"_a, "state_sums"_a, "steps"_a,
+        py::kw_only(), "lr"_a, "lr_decay"_a, "weight_decay"_a, "eps"_a, "grad_factor"_a = 1.0,
+        "validate_only"_a = false,
+        "Fused Adagrad step over lists of arrays, updated in place.");
+  m.def("rmsprop_step", &rmsprop_step, "params"_a, "grads"_a, "square_avgs"_a,
+        "momentum_buffers"_a.none(true), "grad_avgs"_a.none(true), "steps"_a, py::kw_only(),
+        "lr"_a, "alpha"_a, "eps"_a, "weight_decay"_a, "momentum"_a, "centered"_a,
+        "grad_factor"_a = 1.0, "validate_only"_a = false,
+        "Fused RMSprop step over lists of arrays, updated in place.");
+  m.def("adadelta_step", &adadelta_step, "params"_a, "grads"_a, "square_avgs"_a, "acc_deltas"_a,
+        "steps"_a, py::kw_only(), "lr"_a, "rho"_a, "eps"_a, "weight_decay"_a,
+        "grad_factor"_a = 1.0, "validate_only"_a = false,
+        "Fused Adadelta step over lists of arrays, updated in place.");
+  m.def("adamax_step", &adamax_step, "params"_a, "grads"_a, "exp_avgs"_a, "exp_infs"_a,
+        "steps"_a, py::kw_only(), "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a,
+        "grad_factor"_a = 1.0, "validate_only"_a = false,
+        "Fused Adamax step over lists of arrays, updated in place.");
   m.def("grad_stats", &grad_stats, "grads"_a,
         "Return (sum of squares, all finite) over a list of gradient arrays.");
 }

@@ -6,7 +6,12 @@
 #include <cstdint>
 
 #include "cpu/tensor_group.hpp"
+#include "fastopt/rules/adadelta.hpp"
+#include "fastopt/rules/adagrad.hpp"
 #include "fastopt/rules/adam.hpp"
+#include "fastopt/rules/adamax.hpp"
+#include "fastopt/rules/rmsprop.hpp"
+#include "fastopt/rules/sgd.hpp"
 
 namespace fastopt::cpu {
 
@@ -23,4 +28,14 @@ struct GradStats {
   X(void, roofline, (const TensorGroup& tg, DType dtype, int num_read_only,         \
                      int num_threads))                                              \
   X(void, adam_step, (const TensorGroup& tg, const StepContext& ctx,                \
-                      const AdamHyper& h, const std::int64_t* steps))
+                      const AdamHyper& h, const std::int64_t* steps))               \
+  X(void, sgd_step, (const TensorGroup& tg, const StepContext& ctx,                 \
+                     const SgdHyper& h, const std::int64_t* steps))                 \
+  X(void, adagrad_step, (const TensorGroup& tg, const StepContext& ctx,             \
+                         const AdagradHyper& h, const std::int64_t* steps))         \
+  X(void, rmsprop_step, (const TensorGroup& tg, const StepContext& ctx,             \
+                         const RmspropHyper& h, const std::int64_t* steps))         \
+  X(void, adadelta_step, (const TensorGroup& tg, const StepContext& ctx,            \
+                          const AdadeltaHyper& h, const std::int64_t* steps))       \
+  X(void, adamax_step, (const TensorGroup& tg, const StepContext& ctx,              \
+                        const AdamaxHyper& h, const std::int64_t* steps))

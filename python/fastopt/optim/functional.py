@@ -5,6 +5,11 @@ Each function takes the parameters, gradients and state arrays as lists
 hyperparameters, and returns a :class:`fastopt.optim.StepResult`.
 """
 
+from fastopt.optim.adadelta import adadelta
+from fastopt.optim.adagrad import adagrad
 from fastopt.optim.adam import adam, adamw
+from fastopt.optim.adamax import adamax
+from fastopt.optim.rmsprop import rmsprop
+from fastopt.optim.sgd import sgd
 
-__all__ = ["adam", "adamw"]
+__all__ = ["adadelta", "adagrad", "adam", "adamax", "adamw", "rmsprop", "sgd"]

@@ -1,0 +1,126 @@
+"""Adadelta: a fused step matching torch.optim.Adadelta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastopt import _core
+from fastopt.optim._checks import check_bool, check_number
+from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim.adam import _as_list, _steps
+from fastopt.optim.optimizer import Optimizer
+
+
+def _check_adadelta(values: dict[str, Any], prefix: str) -> None:
+    values["lr"] = check_number(f"{prefix}lr", values["lr"], low=0.0)
+    values["rho"] = check_number(f"{prefix}rho", values["rho"], low=0.0, high=1.0)
+    values["eps"] = check_number(f"{prefix}eps", values["eps"], low=0.0, low_open=True)
+    values["weight_decay"] = check_number(f"{prefix}weight_decay", values["weight_decay"], low=0.0)
+    check_bool(f"{prefix}maximize", values["maximize"])
+
+
+def adadelta(
+    params,
+    grads,
+    square_avgs,
+    acc_deltas,
+    *,
+    step=None,
+    lr: float = 1.0,
+    rho: float = 0.9,
+    eps: float = 1e-6,
+    weight_decay: float = 0.0,
+    maximize: bool = False,
+    grad_scale: float | None = None,
+    check_finite: bool | None = None,
+    max_grad_norm: float | None = None,
+) -> StepResult:
+    r"""Apply one fused Adadelta step to arrays whose state the caller owns.
+
+    .. math::
+
+        g_t \leftarrow g_t + \lambda \theta_{t-1}, \quad
+        v_t = \rho v_{t-1} + (1 - \rho) g_t^2, \\
+        \Delta_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}} g_t, \quad
+        u_t = \rho u_{t-1} + (1 - \rho) \Delta_t^2, \quad
+        \theta_t = \theta_{t-1} - \gamma \Delta_t
+
+    with ``g_t`` the (negated, if ``maximize``) gradient, ``lambda`` the
+    weight decay, ``v`` the ``square_avgs``, ``u`` the ``acc_deltas`` and
+    ``gamma`` the learning rate.
+
+    Parameters
+    ----------
+    params, grads, square_avgs, acc_deltas : array or list of arrays
+        Same shapes and dtype (float32 or float64), C-contiguous. Everything
+        but ``grads`` is updated in place.
+    step : int or sequence of int, optional
+        Number of this update for each parameter, starting at 1. The update
+        does not depend on it; it is accepted so that every rule's functional
+        form takes the same arguments, and checked to be >= 1 when given.
+    lr, rho, eps, weight_decay, maximize
+        As in :class:`fastopt.optim.Adadelta`.
+    grad_scale, check_finite, max_grad_norm
+        As in :meth:`fastopt.optim.Optimizer.step`.
+
+    Returns
+    -------
+    StepResult
+    """
+    values = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+    _check_adadelta(values, "")
+    params, grads = _as_list(params), _as_list(grads)
+    square_avgs, acc_deltas = _as_list(square_avgs), _as_list(acc_deltas)
+    steps = [1] * len(params) if step is None else _steps(step, len(params))
+
+    def call(factor: float, validate_only: bool) -> None:
+        _core.adadelta_step(
+            params, grads, square_avgs, acc_deltas, steps,
+            lr=values["lr"], rho=values["rho"], eps=values["eps"],
+            weight_decay=values["weight_decay"], grad_factor=factor, validate_only=validate_only,
+        )
+
+    call(1.0, True)
+    factor, result = gradient_factor(
+        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=maximize
+    )
+    if not result.found_inf:
+        call(factor, False)
+    return result
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler, 2012), matching ``torch.optim.Adadelta``.
+
+    The update rule is written out in :func:`fastopt.optim.functional.adadelta`.
+    State per parameter: ``step``, ``square_avg`` and ``acc_delta``, named as
+    torch names them.
+
+    Parameters
+    ----------
+    params : array, list of arrays, or list of dicts (parameter groups)
+    lr : float, default 1.0, >= 0; scales the computed delta
+    rho : float, default 0.9, in [0, 1]; smoothing constant of both averages
+    eps : float, default 1e-6, > 0; added inside both square roots
+    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
+    maximize : bool, default False
+
+    References
+    ----------
+    Zeiler, M. D. "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701, 2012.
+    """
+
+    state_names = ("square_avg", "acc_delta")
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def check_group(self, group, prefix):
+        _check_adadelta(group, prefix)
+
+    def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
+        _core.adadelta_step(
+            params, grads, [s["square_avg"] for s in states], [s["acc_delta"] for s in states], steps,
+            lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
+            grad_factor=grad_factor, validate_only=validate_only,
+        )

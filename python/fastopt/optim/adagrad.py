@@ -1,0 +1,134 @@
+"""Adagrad: a fused step matching torch.optim.Adagrad for dense gradients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fastopt import _core
+from fastopt.optim._checks import check_bool, check_number
+from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim.adam import _as_list, _steps
+from fastopt.optim.optimizer import Optimizer
+
+
+def _check_adagrad(values: dict[str, Any], prefix: str) -> None:
+    values["lr"] = check_number(f"{prefix}lr", values["lr"], low=0.0)
+    values["lr_decay"] = check_number(f"{prefix}lr_decay", values["lr_decay"], low=0.0)
+    values["weight_decay"] = check_number(f"{prefix}weight_decay", values["weight_decay"], low=0.0)
+    values["eps"] = check_number(f"{prefix}eps", values["eps"], low=0.0, low_open=True)
+    check_bool(f"{prefix}maximize", values["maximize"])
+
+
+def adagrad(
+    params,
+    grads,
+    state_sums,
+    *,
+    step,
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    eps: float = 1e-10,
+    maximize: bool = False,
+    grad_scale: float | None = None,
+    check_finite: bool | None = None,
+    max_grad_norm: float | None = None,
+) -> StepResult:
+    r"""Apply one fused Adagrad step to arrays whose state the caller owns.
+
+    .. math::
+
+        g_t \leftarrow g_t + \lambda \theta_{t-1}, \quad
+        \tilde\gamma_t = \frac{\gamma}{1 + (t - 1) \eta}, \\
+        s_t = s_{t-1} + g_t^2, \quad
+        \theta_t = \theta_{t-1} - \tilde\gamma_t \frac{g_t}{\sqrt{s_t} + \epsilon}
+
+    with ``g_t`` the (negated, if ``maximize``) gradient, ``lambda`` the
+    weight decay, ``gamma`` the learning rate and ``eta`` the learning-rate
+    decay.
+
+    Parameters
+    ----------
+    params, grads, state_sums : array or list of arrays
+        Same shapes and dtype (float32 or float64), C-contiguous. ``params``
+        and ``state_sums`` are updated in place.
+    step : int or sequence of int
+        Number of this update for each parameter, starting at 1.
+    lr, lr_decay, weight_decay, eps, maximize
+        As in :class:`fastopt.optim.Adagrad`.
+    grad_scale, check_finite, max_grad_norm
+        As in :meth:`fastopt.optim.Optimizer.step`.
+
+    Returns
+    -------
+    StepResult
+    """
+    values = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps, maximize=maximize)
+    _check_adagrad(values, "")
+    params, grads, sums = _as_list(params), _as_list(grads), _as_list(state_sums)
+    steps = _steps(step, len(params))
+
+    def call(factor: float, validate_only: bool) -> None:
+        _core.adagrad_step(
+            params, grads, sums, steps,
+            lr=values["lr"], lr_decay=values["lr_decay"], weight_decay=values["weight_decay"],
+            eps=values["eps"], grad_factor=factor, validate_only=validate_only,
+        )
+
+    call(1.0, True)
+    factor, result = gradient_factor(
+        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=maximize
+    )
+    if not result.found_inf:
+        call(factor, False)
+    return result
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi, Hazan & Singer, 2011), matching ``torch.optim.Adagrad``.
+
+    The update rule is written out in :func:`fastopt.optim.functional.adagrad`.
+    State per parameter: ``step`` and ``sum``, named as torch names them.
+    Only dense gradients are supported.
+
+    Parameters
+    ----------
+    params : array, list of arrays, or list of dicts (parameter groups)
+    lr : float, default 1e-2, >= 0
+    lr_decay : float, default 0, >= 0; step ``t`` uses ``lr / (1 + (t - 1) lr_decay)``
+    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
+    initial_accumulator_value : float, default 0, >= 0; starting value of ``sum``
+    eps : float, default 1e-10, > 0; added after the square root
+    maximize : bool, default False
+
+    References
+    ----------
+    Duchi, J., Hazan, E. and Singer, Y. "Adaptive Subgradient Methods for Online Learning
+    and Stochastic Optimization", JMLR 12, 2011.
+    """
+
+    state_names = ("sum",)
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                 eps=1e-10, *, maximize=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
+                                      maximize=maximize))
+
+    def check_group(self, group, prefix):
+        _check_adagrad(group, prefix)
+        group["initial_accumulator_value"] = check_number(
+            f"{prefix}initial_accumulator_value", group["initial_accumulator_value"], low=0.0
+        )
+
+    def init_state(self, group, param):
+        return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}
+
+    def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
+        _core.adagrad_step(
+            params, grads, [s["sum"] for s in states], steps,
+            lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+            eps=group["eps"], grad_factor=grad_factor, validate_only=validate_only,
+        )

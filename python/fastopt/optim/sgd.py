@@ -1,0 +1,170 @@
+"""SGD with optional (Nesterov) momentum: a fused step matching torch.optim.SGD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fastopt import _core
+from fastopt.optim._checks import check_bool, check_number
+from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim.adam import _as_list, _steps
+from fastopt.optim.optimizer import Optimizer
+
+
+def _check_sgd(values: dict[str, Any], prefix: str) -> None:
+    values["lr"] = check_number(f"{prefix}lr", values["lr"], low=0.0)
+    values["momentum"] = check_number(f"{prefix}momentum", values["momentum"], low=0.0)
+    values["dampening"] = check_number(f"{prefix}dampening", values["dampening"], low=0.0, high=1.0)
+    values["weight_decay"] = check_number(f"{prefix}weight_decay", values["weight_decay"], low=0.0)
+    for name in ("nesterov", "maximize"):
+        check_bool(f"{prefix}{name}", values[name])
+    if values["nesterov"] and (values["momentum"] <= 0.0 or values["dampening"] != 0.0):
+        raise ValueError(
+            f"{prefix}nesterov: Nesterov momentum requires momentum > 0 and dampening = 0, "
+            f"got momentum={values['momentum']!r} and dampening={values['dampening']!r}"
+        )
+
+
+def sgd(
+    params,
+    grads,
+    momentum_buffers=None,
+    *,
+    step=None,
+    lr: float = 1e-3,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    maximize: bool = False,
+    grad_scale: float | None = None,
+    check_finite: bool | None = None,
+    max_grad_norm: float | None = None,
+) -> StepResult:
+    r"""Apply one fused SGD step to arrays whose state the caller owns.
+
+    .. math::
+
+        g_t \leftarrow g_t + \lambda \theta_{t-1}, \quad
+        b_t = \begin{cases} g_t & t = 1 \\ \mu b_{t-1} + (1 - \tau) g_t & t > 1 \end{cases}, \\
+        \theta_t = \theta_{t-1} - \gamma \, d_t, \quad
+        d_t = \begin{cases} g_t & \mu = 0 \\ b_t & \text{heavy ball} \\
+              g_t + \mu b_t & \text{Nesterov} \end{cases}
+
+    with ``g_t`` the (negated, if ``maximize``) gradient, ``lambda`` the
+    weight decay, ``mu`` the momentum, ``tau`` the dampening and ``gamma``
+    the learning rate. On a parameter's first step the momentum buffer is set
+    to the gradient and its previous contents are ignored, as torch creates it.
+
+    Parameters
+    ----------
+    params, grads, momentum_buffers : array or list of arrays
+        Same shapes and dtype (float32 or float64), C-contiguous. ``params``
+        and ``momentum_buffers`` are updated in place. ``momentum_buffers`` is
+        required when ``momentum`` is nonzero and ignored otherwise.
+    step : int or sequence of int, optional
+        Number of this update for each parameter, starting at 1. Required when
+        ``momentum`` is nonzero, because step 1 initializes the buffers.
+    lr, momentum, dampening, weight_decay, nesterov, maximize
+        As in :class:`fastopt.optim.SGD`.
+    grad_scale, check_finite, max_grad_norm
+        As in :meth:`fastopt.optim.Optimizer.step`.
+
+    Returns
+    -------
+    StepResult
+    """
+    values = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                  nesterov=nesterov, maximize=maximize)
+    _check_sgd(values, "")
+    params, grads = _as_list(params), _as_list(grads)
+    buffers = None if momentum_buffers is None else _as_list(momentum_buffers)
+    if values["momentum"] != 0.0 and step is None:
+        raise ValueError("step: expected the step number when momentum is nonzero, got None")
+    steps = [1] * len(params) if step is None else _steps(step, len(params))
+
+    def call(factor: float, validate_only: bool) -> None:
+        _core.sgd_step(
+            params, grads, buffers, steps,
+            lr=values["lr"], momentum=values["momentum"], dampening=values["dampening"],
+            weight_decay=values["weight_decay"], nesterov=nesterov,
+            grad_factor=factor, validate_only=validate_only,
+        )
+
+    call(1.0, True)
+    factor, result = gradient_factor(
+        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=maximize
+    )
+    if not result.found_inf:
+        call(factor, False)
+    return result
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with optional momentum, matching ``torch.optim.SGD``.
+
+    The update rule is written out in :func:`fastopt.optim.functional.sgd`.
+    State per parameter: ``step`` and, when ``momentum`` is nonzero,
+    ``momentum_buffer``, named as torch names it. Without momentum a step
+    reads each parameter and gradient once and writes the parameter once.
+
+    Parameters
+    ----------
+    params : array, list of arrays, or list of dicts (parameter groups)
+    lr : float, default 1e-3, >= 0
+    momentum : float, default 0, >= 0
+    dampening : float, default 0, in [0, 1]; scales the gradient entering the
+        buffer by ``1 - dampening`` after the first step
+    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
+    nesterov : bool, default False; requires ``momentum > 0`` and ``dampening == 0``
+    maximize : bool, default False
+
+    References
+    ----------
+    Robbins, H. and Monro, S. "A Stochastic Approximation Method", Ann. Math. Statist. 22(3), 1951.
+    Polyak, B. T. "Some methods of speeding up the convergence of iteration methods",
+    USSR Comput. Math. Math. Phys. 4(5), 1964.
+    Sutskever, I., Martens, J., Dahl, G. and Hinton, G. "On the importance of initialization
+    and momentum in deep learning", ICML 2013.
+    """
+
+    state_names = ("momentum_buffer",)
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def check_group(self, group, prefix):
+        _check_sgd(group, prefix)
+
+    def init_state(self, group, param):
+        state: dict[str, Any] = {"step": 0}
+        if group["momentum"] != 0.0:
+            state["momentum_buffer"] = np.zeros_like(param)
+        return state
+
+    def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
+        buffers = None
+        kernel_steps = steps
+        if group["momentum"] != 0.0:
+            # A group whose momentum was switched on after its first step has
+            # no buffer yet. torch then starts the buffer from the gradient, so
+            # the kernel receives step 1 for that parameter.
+            buffers, kernel_steps = [], list(steps)
+            for i, (param, state) in enumerate(zip(params, states)):
+                buffer = state.get("momentum_buffer")
+                if buffer is None:
+                    buffer = np.zeros_like(param)
+                    kernel_steps[i] = 1
+                    if not validate_only:
+                        state["momentum_buffer"] = buffer
+                buffers.append(buffer)
+        _core.sgd_step(
+            params, grads, buffers, kernel_steps,
+            lr=group["lr"], momentum=group["momentum"], dampening=group["dampening"],
+            weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+            grad_factor=grad_factor, validate_only=validate_only,
+        )
