@@ -8,7 +8,7 @@ import numpy as np
 
 from fastopt import _core
 from fastopt.optim._checks import check_bool, check_number
-from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
 from fastopt.optim.optimizer import Optimizer
 
@@ -93,13 +93,8 @@ def sgd(
             grad_factor=factor, validate_only=validate_only,
         )
 
-    call(1.0, True)
-    factor, result = gradient_factor(
-        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=maximize
-    )
-    if not result.found_inf:
-        call(factor, False)
-    return result
+    return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
+                    max_grad_norm=max_grad_norm, maximize=maximize)
 
 
 class SGD(Optimizer):
