@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "cpu/lbfgs.hpp"
 #include "cpu/tensor_group.hpp"
 #include "fastopt/rules/adam.hpp"
 
@@ -23,4 +24,9 @@ struct GradStats {
   X(void, roofline, (const TensorGroup& tg, DType dtype, int num_read_only,         \
                      int num_threads))                                              \
   X(void, adam_step, (const TensorGroup& tg, const StepContext& ctx,                \
-                      const AdamHyper& h, const std::int64_t* steps))
+                      const AdamHyper& h, const std::int64_t* steps))                \
+  X(void, lbfgs_direction, (const LbfgsHistory& h, DType dtype, const void* g,       \
+                            void* d, int num_threads))                              \
+  X(LbfgsPairDots, lbfgs_pair, (std::int64_t n, DType dtype, const void* x_new,      \
+                                const void* x, const void* g_new, const void* g,     \
+                                void* s, void* y, double* work, int num_threads))
