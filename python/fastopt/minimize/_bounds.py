@@ -12,6 +12,9 @@ import numpy as np
 # Largest step a line search may try when the path never leaves the box.
 STEP_MAX = 1e10
 
+# Largest relative distance to a bound at which a variable can count as active.
+EPS_ACTIVE = 1e-6
+
 
 class Unconstrained:
     """The whole space: trial points ``x + alpha d`` and stationarity ``||g||_inf``."""
@@ -51,8 +54,9 @@ class Box:
     Trial points are ``P(x + alpha d)``, the projection of a step onto the box, so every
     evaluated point is feasible. The direction follows Bertsekas (1982), "Projected Newton
     methods for optimization problems with simple constraints", SIAM J. Control Optim. 20(2):
-    variables within :math:`\epsilon = \|x - P(x - g)\|_2` of a bound with the gradient
-    pointing out of the box form the active set :math:`A`; the L-BFGS matrix acts on the
+    variables within :math:`\epsilon = \min(\|x - P(x - g)\|_2, 10^{-6})` (relative to
+    ``max(1, |bound|)``) of a bound with the gradient pointing out of the box form the active
+    set :math:`A`; the L-BFGS matrix acts on the
     other variables (:math:`d_F = -(H g_F)_F` with :math:`g_A` set to zero) and the active
     ones take a scaled steepest descent step :math:`d_A = -\gamma g_A` that the projection
     stops at the bound. Stationarity is the inf-norm of the projected gradient
@@ -64,6 +68,10 @@ class Box:
     def __init__(self, lower: np.ndarray, upper: np.ndarray):
         self.lower = lower
         self.upper = upper
+        # Distances to a bound are relative to max(1, |bound|); infinite bounds get scale 1
+        # so that -inf + eps * scale stays -inf.
+        self._low_scale = np.where(np.isfinite(lower), np.maximum(1.0, np.abs(lower)), 1.0)
+        self._high_scale = np.where(np.isfinite(upper), np.maximum(1.0, np.abs(upper)), 1.0)
         self._work = np.empty_like(lower)
 
     def project(self, x: np.ndarray) -> None:
@@ -77,8 +85,12 @@ class Box:
 
     def direction_gradient(self, x, g, stationarity: float):
         pg = np.clip(x - g, self.lower, self.upper) - x
-        eps = float(np.linalg.norm(pg))
-        active = ((x <= self.lower + eps) & (g > 0)) | ((x >= self.upper - eps) & (g < 0))
+        # Bertsekas's eps shrinks with the projected gradient; the relative cap keeps
+        # variables that are merely heading toward a bound in the quasi-Newton part.
+        eps = min(float(np.linalg.norm(pg)), EPS_ACTIVE)
+        near_low = x <= self.lower + eps * self._low_scale
+        near_high = x >= self.upper - eps * self._high_scale
+        active = (near_low & (g > 0)) | (near_high & (g < 0))
         if not active.any():
             return g, None
         masked = self._work
@@ -148,7 +160,8 @@ def parse_bounds(bounds, n: int, dtype) -> Box | Unconstrained:
         if np.isnan(lower[i]) or np.isnan(upper[i]):
             raise ValueError(f"bounds[{i}]: expected numbers or None, got {row!r}")
         if lower[i] > upper[i]:
-            raise ValueError(f"bounds[{i}]: lower bound {lower[i]!r} > upper bound {upper[i]!r}")
+            raise ValueError(
+                f"bounds[{i}]: lower bound {float(lower[i])!r} > upper bound {float(upper[i])!r}")
         if lower[i] == np.inf or upper[i] == -np.inf:
             raise ValueError(f"bounds[{i}]: expected a non-empty interval, got {row!r}")
     if np.all(np.isinf(lower)) and np.all(np.isinf(upper)):

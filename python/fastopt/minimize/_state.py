@@ -126,9 +126,10 @@ class LBFGSState:
         return out
 
     def _fill_column(self, slot: int) -> None:
+        y_new = self.y[slot].astype(np.float64)
         for i in self._order:
-            self.sy[i, slot] = float(np.dot(self.s[i], self.y[slot], dtype=np.float64))
-            yy = float(np.dot(self.y[i], self.y[slot], dtype=np.float64))
+            self.sy[i, slot] = float(np.dot(self.s[i].astype(np.float64), y_new))
+            yy = float(np.dot(self.y[i].astype(np.float64), y_new))
             self.yy[i, slot] = yy
             self.yy[slot, i] = yy
 
