@@ -327,6 +327,18 @@ def test_float32_precision_floor_is_success():
     assert np.abs(res.x).max() < 1e-3
 
 
+def test_flat_float32_objective_reaches_floor():
+    # 1 + 1e-9 |x|^2 rounds to 1 in float32, so no trial step can decrease f.
+    def fun(x):
+        return np.float32(1) + np.float32(1e-9) * np.sum(x * x), np.float32(2e-9) * x
+
+    res = fastopt.minimize(fun, np.ones(4, np.float32), jac=True, options={"gtol": 0.0})
+    assert res.status == Status.PRECISION_FLOOR
+    assert res.success
+    assert "precision floor of float32" in res.message
+    assert res.fun == 1.0
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

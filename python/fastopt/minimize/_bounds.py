@@ -1,6 +1,6 @@
 """Feasible sets for the quasi-Newton driver: the whole space, or a box with L-BFGS-B semantics.
 
-A feasible set decides which gradient the direction strategy sees, the search path
+A feasible set decides which gradient the direction strategy uses, the search path
 ``x(alpha)`` that every trial point lies on, the slope ``phi'(alpha)`` along that path, and the
 stationarity measure used by the ``gtol`` test.
 """

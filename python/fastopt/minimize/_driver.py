@@ -66,7 +66,7 @@ class _Point:
         self.x = np.empty(n, dtype)
         self.g = np.empty(n, dtype)
         self.f = math.nan
-        # fun sees a read-only view, so it cannot change a point the loop still uses.
+        # fun gets a read-only view, so it cannot change a point the loop still uses.
         self.x_view = self.x.view()
         self.x_view.flags.writeable = False
 

@@ -85,9 +85,9 @@ class LBFGSState:
     def add_pair(self, x_new, x, g_new, g, eps: float | None = None) -> bool:
         r"""Store ``s = x_new - x``, ``y = g_new - g`` unless the curvature test rejects it.
 
-        The pair is kept when :math:`s^\top y > \epsilon\, y^\top y` with ``eps`` defaulting to
-        the machine epsilon of the dtype (the test of L-BFGS-B, invariant to scaling ``f``);
-        otherwise it is counted in ``nskipped`` and the history is unchanged.
+        The pair is kept when :math:`s^\top y > \epsilon\, y^\top y`, the test of L-BFGS-B,
+        which does not change when ``f`` is scaled. ``eps`` defaults to the machine epsilon of
+        the dtype. A rejected pair is counted in ``nskipped`` and leaves the history unchanged.
 
         Returns
         -------
@@ -177,8 +177,8 @@ class LBFGSInverseHessian(LinearOperator):
 
     Applies :math:`H = \gamma I` updated by the stored pairs (Nocedal & Wright, 2006,
     Algorithm 7.4), with :math:`\gamma = s^\top y / y^\top y` of the newest pair. It shares the
-    history of the state it was made from: after that state changes (a warm-started run), a
-    product raises RuntimeError instead of returning values of another matrix; pass
+    history of the state it was made from. Once that state changes (a warm-started run), a
+    product raises RuntimeError instead of returning values of another matrix, so pass
     ``state.copy()`` to the later run to keep this operator usable.
     """
 
