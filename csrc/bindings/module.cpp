@@ -4,4 +4,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "fastopt's compiled kernels; use the fastopt package, not this module.";
   fastopt::bindings::bind_system(m);
   fastopt::bindings::bind_optim(m);
+  fastopt::bindings::bind_lbfgs(m);
 }

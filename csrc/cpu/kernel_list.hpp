@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "cpu/lbfgs.hpp"
 #include "cpu/tensor_group.hpp"
 #include "fastopt/rules/adadelta.hpp"
 #include "fastopt/rules/adagrad.hpp"
@@ -38,4 +39,9 @@ struct GradStats {
   X(void, adadelta_step, (const TensorGroup& tg, const StepContext& ctx,            \
                           const AdadeltaHyper& h, const std::int64_t* steps))       \
   X(void, adamax_step, (const TensorGroup& tg, const StepContext& ctx,              \
-                        const AdamaxHyper& h, const std::int64_t* steps))
+                        const AdamaxHyper& h, const std::int64_t* steps))           \
+  X(void, lbfgs_direction, (const LbfgsHistory& h, DType dtype, const void* g,       \
+                            void* d, int num_threads))                              \
+  X(LbfgsPairDots, lbfgs_pair, (std::int64_t n, DType dtype, const void* x_new,      \
+                                const void* x, const void* g_new, const void* g,     \
+                                void* s, void* y, double* work, int num_threads))

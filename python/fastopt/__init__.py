@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, metrics, optim
+from fastopt import datasets, metrics, minimize, optim
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -19,6 +19,7 @@ __all__ = [
     "get_include",
     "get_num_threads",
     "metrics",
+    "minimize",
     "openmp_enabled",
     "optim",
     "set_num_threads",

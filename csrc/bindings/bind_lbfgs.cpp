@@ -1,0 +1,220 @@
+// Bindings of the L-BFGS kernels. fastopt.minimize.LBFGSState owns every
+// array; these functions check them with the GIL held, before any write,
+// then release the GIL for the kernel.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bindings/checks.hpp"
+#include "bindings/pybind.hpp"
+#include "cpu/dispatch.hpp"
+#include "cpu/threads.hpp"
+
+namespace fastopt::bindings {
+namespace {
+
+using cpu::DType;
+
+std::string shape_text(const py::array& a) {
+  return py::str(a.attr("shape")).cast<std::string>();
+}
+
+// Returns `obj` as an array after checking its type, dtype, shape,
+// C-contiguity and, for written arrays, writeability.
+py::array checked(const char* name, py::handle obj, const py::dtype& dtype,
+                  const std::vector<py::ssize_t>& shape, bool write) {
+  if (!py::isinstance<py::array>(obj)) {
+    throw py::type_error(std::string(name) + ": expected a numpy.ndarray, got " + describe(obj));
+  }
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().equal(dtype)) {
+    throw py::type_error(std::string(name) + ": expected dtype " +
+                         py::str(dtype).cast<std::string>() + ", got " + describe(obj));
+  }
+  bool same = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (std::size_t i = 0; same && i < shape.size(); ++i) same = a.shape(i) == shape[i];
+  if (!same) {
+    py::tuple want(shape.size());
+    for (std::size_t i = 0; i < shape.size(); ++i) want[i] = shape[i];
+    throw py::value_error(std::string(name) + ": expected shape " +
+                          py::str(want).cast<std::string>() + ", got " + shape_text(a));
+  }
+  if (!(a.flags() & py::array::c_style)) {
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  }
+  if (write && !a.writeable()) {
+    throw py::value_error(std::string(name) + ": expected a writeable array");
+  }
+  return a;
+}
+
+DType dtype_of(const char* name, py::handle obj) {
+  if (py::isinstance<py::array>(obj)) {
+    py::array a = py::reinterpret_borrow<py::array>(obj);
+    if (a.dtype().equal(py::dtype::of<float>())) return DType::float32;
+    if (a.dtype().equal(py::dtype::of<double>())) return DType::float64;
+  }
+  throw py::type_error(std::string(name) + ": expected a float32 or float64 numpy.ndarray, got " +
+                       describe(obj));
+}
+
+struct Span {
+  const char* name;
+  std::uintptr_t lo, hi;
+  bool writes;
+};
+
+Span span_of(const char* name, const py::array& a, bool writes) {
+  const auto lo = reinterpret_cast<std::uintptr_t>(a.data());
+  return {name, lo, lo + static_cast<std::uintptr_t>(a.nbytes()), writes};
+}
+
+// Raises if an array that the kernel writes shares bytes with any other.
+void check_no_overlap(const std::vector<Span>& spans) {
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    for (std::size_t j = i + 1; j < spans.size(); ++j) {
+      const Span& a = spans[i];
+      const Span& b = spans[j];
+      if (!(a.writes || b.writes)) continue;
+      if (a.lo < b.hi && b.lo < a.hi && a.lo != a.hi && b.lo != b.hi) {
+        throw py::value_error(std::string(a.name) + " and " + b.name +
+                              " share memory; every array that fastopt writes must be a "
+                              "separate buffer (pass a copy)");
+      }
+    }
+  }
+}
+
+void lbfgs_direction(py::handle s, py::handle y, py::handle order, int new_slot, py::handle sy,
+                     py::handle yy, double gamma, py::handle g, py::handle d, py::handle work) {
+  const DType dtype = dtype_of("s", s);
+  py::array s_arr = py::reinterpret_borrow<py::array>(s);
+  if (s_arr.ndim() != 2) {
+    throw py::value_error("s: expected a 2-D array (slots, n), got shape " + shape_text(s_arr));
+  }
+  const py::ssize_t slots = s_arr.shape(0);
+  const py::ssize_t n = s_arr.shape(1);
+  const py::dtype t = s_arr.dtype();
+  const py::dtype f64 = py::dtype::of<double>();
+  checked("s", s, t, {slots, n}, false);
+  py::array y_arr = checked("y", y, t, {slots, n}, false);
+  py::array g_arr = checked("g", g, t, {n}, false);
+  py::array d_arr = checked("d", d, t, {n}, true);
+  py::array sy_arr = checked("sy", sy, f64, {slots, slots}, true);
+  py::array yy_arr = checked("yy", yy, f64, {slots, slots}, true);
+  if (!py::isinstance<py::array>(order)) {
+    throw py::type_error("order: expected a numpy.ndarray of int64, got " + describe(order));
+  }
+  py::array order_any = py::reinterpret_borrow<py::array>(order);
+  const py::ssize_t count = order_any.ndim() == 1 ? order_any.shape(0) : -1;
+  py::array order_arr = checked("order", order, py::dtype::of<std::int64_t>(), {count}, false);
+  if (count > cpu::kLbfgsMaxHistory || count > slots) {
+    throw py::value_error("order: expected at most min(slots, " +
+                          std::to_string(cpu::kLbfgsMaxHistory) + ") = " +
+                          std::to_string(std::min<py::ssize_t>(slots, cpu::kLbfgsMaxHistory)) +
+                          " active pairs, got " + std::to_string(count));
+  }
+  const auto* ord = static_cast<const std::int64_t*>(order_arr.data());
+  std::vector<bool> seen(static_cast<std::size_t>(slots), false);
+  bool new_active = new_slot < 0;
+  for (py::ssize_t a = 0; a < count; ++a) {
+    if (ord[a] < 0 || ord[a] >= slots || seen[static_cast<std::size_t>(ord[a])]) {
+      throw py::value_error("order[" + std::to_string(a) + "]: expected a distinct slot in [0, " +
+                            std::to_string(slots) + "), got " + std::to_string(ord[a]));
+    }
+    seen[static_cast<std::size_t>(ord[a])] = true;
+    new_active = new_active || ord[a] == new_slot;
+  }
+  if (new_slot >= slots || !new_active) {
+    throw py::value_error("new_slot: expected -1 or one of the active slots in order, got " +
+                          std::to_string(new_slot));
+  }
+  const std::int64_t need = cpu::lbfgs_work_size(n, static_cast<int>(slots));
+  py::array work_arr = checked("work", work, f64, {static_cast<py::ssize_t>(need)}, true);
+  if (!(gamma > 0.0) || !std::isfinite(gamma)) {
+    throw py::value_error("gamma: expected a finite value > 0, got " + std::to_string(gamma));
+  }
+  check_no_overlap({span_of("s", s_arr, false), span_of("y", y_arr, false),
+                    span_of("g", g_arr, false), span_of("d", d_arr, true),
+                    span_of("sy", sy_arr, true), span_of("yy", yy_arr, true),
+                    span_of("work", work_arr, true), span_of("order", order_arr, false)});
+
+  cpu::LbfgsHistory h;
+  h.n = n;
+  h.slots = static_cast<int>(slots);
+  h.s = s_arr.data();
+  h.y = y_arr.data();
+  h.order = ord;
+  h.count = static_cast<int>(count);
+  h.new_slot = new_slot;
+  h.sy = static_cast<double*>(sy_arr.mutable_data());
+  h.yy = static_cast<double*>(yy_arr.mutable_data());
+  h.gamma = gamma;
+  h.work = static_cast<double*>(work_arr.mutable_data());
+  const void* g_ptr = g_arr.data();
+  void* d_ptr = d_arr.mutable_data();
+  py::gil_scoped_release release;
+  cpu::kernels().lbfgs_direction(h, dtype, g_ptr, d_ptr, cpu::get_num_threads());
+}
+
+py::tuple lbfgs_pair(py::handle x_new, py::handle x, py::handle g_new, py::handle g,
+                     py::handle s, py::handle y, py::handle work) {
+  const DType dtype = dtype_of("x_new", x_new);
+  py::array xn_arr = py::reinterpret_borrow<py::array>(x_new);
+  if (xn_arr.ndim() != 1) {
+    throw py::value_error("x_new: expected a 1-D array, got shape " + shape_text(xn_arr));
+  }
+  const py::ssize_t n = xn_arr.shape(0);
+  const py::dtype t = xn_arr.dtype();
+  checked("x_new", x_new, t, {n}, false);
+  py::array x_arr = checked("x", x, t, {n}, false);
+  py::array gn_arr = checked("g_new", g_new, t, {n}, false);
+  py::array g_arr = checked("g", g, t, {n}, false);
+  py::array s_arr = checked("s", s, t, {n}, true);
+  py::array y_arr = checked("y", y, t, {n}, true);
+  py::array work_arr = py::reinterpret_borrow<py::array>(work);
+  if (!py::isinstance<py::array>(work) || work_arr.ndim() != 1 ||
+      work_arr.shape(0) < cpu::lbfgs_work_size(n, 1)) {
+    throw py::value_error("work: expected a float64 array of at least " +
+                          std::to_string(cpu::lbfgs_work_size(n, 1)) + " elements, got " +
+                          describe(work));
+  }
+  checked("work", work, py::dtype::of<double>(), {work_arr.shape(0)}, true);
+  check_no_overlap({span_of("x_new", xn_arr, false), span_of("x", x_arr, false),
+                    span_of("g_new", gn_arr, false), span_of("g", g_arr, false),
+                    span_of("s", s_arr, true), span_of("y", y_arr, true),
+                    span_of("work", work_arr, true)});
+  cpu::LbfgsPairDots dots;
+  {
+    const void* xn = xn_arr.data();
+    const void* xo = x_arr.data();
+    const void* gn = gn_arr.data();
+    const void* go = g_arr.data();
+    void* sp = s_arr.mutable_data();
+    void* yp = y_arr.mutable_data();
+    double* wp = static_cast<double*>(work_arr.mutable_data());
+    py::gil_scoped_release release;
+    dots = cpu::kernels().lbfgs_pair(n, dtype, xn, xo, gn, go, sp, yp, wp,
+                                     cpu::get_num_threads());
+  }
+  return py::make_tuple(dots.sy, dots.yy, dots.ss);
+}
+
+}  // namespace
+
+void bind_lbfgs(py::module_& m) {
+  using namespace py::literals;
+  m.def("lbfgs_direction", &lbfgs_direction, "s"_a, "y"_a, "order"_a, "new_slot"_a, "sy"_a,
+        "yy"_a, "gamma"_a, "g"_a, "d"_a, "work"_a,
+        "Write the L-BFGS direction d = -H g from the pairs in `order` (oldest first); with "
+        "new_slot >= 0, first fill that slot's column of the cached sy and yy matrices.");
+  m.def("lbfgs_pair", &lbfgs_pair, "x_new"_a, "x"_a, "g_new"_a, "g"_a, "s"_a, "y"_a, "work"_a,
+        "Write s = x_new - x and y = g_new - g; return (s'y, y'y, s's).");
+  m.attr("lbfgs_max_history") = cpu::kLbfgsMaxHistory;
+  m.attr("lbfgs_block") = cpu::kLbfgsBlock;
+}
+
+}  // namespace fastopt::bindings

@@ -1,0 +1,33 @@
+"""Quasi-Newton minimization: ``fastopt.minimize(fun, x0, jac=True, ...)``.
+
+The module itself is callable, so ``fastopt.minimize(...)`` and
+``fastopt.minimize.minimize(...)`` are the same function, and ``fastopt.minimize.LBFGSState``
+names the warm-start state.
+"""
+
+import sys
+import types
+
+from fastopt.minimize._driver import Status
+from fastopt.minimize._linesearch import LineSearchResult, backtracking_armijo, more_thuente
+from fastopt.minimize._minimize import DEFAULT_OPTIONS, minimize
+from fastopt.minimize._state import LBFGSInverseHessian, LBFGSState
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "LBFGSInverseHessian",
+    "LBFGSState",
+    "LineSearchResult",
+    "Status",
+    "backtracking_armijo",
+    "minimize",
+    "more_thuente",
+]
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return minimize(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

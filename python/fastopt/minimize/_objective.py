@@ -1,0 +1,82 @@
+"""Evaluation of the user's objective: counting, the evaluation budget and output checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class BudgetExhausted(Exception):
+    """Raised instead of an evaluation that would exceed ``maxfun``."""
+
+
+class Objective:
+    """Call ``fun`` (and ``jac``) at points of one dtype and copy the gradient into a buffer.
+
+    ``jac=True`` means ``fun`` returns ``(f, g)``; a callable ``jac`` is called after
+    ``fun`` at the same point. Evaluations past ``maxfun`` raise :class:`BudgetExhausted`
+    before calling anything, so the budget is a hard limit. Returns ``f`` as a Python float;
+    a value or gradient that is not finite is returned as ``nan``/``inf`` for the caller to
+    reject, while a wrong type or shape raises ValueError naming it.
+    """
+
+    def __init__(self, fun, jac, n: int, dtype, maxfun: int):
+        if not callable(fun):
+            raise ValueError(f"fun: expected a callable, got {type(fun).__name__}")
+        if jac is None or jac is False:
+            raise ValueError(
+                "jac: fastopt.minimize needs the gradient: pass jac=True when fun returns "
+                "(f, g), or a callable jac(x) returning g; it does not estimate gradients by "
+                "finite differences")
+        if jac is not True and not callable(jac):
+            raise ValueError(f"jac: expected True or a callable, got {jac!r}")
+        self.fun = fun
+        self.jac = jac
+        self.n = n
+        self.dtype = np.dtype(dtype)
+        self.maxfun = maxfun
+        self.nfev = 0
+        self.njev = 0
+
+    def __call__(self, x: np.ndarray, g_out: np.ndarray) -> tuple[float, bool]:
+        """Evaluate at ``x``, write the gradient into ``g_out``; return (f, all finite)."""
+        if self.nfev >= self.maxfun:
+            raise BudgetExhausted
+        self.nfev += 1
+        if self.jac is True:
+            out = self.fun(x)
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise ValueError(
+                    "fun: with jac=True, expected fun(x) to return a pair (f, g), got "
+                    f"{type(out).__name__}")
+            f, g = out
+        else:
+            f = self.fun(x)
+            g = self.jac(x)
+        self.njev += 1
+        f = self._scalar(f)
+        self._copy_gradient(g, g_out)
+        finite = math.isfinite(f) and bool(np.isfinite(g_out).all())
+        return f, finite
+
+    @staticmethod
+    def _scalar(f) -> float:
+        if np.ndim(f) != 0:
+            raise ValueError(
+                f"fun: expected a scalar objective value, got an array of shape {np.shape(f)}")
+        try:
+            return float(f)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"fun: expected a real scalar objective value, got {type(f).__name__} {f!r}"
+            ) from None
+
+    def _copy_gradient(self, g, g_out: np.ndarray) -> None:
+        g = np.asarray(g)
+        if g.shape != (self.n,):
+            raise ValueError(
+                f"jac: expected a gradient of shape ({self.n},), got shape {g.shape}")
+        if g.dtype.kind not in "fiu":
+            raise ValueError(f"jac: expected a real gradient, got dtype {g.dtype}")
+        np.copyto(g_out, g, casting="unsafe")
