@@ -7,6 +7,10 @@
 
 #include "cpu/tensor_group.hpp"
 #include "fastopt/rules/adam.hpp"
+#include "fastopt/rules/lamb.hpp"
+#include "fastopt/rules/lion.hpp"
+#include "fastopt/rules/nadam.hpp"
+#include "fastopt/rules/radam.hpp"
 
 namespace fastopt::cpu {
 
@@ -23,4 +27,13 @@ struct GradStats {
   X(void, roofline, (const TensorGroup& tg, DType dtype, int num_read_only,         \
                      int num_threads))                                              \
   X(void, adam_step, (const TensorGroup& tg, const StepContext& ctx,                \
-                      const AdamHyper& h, const std::int64_t* steps))
+                      const AdamHyper& h, const std::int64_t* steps))               \
+  X(void, nadam_step, (const TensorGroup& tg, const StepContext& ctx,               \
+                       const NAdamHyper& h, const std::int64_t* steps,              \
+                       const double* mu_products))                                  \
+  X(void, radam_step, (const TensorGroup& tg, const StepContext& ctx,               \
+                       const RAdamHyper& h, const std::int64_t* steps))             \
+  X(void, lion_step, (const TensorGroup& tg, const StepContext& ctx,                \
+                      const LionHyper& h))                                          \
+  X(void, lamb_step, (const TensorGroup& tg, const StepContext& ctx,                \
+                      const LambHyper& h, const std::int64_t* steps))

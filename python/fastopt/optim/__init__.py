@@ -4,12 +4,20 @@ from fastopt.optim import functional, lr_scheduler
 from fastopt.optim._step import StepResult
 from fastopt.optim.adam import Adam, AdamW
 from fastopt.optim.clip import clip_grad_norm_
+from fastopt.optim.lamb import LAMB
+from fastopt.optim.lion import Lion
+from fastopt.optim.nadam import NAdam
 from fastopt.optim.optimizer import Optimizer
+from fastopt.optim.radam import RAdam
 
 __all__ = [
     "Adam",
     "AdamW",
+    "LAMB",
+    "Lion",
+    "NAdam",
     "Optimizer",
+    "RAdam",
     "StepResult",
     "clip_grad_norm_",
     "functional",

@@ -6,5 +6,9 @@ hyperparameters, and returns a :class:`fastopt.optim.StepResult`.
 """
 
 from fastopt.optim.adam import adam, adamw
+from fastopt.optim.lamb import lamb
+from fastopt.optim.lion import lion
+from fastopt.optim.nadam import nadam
+from fastopt.optim.radam import radam
 
-__all__ = ["adam", "adamw"]
+__all__ = ["adam", "adamw", "lamb", "lion", "nadam", "radam"]
