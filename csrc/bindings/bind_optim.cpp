@@ -67,8 +67,8 @@ void adam_step(py::handle params, py::handle grads, py::handle exp_avgs, py::han
   cpu::kernels().adam_step(tg, ctx, h, step_counts.data());
 }
 
-// Converts NAdam's per-tensor mu_product values, each a finite number in
-// [0, 1]: a product of momentum coefficients mu_t, which lie in [0, beta1].
+// Converts NAdam's per-tensor mu_product values. Each must be a finite number
+// in [0, 1], because it is a product of momentum coefficients mu_t in [0, beta1].
 std::vector<double> gather_mu_products(py::handle mu_products, std::int64_t num_tensors) {
   std::vector<double> out;
   try {

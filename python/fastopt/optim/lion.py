@@ -80,9 +80,9 @@ def lion(
 class Lion(Optimizer):
     r"""Lion (Chen et al., 2023): the sign of an interpolated momentum as the update.
 
-    Every coordinate moves by exactly ``lr`` (or not at all), so Lion is
-    usually run with a learning rate 3 to 10 times smaller than AdamW's and a
-    correspondingly larger ``weight_decay``. The update rule is written out
+    Every coordinate moves by exactly ``lr`` (or not at all), so the authors
+    recommend a learning rate 3 to 10 times smaller than AdamW's and a
+    ``weight_decay`` larger by the same factor. The update rule is written out
     in :func:`fastopt.optim.functional.lion`. State per parameter: ``step``
     and ``exp_avg`` (the momentum :math:`m`).
 

@@ -31,8 +31,8 @@ struct LambCoef {
   T one_minus_beta1;
   T beta2;
   T one_minus_beta2;
-  T bc1;       // 1 - beta1^t, or 1
-  T bc2_sqrt;  // sqrt(1 - beta2^t), or 1
+  T inv_bc1;       // 1 / (1 - beta1^t), or 1
+  T inv_bc2_sqrt;  // 1 / sqrt(1 - beta2^t), or 1
   T eps;
   T weight_decay;
 };
@@ -44,8 +44,8 @@ inline LambCoef<T> lamb_coef(const LambHyper& h, std::int64_t step) {
   c.one_minus_beta1 = T(1.0 - h.beta1);
   c.beta2 = T(h.beta2);
   c.one_minus_beta2 = T(1.0 - h.beta2);
-  c.bc1 = h.bias_correction ? T(1.0 - std::pow(h.beta1, t)) : T(1);
-  c.bc2_sqrt = h.bias_correction ? T(std::sqrt(1.0 - std::pow(h.beta2, t))) : T(1);
+  c.inv_bc1 = h.bias_correction ? T(1.0 / (1.0 - std::pow(h.beta1, t))) : T(1);
+  c.inv_bc2_sqrt = h.bias_correction ? T(1.0 / std::sqrt(1.0 - std::pow(h.beta2, t))) : T(1);
   c.eps = T(h.eps);
   c.weight_decay = T(h.weight_decay);
   return c;
@@ -64,10 +64,12 @@ FASTOPT_HD void lamb_moments(T g, T& m, T& v, const LambCoef<T>& c) {
 }
 
 // The update direction u of one element from the updated moments. Both passes
-// call this same function, so they compute bit-identical u.
+// call this same function, so they compute bit-identical u. The bias
+// corrections multiply by reciprocals, so each pass does one division per
+// element instead of three.
 template <typename T, bool Decayed>
 FASTOPT_HD T lamb_direction(T p, T m, T v, const LambCoef<T>& c) {
-  T u = (m / c.bc1) / (sqrt_(v) / c.bc2_sqrt + c.eps);
+  T u = (m * c.inv_bc1) / (sqrt_(v) * c.inv_bc2_sqrt + c.eps);
   if constexpr (Decayed) u = u + c.weight_decay * p;
   return u;
 }

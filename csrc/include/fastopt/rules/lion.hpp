@@ -40,11 +40,14 @@ inline LionCoef<T> lion_coef(const LionHyper& h) {
   return c;
 }
 
-// +1, -1, or x itself when x is +-0 or NaN, so a NaN gradient reaches the
-// parameter instead of vanishing into a zero step.
+// +1, -1, 0 for +-0, and NaN for NaN, so a NaN gradient reaches the parameter
+// instead of vanishing into a zero step. Every comparison is evaluated
+// unconditionally because GCC (under its default -ftrapping-math) keeps a
+// conditionally evaluated one as a branch, and then the loop does not vectorize.
 template <typename T>
 FASTOPT_HD T sign_(T x) {
-  return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);
+  const T s = T(x > T(0)) - T(x < T(0));
+  return x == x ? s : x;
 }
 
 // One element of one step. Lion's weight decay is always decoupled.
