@@ -187,6 +187,130 @@ void adamax_step(py::handle params, py::handle grads, py::handle exp_avgs, py::h
   cpu::kernels().adamax_step(tg, ctx, h, step_counts.data());
 }
 
+std::vector<double> gather_mu_products(py::handle mu_products, std::int64_t num_tensors) {
+  std::vector<double> out;
+  try {
+    out = mu_products.cast<std::vector<double>>();
+  } catch (const py::cast_error&) {
+    throw py::type_error("mu_products: expected a sequence of floats, got " +
+                         describe(mu_products));
+  }
+  if (static_cast<std::int64_t>(out.size()) != num_tensors) {
+    throw py::value_error("mu_products: expected " + std::to_string(num_tensors) +
+                          " values to match params, got " + std::to_string(out.size()));
+  }
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    if (!(out[k] >= 0.0 && out[k] <= 1.0)) {
+      throw py::value_error("mu_products[" + std::to_string(k) +
+                            "]: expected a number in [0, 1], got " +
+                            py::repr(py::float_(out[k])).cast<std::string>());
+    }
+  }
+  return out;
+}
+
+// Returns the mu_product of each tensor after this step, or None with
+// validate_only; the caller stores them only once the step is applied.
+py::object nadam_step(py::handle params, py::handle grads, py::handle exp_avgs,
+                      py::handle exp_avg_sqs, py::handle mu_products, py::handle steps, double lr,
+                      double beta1, double beta2, double eps, double weight_decay,
+                      double momentum_decay, bool decoupled, double grad_factor,
+                      bool validate_only) {
+  DType dtype{};
+  TensorGroup tg = gather({{"params", params, Access::write},
+                           {"grads", grads, Access::read},
+                           {"exp_avgs", exp_avgs, Access::write},
+                           {"exp_avg_sqs", exp_avg_sqs, Access::write}},
+                          &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  std::vector<double> products = gather_mu_products(mu_products, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return py::none();
+  NAdamHyper h;
+  h.lr = lr;
+  h.beta1 = beta1;
+  h.beta2 = beta2;
+  h.eps = eps;
+  h.weight_decay = weight_decay;
+  h.momentum_decay = momentum_decay;
+  h.decay = decoupled ? Decay::decoupled : Decay::l2;
+  for (std::size_t k = 0; k < products.size(); ++k) products[k] *= nadam_mu(h, step_counts[k]);
+  {
+    py::gil_scoped_release release;
+    cpu::kernels().nadam_step(tg, ctx, h, step_counts.data(), products.data());
+  }
+  return py::cast(products);
+}
+
+void radam_step(py::handle params, py::handle grads, py::handle exp_avgs,
+                py::handle exp_avg_sqs, py::handle steps, double lr, double beta1, double beta2,
+                double eps, double weight_decay, bool decoupled, double grad_factor,
+                bool validate_only) {
+  DType dtype{};
+  TensorGroup tg = gather({{"params", params, Access::write},
+                           {"grads", grads, Access::read},
+                           {"exp_avgs", exp_avgs, Access::write},
+                           {"exp_avg_sqs", exp_avg_sqs, Access::write}},
+                          &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  RAdamHyper h;
+  h.lr = lr;
+  h.beta1 = beta1;
+  h.beta2 = beta2;
+  h.eps = eps;
+  h.weight_decay = weight_decay;
+  h.decay = decoupled ? Decay::decoupled : Decay::l2;
+  py::gil_scoped_release release;
+  cpu::kernels().radam_step(tg, ctx, h, step_counts.data());
+}
+
+void lion_step(py::handle params, py::handle grads, py::handle exp_avgs, double lr, double beta1,
+               double beta2, double weight_decay, double grad_factor, bool validate_only) {
+  DType dtype{};
+  TensorGroup tg = gather({{"params", params, Access::write},
+                           {"grads", grads, Access::read},
+                           {"exp_avgs", exp_avgs, Access::write}},
+                          &dtype);
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  LionHyper h;
+  h.lr = lr;
+  h.beta1 = beta1;
+  h.beta2 = beta2;
+  h.weight_decay = weight_decay;
+  py::gil_scoped_release release;
+  cpu::kernels().lion_step(tg, ctx, h);
+}
+
+void lamb_step(py::handle params, py::handle grads, py::handle exp_avgs, py::handle exp_avg_sqs,
+               py::handle steps, double lr, double beta1, double beta2, double eps,
+               double weight_decay, bool bias_correction, double grad_factor,
+               bool validate_only) {
+  DType dtype{};
+  TensorGroup tg = gather({{"params", params, Access::write},
+                           {"grads", grads, Access::read},
+                           {"exp_avgs", exp_avgs, Access::write},
+                           {"exp_avg_sqs", exp_avg_sqs, Access::write}},
+                          &dtype);
+  const auto step_counts = gather_steps(steps, tg.num_tensors());
+  const StepContext ctx = make_context(dtype, grad_factor);
+  if (validate_only) return;
+  LambHyper h;
+  h.lr = lr;
+  h.beta1 = beta1;
+  h.beta2 = beta2;
+  h.eps = eps;
+  h.weight_decay = weight_decay;
+  h.bias_correction = bias_correction;
+  py::gil_scoped_release release;
+  cpu::kernels().lamb_step(tg, ctx, h, step_counts.data());
+}
+
+// Returns (sum of squares, all finite) over every gradient, float32 and
+// float64 alike, in one read-only pass.
+
 // Returns (sum of squares, all finite) over every gradient, float32 and
 // float64 alike, in one read-only pass.
 py::tuple grad_stats(py::handle grads) {
@@ -253,6 +377,23 @@ void bind_optim(py::module_& m) {
         "steps"_a, py::kw_only(), "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a,
         "grad_factor"_a = 1.0, "validate_only"_a = false,
         "Fused Adamax step over lists of arrays, updated in place.");
+  m.def("nadam_step", &nadam_step, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a,
+        "mu_products"_a, "steps"_a, py::kw_only(), "lr"_a, "beta1"_a, "beta2"_a, "eps"_a,
+        "weight_decay"_a, "momentum_decay"_a, "decoupled"_a, "grad_factor"_a = 1.0,
+        "validate_only"_a = false,
+        "Fused NAdam step over lists of arrays, updated in place; returns the new "
+        "mu_products (None with validate_only).");
+  m.def("radam_step", &radam_step, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a,
+        "steps"_a, py::kw_only(), "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a,
+        "decoupled"_a, "grad_factor"_a = 1.0, "validate_only"_a = false,
+        "Fused RAdam step over lists of arrays, updated in place.");
+  m.def("lion_step", &lion_step, "params"_a, "grads"_a, "exp_avgs"_a, py::kw_only(), "lr"_a,
+        "beta1"_a, "beta2"_a, "weight_decay"_a, "grad_factor"_a = 1.0,
+        "validate_only"_a = false, "Fused Lion step over lists of arrays, updated in place.");
+  m.def("lamb_step", &lamb_step, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a,
+        "steps"_a, py::kw_only(), "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "weight_decay"_a,
+        "bias_correction"_a, "grad_factor"_a = 1.0, "validate_only"_a = false,
+        "Fused two-pass LAMB step over lists of arrays, updated in place.");
   m.def("grad_stats", &grad_stats, "grads"_a,
         "Return (sum of squares, all finite) over a list of gradient arrays.");
 }

@@ -11,6 +11,10 @@
 #include "fastopt/rules/adagrad.hpp"
 #include "fastopt/rules/adam.hpp"
 #include "fastopt/rules/adamax.hpp"
+#include "fastopt/rules/lamb.hpp"
+#include "fastopt/rules/lion.hpp"
+#include "fastopt/rules/nadam.hpp"
+#include "fastopt/rules/radam.hpp"
 #include "fastopt/rules/rmsprop.hpp"
 #include "fastopt/rules/sgd.hpp"
 
@@ -44,4 +48,13 @@ struct GradStats {
                             void* d, int num_threads))                              \
   X(LbfgsPairDots, lbfgs_pair, (std::int64_t n, DType dtype, const void* x_new,      \
                                 const void* x, const void* g_new, const void* g,     \
-                                void* s, void* y, double* work, int num_threads))
+                                void* s, void* y, double* work, int num_threads))   \
+  X(void, nadam_step, (const TensorGroup& tg, const StepContext& ctx,               \
+                       const NAdamHyper& h, const std::int64_t* steps,              \
+                       const double* mu_products))                                  \
+  X(void, radam_step, (const TensorGroup& tg, const StepContext& ctx,               \
+                       const RAdamHyper& h, const std::int64_t* steps))             \
+  X(void, lion_step, (const TensorGroup& tg, const StepContext& ctx,                \
+                      const LionHyper& h))                                          \
+  X(void, lamb_step, (const TensorGroup& tg, const StepContext& ctx,                \
+                      const LambHyper& h, const std::int64_t* steps))

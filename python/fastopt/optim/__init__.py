@@ -7,7 +7,11 @@ from fastopt.optim.adagrad import Adagrad
 from fastopt.optim.adam import Adam, AdamW
 from fastopt.optim.adamax import Adamax
 from fastopt.optim.clip import clip_grad_norm_
+from fastopt.optim.lamb import LAMB
+from fastopt.optim.lion import Lion
+from fastopt.optim.nadam import NAdam
 from fastopt.optim.optimizer import Optimizer
+from fastopt.optim.radam import RAdam
 from fastopt.optim.rmsprop import RMSprop
 from fastopt.optim.sgd import SGD
 
@@ -17,7 +21,11 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "LAMB",
+    "Lion",
+    "NAdam",
     "Optimizer",
+    "RAdam",
     "RMSprop",
     "SGD",
     "StepResult",
