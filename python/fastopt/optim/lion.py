@@ -23,6 +23,7 @@ def lion(
     grads,
     exp_avgs,
     *,
+    step=None,
     lr: float = 1e-4,
     betas: tuple[float, float] = (0.9, 0.99),
     weight_decay: float = 0.0,
@@ -42,13 +43,16 @@ def lion(
     with ``g_t`` the (negated, if ``maximize``) gradient, :math:`\gamma` =
     ``lr``, :math:`\lambda` = ``weight_decay`` and :math:`\operatorname{sign}(0) = 0`.
     A NaN in :math:`c_t` is passed on to the parameter rather than treated as 0.
-    Lion has no bias correction, so it needs no step count.
+    Lion has no bias correction, so ``step`` is accepted only so that every
+    functional rule takes the same arguments, and is ignored.
 
     Parameters
     ----------
     params, grads, exp_avgs : array or list of arrays
         Same shapes and dtype (float32 or float64), C-contiguous. ``params``
         and ``exp_avgs`` are updated in place.
+    step : int or sequence of int, optional
+        Unused.
     grad_scale, check_finite, max_grad_norm
         As in :meth:`fastopt.optim.Optimizer.step`.
 
