@@ -83,6 +83,13 @@ def render_section(result: dict) -> str:
         f"- Software: Python {m['python']}, NumPy {m['numpy']}, torch {m['torch']}, fastopt {m['fastopt']}",
         f"- Command: `{result['command']}`",
         f"- dtype: {result['dtype']}" + (" (quick smoke run: few repeats, small sizes)" if result["quick"] else ""),
+        f"- 1-minute load average: {result['load_average']['start']:.2f} at the start, "
+        f"{result['load_average']['end']:.2f} at the end (above {m['threads']} means other processes "
+        "competed for the cores and the numbers are noisy)",
+    ]
+    if result["note"]:
+        out.append(f"- Note: {result['note']}")
+    out += [
         "",
         "GB/s is the traffic an update must move (gradient read once; parameter and each state array "
         "read and written once: "
@@ -91,7 +98,8 @@ def render_section(result: dict) -> str:
         "same bytes with no arithmetic, timed in the same interleaved rotation as the optimizers. "
         "\"vs X\" is X's median step time over fastopt's (above 1 means fastopt is faster). "
         "Hyperparameters: "
-        + "; ".join(f"{RULE_TITLES.get(k, k)} {v}" for k, v in result["hyperparameters"].items())
+        + "; ".join(f"{RULE_TITLES.get(k, k)} " + ", ".join(f"{name}={value}" for name, value in v.items())
+                    for k, v in result["hyperparameters"].items())
         + ". Raw samples and every ratio are in `benchmarks/results/optim.json`.",
         "",
     ]
@@ -155,10 +163,11 @@ def write_plot(result: dict, path: Path) -> Path:
                     ax.plot(r["elements"], r["gb_per_s"][name], marker="*", markersize=11,
                             color=colors[name], linestyle="none")
         ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_title(RULE_TITLES.get(rule, rule))
         ax.set_xlabel("elements per step")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("effective GB/s (bytes the update moves / median time)")
+    axes[0][0].set_ylabel("effective GB/s (update bytes / median time)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     if any(r["scenario"] == "transformer" for r in result["records"]):
         handles.append(plt.Line2D([], [], marker="*", markersize=11, color="gray", linestyle="none"))

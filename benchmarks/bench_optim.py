@@ -247,7 +247,7 @@ def measure(rule: Rule, shapes, dtype, args, *, scenario: str) -> dict:
     # Run all implementations interleaved when their buffers fit in memory; otherwise pair
     # each with its own roofline so the comparison stays side by side.
     names = [n for n in IMPLEMENTATIONS if n in args.implementations or n in ("fastopt", "roofline")]
-    needed = sum(extra_bytes(n, rule, shapes, itemsize) for n in names)
+    needed = 2 * elements * itemsize + sum(extra_bytes(n, rule, shapes, itemsize) for n in names)
     budget = args.memory_fraction * available_memory_bytes()
     optimizers = [n for n in names if n != "roofline"]
     groups = [optimizers] if needed <= budget else [[n] for n in optimizers]
@@ -294,6 +294,7 @@ def measure(rule: Rule, shapes, dtype, args, *, scenario: str) -> dict:
         "warmup_steps": args.warmup,
         "interleaved": len(groups) == 1,
         "median_s": medians,
+        "min_s": {name: float(np.min(values)) for name, values in samples.items()},
         "samples_s": samples,
         "elements_per_s": {name: elements / t for name, t in medians.items()},
         "gb_per_s": {name: nbytes / t / 1e9 for name, t in medians.items()},
@@ -401,6 +402,8 @@ def parse_args(argv=None):
                         help="share of available memory that interleaving every implementation may use")
     parser.add_argument("--output-dir", type=Path, default=REPO,
                         help="repository root under which docs/ and benchmarks/results/ are written")
+    parser.add_argument("--note", default="",
+                        help="sentence added to the Markdown section, e.g. what else ran on the machine")
     parser.add_argument("--no-write", action="store_true", help="print results without writing any file")
     args = parser.parse_args(argv)
 
@@ -445,6 +448,7 @@ def main(argv=None) -> int:
     if "transformer" in args.scenarios:
         workloads.append(("transformer", quick_transformer_shapes() if args.quick else transformer_shapes()))
 
+    load_before = os.getloadavg()
     records = []
     for scenario, shapes in workloads:
         for rule in rules:
@@ -470,6 +474,9 @@ def main(argv=None) -> int:
         "command": "python " + " ".join(shlex.quote(a) for a in
                                         [os.path.relpath(sys.argv[0], REPO)] + list(sys.argv[1:] if argv is None else argv)),
         "machine": machine,
+        # 1-minute load averages: above the thread count, other processes competed for the cores.
+        "load_average": {"start": load_before[0], "end": os.getloadavg()[0]},
+        "note": args.note,
         "dtype": args.dtype,
         "quick": args.quick,
         "hyperparameters": {rule.key: rule.kwargs for rule in rules},
