@@ -71,10 +71,9 @@ def _scenario_table(result: dict, scenario: str) -> list[str]:
     return lines
 
 
-def render_section(result: dict) -> str:
+def _header(result: dict) -> list[str]:
     m = result["machine"]
-    out = [
-        BEGIN,
+    lines = [
         "## Optimizer step throughput",
         "",
         f"- Date: {result['date']}",
@@ -88,52 +87,74 @@ def render_section(result: dict) -> str:
         "competed for the cores and the numbers are noisy)",
     ]
     if result["note"]:
-        out.append(f"- Note: {result['note']}")
-    out += [
+        lines.append(f"- Note: {result['note']}")
+
+    traffic = ", ".join(f"{RULE_TITLES.get(k, k)} {v} bytes per element"
+                        for k, v in result["bytes_per_element"].items())
+    hyperparameters = "; ".join(
+        f"{RULE_TITLES.get(k, k)} " + ", ".join(f"{name}={value}" for name, value in v.items())
+        for k, v in result["hyperparameters"].items()
+    )
+    lines += [
         "",
-        "GB/s is the traffic an update must move (gradient read once; parameter and each state array "
-        "read and written once: "
-        + ", ".join(f"{RULE_TITLES.get(k, k)} {v} bytes per element" for k, v in result["bytes_per_element"].items())
-        + ") divided by the median step time. The roofline is `fastopt._core.roofline`, which moves the "
-        "same bytes with no arithmetic, timed in the same interleaved rotation as the optimizers. "
-        "\"vs X\" is X's median step time over fastopt's (above 1 means fastopt is faster). "
-        "Hyperparameters: "
-        + "; ".join(f"{RULE_TITLES.get(k, k)} " + ", ".join(f"{name}={value}" for name, value in v.items())
-                    for k, v in result["hyperparameters"].items())
-        + ". Raw samples and every ratio are in `benchmarks/results/optim.json`.",
+        "GB/s is the traffic an update must move (gradient read once, parameter and each state array "
+        f"read and written once: {traffic}) divided by the median step time. The roofline is "
+        "`fastopt._core.roofline`, which moves the same bytes with no arithmetic, timed in the same "
+        "interleaved rotation as the optimizers. \"vs X\" is X's median step time over fastopt's "
+        f"(above 1 means fastopt is faster). Hyperparameters: {hyperparameters}. Raw samples and "
+        "every ratio are in `benchmarks/results/optim.json`.",
         "",
     ]
+    return lines
+
+
+def _goal_table(result: dict) -> list[str]:
+    lines = ["### Goals", "", "| goal | rule | worst measured | status |", "|---|---|---:|---|"]
+    for g in result["goals"]:
+        worst = "" if g["worst"] is None else f"{g['worst']:.2f}"
+        rule = RULE_TITLES.get(g["rule"], g["rule"])
+        lines.append(f"| {g['goal']} (target {g['target']}) | {rule} | {worst} | {g['status']} |")
+    return lines
+
+
+def render_section(result: dict) -> str:
+    """Return this benchmark's Markdown section, markers included."""
+    out = [BEGIN] + _header(result)
     for key, reason in result["unavailable_rules"].items():
         out += [f"{RULE_TITLES.get(key, key)}: unavailable ({reason}).", ""]
+
     for scenario, title in SCENARIOS.items():
         table = _scenario_table(result, scenario)
         if table:
             out += [f"### {title}", ""] + table + [""]
+
     notes = sorted({f"{LABELS[n]}: {why}" for r in result["records"] for n, why in r["unavailable"].items()})
     if notes:
         out += ["Unavailable implementations: " + "; ".join(notes) + ".", ""]
     if not all(r["interleaved"] for r in result["records"]):
-        out += ["Some sizes did not fit in memory with every implementation at once; each optimizer "
-                "was then timed interleaved with its own roofline (`interleaved: false` in the JSON).", ""]
-    out += ["### Goals", "", "| goal | rule | worst measured | status |", "|---|---|---:|---|"]
-    for g in result["goals"]:
-        worst = "" if g["worst"] is None else f"{g['worst']:.2f}"
-        out.append(f"| {g['goal']} (target {g['target']}) | {RULE_TITLES.get(g['rule'], g['rule'])} | "
-                   f"{worst} | {g['status']} |")
+        out += ["Some sizes did not fit in memory with every implementation at once, so each optimizer "
+                "was timed interleaved with its own roofline (`interleaved: false` in the JSON).", ""]
+
+    out += _goal_table(result)
     out += ["", "![Optimizer step throughput](img/optim_throughput.png)", "", END]
     return "\n".join(out) + "\n"
 
 
+def replace_section(page: str, section: str) -> str:
+    """Return ``page`` with the text between this benchmark's markers replaced by ``section``.
+
+    ``section`` includes the markers. A page without them gets the section appended.
+    """
+    start, end = page.find(BEGIN), page.find(END)
+    if start >= 0 and end > start:
+        return page[:start] + section.rstrip("\n") + page[end + len(END):]
+    return page.rstrip("\n") + "\n\n" + section
+
+
 def write_markdown(result: dict, path: Path) -> Path:
     """Replace this benchmark's section of ``path``, keeping everything outside its markers."""
-    section = render_section(result)
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    start, end = text.find(BEGIN), text.find(END)
-    if start >= 0 and end > start:
-        text = text[:start] + section + text[end + len(END):].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    return _replace_atomically(path, text)
+    page = path.read_text() if path.exists() else "# Benchmarks\n"
+    return _replace_atomically(path, replace_section(page, render_section(result)))
 
 
 def write_plot(result: dict, path: Path) -> Path:

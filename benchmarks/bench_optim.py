@@ -66,7 +66,7 @@ class Rule:
     num_states: int  # state arrays per parameter, each read and written once per step
 
     def bytes_per_element(self, itemsize: int) -> int:
-        # The gradient is read; the parameter and every state array are read and written.
+        # The gradient is read once, and the parameter and every state array are read and written once.
         return itemsize * (1 + 2 * (1 + self.num_states))
 
 
@@ -95,7 +95,7 @@ class Implementation:
 
 
 class Unavailable(Exception):
-    """An implementation that this installation cannot run; the message says why."""
+    """Raised when this installation cannot run an implementation; the message gives the reason."""
 
 
 # -- implementations ----------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def check_results(rule: Rule, finals: dict[str, list[np.ndarray]], steps: int) -
     ``(1 - beta2) * g * g`` left to right, for example) move a parameter to a
     neighbouring float now and then, and with a fixed gradient those
     differences add up over the steps. The tolerance therefore allows one ulp
-    of the largest parameter magnitude per step; a wrong formula moves
+    of the largest parameter magnitude per step. A wrong formula moves
     parameters by about ``lr`` per step, orders of magnitude more. Asserts that
     torch's fused implementation agrees; the other paths are reported and
     flagged in the output but do not stop the run.
@@ -240,7 +240,12 @@ def measure(rule: Rule, shapes, dtype, args, *, scenario: str) -> dict:
     grad_sums = [float(g.sum(dtype=np.float64)) for g in grads]
     elements = num_elements(shapes)
     itemsize = np.dtype(dtype).itemsize
-    repeats = args.repeats if args.repeats else (3 if args.quick else (10 if elements <= 10**7 else 5))
+    if args.repeats:
+        repeats = args.repeats
+    elif args.quick:
+        repeats = 3
+    else:
+        repeats = 10 if elements <= 10**7 else 5
     # Several steps per sample keep small sizes above timer and scheduler noise.
     inner = max(1, int(args.min_sample_elements // elements))
 
@@ -474,7 +479,7 @@ def main(argv=None) -> int:
         "command": "python " + " ".join(shlex.quote(a) for a in
                                         [os.path.relpath(sys.argv[0], REPO)] + list(sys.argv[1:] if argv is None else argv)),
         "machine": machine,
-        # 1-minute load averages: above the thread count, other processes competed for the cores.
+        # 1-minute load averages. A value above the thread count means other processes competed for the cores.
         "load_average": {"start": load_before[0], "end": os.getloadavg()[0]},
         "note": args.note,
         "dtype": args.dtype,
