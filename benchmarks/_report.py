@@ -55,11 +55,13 @@ def _scenario_table(result: dict, scenario: str) -> list[str]:
     if not records:
         return []
     impls = [name for name in LABELS if any(name in r["gb_per_s"] for r in records)]
-    header = ["rule", "elements", "tensors"] + [f"{LABELS[n]} GB/s" for n in impls]
+    header = ["rule", "elements", "tensors", "fastopt Melem/s"] + [f"{LABELS[n]} GB/s" for n in impls]
     header += ["fastopt % of roofline"] + [RATIOS[k] for k in RATIOS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * 2 + "---:|" * (len(header) - 2)]
     for r in records:
         row = [RULE_TITLES.get(r["rule"], r["rule"]), _format_count(r["elements"]), str(r["num_tensors"])]
+        rate = r["elements_per_s"].get("fastopt")
+        row.append("n/a" if rate is None else f"{rate / 1e6:.0f}")
         for name in impls:
             row.append(f"{r['gb_per_s'][name]:.2f}" if name in r["gb_per_s"] else "n/a")
         fraction = r["ratios"].get("fastopt_of_roofline")
