@@ -98,3 +98,24 @@ def test_benchmark_end_to_end(tmp_path):
     page = (tmp_path / "docs" / "benchmarks.md").read_text()
     assert "### One flat tensor" in page
     assert (tmp_path / "docs" / "img" / "optim_throughput.png").stat().st_size > 0
+
+
+def test_goals_judged_on_medians():
+    args = bench_optim.parse_args(["--rules", "adam,sgd"])
+    ratios = {"fastopt_of_roofline": 0.95, "fastopt_vs_torch_fused": 1.2, "fastopt_vs_torch_foreach": 4.0}
+    fastest = {"fastopt_of_roofline": 0.97, "fastopt_vs_torch_fused": 1.3, "fastopt_vs_torch_foreach": 6.0}
+    records = [
+        {"scenario": "flat", "rule": "adam", "elements": 10**7, "ratios": ratios, "ratios_of_min": fastest},
+        {"scenario": "flat", "rule": "adam", "elements": 10**4,
+         "ratios": {"fastopt_of_roofline": 0.1}, "ratios_of_min": {"fastopt_of_roofline": 0.1}},
+    ]
+    rules = [bench_optim.RULES["adam"], bench_optim.RULES["sgd"]]
+    goals = bench_optim.evaluate_goals(records, args, rules, {"sgd": "missing"})
+    status = {(g["goal"].split(",")[0], g["rule"]): g for g in goals}
+    roofline = status[("fastopt >= 90% of roofline", "adam")]
+    assert roofline["status"] == "met"
+    assert roofline["worst"] == 0.95
+    assert roofline["worst_of_min"] == 0.97
+    assert status[("fastopt >= 5x torch foreach", "adam")]["status"] == "not met"
+    assert status[("fastopt >= 1.5x torch fused", "adam")]["status"] == "not measured"
+    assert status[("fastopt >= 90% of roofline", "sgd")]["status"] == "unavailable"
