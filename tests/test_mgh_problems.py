@@ -66,8 +66,8 @@ def test_jacobian_matches_central_differences(p):
 def test_gradient_matches_central_differences(p):
     for x in trial_points(p):
         g = p.grad(x)
-        # Steps relative to each coordinate, because the problems mix scales (Meyer's x0 is
-        # (0.02, 4000, 250)); the bound adds the rounding of f divided by the step.
+        # Steps are relative to each coordinate because the problems mix scales (Meyer's x0 is
+        # (0.02, 4000, 250)). The bound adds the rounding of f divided by the step.
         step = 1e-6 * np.maximum(np.abs(x), 1e-2)
         numeric = np.array(
             [(p.fun(x + e) - p.fun(x - e)) / (2.0 * h) for h, e in zip(step, np.diag(step))]
@@ -93,8 +93,8 @@ def test_separable_gradients_match_jacobian_form(n):
         np.testing.assert_allclose(p.grad(x), expected, rtol=1e-13, atol=1e-12)
 
 
-# f(x0) derived by hand from the definitions. The paper prints no starting values, so these
-# are independent checks of the residual formulas and starting points rather than quotations.
+# f(x0) derived by hand from the definitions. More, Garbow and Hillstrom (1981) print no
+# starting values, so these check the residual formulas and starting points independently.
 HAND_DERIVED_F_AT_X0 = {
     (1, 2): 24.2,  # F = (10 (1 - 1.44), 2.2)
     (2, 2): 400.5,  # F = (19.5, -4.5)

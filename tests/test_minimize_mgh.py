@@ -21,7 +21,7 @@ IDS = [p.id for p in mgh.PROBLEMS]
 TIGHT_OPTIONS = {"gtol": 1e-12, "ftol": 1e-15, "maxiter": 15000, "maxfun": 15000}
 
 # fastopt may end a little above SciPy when both are at the minimum to many more digits than
-# the acceptance tolerance asks for; 1% of that tolerance is the allowance.
+# the acceptance tolerance requires; 1% of that tolerance is the allowance.
 SLACK_FRACTION = 0.01
 
 

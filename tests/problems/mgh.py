@@ -12,15 +12,17 @@ standard starting point ``x0`` and the minimum value it prints for that case.
 
 Reference values. The paper prints minima to six significant digits, which is coarser than
 the acceptance tolerance ``max(1e-8, 1e-6 |f*|)`` for values above about 1e-2, so ``f_star``
-is that minimum recomputed to full precision: ``scipy.optimize.least_squares`` (method "lm"
-and "trf", xtol = ftol = gtol = 1e-15) from ``x0``, then polished by Gauss-Newton steps, with
-the final value checked to round to the printed one (``tests/test_mgh_problems.py`` repeats
-that check). Closed-form minima (zero, ``m - n`` and the two rank-one values) are exact.
+is that minimum recomputed to full precision with SciPy 1.17: ``least_squares`` (methods "lm"
+and "trf", xtol = ftol = gtol = 1e-15) from ``x0`` followed by Gauss-Newton steps, or, where
+Levenberg-Marquardt goes to a different minimum (Biggs EXP6), L-BFGS-B with ftol = gtol = 0.
+``tests/test_mgh_problems.py`` checks that each value agrees with the printed digits and is
+reached from ``x0``. Closed-form minima (zero, ``m - n`` and the two rank-one values) are exact.
 
 Several problems have more than one published minimum and a local method started at ``x0``
-reaches only one of them. ``f_star`` is the minimum reached from ``x0`` by L-BFGS-B with tight
-tolerances (SciPy 1.17) and ``other_minima`` lists the rest, with ``note`` naming the case. A
-minimum "at infinity" (Bard, Kowalik-Osborne) is approached only as some coordinates diverge.
+reaches only one of them. ``f_star`` is the minimum that descent methods reach from ``x0``
+(L-BFGS-B with tight tolerances, or BFGS and Levenberg-Marquardt where L-BFGS-B stops short),
+``other_minima`` lists the rest, and ``note`` names the case. A minimum "at infinity" (Bard,
+Kowalik-Osborne) is approached only as some coordinates diverge.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class Problem:
     ----------
     number, name : the function's number (1-35) and name in the paper.
     n, m : number of variables and of residuals.
-    x0 : standard starting point (float64, a fresh copy per access is not made: do not modify).
+    x0 : standard starting point, float64 except in ``extended_rosenbrock(n, dtype)``. It is
+        shared between calls, so copy it before a solver that writes in place.
     residuals, jacobian : ``F(x)`` with shape (m,) and ``J(x)`` with shape (m, n).
     f_star : the minimum value a local method reaches from ``x0``, to full precision.
     f_star_published : the same minimum as the paper prints it (six significant digits), or None
@@ -67,7 +70,7 @@ class Problem:
 
     @property
     def id(self) -> str:
-        """Short identifier for test ids, e.g. ``"20-watson-n9"``."""
+        """Short identifier for test ids, e.g. ``"20-watson-n9-m31"``."""
         slug = self.name.lower().replace(" ", "_").replace("-", "_").replace("'", "")
         return f"{self.number:02d}-{slug}-n{self.n}-m{self.m}"
 
@@ -158,8 +161,8 @@ def _jennrich_sampson(m):
 
 
 def _helical_theta(x1, x2):
-    # The paper's branch: arctan(x2/x1)/(2 pi), plus 1/2 when x1 < 0. At x1 = 0 the limit
-    # from x1 > 0 is used (+-1/4), so theta is continuous across the half-plane x1 > 0.
+    # The paper's branch: arctan(x2/x1)/(2 pi), plus 1/2 when x1 < 0. At x1 = 0 theta is the
+    # limit from x1 > 0, +-1/4 with the sign of x2 (for x2 > 0 also the limit from x1 < 0).
     if x1 == 0.0:
         return 0.25 * math.copysign(1.0, x2)
     theta = math.atan(x2 / x1) / (2.0 * math.pi)
