@@ -229,14 +229,21 @@ def kernel_reason() -> str | None:
     return None
 
 
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # first touch of the pages and of the kernel's lazy state
-    times = []
+def interleaved_medians(functions, repeats: int) -> list[float]:
+    """Time each function once per round, in turn, and return the median seconds of each.
+
+    Alternating the runs exposes them to the same background load, so their ratio holds up
+    better on a shared machine than timings taken one after the other.
+    """
+    for fn in functions:
+        fn()  # first touch of the pages and of any lazy state
+    times: list[list[float]] = [[] for _ in functions]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, samples in zip(functions, times):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def measure_kernel(sizes, dtypes, repeats):
@@ -261,13 +268,16 @@ def measure_kernel(sizes, dtypes, repeats):
                 state.add_pair(x_new, x, g_new, g)
                 x, g = x_new, g_new
             direction = np.empty(n, dtype)
-            kernel_s = median_seconds(lambda: state.direction(g, direction), repeats)
 
             # Roofline: read one history-sized array and read and write another.
             words = 2 * HISTORY * n
             source = np.ones(words, dtype)
             target = np.zeros(words, dtype)
-            roofline_s = median_seconds(lambda: _core.roofline([[source]], [[target]]), repeats)
+            kernel_s, roofline_s = interleaved_medians(
+                [lambda: state.direction(g, direction),
+                 lambda: _core.roofline([[source]], [[target]])],
+                repeats,
+            )
             bandwidth = 3 * words * itemsize / roofline_s
 
             # Two passes over s, y and g, and one write of d; one pass is the lower bound.
@@ -499,7 +509,7 @@ def main(argv=None) -> int:
         "quick": args.quick, "sizes": sizes, "iterations": iterations, "repeats": repeats,
         "history_size": HISTORY, "environment": environment(),
         "overhead": measure_overhead(sizes, dtypes, iterations, repeats, reasons),
-        "kernel": measure_kernel(sizes, dtypes, max(repeats, 5)),
+        "kernel": measure_kernel(sizes, dtypes, max(repeats, 9)),
         "mgh": measure_mgh(reasons),
     }
     write_atomically(args.json, json.dumps(result, indent=1) + "\n")

@@ -17,8 +17,9 @@ from problems import mgh
 IDS = [p.id for p in mgh.PROBLEMS]
 
 # Stop only near the limits of float64: the tests measure where the method gets to, not how
-# early a loose tolerance ends it.
-TIGHT_OPTIONS = {"gtol": 1e-12, "ftol": 1e-15, "maxiter": 15000, "maxfun": 15000}
+# early a loose tolerance ends it. ftol = 0 turns the relative-reduction test off, because
+# with ftol = 1e-15 Watson (n = 12) ends at 1.39e-8 on a slow stretch, above its tolerance.
+TIGHT_OPTIONS = {"gtol": 1e-12, "ftol": 0.0, "maxiter": 15000, "maxfun": 15000}
 
 # fastopt may end a little above SciPy when both are at the minimum to many more digits than
 # the acceptance tolerance requires; 1% of that tolerance is the allowance.
@@ -102,12 +103,13 @@ def test_lbfgs_separate_jac_callable(p):
     "problem_id", sorted(mgh.SCIPY_DEFAULT_SHORTFALLS), ids=lambda s: s.split("-n")[0]
 )
 def test_lbfgs_passes_where_scipy_defaults_stop_early(problem_id):
-    # fastopt's own defaults, except the budget: the cases SciPy's defaults end early on.
+    # With its default options fastopt must end no worse than SciPy's defaults did on the
+    # cases where those stop early. Reaching f* there is the job of the tight-options tests.
     p = next(q for q in mgh.PROBLEMS if q.id == problem_id)
     with np.errstate(over="ignore"):
         result = fastopt.minimize(p.fun_and_grad, p.x0.copy(), jac=True, method="lbfgs")
     recorded_f = mgh.SCIPY_DEFAULT_SHORTFALLS[problem_id][0]
-    assert result.fun <= recorded_f
+    assert result.fun <= recorded_f * (1.0 + 1e-4)  # the table keeps five significant digits
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
