@@ -1,0 +1,1 @@
+"""Test problems for fastopt's solvers, written in NumPy with analytic derivatives."""
