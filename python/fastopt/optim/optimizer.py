@@ -50,6 +50,9 @@ class Optimizer:
         self.check_group(dict(self.defaults), "")
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
+        # Hyperparameters of each group as last validated; a step re-validates
+        # a group only when a value changed (a schedule, or a caller's edit).
+        self._validated: dict[int, dict[str, Any]] = {}
         if isinstance(params, np.ndarray):
             groups = [{"params": [params]}]
         else:
@@ -143,7 +146,7 @@ class Optimizer:
         plans = []
         position = 0
         for index, group in enumerate(self.param_groups):
-            self.check_group(group, f"param_groups[{index}]." if len(self.param_groups) > 1 else "")
+            self._check_group_if_changed(index, group)
             params, group_grads, states = [], [], []
             for p in group["params"]:
                 g = grad_list[position]
@@ -184,6 +187,13 @@ class Optimizer:
                 state["step"] = step
                 self.state[id(p)] = state
         return result
+
+    def _check_group_if_changed(self, index: int, group: dict[str, Any]) -> None:
+        values = {k: v for k, v in group.items() if k != "params"}
+        if self._validated.get(index) == values:
+            return
+        self.check_group(group, f"param_groups[{index}]." if len(self.param_groups) > 1 else "")
+        self._validated[index] = {k: v for k, v in group.items() if k != "params"}
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimizer state as a dict that :meth:`load_state_dict` accepts.

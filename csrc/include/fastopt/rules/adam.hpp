@@ -60,7 +60,9 @@ FASTOPT_HD void adam_update(T& p, T g, T& m, T& v, T& vmax, const AdamCoef<T>& c
   if constexpr (D == Decay::decoupled) p = p * c.decay_factor;
   if constexpr (D == Decay::l2) g = g + c.weight_decay * p;
   m = lerp(m, g, c.one_minus_beta1);
-  v = c.beta2 * v + c.one_minus_beta2 * (g * g);
+  // torch's addcmul evaluates value * g * g left to right; the same order
+  // keeps the second moment within an ulp of torch's after the first step.
+  v = c.beta2 * v + (c.one_minus_beta2 * g) * g;
   T second = v;
   if constexpr (Amsgrad) {
     vmax = vmax >= v ? vmax : v;  // a NaN in v propagates, as in torch.maximum
