@@ -44,7 +44,7 @@ def check_l1(l1, n: int) -> float | np.ndarray:
     arr = np.array(arr, dtype=np.float64)
     bad = np.flatnonzero(~(np.isfinite(arr) & (arr >= 0.0)))
     if bad.size:
-        raise ValueError(f"l1: expected finite values >= 0, got l1[{bad[0]}] = {arr[bad[0]]!r}")
+        raise ValueError(f"l1: expected finite values >= 0, got l1[{bad[0]}] = {float(arr[bad[0]])!r}")
     return arr
 
 
@@ -109,12 +109,21 @@ class Orthant:
       :math:`x_i = 0`: a coordinate that would change sign is set to exactly 0.0;
     - the line search's initial slope is :math:`v^\top d`, the directional derivative of
       ``F`` along ``d`` at ``x``.
+
+    Coordinates with :math:`\lambda_i = 0` skip both projections: there ``F`` is smooth, and
+    they move as in L-BFGS, across zero if need be. With every :math:`\lambda_i = 0` the
+    iterates are those of L-BFGS with the same line search.
     """
 
     bounded = False
 
     def __init__(self, l1, n: int, dtype):
         self.l1 = l1
+        # Coordinates without an L1 term (None: every coordinate has one, so no masking).
+        if isinstance(l1, float):
+            self._free = np.ones(n, bool) if l1 == 0.0 else None
+        else:
+            self._free = (l1 == 0.0) if np.any(l1 == 0.0) else None
         self._pg = np.empty(n, dtype)
         self._orthant = np.empty(n, dtype)
 
@@ -133,7 +142,10 @@ class Orthant:
         return self._pg, None
 
     def finish_direction(self, d, g, active, gamma: float) -> None:
-        d[d * self._pg >= 0] = 0
+        wrong_sign = d * self._pg >= 0
+        if self._free is not None:
+            wrong_sign &= ~self._free
+        d[wrong_sign] = 0
 
     def initial_slope(self, x, d, g) -> float:
         return float(np.dot(self._pg, d))
@@ -144,13 +156,22 @@ class Orthant:
     def trial(self, x, d, alpha: float, out: np.ndarray) -> None:
         np.multiply(d, out.dtype.type(alpha), out=out)
         np.add(out, x, out=out)
-        out[np.sign(out) != self._orthant] = 0
+        out[self._crossed(out)] = 0
+
+    def _crossed(self, t: np.ndarray) -> np.ndarray:
+        """Return the mask of penalized coordinates of ``t`` outside the orthant."""
+        crossed = np.sign(t) != self._orthant
+        if self._free is not None:
+            crossed &= ~self._free
+        return crossed
 
     def slope(self, x, d, alpha: float, g_trial) -> float:
         # Directional derivative of F along the projected path at the trial point: the
         # coordinates held at zero by the projection no longer move.
         t = x + d * x.dtype.type(alpha)
-        t[np.sign(t) != self._orthant] = 0
+        t[self._crossed(t)] = 0
         moving = t != 0
+        if self._free is not None:
+            moving |= self._free
         lam = self.l1 if isinstance(self.l1, float) else self.l1[moving]
         return float(np.dot(g_trial[moving] + lam * np.sign(t[moving]), d[moving]))
