@@ -210,5 +210,5 @@ def _check_x0(X0) -> np.ndarray:
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
         i, j = bad[0]
-        raise ValueError(f"X0: expected finite values, got X0[{i}, {j}] = {X[i, j]!r}")
+        raise ValueError(f"X0: expected finite values, got X0[{i}, {j}] = {float(X[i, j])!r}")
     return X
