@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from scipy.optimize import rosen, rosen_der
 
 import fastopt
+from fastopt import _core
 from fastopt.minimize import Status, pseudo_gradient
 
 
@@ -58,6 +59,54 @@ def test_pseudo_gradient_zero_lambda_is_gradient():
     g = rng.standard_normal(9)
     np.testing.assert_array_equal(pseudo_gradient(x, g, 0.0), g)
     np.testing.assert_array_equal(pseudo_gradient(x, g, np.zeros(9)), g)
+
+
+def numpy_trial(x, d, alpha, pg, lam):
+    """Reference of the orthant-projected trial point x + alpha d."""
+    lam = np.broadcast_to(lam, x.shape)
+    t = x + d * x.dtype.type(alpha)
+    orthant = np.where(x != 0, np.sign(x), -np.sign(pg))
+    t[(np.sign(t) != orthant) & (lam != 0)] = 0
+    return t
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("per_coordinate", [False, True])
+def test_owlqn_kernels_match_numpy(dtype, per_coordinate):
+    # 70001 elements straddle the kernels' threading threshold and SIMD widths.
+    rng = np.random.default_rng(7)
+    n = 70001
+    x = rng.standard_normal(n).astype(dtype)
+    x[rng.random(n) < 0.3] = 0
+    g = rng.standard_normal(n).astype(dtype)
+    lam = rng.uniform(0.0, 1.0, n) if per_coordinate else 0.5
+    if per_coordinate:
+        lam[::7] = 0.0
+    pg = np.empty(n, dtype)
+    inf_norm = _core.owlqn_pseudo_gradient(x, g, lam, pg)
+    want = pseudo_gradient(x, g, lam)
+    np.testing.assert_array_equal(pg, want)
+    assert inf_norm == float(np.max(np.abs(want)))
+
+    d = (-pg + 0.8 * rng.standard_normal(n)).astype(dtype)
+    projected = d.copy()
+    _core.owlqn_project_direction(pg, lam, projected)
+    wrong = (d * pg >= 0) & (np.broadcast_to(lam, (n,)) != 0)
+    np.testing.assert_array_equal(projected, np.where(wrong, 0, d).astype(dtype))
+
+    out = np.empty(n, dtype)
+    _core.owlqn_trial(x, projected, 1.7, pg, lam, out)
+    np.testing.assert_array_equal(out, numpy_trial(x, projected, 1.7, pg, lam))
+
+
+def test_owlqn_kernel_rejects_bad_arrays():
+    x = np.zeros(4)
+    with pytest.raises(TypeError, match=r"g: expected dtype float64"):
+        _core.owlqn_pseudo_gradient(x, np.zeros(4, np.float32), 0.1, np.empty(4))
+    with pytest.raises(ValueError, match=r"l1: expected shape \(4,\), got \(3,\)"):
+        _core.owlqn_pseudo_gradient(x, np.zeros(4), np.ones(3), np.empty(4))
+    with pytest.raises(ValueError, match=r"x and pg share memory"):
+        _core.owlqn_pseudo_gradient(x, np.zeros(4), 0.1, x)
 
 
 # ------------------------------------------------------------------ exact zeros

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "cpu/lbfgs.hpp"
+#include "cpu/owlqn.hpp"
 #include "cpu/tensor_group.hpp"
 #include "fastopt/rules/adadelta.hpp"
 #include "fastopt/rules/adagrad.hpp"
@@ -44,4 +45,5 @@ struct GradStats {
                             void* d, int num_threads))                              \
   X(LbfgsPairDots, lbfgs_pair, (std::int64_t n, DType dtype, const void* x_new,      \
                                 const void* x, const void* g_new, const void* g,     \
-                                void* s, void* y, double* work, int num_threads))
+                                void* s, void* y, double* work, int num_threads)) \
+  X(double, owlqn, (OwlqnOp op, const OwlqnArgs& args, DType dtype, int num_threads))
