@@ -18,7 +18,10 @@ def make_data(seed, m=240, n=8, classes=3):
 
 
 def batched_logistic(X, Y, weights, alphas):
-    """Row b: sum_i weights[b, i] log(1 + exp(-Y[b, i] x_i'w)) / sum(weights[b]) + alpha_b/2 |w|^2."""
+    """Return the batched weighted mean logistic loss plus alpha_b / 2 |w|^2 of every row b.
+
+    Row b weighs sample i by weights[b, i] and uses its labels Y[b, i] in {-1, 1}.
+    """
     total = weights.sum(axis=1)
 
     def fg(W):

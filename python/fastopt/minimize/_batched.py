@@ -2,7 +2,7 @@
 
 Each problem runs the unchanged single-problem solver (:func:`fastopt.minimize.minimize`) in
 its own worker thread, with its own history, line search and stopping tests. A worker that
-needs ``f`` and ``g`` posts its point and waits; once every unfinished worker waits, the
+needs ``f`` and ``g`` posts its point and waits. When every unfinished worker waits, the
 coordinating thread calls ``fun`` once on all ``B`` rows and hands each worker its row. Only
 one thread runs at a time, handing control back and forth, so the results are the same as
 ``B`` separate runs and the compiled kernels never run concurrently.
@@ -83,10 +83,10 @@ def minimize_batched(fun, X0, jac=None, method="lbfgs", options=None):
     Problem ``i`` minimizes :math:`f_i(x)` from ``X0[i]`` exactly as
     ``fastopt.minimize(lambda x: f_i(x), X0[i], jac=True, method=method, options=options)``
     would: each problem has its own quasi-Newton history, line search and stopping test,
-    and its results are identical to a separate run. Only the evaluations are shared: every
+    and its results are identical to a separate run. Only the evaluations are shared. Every
     round calls ``fun`` once on a ``(B, n)`` array whose row ``i`` is the point problem ``i``
-    needs next, so one vectorized call (for example one matrix product for one-vs-rest
-    logistic regression, or a grid of regularization strengths) serves all problems.
+    needs next. One vectorized call then serves all problems, for example one matrix product
+    for one-vs-rest logistic regression or for a grid of regularization strengths.
 
     Parameters
     ----------

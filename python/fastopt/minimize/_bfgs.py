@@ -64,7 +64,7 @@ class BFGSDirection:
         self.count = 0
 
     def hess_inv(self) -> np.ndarray:
-        """Return a copy of ``H`` as a float64 ``(n, n)`` array (``gamma * I`` before any update)."""
+        """Return a float64 copy of ``H`` of shape ``(n, n)``: ``gamma * I`` before any update."""
         if self.count == 0:
             return self.gamma * np.eye(self.n)
         return self.H.copy()

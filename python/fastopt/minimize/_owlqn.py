@@ -21,7 +21,7 @@ from fastopt.minimize._bounds import STEP_MAX
 
 
 def check_l1(l1, n: int) -> float | np.ndarray:
-    """Return ``l1`` as a float or a float64 array of shape ``(n,)``; raise ValueError if invalid."""
+    """Return ``l1`` as a float or a float64 array of shape ``(n,)``, or raise ValueError."""
     if l1 is None:
         raise ValueError("l1: method='owlqn' needs options['l1'], the L1 strength: a number "
                          f">= 0 or an array of shape ({n},)")
