@@ -203,6 +203,93 @@ py::tuple lbfgs_pair(py::handle x_new, py::handle x, py::handle g_new, py::handl
   return py::make_tuple(dots.sy, dots.yy, dots.ss);
 }
 
+// Strengths of the L1 term: a Python float or a float64 array of shape (n,).
+struct L1Strength {
+  const double* values = nullptr;
+  double scalar = 0.0;
+  py::array keep;
+};
+
+L1Strength l1_strength(py::handle l1, py::ssize_t n) {
+  L1Strength out;
+  if (py::isinstance<py::float_>(l1)) {
+    out.scalar = l1.cast<double>();
+    return out;
+  }
+  out.keep = checked("l1", l1, py::dtype::of<double>(), {n}, false);
+  out.values = static_cast<const double*>(out.keep.data());
+  return out;
+}
+
+double run_owlqn(cpu::OwlqnOp op, cpu::OwlqnArgs& args, DType dtype) {
+  py::gil_scoped_release release;
+  return cpu::kernels().owlqn(op, args, dtype, cpu::get_num_threads());
+}
+
+double owlqn_pseudo_gradient(py::handle x, py::handle g, py::handle l1, py::handle pg) {
+  const DType dtype = dtype_of("x", x);
+  py::array x_arr = py::reinterpret_borrow<py::array>(x);
+  const py::ssize_t n = x_arr.ndim() == 1 ? x_arr.shape(0) : -1;
+  const py::dtype t = x_arr.dtype();
+  checked("x", x, t, {n}, false);
+  py::array g_arr = checked("g", g, t, {n}, false);
+  py::array pg_arr = checked("pg", pg, t, {n}, true);
+  L1Strength lam = l1_strength(l1, n);
+  check_no_overlap({span_of("x", x_arr, false), span_of("g", g_arr, false),
+                    span_of("pg", pg_arr, true)});
+  cpu::OwlqnArgs args;
+  args.n = n;
+  args.x = x_arr.data();
+  args.g = g_arr.data();
+  args.l1 = lam.values;
+  args.l1_scalar = lam.scalar;
+  args.pg = pg_arr.mutable_data();
+  return run_owlqn(cpu::OwlqnOp::pseudo_gradient, args, dtype);
+}
+
+void owlqn_project_direction(py::handle pg, py::handle l1, py::handle d) {
+  const DType dtype = dtype_of("pg", pg);
+  py::array pg_arr = py::reinterpret_borrow<py::array>(pg);
+  const py::ssize_t n = pg_arr.ndim() == 1 ? pg_arr.shape(0) : -1;
+  const py::dtype t = pg_arr.dtype();
+  checked("pg", pg, t, {n}, false);
+  py::array d_arr = checked("d", d, t, {n}, true);
+  L1Strength lam = l1_strength(l1, n);
+  check_no_overlap({span_of("pg", pg_arr, false), span_of("d", d_arr, true)});
+  cpu::OwlqnArgs args;
+  args.n = n;
+  args.l1 = lam.values;
+  args.l1_scalar = lam.scalar;
+  args.pg = const_cast<void*>(pg_arr.data());  // read only in this op
+  args.d = d_arr.mutable_data();
+  run_owlqn(cpu::OwlqnOp::project_direction, args, dtype);
+}
+
+void owlqn_trial(py::handle x, py::handle d, double alpha, py::handle pg, py::handle l1,
+                 py::handle out) {
+  const DType dtype = dtype_of("x", x);
+  py::array x_arr = py::reinterpret_borrow<py::array>(x);
+  const py::ssize_t n = x_arr.ndim() == 1 ? x_arr.shape(0) : -1;
+  const py::dtype t = x_arr.dtype();
+  checked("x", x, t, {n}, false);
+  py::array d_arr = checked("d", d, t, {n}, false);
+  py::array pg_arr = checked("pg", pg, t, {n}, false);
+  py::array out_arr = checked("out", out, t, {n}, true);
+  L1Strength lam = l1_strength(l1, n);
+  check_no_overlap({span_of("x", x_arr, false), span_of("d", d_arr, false),
+                    span_of("pg", pg_arr, false), span_of("out", out_arr, true)});
+  cpu::OwlqnArgs args;
+  args.n = n;
+  args.x = x_arr.data();
+  args.d = const_cast<void*>(d_arr.data());  // read only in this op
+  args.alpha = alpha;
+  args.pg = const_cast<void*>(pg_arr.data());  // read only in this op
+  args.l1 = lam.values;
+  args.l1_scalar = lam.scalar;
+  args.out = out_arr.mutable_data();
+  run_owlqn(cpu::OwlqnOp::trial, args, dtype);
+}
+
 }  // namespace
 
 void bind_lbfgs(py::module_& m) {
@@ -213,6 +300,13 @@ void bind_lbfgs(py::module_& m) {
         "new_slot >= 0, first fill that slot's column of the cached sy and yy matrices.");
   m.def("lbfgs_pair", &lbfgs_pair, "x_new"_a, "x"_a, "g_new"_a, "g"_a, "s"_a, "y"_a, "work"_a,
         "Write s = x_new - x and y = g_new - g; return (s'y, y'y, s's).");
+  m.def("owlqn_pseudo_gradient", &owlqn_pseudo_gradient, "x"_a, "g"_a, "l1"_a, "pg"_a,
+        "Write the pseudo-gradient of f + sum_i l1_i |x_i| into pg; return its inf-norm.");
+  m.def("owlqn_project_direction", &owlqn_project_direction, "pg"_a, "l1"_a, "d"_a,
+        "Set d_i = 0 where l1_i > 0 and d_i pg_i >= 0.");
+  m.def("owlqn_trial", &owlqn_trial, "x"_a, "d"_a, "alpha"_a, "pg"_a, "l1"_a, "out"_a,
+        "Write x + alpha d into out, with 0 where a penalized coordinate leaves the orthant "
+        "of x (of -pg where x_i = 0).");
   m.attr("lbfgs_max_history") = cpu::kLbfgsMaxHistory;
   m.attr("lbfgs_block") = cpu::kLbfgsBlock;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "cpu/lbfgs.hpp"
+#include "cpu/owlqn.hpp"
 #include "cpu/tensor_group.hpp"
 #include "fastopt/rules/adadelta.hpp"
 #include "fastopt/rules/adagrad.hpp"
@@ -57,4 +58,5 @@ struct GradStats {
   X(void, lion_step, (const TensorGroup& tg, const StepContext& ctx,                \
                       const LionHyper& h))                                          \
   X(void, lamb_step, (const TensorGroup& tg, const StepContext& ctx,                \
-                      const LambHyper& h, const std::int64_t* steps))
+                      const LambHyper& h, const std::int64_t* steps))               \
+  X(double, owlqn, (OwlqnOp op, const OwlqnArgs& args, DType dtype, int num_threads))

@@ -1,5 +1,8 @@
 """Quasi-Newton minimization: ``fastopt.minimize(fun, x0, jac=True, ...)``.
 
+``fastopt.minimize.minimize_batched(fun, X0, jac=True, ...)`` solves B problems of one size
+with one vectorized evaluation per round.
+
 The module itself is callable, so ``fastopt.minimize(...)`` and
 ``fastopt.minimize.minimize(...)`` are the same function, and ``fastopt.minimize.LBFGSState``
 names the warm-start state.
@@ -8,9 +11,11 @@ names the warm-start state.
 import sys
 import types
 
+from fastopt.minimize._batched import minimize_batched
 from fastopt.minimize._driver import Status
 from fastopt.minimize._linesearch import LineSearchResult, backtracking_armijo, more_thuente
 from fastopt.minimize._minimize import DEFAULT_OPTIONS, minimize
+from fastopt.minimize._owlqn import pseudo_gradient
 from fastopt.minimize._state import LBFGSInverseHessian, LBFGSState
 
 __all__ = [
@@ -21,7 +26,9 @@ __all__ = [
     "Status",
     "backtracking_armijo",
     "minimize",
+    "minimize_batched",
     "more_thuente",
+    "pseudo_gradient",
 ]
 
 

@@ -6,16 +6,19 @@ import numbers
 
 import numpy as np
 
+from fastopt.minimize._bfgs import BFGSDirection
 from fastopt.minimize._bounds import parse_bounds
 from fastopt.minimize._driver import Settings, run
 from fastopt.minimize._lbfgs import LBFGSDirection
 from fastopt.minimize._objective import Objective
+from fastopt.minimize._owlqn import L1Objective, Orthant, check_l1, pseudo_gradient
 from fastopt.minimize._state import LBFGSState, check_history_size
 
-METHODS = ("lbfgs",)
+METHODS = ("lbfgs", "owlqn", "bfgs")
 LINE_SEARCHES = ("more-thuente", "armijo")
 
-#: Default options of method="lbfgs".
+#: Default options. ``l1`` applies only to method="owlqn", whose line search is always
+#: "armijo", and ``history_size`` and ``state`` do not apply to method="bfgs".
 DEFAULT_OPTIONS = {
     "history_size": 10,
     "gtol": 1e-5,
@@ -26,12 +29,13 @@ DEFAULT_OPTIONS = {
     "line_search": "more-thuente",
     "initial_step": None,
     "state": None,
+    "l1": None,
 }
 
 
 def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callback=None, *,
              state=None):
-    r"""Minimize a smooth function of a 1-D array with L-BFGS, optionally within box bounds.
+    r"""Minimize a function of a 1-D array with L-BFGS, OWL-QN (L1) or dense BFGS.
 
     Each iteration computes the search direction :math:`d_k = -H_k g_k` by the L-BFGS
     recursion over the last ``history_size`` pairs :math:`s_i = x_{i+1} - x_i`,
@@ -50,6 +54,25 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     trials included, is the projection :math:`P(x_k + \alpha d_k)` onto the box. With bounds
     the line search runs along this piecewise linear path.
 
+    ``method="owlqn"`` minimizes :math:`F(x) = f(x) + \sum_i \lambda_i |x_i|` by the
+    orthant-wise limited-memory quasi-Newton method of Andrew & Gao (2007). With the
+    pseudo-gradient :math:`v` of ``F`` (:math:`g_i + \lambda_i \operatorname{sign}(x_i)` for
+    :math:`x_i \ne 0`; at :math:`x_i = 0` the one-sided derivative that decreases ``F``, or 0
+    when :math:`|g_i| \le \lambda_i`), the L-BFGS recursion is applied to :math:`v` (pairs
+    still from gradients of ``f``), the direction is zeroed where its sign disagrees with
+    :math:`-v`, and every trial point is projected onto the orthant of the iterate (of
+    :math:`-v` for zero coordinates): coordinates that would cross zero become exactly 0.0.
+    The line search backtracks until
+    :math:`F(x_\alpha) \le F(x) + c_1 \alpha\, v^\top d`, the sufficient decrease test of
+    the authors' implementation; the paper's variant measures the projected move
+    :math:`x_\alpha - x` in place of :math:`\alpha d`. Coordinates with
+    :math:`\lambda_i = 0` (an intercept) are minimized as by L-BFGS.
+
+    ``method="bfgs"`` keeps the dense inverse Hessian approximation, updated by
+    Nocedal & Wright eq. (6.17), for small ``n`` (it stores :math:`n^2` float64 values and
+    costs :math:`O(n^2)` per iteration), with the same line searches, pair skip rule, bounds
+    handling and result fields as L-BFGS.
+
     Parameters
     ----------
     fun : callable
@@ -62,8 +85,9 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     jac : True or callable
         ``True`` when ``fun`` returns ``(f, g)``, or ``jac(x) -> g``. Required: there is no
         finite-difference fallback.
-    method : {"lbfgs"}
-        Only L-BFGS is implemented.
+    method : {"lbfgs", "owlqn", "bfgs"}
+        Limited-memory BFGS, its orthant-wise variant for an L1 term (needs
+        ``options["l1"]``, no bounds), or dense BFGS.
     bounds : (n, 2) array_like or sequence of (low, high), optional
         ``None`` or an infinity for an unbounded side. ``x0`` is projected onto the box.
     options : dict, optional
@@ -92,32 +116,43 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
             L-BFGS-B does. Later iterations try the step 1.
         state : LBFGSState, optional
             Same as the ``state`` keyword.
+        l1 : float or array_like of shape (n,), method="owlqn" only
+            The L1 strengths :math:`\lambda`, finite and >= 0: one for every coordinate, or
+            one each (0 leaves a coordinate unpenalized).
     callback : callable, optional
         Called after every iteration as ``callback(intermediate_result)`` when its only
         parameter has that name (an OptimizeResult with x, fun, jac and nit), otherwise as
-        ``callback(x)``. Returning True or raising StopIteration stops the run.
+        ``callback(x)``. With method="owlqn" its ``fun`` includes the L1 term and its ``jac``
+        is the gradient of ``f`` alone. Returning True or raising StopIteration stops the run.
     state : LBFGSState, optional
         History to start from and to update in place, for warm starts. Its ``n``, dtype and
-        ``history_size`` must match the run. Without it a fresh state is used.
+        ``history_size`` must match the run. Without it a fresh state is used. Not accepted
+        by method="bfgs".
 
     Returns
     -------
     scipy.optimize.OptimizeResult
         x, fun, jac : the best accepted iterate, its value and its gradient (always from the
-            same evaluation, also when a budget runs out inside a line search).
+            same evaluation, also when a budget runs out inside a line search). With
+            method="owlqn", ``fun`` is :math:`F = f + \sum_i \lambda_i |x_i|` and ``jac`` the
+            pseudo-gradient of ``F``, whose inf-norm is the quantity compared with gtol.
         nit, nfev, njev : iterations and evaluations of ``fun`` and of the gradient.
         status : int, a :class:`fastopt.minimize.Status` value; success : bool, True for
             GTOL, FTOL and PRECISION_FLOOR; message : str, quoting the limit that applied.
         hess_inv : LBFGSInverseHessian, a LinearOperator applying :math:`H` including
-            :math:`\gamma`.
+            :math:`\gamma`; with method="bfgs" the dense ``(n, n)`` float64 ndarray, as
+            scipy's BFGS returns it.
         nskipped : int, pairs rejected by the curvature test. nreset : int, history resets
             after a stalled line search.
 
     Raises
     ------
     ValueError
-        For an ``x0`` that is not a finite 1-D real array, invalid bounds or options, a
-        missing gradient, or ``fun``/``jac`` returning the wrong type or shape.
+        For an ``x0`` that is not a finite 1-D real array, invalid bounds or options (an
+        ``l1`` that is negative, not finite or of the wrong shape, ``l1`` without
+        method="owlqn", bounds or line_search="more-thuente" with method="owlqn", ``state``
+        with method="bfgs"), a missing gradient, or ``fun``/``jac`` returning the wrong type
+        or shape.
 
     Notes
     -----
@@ -129,6 +164,7 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
 
     References
     ----------
+    G. Andrew and J. Gao, Scalable training of L1-regularized log-linear models, ICML 2007.
     J. Nocedal and S. J. Wright, Numerical Optimization, 2nd ed., Springer, 2006.
     R. H. Byrd, J. Nocedal and R. B. Schnabel, Representations of quasi-Newton matrices and
     their use in limited memory methods, Math. Programming 63, 1994.
@@ -139,24 +175,62 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     """
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    method = method.lower()
     x0 = _check_x0(x0)
     opts = _check_options(options)
     if state is not None and opts["state"] is not None and state is not opts["state"]:
         raise ValueError("state: given both as a keyword and in options; pass it once")
     state = state if state is not None else opts["state"]
     n = x0.size
-    if state is None:
-        state = LBFGSState(n, opts["history_size"], x0.dtype)
+    l1 = _check_method_options(method, opts, options, bounds, state, n)
+    if method == "bfgs":
+        strategy = BFGSDirection(n, x0.dtype)
     else:
-        _check_state(state, n, x0.dtype, options, opts["history_size"])
-    feasible = parse_bounds(bounds, n, x0.dtype)
+        if state is None:
+            state = LBFGSState(n, opts["history_size"], x0.dtype)
+        else:
+            _check_state(state, n, x0.dtype, options, opts["history_size"])
+        strategy = LBFGSDirection(state)
     objective = Objective(fun, jac, n, x0.dtype, opts["maxfun"])
+    if l1 is None:
+        feasible = parse_bounds(bounds, n, x0.dtype)
+    else:
+        feasible = Orthant(l1, n, x0.dtype)
+        objective = L1Objective(objective, l1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback: expected a callable or None, got {type(callback).__name__}")
     settings = Settings(gtol=opts["gtol"], ftol=opts["ftol"], maxiter=opts["maxiter"],
                         maxfun=opts["maxfun"], max_linesearch=opts["max_linesearch"],
                         line_search=opts["line_search"], initial_step=opts["initial_step"])
-    return run(objective, x0, LBFGSDirection(state), feasible, settings, callback)
+    result = run(objective, x0, strategy, feasible, settings, callback)
+    if l1 is not None:
+        # The driver returns the gradient of f; the caller's stationarity measure is the
+        # pseudo-gradient of f + L1 at the same point.
+        result.jac = pseudo_gradient(result.x, result.jac, l1)
+        result.message = result.message.replace("projected gradient", "pseudo-gradient")
+    return result
+
+
+def _check_method_options(method, opts, options, bounds, state, n):
+    """Check the options that depend on the method; return the L1 strengths or None."""
+    if method != "owlqn":
+        if opts["l1"] is not None:
+            raise ValueError(f"l1: an L1 term needs method='owlqn', got method={method!r} "
+                             f"with l1={opts['l1']!r}")
+        if method == "bfgs" and state is not None:
+            raise ValueError("state: warm starts keep an L-BFGS history, which method='bfgs' "
+                             "does not use; pass state only with method='lbfgs' or 'owlqn'")
+        return None
+    l1 = check_l1(opts["l1"], n)
+    if bounds is not None:
+        raise ValueError("bounds: method='owlqn' does not support bounds (its orthant "
+                         "projection is the only constraint); use method='lbfgs' with "
+                         "bounds and put a smooth penalty in fun")
+    if options and options.get("line_search", "armijo") != "armijo":
+        raise ValueError("line_search: method='owlqn' uses backtracking ('armijo') on the "
+                         f"non-smooth objective, got {options['line_search']!r}")
+    opts["line_search"] = "armijo"
+    return l1
 
 
 def _check_x0(x0) -> np.ndarray:
