@@ -85,8 +85,9 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
     n = x0.size
     eps = float(np.finfo(dtype).eps)
     # Below eps a relative reduction of f is rounding, so a float32 run stops on ftol at
-    # its own precision instead of waiting for a line search failure.
-    ftol = max(settings.ftol, eps)
+    # its own precision instead of waiting for a line search failure. float64 keeps the
+    # caller's ftol, as SciPy does: ftol=0 must let slow but real progress continue.
+    ftol = settings.ftol if dtype == np.float64 else max(settings.ftol, eps)
     points = [_Point(n, dtype) for _ in range(4)]
     cur, new, trial, best = points
     d = np.empty(n, dtype)
