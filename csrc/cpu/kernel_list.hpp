@@ -28,6 +28,7 @@ struct GradStats {
   X(GradStats, grad_stats, (const TensorGroup& tg, DType dtype, int num_threads))   \
   X(void, roofline, (const TensorGroup& tg, DType dtype, int num_read_only,         \
                      int num_threads))                                              \
+  X(double, roofline_read, (const TensorGroup& tg, DType dtype, int num_threads))   \
   X(void, adam_step, (const TensorGroup& tg, const StepContext& ctx,                \
                       const AdamHyper& h, const std::int64_t* steps))               \
   X(void, sgd_step, (const TensorGroup& tg, const StepContext& ctx,                 \
