@@ -45,4 +45,12 @@ struct GradStats {
                             void* d, int num_threads))                              \
   X(LbfgsPairDots, lbfgs_pair, (std::int64_t n, DType dtype, const void* x_new,      \
                                 const void* x, const void* g_new, const void* g,     \
-                                void* s, void* y, double* work, int num_threads))
+                                void* s, void* y, double* work, int num_threads))    \
+  X(void, lbfgs_trial, (std::int64_t n, DType dtype, const void* x, const void* d,    \
+                        double step, const void* lower, const void* upper, void* out, \
+                        int num_threads))                                           \
+  X(LbfgsGradientStats, lbfgs_gradient, (std::int64_t n, DType dtype, const void* g,  \
+                                         void* out, const void* d, double* work,     \
+                                         int num_threads))                           \
+  X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
+                        double* work, int num_threads))

@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #ifdef __AVX__
 #include <immintrin.h>
@@ -89,6 +90,11 @@ struct F64x4 {
     for (int l = 0; l < 4; ++l) v[l] += o.v[l];
     return *this;
   }
+  friend F64x4 operator-(const F64x4& a, const F64x4& b) {
+    F64x4 r;
+    for (int l = 0; l < 4; ++l) r.v[l] = a.v[l] - b.v[l];
+    return r;
+  }
   friend F64x4 operator*(const F64x4& a, const F64x4& b) {
     F64x4 r;
     for (int l = 0; l < 4; ++l) r.v[l] = a.v[l] * b.v[l];
@@ -114,6 +120,20 @@ inline void spill(F64x4 lo, F64x4 hi, double* lanes) {
   store4(lanes, lo);
   store4(lanes + 4, hi);
 }
+
+#if defined(__GNUC__) || defined(__clang__)
+inline F64x4 vabs(F64x4 a) { return a < 0.0 ? -a : a; }
+inline F64x4 vmax(F64x4 a, F64x4 b) { return a > b ? a : b; }
+#else
+inline F64x4 vabs(F64x4 a) {
+  for (int l = 0; l < 4; ++l) a.v[l] = std::fabs(a.v[l]);
+  return a;
+}
+inline F64x4 vmax(F64x4 a, F64x4 b) {
+  for (int l = 0; l < 4; ++l) a.v[l] = a.v[l] > b.v[l] ? a.v[l] : b.v[l];
+  return a;
+}
+#endif
 
 // Inner products of one pair (s_a, y_a) with g, and with v = y_new when kNew,
 // over one block: out = [s'g, s'v, y'g, y'v] (or [s'g, y'g]). Element i of the
@@ -391,6 +411,122 @@ LbfgsPairDots pair(std::int64_t n, const T* x_new, const T* x, const T* g_new, c
   return dots;
 }
 
+// out = P(x + step d) in T arithmetic (the product rounded to T, then the
+// sum), with P the clip to [lower, upper] when bounds are given. Element-wise,
+// so the split over threads does not change any bit.
+template <typename T, bool kClip>
+void trial(std::int64_t n, const T* __restrict x, const T* __restrict d, T step,
+           const T* __restrict lower, const T* __restrict upper, T* __restrict out,
+           int num_threads) {
+  auto run_share = [&](int t, int nt) {
+    const std::int64_t lo = share_begin(n, t, nt);
+    const std::int64_t hi = share_begin(n, t + 1, nt);
+    for (std::int64_t i = lo; i < hi; ++i) {
+      T v = x[i] + step * d[i];
+      if constexpr (kClip) {
+        // The order of np.clip: the lower bound first, then the upper; a NaN stays NaN.
+        v = v < lower[i] ? lower[i] : v;
+        v = v > upper[i] ? upper[i] : v;
+      }
+      out[i] = v;
+    }
+  };
+  const int threads = threads_for(3 * n, num_threads);
+  if (threads <= 1) {
+    run_share(0, 1);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  run_share(omp_get_thread_num(), omp_get_num_threads());
+#else
+  run_share(0, 1);
+#endif
+}
+
+// One pass over a gradient just evaluated: copies g into out (unless they are
+// the same array), and returns g'd (with d), max |g_i| and whether every g_i
+// is finite. g'd uses the fixed blocks and lanes of the direction kernel.
+template <typename T, bool kCopy, bool kDot>
+LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, double* work,
+                            int num_threads) {
+  for_each_block(n, (kCopy ? 3 : 1) * n, num_threads,
+                 [&](std::int64_t j, std::int64_t b, std::int64_t e) {
+    const T* __restrict gb = g + b;
+    const T* __restrict db = kDot ? d + b : nullptr;
+    const std::int64_t len = e - b;
+    F64x4 dot0{}, dot1{}, bad0{}, bad1{}, big0{}, big1{};
+    std::int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      const F64x4 g0 = load4(gb + i), g1 = load4(gb + i + 4);
+      if constexpr (kCopy) std::memcpy(out + b + i, gb + i, kLanes * sizeof(T));
+      if constexpr (kDot) {
+        dot0 += g0 * load4(db + i);
+        dot1 += g1 * load4(db + i + 4);
+      }
+      // g - g is 0 for a finite g and NaN otherwise, so the sum flags any
+      // inf or NaN; the largest |g| needs no order.
+      bad0 += g0 - g0;
+      bad1 += g1 - g1;
+      big0 = vmax(big0, vabs(g0));
+      big1 = vmax(big1, vabs(g1));
+    }
+    double dot[kLanes], bad[kLanes], big[kLanes];
+    spill(dot0, dot1, dot);
+    spill(bad0, bad1, bad);
+    spill(big0, big1, big);
+    for (int l = 0; i < len; ++i, ++l) {
+      const double gi = static_cast<double>(gb[i]);
+      if constexpr (kCopy) out[b + i] = gb[i];
+      if constexpr (kDot) dot[l] += gi * static_cast<double>(db[i]);
+      bad[l] += gi - gi;
+      big[l] = std::max(big[l], std::fabs(gi));
+    }
+    double* w = work + j * 3;
+    w[0] = lane_sum(dot);
+    w[1] = lane_sum(bad);
+    double m = 0.0;
+    for (int l = 0; l < kLanes; ++l) m = std::max(m, big[l]);
+    w[2] = m;
+  });
+  const std::int64_t nblocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
+  LbfgsGradientStats stats;
+  double bad = 0.0;
+  for (std::int64_t j = 0; j < nblocks; ++j) {
+    stats.dot += work[j * 3];
+    bad += work[j * 3 + 1];
+    stats.inf_norm = std::max(stats.inf_norm, work[j * 3 + 2]);
+  }
+  stats.finite = bad == 0.0;
+  if (!stats.finite) stats.inf_norm = std::numeric_limits<double>::quiet_NaN();
+  return stats;
+}
+
+// a'b with the fixed blocks and lanes of the direction kernel.
+template <typename T>
+double dot(std::int64_t n, const T* a, const T* b, double* work, int num_threads) {
+  for_each_block(n, 2 * n, num_threads, [&](std::int64_t j, std::int64_t lo, std::int64_t hi) {
+    const T* __restrict ab = a + lo;
+    const T* __restrict bb = b + lo;
+    const std::int64_t len = hi - lo;
+    F64x4 s0{}, s1{};
+    std::int64_t i = 0;
+    for (; i + kLanes <= len; i += kLanes) {
+      s0 += load4(ab + i) * load4(bb + i);
+      s1 += load4(ab + i + 4) * load4(bb + i + 4);
+    }
+    double lanes[kLanes];
+    spill(s0, s1, lanes);
+    for (int l = 0; i < len; ++i, ++l)
+      lanes[l] += static_cast<double>(ab[i]) * static_cast<double>(bb[i]);
+    work[j] = lane_sum(lanes);
+  });
+  const std::int64_t nblocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
+  double total = 0.0;
+  for (std::int64_t j = 0; j < nblocks; ++j) total += work[j];
+  return total;
+}
+
 }  // namespace
 
 void lbfgs_direction(const LbfgsHistory& h, DType dtype, const void* g, void* d,
@@ -412,6 +548,59 @@ LbfgsPairDots lbfgs_pair(std::int64_t n, DType dtype, const void* x_new, const v
                    static_cast<T*>(y), work, num_threads);
   });
   return dots;
+}
+
+}  // namespace fastopt::cpu::FASTOPT_ISA
+
+namespace fastopt::cpu::FASTOPT_ISA {
+
+void lbfgs_trial(std::int64_t n, DType dtype, const void* x, const void* d, double step,
+                 const void* lower, const void* upper, void* out, int num_threads) {
+  with_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const T* lo = static_cast<const T*>(lower);
+    const T* hi = static_cast<const T*>(upper);
+    const T st = static_cast<T>(step);
+    if (lo != nullptr) {
+      trial<T, true>(n, static_cast<const T*>(x), static_cast<const T*>(d), st, lo, hi,
+                     static_cast<T*>(out), num_threads);
+    } else {
+      trial<T, false>(n, static_cast<const T*>(x), static_cast<const T*>(d), st, nullptr,
+                      nullptr, static_cast<T*>(out), num_threads);
+    }
+  });
+}
+
+LbfgsGradientStats lbfgs_gradient(std::int64_t n, DType dtype, const void* g, void* out,
+                                  const void* d, double* work, int num_threads) {
+  LbfgsGradientStats stats;
+  with_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const T* gp = static_cast<const T*>(g);
+    T* op = static_cast<T*>(out);
+    const T* dp = static_cast<const T*>(d);
+    const bool copy = static_cast<const void*>(gp) != static_cast<const void*>(op);
+    if (copy && dp != nullptr) {
+      stats = gradient<T, true, true>(n, gp, op, dp, work, num_threads);
+    } else if (copy) {
+      stats = gradient<T, true, false>(n, gp, op, dp, work, num_threads);
+    } else if (dp != nullptr) {
+      stats = gradient<T, false, true>(n, gp, op, dp, work, num_threads);
+    } else {
+      stats = gradient<T, false, false>(n, gp, op, dp, work, num_threads);
+    }
+  });
+  return stats;
+}
+
+double lbfgs_dot(std::int64_t n, DType dtype, const void* a, const void* b, double* work,
+                 int num_threads) {
+  double out = 0.0;
+  with_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    out = dot<T>(n, static_cast<const T*>(a), static_cast<const T*>(b), work, num_threads);
+  });
+  return out;
 }
 
 }  // namespace fastopt::cpu::FASTOPT_ISA
