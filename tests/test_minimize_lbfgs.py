@@ -453,3 +453,163 @@ def test_at_least_as_good_as_scipy(name, fun, x0):
     assert res.success, f"{name}: {res.message}"
     # "At least as good" up to rounding of f near the optimum.
     assert res.fun <= ref.fun + 1e-9 * max(1.0, abs(ref.fun)), name
+
+
+# ------------------------------------------------------------ fused passes and determinism
+
+
+def _with_threads(count, fn):
+    saved = fastopt.get_num_threads()
+    try:
+        fastopt.set_num_threads(count)
+        return fn()
+    finally:
+        fastopt.set_num_threads(saved)
+
+
+def _on_every_isa(fn):
+    """Return fn() run with each available instruction set, restoring the active one."""
+    saved = _core.active_isa()
+    try:
+        results = []
+        for isa in _core.available_isas():
+            _core.select_isa(isa)
+            results.append(fn())
+        return results
+    finally:
+        _core.select_isa(saved)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_same_bits_on_every_isa_and_thread_count(dtype):
+    n = 70_001  # above the one-thread threshold, with a partial last block
+    state, rng = quadratic_pairs(n, 5, seed=6, dtype=dtype)
+    g = rng.standard_normal(n).astype(dtype)
+
+    def directions():
+        return [_with_threads(t, lambda: state.copy().direction(g, np.empty(n, dtype)))
+                for t in (1, 2)]
+
+    results = [d for pair in _on_every_isa(directions) for d in pair]
+    assert all(np.array_equal(results[0], d) for d in results[1:])
+
+
+def test_column_fill_outside_kernel_matches_kernel():
+    # Pairs added without a direction in between: the older columns are filled in Python,
+    # the newest by the kernel. The entries the kernel reads (s_a'y_b for a not newer than
+    # b, and y_a'y_b) and the direction must match a run that had a direction per pair.
+    n = 20_000
+    rng = np.random.default_rng(7)
+    diag = np.logspace(0, 2, n)
+    xs = [rng.standard_normal(n)]
+    for _ in range(3):
+        xs.append(xs[-1] - 1e-2 * diag * xs[-1])
+    gs = [diag * x for x in xs]
+    eager, lazy = LBFGSState(n, 4), LBFGSState(n, 4)
+    for i in range(3):
+        eager.add_pair(xs[i + 1], xs[i], gs[i + 1], gs[i])
+        eager.direction(gs[i + 1], np.empty(n))
+        lazy.add_pair(xs[i + 1], xs[i], gs[i + 1], gs[i])
+    want = eager.direction(gs[3], np.empty(n))
+    got = lazy.direction(gs[3], np.empty(n))
+    order = eager._order
+    assert order == lazy._order
+    for a, i in enumerate(order):
+        for j in order[a:]:
+            assert eager.sy[i, j] == lazy.sy[i, j]
+    assert np.array_equal(eager.yy, lazy.yy)
+    assert np.array_equal(want, got)
+
+
+def test_roofline_read_sums_every_array():
+    arrays = [np.full(1000, 0.5), np.arange(33, dtype=np.float64)]
+    assert _core.roofline_read(arrays) == pytest.approx(500.0 + 528.0)
+    assert _core.roofline_read([np.ones(77, np.float32)]) == pytest.approx(77.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_trial_kernel_matches_numpy_arithmetic(dtype):
+    rng = np.random.default_rng(8)
+    n = 50_003
+    x = rng.standard_normal(n).astype(dtype)
+    d = rng.standard_normal(n).astype(dtype)
+    out = np.empty(n, dtype)
+    want = np.multiply(d, dtype(0.3)) + x  # the product rounds to dtype, then the sum
+    _core.lbfgs_trial(x, d, 0.3, out)
+    assert np.array_equal(out, want)
+    lower = np.full(n, -0.5, dtype)
+    upper = np.full(n, 0.25, dtype)
+    _core.lbfgs_trial(x, d, 0.3, out, lower, upper)
+    assert np.array_equal(out, np.clip(want, lower, upper))
+    with pytest.raises(ValueError, match="lower, upper"):
+        _core.lbfgs_trial(x, d, 0.3, out, lower, None)
+    with pytest.raises(ValueError, match="share memory"):
+        _core.lbfgs_trial(x, d, 0.3, x)
+    with pytest.raises(ValueError, match="step: expected a finite"):
+        _core.lbfgs_trial(x, d, float("nan"), out)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_kernel_copies_and_reduces(dtype):
+    rng = np.random.default_rng(9)
+    n = 40_001
+    g = rng.standard_normal(n).astype(dtype)
+    d = rng.standard_normal(n).astype(dtype)
+    out = np.empty(n, dtype)
+    gd, inf_norm, finite = _core.lbfgs_gradient(g, out, d)
+    assert np.array_equal(out, g)
+    assert gd == pytest.approx(float(np.dot(g.astype(np.float64), d.astype(np.float64))),
+                               rel=1e-12)
+    assert inf_norm == float(np.max(np.abs(g)))
+    assert finite
+    # In place (g is out) only reads; without d the slope is 0.
+    assert _core.lbfgs_gradient(out, out) == (0.0, inf_norm, True)
+    for bad in (np.inf, -np.inf, np.nan):
+        h = g.copy()
+        h[n - 3] = bad
+        _, norm, finite = _core.lbfgs_gradient(h, h)
+        assert not finite and np.isnan(norm)
+    with pytest.raises(ValueError, match="share memory"):
+        _core.lbfgs_gradient(g, out, out)
+    with pytest.raises(ValueError, match="g: expected shape"):
+        _core.lbfgs_gradient(g[:-1], out)
+
+
+def test_dot_kernel_independent_of_threads_and_isa():
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal(90_001)
+    b = rng.standard_normal(90_001)
+    values = [v for pair in _on_every_isa(
+        lambda: [_with_threads(t, lambda: _core.lbfgs_dot(a, b)) for t in (1, 2)])
+        for v in pair]
+    assert len(set(values)) == 1
+    assert values[0] == pytest.approx(float(np.dot(a, b)), rel=1e-12)
+    assert _core.lbfgs_gradient(a, np.empty_like(a), b)[0] == values[0]
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_run_independent_of_thread_count(bounded):
+    n = 40_000
+    x0 = np.linspace(-1.2, 1.5, n)
+    bounds = [(-1.0, 0.9)] * n if bounded else None
+    runs = [_with_threads(t, lambda: fastopt.minimize.minimize(
+        extended_rosenbrock, x0, jac=True, bounds=bounds, options={"maxiter": 40}))
+        for t in (1, 2)]
+    assert np.array_equal(runs[0].x, runs[1].x)
+    assert runs[0].fun == runs[1].fun and runs[0].nfev == runs[1].nfev
+
+
+def test_gradient_of_other_dtype_or_layout_is_converted():
+    # A float64 gradient for a float32 run, and a strided one, take the NumPy copy path.
+    def fun32(x):
+        return float(np.sum(x.astype(np.float64) ** 2)), 2.0 * x.astype(np.float64)
+
+    def strided(x):
+        g = np.empty(2 * x.size)
+        g[::2] = 2.0 * x
+        return float(np.sum(x * x)), g[::2]
+
+    r32 = fastopt.minimize.minimize(fun32, np.full(100, 3.0, np.float32), jac=True)
+    assert r32.success and r32.jac.dtype == np.float32 and np.max(np.abs(r32.x)) < 1e-3
+    r = fastopt.minimize.minimize(strided, np.full(100, 3.0), jac=True)
+    assert r.success and np.max(np.abs(r.x)) < 1e-5

@@ -290,6 +290,102 @@ void owlqn_trial(py::handle x, py::handle d, double alpha, py::handle pg, py::ha
   run_owlqn(cpu::OwlqnOp::trial, args, dtype);
 }
 
+// Returns the 1-D array `obj` of `dtype`, or raises naming `name`.
+py::array checked_vector(const char* name, py::handle obj, const py::dtype& dtype,
+                         py::ssize_t n, bool write) {
+  return checked(name, obj, dtype, {n}, write);
+}
+
+void lbfgs_trial(py::handle x, py::handle d, double step, py::handle out, py::handle lower,
+                 py::handle upper) {
+  const DType dtype = dtype_of("x", x);
+  py::array x_arr = py::reinterpret_borrow<py::array>(x);
+  if (x_arr.ndim() != 1) {
+    throw py::value_error("x: expected a 1-D array, got shape " + shape_text(x_arr));
+  }
+  const py::ssize_t n = x_arr.shape(0);
+  const py::dtype t = x_arr.dtype();
+  checked_vector("x", x, t, n, false);
+  py::array d_arr = checked_vector("d", d, t, n, false);
+  py::array out_arr = checked_vector("out", out, t, n, true);
+  if (!std::isfinite(step)) {
+    throw py::value_error("step: expected a finite number, got " + std::to_string(step));
+  }
+  if (lower.is_none() != upper.is_none()) {
+    throw py::value_error("lower, upper: expected both arrays or both None");
+  }
+  std::vector<Span> spans = {span_of("x", x_arr, false), span_of("d", d_arr, false),
+                             span_of("out", out_arr, true)};
+  const void* lo = nullptr;
+  const void* hi = nullptr;
+  py::array lo_arr, hi_arr;
+  if (!lower.is_none()) {
+    lo_arr = checked_vector("lower", lower, t, n, false);
+    hi_arr = checked_vector("upper", upper, t, n, false);
+    spans.push_back(span_of("lower", lo_arr, false));
+    spans.push_back(span_of("upper", hi_arr, false));
+    lo = lo_arr.data();
+    hi = hi_arr.data();
+  }
+  check_no_overlap(spans);
+  const void* xp = x_arr.data();
+  const void* dp = d_arr.data();
+  void* op = out_arr.mutable_data();
+  py::gil_scoped_release release;
+  cpu::kernels().lbfgs_trial(n, dtype, xp, dp, step, lo, hi, op, cpu::get_num_threads());
+}
+
+py::tuple lbfgs_gradient(py::handle g, py::handle out, py::handle d) {
+  const DType dtype = dtype_of("out", out);
+  py::array out_arr = py::reinterpret_borrow<py::array>(out);
+  if (out_arr.ndim() != 1) {
+    throw py::value_error("out: expected a 1-D array, got shape " + shape_text(out_arr));
+  }
+  const py::ssize_t n = out_arr.shape(0);
+  const py::dtype t = out_arr.dtype();
+  checked_vector("out", out, t, n, true);
+  py::array g_arr = checked_vector("g", g, t, n, false);
+  // g may be out itself (a check of a gradient already in place); any other
+  // sharing of memory with out is an error.
+  const bool in_place = g_arr.data() == out_arr.data();
+  std::vector<Span> spans = {span_of("out", out_arr, true)};
+  if (!in_place) spans.push_back(span_of("g", g_arr, false));
+  const void* dp = nullptr;
+  py::array d_arr;
+  if (!d.is_none()) {
+    d_arr = checked_vector("d", d, t, n, false);
+    spans.push_back(span_of("d", d_arr, false));
+    dp = d_arr.data();
+  }
+  check_no_overlap(spans);
+  std::vector<double> work(static_cast<std::size_t>(cpu::lbfgs_reduce_work_size(n)));
+  cpu::LbfgsGradientStats stats;
+  {
+    const void* gp = g_arr.data();
+    void* op = out_arr.mutable_data();
+    py::gil_scoped_release release;
+    stats = cpu::kernels().lbfgs_gradient(n, dtype, gp, op, dp, work.data(),
+                                          cpu::get_num_threads());
+  }
+  return py::make_tuple(stats.dot, stats.inf_norm, stats.finite);
+}
+
+double lbfgs_dot(py::handle a, py::handle b) {
+  const DType dtype = dtype_of("a", a);
+  py::array a_arr = py::reinterpret_borrow<py::array>(a);
+  if (a_arr.ndim() != 1) {
+    throw py::value_error("a: expected a 1-D array, got shape " + shape_text(a_arr));
+  }
+  const py::ssize_t n = a_arr.shape(0);
+  checked_vector("a", a, a_arr.dtype(), n, false);
+  py::array b_arr = checked_vector("b", b, a_arr.dtype(), n, false);
+  std::vector<double> work(static_cast<std::size_t>(cpu::lbfgs_reduce_work_size(n)));
+  const void* ap = a_arr.data();
+  const void* bp = b_arr.data();
+  py::gil_scoped_release release;
+  return cpu::kernels().lbfgs_dot(n, dtype, ap, bp, work.data(), cpu::get_num_threads());
+}
+
 }  // namespace
 
 void bind_lbfgs(py::module_& m) {
@@ -307,6 +403,14 @@ void bind_lbfgs(py::module_& m) {
   m.def("owlqn_trial", &owlqn_trial, "x"_a, "d"_a, "alpha"_a, "pg"_a, "l1"_a, "out"_a,
         "Write x + alpha d into out, with 0 where a penalized coordinate leaves the orthant "
         "of x (of -pg where x_i = 0).");
+  m.def("lbfgs_trial", &lbfgs_trial, "x"_a, "d"_a, "step"_a, "out"_a, "lower"_a = py::none(),
+        "upper"_a = py::none(),
+        "Write out = x + step * d in the arrays' dtype, clipped to [lower, upper] when given.");
+  m.def("lbfgs_gradient", &lbfgs_gradient, "g"_a, "out"_a, "d"_a = py::none(),
+        "Copy g into out (g may be out) and return (g'd, max |g_i|, all finite) from the same "
+        "pass; g'd is 0.0 without d. The sums do not depend on the thread count.");
+  m.def("lbfgs_dot", &lbfgs_dot, "a"_a, "b"_a,
+        "Return a'b summed in float64 in an order that does not depend on the thread count.");
   m.attr("lbfgs_max_history") = cpu::kLbfgsMaxHistory;
   m.attr("lbfgs_block") = cpu::kLbfgsBlock;
 }

@@ -52,6 +52,15 @@ void roofline(py::handle read_only, py::handle read_write) {
   cpu::kernels().roofline(tg, dtype, static_cast<int>(num_ro), cpu::get_num_threads());
 }
 
+// Reads every element of every array once and writes nothing: the memory
+// traffic of a kernel that only reads, such as an inner-product pass.
+double roofline_read(py::handle arrays) {
+  cpu::DType dtype{};
+  cpu::TensorGroup tg = gather({{"arrays", arrays, Access::read}}, &dtype);
+  py::gil_scoped_release release;
+  return cpu::kernels().roofline_read(tg, dtype, cpu::get_num_threads());
+}
+
 }  // namespace
 
 void bind_system(py::module_& m) {
@@ -67,6 +76,8 @@ void bind_system(py::module_& m) {
   m.def("select_isa", &select_isa, "isa"_a, "Switch kernels to another instruction set.");
   m.def("roofline", &roofline, "read_only"_a, "read_write"_a,
         "Move the bytes of an update over the arrays with no arithmetic.");
+  m.def("roofline_read", &roofline_read, "arrays"_a,
+        "Read every element of the arrays once (their sum, for timing only).");
 }
 
 }  // namespace fastopt::bindings

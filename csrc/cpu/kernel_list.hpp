@@ -33,6 +33,7 @@ struct GradStats {
   X(GradStats, grad_stats, (const TensorGroup& tg, DType dtype, int num_threads))   \
   X(void, roofline, (const TensorGroup& tg, DType dtype, int num_read_only,         \
                      int num_threads))                                              \
+  X(double, roofline_read, (const TensorGroup& tg, DType dtype, int num_threads))   \
   X(void, adam_step, (const TensorGroup& tg, const StepContext& ctx,                \
                       const AdamHyper& h, const std::int64_t* steps))               \
   X(void, sgd_step, (const TensorGroup& tg, const StepContext& ctx,                 \
@@ -59,4 +60,13 @@ struct GradStats {
                       const LionHyper& h))                                          \
   X(void, lamb_step, (const TensorGroup& tg, const StepContext& ctx,                \
                       const LambHyper& h, const std::int64_t* steps))               \
-  X(double, owlqn, (OwlqnOp op, const OwlqnArgs& args, DType dtype, int num_threads))
+  X(double, owlqn, (OwlqnOp op, const OwlqnArgs& args, DType dtype,                  \
+                    int num_threads))                                               \
+  X(void, lbfgs_trial, (std::int64_t n, DType dtype, const void* x, const void* d,    \
+                        double step, const void* lower, const void* upper, void* out, \
+                        int num_threads))                                           \
+  X(LbfgsGradientStats, lbfgs_gradient, (std::int64_t n, DType dtype, const void* g,  \
+                                         void* out, const void* d, double* work,     \
+                                         int num_threads))                           \
+  X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
+                        double* work, int num_threads))

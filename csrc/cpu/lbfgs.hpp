@@ -51,4 +51,17 @@ struct LbfgsPairDots {
   bool finite = true;
 };
 
+// Result of lbfgs_gradient: one pass over a gradient just evaluated.
+struct LbfgsGradientStats {
+  double dot = 0.0;       // g'd (0 without d)
+  double inf_norm = 0.0;  // max_i |g_i| (NaN is not ordered; see finite)
+  bool finite = true;     // every g_i is finite
+};
+
+// Scratch doubles lbfgs_gradient and lbfgs_dot need for n elements.
+inline std::int64_t lbfgs_reduce_work_size(std::int64_t n) {
+  const std::int64_t blocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
+  return (blocks > 0 ? blocks : 1) * 3;
+}
+
 }  // namespace fastopt::cpu

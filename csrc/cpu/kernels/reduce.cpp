@@ -1,5 +1,7 @@
 // Gradient statistics for clipping and non-finite detection, and the roofline
 // kernel that benchmarks compare every update against.
+#include <cstring>
+
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
 
@@ -80,6 +82,36 @@ void roofline_writes(const TensorGroup& tg, int num_threads) {
   }
 }
 
+// Sums every element of every array in T with four independent 32-byte
+// partial sums held in registers, so the loop is limited by loads, not by the
+// latency of one addition. The result only keeps the loads from being
+// optimized away; its rounding depends on the thread count.
+template <typename T>
+double read_sum(const T* __restrict x, std::int64_t n) {
+  std::int64_t i = 0;
+  double part = 0.0;
+#if defined(__GNUC__) || defined(__clang__)
+  typedef T Vec __attribute__((vector_size(32)));
+  constexpr int kWidth = static_cast<int>(32 / sizeof(T));
+  Vec a0{}, a1{}, a2{}, a3{};
+  for (; i + 4 * kWidth <= n; i += 4 * kWidth) {
+    Vec v0, v1, v2, v3;
+    std::memcpy(&v0, x + i, sizeof v0);
+    std::memcpy(&v1, x + i + kWidth, sizeof v1);
+    std::memcpy(&v2, x + i + 2 * kWidth, sizeof v2);
+    std::memcpy(&v3, x + i + 3 * kWidth, sizeof v3);
+    a0 += v0;
+    a1 += v1;
+    a2 += v2;
+    a3 += v3;
+  }
+  a0 += a1 + a2 + a3;
+  for (int l = 0; l < kWidth; ++l) part += static_cast<double>(a0[l]);
+#endif
+  for (; i < n; ++i) part += static_cast<double>(x[i]);
+  return part;
+}
+
 }  // namespace
 
 GradStats grad_stats(const TensorGroup& tg, DType dtype, int num_threads) {
@@ -99,6 +131,22 @@ GradStats grad_stats(const TensorGroup& tg, DType dtype, int num_threads) {
     stats.finite = total.bad == 0.0;
   });
   return stats;
+}
+
+// Reads every element of the group once; see read_sum.
+double roofline_read(const TensorGroup& tg, DType dtype, int num_threads) {
+  double total = 0.0;
+  with_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    for_each_range(tg, num_threads, [&](std::int64_t k, std::int64_t b, std::int64_t e) {
+      const double part = read_sum<T>(tg.ptr<T>(k, 0) + b, e - b);
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+      total += part;
+    });
+  });
+  return total;
 }
 
 // Callers guarantee 0 <= num_read_only <= 1 and 1 <= writes <= 5.

@@ -16,6 +16,8 @@ from enum import IntEnum
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+from fastopt import _core
+from fastopt.minimize._bounds import Unconstrained
 from fastopt.minimize._linesearch import backtracking_armijo, more_thuente
 from fastopt.minimize._objective import BudgetExhausted
 
@@ -147,7 +149,7 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
             step = settings.initial_step
         elif first_step or strategy.gamma == 1.0:
             # A unit move along d, as L-BFGS-B's first step: the scale of x is unknown.
-            step = 1.0 / float(np.linalg.norm(d))
+            step = 1.0 / math.sqrt(_core.lbfgs_dot(d, d))
         else:
             step = 1.0  # steepest descent scaled by the last gamma
         step_max = feasible.step_max(cur.x, d)
@@ -257,6 +259,10 @@ class _TrialTracker:
         self.cur, self.trial, self.best = cur, trial, best
         self.d, self.feasible, self.objective = d, feasible, objective
         self.c1, self.dphi0 = c1, dphi0
+        # On the whole space the slope is g'd, which the objective computes in its pass over
+        # the gradient; other feasible sets (or subclasses that change the slope) get theirs.
+        self.slope_from_gradient_pass = (isinstance(feasible, Unconstrained)
+                                         and type(feasible).slope is Unconstrained.slope)
         self.trial_step = None
         self.best_step = None
         self.nsteps = 0
@@ -269,13 +275,19 @@ class _TrialTracker:
         self.nsteps += 1
         t = self.trial
         self.feasible.trial(self.cur.x, self.d, step, t.x)
-        t.f, finite = self.objective(t.x_view, t.g)
+        if self.slope_from_gradient_pass:
+            t.f, finite = self.objective(t.x_view, t.g, self.d)
+        else:
+            t.f, finite = self.objective(t.x_view, t.g)
         self.trial_step = step
         if not finite:
             self.nonfinite += 1
             return math.nan, math.nan
         self.nfinite += 1
-        slope = self.feasible.slope(self.cur.x, self.d, step, t.g)
+        if self.slope_from_gradient_pass:
+            slope = self.objective.last_slope
+        else:
+            slope = self.feasible.slope(self.cur.x, self.d, step, t.g)
         self.max_change = max(self.max_change, abs(t.f - self.cur.f))
         self.min_step = min(self.min_step, step)
         if t.f <= self.cur.f + self.c1 * step * self.dphi0 and (

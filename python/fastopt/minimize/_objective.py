@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from fastopt import _core
+
 
 class BudgetExhausted(Exception):
     """Raised instead of an evaluation that would exceed ``maxfun``."""
@@ -38,9 +40,19 @@ class Objective:
         self.maxfun = maxfun
         self.nfev = 0
         self.njev = 0
+        #: From the last evaluation: g'd when a direction was passed (else 0.0), and
+        #: max |g_i| (NaN when the gradient is not finite).
+        self.last_slope = 0.0
+        self.last_inf_norm = 0.0
 
-    def __call__(self, x: np.ndarray, g_out: np.ndarray) -> tuple[float, bool]:
-        """Evaluate at ``x``, write the gradient into ``g_out``; return (f, all finite)."""
+    def __call__(self, x: np.ndarray, g_out: np.ndarray, d: np.ndarray | None = None
+                 ) -> tuple[float, bool]:
+        """Evaluate at ``x``, write the gradient into ``g_out``; return (f, all finite).
+
+        The copy into ``g_out``, the finiteness test and, with a direction ``d``, the slope
+        :math:`g^\top d` are one pass over the gradient; the slope and the gradient's inf-norm
+        are left in ``last_slope`` and ``last_inf_norm``.
+        """
         if self.nfev >= self.maxfun:
             raise BudgetExhausted
         self.nfev += 1
@@ -56,9 +68,11 @@ class Objective:
             g = self.jac(x)
         self.njev += 1
         f = self._scalar(f)
-        self._copy_gradient(g, g_out)
-        finite = math.isfinite(f) and bool(np.isfinite(g_out).all())
-        return f, finite
+        source = self._checked_gradient(g, g_out)
+        slope, inf_norm, finite_g = _core.lbfgs_gradient(source, g_out, d)
+        self.last_slope = slope
+        self.last_inf_norm = inf_norm
+        return f, math.isfinite(f) and finite_g
 
     @staticmethod
     def _scalar(f) -> float:
@@ -72,11 +86,20 @@ class Objective:
                 f"fun: expected a real scalar objective value, got {type(f).__name__} {f!r}"
             ) from None
 
-    def _copy_gradient(self, g, g_out: np.ndarray) -> None:
+    def _checked_gradient(self, g, g_out: np.ndarray) -> np.ndarray:
+        """Return the array the kernel copies into ``g_out``, after checking ``g``.
+
+        A C-contiguous gradient of the run's dtype is read directly; any other is first
+        converted into ``g_out`` by NumPy, and the kernel then checks it in place.
+        """
         g = np.asarray(g)
         if g.shape != (self.n,):
             raise ValueError(
                 f"jac: expected a gradient of shape ({self.n},), got shape {g.shape}")
         if g.dtype.kind not in "fiu":
             raise ValueError(f"jac: expected a real gradient, got dtype {g.dtype}")
+        if (g.dtype == g_out.dtype and g.flags.c_contiguous
+                and not np.may_share_memory(g, g_out)):
+            return g
         np.copyto(g_out, g, casting="unsafe")
+        return g_out

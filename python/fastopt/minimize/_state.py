@@ -126,10 +126,12 @@ class LBFGSState:
         return out
 
     def _fill_column(self, slot: int) -> None:
-        y_new = self.y[slot].astype(np.float64)
+        # lbfgs_dot sums in the blocks and lanes the direction kernel uses for the same
+        # column, so both ways of filling it give the same bits.
+        y_new = self.y[slot]
         for i in self._order:
-            self.sy[i, slot] = float(np.dot(self.s[i].astype(np.float64), y_new))
-            yy = float(np.dot(self.y[i].astype(np.float64), y_new))
+            self.sy[i, slot] = _core.lbfgs_dot(self.s[i], y_new)
+            yy = _core.lbfgs_dot(self.y[i], y_new)
             self.yy[i, slot] = yy
             self.yy[slot, i] = yy
 
