@@ -142,7 +142,7 @@ def test_nadam_mu_product_unchanged_when_validation_fails():
     opt = NAdam([{"params": [good]}, {"params": [bad]}])
     opt.step([np.full(10, 0.5), np.full(4, 0.5)])
     product = opt.state[id(good)]["mu_product"]
-    with pytest.raises(ValueError, match=r"grads\[0\]"):
+    with pytest.raises(ValueError, match=r"grads\[1\]"):
         opt.step([np.full(10, 0.5), np.full(5, 0.5)])
     assert opt.state[id(good)]["mu_product"] == product
     assert opt.state[id(good)]["step"] == 1

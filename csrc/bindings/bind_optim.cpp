@@ -324,7 +324,7 @@ py::tuple grad_stats(py::handle grads) {
     py::list single;
     single.append(g);
     DType dtype{};
-    gather({{"grads", single, Access::read}}, &dtype);
+    gather({{"grads", single, Access::read, k}}, &dtype);
     by_dtype[static_cast<int>(dtype)].append(g);
   }
   TensorGroup groups[2];

@@ -89,9 +89,10 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
     }
     for (std::size_t k = 0; k < n; ++k) {
       py::handle item = list[k];
+      // Built only when a check fails: the hot path formats no strings.
+      auto at = [&] { return where(role.name, role.index_base + k); };
       if (!py::isinstance<py::array>(item)) {
-        throw py::type_error(where(role.name, k) + ": expected a numpy.ndarray, got " +
-                             describe(item));
+        throw py::type_error(at() + ": expected a numpy.ndarray, got " + describe(item));
       }
       py::array a = py::reinterpret_borrow<py::array>(item);
       if (r == 0) {
@@ -101,7 +102,7 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
           } else if (a.dtype().equal(py::dtype::of<double>())) {
             *dtype = cpu::DType::float64;
           } else {
-            throw py::type_error(where(role.name, k) +
+            throw py::type_error(at() +
                                  ": expected dtype float32 or float64, got " +
                                  py::str(a.dtype()).cast<std::string>());
           }
@@ -111,9 +112,9 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
         tg.size[k] = static_cast<std::int64_t>(a.size());
       }
       if (!a.dtype().equal(leader_dtype)) {
-        throw py::type_error(where(role.name, k) + ": expected dtype " +
+        throw py::type_error(at() + ": expected dtype " +
                              py::str(leader_dtype).cast<std::string>() + " to match " +
-                             where(first.name, 0) + ", got " +
+                             where(first.name, first.index_base) + ", got " +
                              py::str(a.dtype()).cast<std::string>());
       }
       if (r != 0) {
@@ -121,26 +122,27 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
         bool same = a.ndim() == lead.ndim();
         for (py::ssize_t d = 0; same && d < a.ndim(); ++d) same = a.shape(d) == lead.shape(d);
         if (!same) {
-          throw py::value_error(where(role.name, k) + ": expected shape " + shape_of(lead) +
-                                " to match " + where(first.name, k) + ", got " + shape_of(a));
+          throw py::value_error(at() + ": expected shape " + shape_of(lead) + " to match " +
+                                where(first.name, first.index_base + k) + ", got " +
+                                shape_of(a));
         }
       }
       if (!(a.flags() & py::array::c_style)) {
-        throw py::value_error(where(role.name, k) +
+        throw py::value_error(at() +
                               ": expected a C-contiguous array, got strides " +
                               py::str(a.attr("strides")).cast<std::string>() +
                               " (use numpy.ascontiguousarray, and keep that copy)");
       }
       if (role.access == Access::write && !a.writeable()) {
-        throw py::value_error(where(role.name, k) +
+        throw py::value_error(at() +
                               ": expected a writeable array, got a read-only one");
       }
       void* data = const_cast<void*>(a.data());
       tg.data[k * roles.size() + r] = data;
       if (a.size() > 0) {
         const auto lo = reinterpret_cast<std::uintptr_t>(data);
-        spans.push_back({lo, lo + static_cast<std::uintptr_t>(a.nbytes()), role.name, k,
-                         role.access == Access::write});
+        spans.push_back({lo, lo + static_cast<std::uintptr_t>(a.nbytes()), role.name,
+                         role.index_base + k, role.access == Access::write});
       }
     }
     ++r;

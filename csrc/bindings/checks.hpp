@@ -19,6 +19,9 @@ struct Role {
   const char* name;
   py::handle arrays;  // a list or tuple of numpy arrays
   Access access;
+  // Added to list positions in messages, for a caller that passes a slice
+  // of the user's list.
+  std::size_t index_base = 0;
 };
 
 // Checks the roles against each other and builds the kernel view. The first

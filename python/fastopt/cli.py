@@ -227,6 +227,8 @@ def evaluate(model, X, y) -> dict[str, float]:
 
 def _check_paths(args, parser) -> None:
     for option, path in (("--data", args.data), ("--test", args.test)):
+        if path is not None and os.path.isdir(path):
+            parser.error(f"argument {option}: expected a LIBSVM file, got the directory {path}")
         if path is not None and not os.path.isfile(path):
             parser.error(f"argument {option}: file not found: {path}")
     if args.output is not None:
@@ -361,6 +363,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:
         print(f"fastopt {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError as exc:
+        # A feature index far beyond the data (say 10**15) sizes the weights
+        # past any machine's memory; say so instead of printing a traceback.
+        print(f"fastopt {args.command}: error: out of memory ({exc}); check --n-features and the "
+              "largest feature index in the data", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"fastopt {args.command}: interrupted", file=sys.stderr)

@@ -79,6 +79,8 @@ class Objective:
         if np.ndim(f) != 0:
             raise ValueError(
                 f"fun: expected a scalar objective value, got an array of shape {np.shape(f)}")
+        if np.iscomplexobj(f):
+            raise ValueError(f"fun: expected a real scalar objective value, got complex {f!r}")
         try:
             return float(f)
         except (TypeError, ValueError):

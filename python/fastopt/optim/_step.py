@@ -58,7 +58,7 @@ def gradient_factor(grads, *, grad_scale, check_finite, max_grad_norm, maximize=
         sumsq, finite = _core.grad_stats(list(grads))
         norm = math.sqrt(sumsq) * factor
         if check_finite and not finite:
-            return factor, StepResult(found_inf=True, grad_norm=norm if finite else math.nan)
+            return factor, StepResult(found_inf=True, grad_norm=norm)
         if max_grad_norm is not None:
             # torch.nn.utils.clip_grad_norm_ adds 1e-6 to the norm and never
             # scales up; fastopt follows it so clipped runs match torch.

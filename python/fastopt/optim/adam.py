@@ -28,7 +28,16 @@ def _check_adam(values: dict[str, Any], prefix: str) -> None:
 def _steps(step, count: int) -> list[int]:
     if isinstance(step, (int, np.integer)) and not isinstance(step, bool):
         return [int(step)] * count
-    return list(step)
+    try:
+        steps = list(step)
+    except TypeError:
+        raise TypeError(
+            f"step: expected an int or a sequence of ints, got {type(step).__name__} {step!r}"
+        ) from None
+    for i, s in enumerate(steps):
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"step[{i}]: expected an int, got {type(s).__name__} {s!r}")
+    return [int(s) for s in steps]
 
 
 def adam(

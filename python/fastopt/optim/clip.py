@@ -37,8 +37,10 @@ def clip_grad_norm_(grads, max_norm: float, *, error_if_nonfinite: bool = False)
     for i, g in enumerate(arrays):
         if isinstance(g, np.ndarray) and not g.flags.writeable:
             raise ValueError(f"grads[{i}]: expected a writeable array, got a read-only one")
-    sumsq, finite = _core.grad_stats(arrays)
-    norm = math.sqrt(sumsq) if finite else math.nan
+    sumsq, _ = _core.grad_stats(arrays)
+    # sumsq is inf when a gradient holds inf and NaN when one holds NaN, so
+    # the norm is what torch reports in both cases.
+    norm = math.sqrt(sumsq)
     if not math.isfinite(norm):
         if error_if_nonfinite:
             raise RuntimeError(
@@ -47,6 +49,8 @@ def clip_grad_norm_(grads, max_norm: float, *, error_if_nonfinite: bool = False)
             )
     coef = max_norm / (norm + 1e-6)
     if coef < 1.0 or math.isnan(coef):
-        for g in arrays:
-            g *= g.dtype.type(coef)
+        # inf * 0 is NaN by design here (torch gives the same), not a warning.
+        with np.errstate(invalid="ignore"):
+            for g in arrays:
+                g *= g.dtype.type(coef)
     return norm

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import numbers
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +25,31 @@ def _as_param_list(params, where: str) -> list[np.ndarray]:
         if p.dtype not in (np.float32, np.float64):
             raise TypeError(f"{where}[{i}]: expected dtype float32 or float64, got {p.dtype}")
     return items
+
+
+try:
+    from numpy.lib.array_utils import byte_bounds
+except ImportError:  # NumPy < 2.0
+    from numpy import byte_bounds
+
+# An argument and list position in a kernel's message, such as "grads[3]".
+_POSITION = re.compile(r"\b([a-z_]+)\[(\d+)\]")
+
+
+def _renumber(message: str, positions: list[int]) -> str:
+    """Rewrite positions within one kernel call as positions in the caller's gradient list."""
+
+    def replace(match):
+        k = int(match.group(2))
+        return f"{match.group(1)}[{positions[k]}]" if k < len(positions) else match.group(0)
+
+    return _POSITION.sub(replace, message)
+
+
+def _hyperparameters(group: dict[str, Any]) -> list[tuple[str, type, Any]]:
+    # Types are part of the snapshot because True == 1.0 in Python, and a
+    # bool learning rate must be re-validated (and rejected).
+    return [(k, type(v), v) for k, v in group.items() if k != "params"]
 
 
 class Optimizer:
@@ -52,7 +79,7 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = {}
         # Hyperparameters of each group as last validated; a step re-validates
         # a group only when a value changed (a schedule, or a caller's edit).
-        self._validated: dict[int, dict[str, Any]] = {}
+        self._validated: dict[int, list[tuple[str, type, Any]]] = {}
         if isinstance(params, np.ndarray):
             groups = [{"params": [params]}]
         else:
@@ -114,7 +141,25 @@ class Optimizer:
                     f"param_groups[{index}]['params'][{i}]: this array already appears in a parameter group"
                 )
             seen.add(id(p))
+        self._check_disjoint([*self.param_groups, group])
         self.param_groups.append(group)
+
+    @staticmethod
+    def _check_disjoint(groups) -> None:
+        """Raise if two parameters share memory: a step would update the shared part twice."""
+        spans = []
+        for gi, g in enumerate(groups):
+            for pi, p in enumerate(g["params"]):
+                if p.size:
+                    low, high = byte_bounds(p)
+                    spans.append((low, high, f"param_groups[{gi}]['params'][{pi}]"))
+        spans.sort()
+        for (_, prev_high, prev_name), (low, _, name) in zip(spans, spans[1:]):
+            if low < prev_high:
+                raise ValueError(
+                    f"{name} and {prev_name} share memory; every parameter must be a separate "
+                    "buffer (pass a copy)"
+                )
 
     def step(self, grads, *, grad_scale=None, check_finite=None, max_grad_norm=None) -> StepResult:
         """Update every parameter that has a gradient, in place.
@@ -138,7 +183,15 @@ class Optimizer:
         StepResult
         """
         all_params = self.params
-        grad_list = [grads] if isinstance(grads, np.ndarray) else list(grads)
+        if isinstance(grads, np.ndarray):
+            grad_list = [grads]
+        elif isinstance(grads, (list, tuple)):
+            grad_list = list(grads)
+        else:
+            raise TypeError(
+                f"grads: expected a numpy array or a list of arrays (None skips a parameter), "
+                f"got {type(grads).__name__}"
+            )
         if len(grad_list) != len(all_params):
             raise ValueError(f"grads: expected {len(all_params)} gradients to match params, got {len(grad_list)}")
 
@@ -147,7 +200,7 @@ class Optimizer:
         position = 0
         for index, group in enumerate(self.param_groups):
             self._check_group_if_changed(index, group)
-            params, group_grads, states = [], [], []
+            params, group_grads, states, positions = [], [], [], []
             for p in group["params"]:
                 g = grad_list[position]
                 position += 1
@@ -159,17 +212,18 @@ class Optimizer:
                 params.append(p)
                 group_grads.append(g)
                 states.append(state)
-            plans.append((group, params, group_grads, states))
+                positions.append(position - 1)
+            plans.append((group, params, group_grads, states, positions))
         # Each kernel call validates before it writes, so one group (the usual
         # case) needs no separate validation unless a pre-pass reads first.
         active = [plan for plan in plans if plan[1]]
         if len(active) > 1 or needs_prepass(grad_scale, check_finite, max_grad_norm):
-            for group, params, group_grads, states in active:
+            for group, params, group_grads, states, positions in active:
                 steps = [s["step"] + 1 for s in states]
-                self.update_group(group, params, group_grads, states, steps, 1.0, True)
+                self._update(group, params, group_grads, states, steps, 1.0, True, positions)
 
         # 2. One read-only pass for the global norm and non-finite check, if asked.
-        present = [g for _, _, gs, _ in plans for g in gs]
+        present = [g for plan in plans for g in plan[2]]
         factor, result = gradient_factor(
             present, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm
         )
@@ -177,23 +231,28 @@ class Optimizer:
             return result
 
         # 3. The fused update, one call per group.
-        for group, params, group_grads, states in plans:
-            if not params:
-                continue
+        for group, params, group_grads, states, positions in active:
             steps = [s["step"] + 1 for s in states]
             group_factor = -factor if group.get("maximize", False) else factor
-            self.update_group(group, params, group_grads, states, steps, group_factor, False)
+            self._update(group, params, group_grads, states, steps, group_factor, False, positions)
             for p, state, step in zip(params, states, steps):
                 state["step"] = step
                 self.state[id(p)] = state
         return result
 
+    def _update(self, group, params, grads, states, steps, grad_factor, validate_only, positions):
+        try:
+            self.update_group(group, params, grads, states, steps, grad_factor, validate_only)
+        except (TypeError, ValueError) as exc:
+            # The kernel numbers the arrays of this call; the caller numbers its
+            # whole gradient list, with None entries and other groups in it.
+            raise type(exc)(_renumber(str(exc), positions)) from None
+
     def _check_group_if_changed(self, index: int, group: dict[str, Any]) -> None:
-        values = {k: v for k, v in group.items() if k != "params"}
-        if self._validated.get(index) == values:
+        if self._validated.get(index) == _hyperparameters(group):
             return
         self.check_group(group, f"param_groups[{index}]." if len(self.param_groups) > 1 else "")
-        self._validated[index] = {k: v for k, v in group.items() if k != "params"}
+        self._validated[index] = _hyperparameters(group)
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimizer state as a dict that :meth:`load_state_dict` accepts.
@@ -264,6 +323,15 @@ class Optimizer:
                     entry[name] = np.array(arr, dtype=p.dtype, order="C", copy=True)
                 else:
                     entry[name] = copy.deepcopy(value)
+            step = entry.get("step")
+            if isinstance(step, (float, np.floating)) and float(step).is_integer():
+                # torch saves step as a float tensor; 3.0 is the integer 3.
+                step = int(step)
+            if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+                raise ValueError(
+                    f"state_dict['state'][{key}]['step']: expected an integer >= 0, got {step!r}"
+                )
+            entry["step"] = int(step)
             expected = self.init_state(group_of[id(p)], p)
             missing = sorted(set(expected) - set(entry))
             if missing:
