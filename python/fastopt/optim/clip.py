@@ -38,7 +38,7 @@ def clip_grad_norm_(grads, max_norm: float, *, error_if_nonfinite: bool = False)
         if isinstance(g, np.ndarray) and not g.flags.writeable:
             raise ValueError(f"grads[{i}]: expected a writeable array, got a read-only one")
     sumsq, _ = _core.grad_stats(arrays)
-    # sumsq is inf when a gradient holds inf and NaN when one holds NaN, so
+    # sumsq is inf when a gradient contains inf and NaN when one contains NaN, so
     # the norm is what torch reports in both cases.
     norm = math.sqrt(sumsq)
     if not math.isfinite(norm):
