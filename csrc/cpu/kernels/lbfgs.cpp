@@ -12,7 +12,8 @@
 // Memory traffic per call, with k active pairs of n elements of b bytes:
 //   pass 1 reads S, Y and g to form S'g and Y'g (and S'y_new, Y'y_new):
 //          (2k + 1) n b bytes;
-//   pass 2 reads S, Y and g and writes d: (2k + 2) n b bytes.
+//   pass 2 reads S, Y and g, writes d and sums g'd from the d still in cache:
+//          (2k + 2) n b bytes.
 // In all (4k + 3) n b bytes, 3.44e9 bytes for k = 10, n = 1e7, float64. The
 // history is read twice, which is the minimum for any method whose
 // direction depends on all inner products S'g and Y'g. lbfgs_pair adds 6 n b
@@ -255,10 +256,14 @@ void history_dots(const LbfgsHistory& h, const T* g, int threads, double* p_s, d
 // per element in float64 in this order and rounded once to T. The rows are
 // taken four at a time with the additions still in the order above, so the
 // float64 buffer is loaded and stored once per four rows instead of once per
-// row, and four row streams advance together.
+// row, and four row streams advance together. While d is written, the same
+// pass returns g'd with the blocks and lanes of dot(), which the line search
+// needs as its initial slope, so that product costs no second pass over g and d.
 template <typename T>
-void combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const double* coef_s,
-             const double* coef_y, int num_threads) {
+double combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const double* coef_s,
+               const double* coef_y, int num_threads) {
+  static_assert(kLbfgsBlock % kCombineChunk == 0 && kCombineChunk % kLanes == 0,
+                "chunks must tile a block so the g'd lanes see dot()'s element order");
   const T* s = static_cast<const T*>(h.s);
   const T* y = static_cast<const T*>(h.y);
   const int k = h.count;
@@ -272,12 +277,14 @@ void combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const doubl
     rows[k + a] = y + h.order[a] * n;
     coef[k + a] = coef_y[a];
   }
-  auto run_share = [&](int t, int nt) {
-    const std::int64_t lo = share_begin(n, t, nt);
-    const std::int64_t hi = share_begin(n, t + 1, nt);
+  for_each_block(n, (2 * k + 2) * n, num_threads,
+                 [&](std::int64_t j, std::int64_t block_begin, std::int64_t block_end) {
     alignas(64) double acc[kCombineChunk];
-    for (std::int64_t b = lo; b < hi; b += kCombineChunk) {
-      const std::int64_t len = std::min(kCombineChunk, hi - b);
+    F64x4 dot0{}, dot1{};
+    double dot_lanes[kLanes];
+    std::int64_t tail = block_end;  // first element left to the scalar lanes
+    for (std::int64_t b = block_begin; b < block_end; b += kCombineChunk) {
+      const std::int64_t len = std::min(kCombineChunk, block_end - b);
       const T* __restrict gb = g + b;
       for (std::int64_t i = 0; i < len; ++i) acc[i] = coef_g * static_cast<double>(gb[i]);
       int r = 0;
@@ -312,29 +319,32 @@ void combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const doubl
       }
       T* __restrict db = d + b;
       for (std::int64_t i = 0; i < len; ++i) db[i] = static_cast<T>(acc[i]);
+      // Every chunk but a block's last has a multiple of kLanes elements, so the
+      // lanes continue across chunks exactly as in dot()'s single loop.
+      std::int64_t i = 0;
+      for (; i + kLanes <= len; i += kLanes) {
+        dot0 += load4(gb + i) * load4(db + i);
+        dot1 += load4(gb + i + 4) * load4(db + i + 4);
+      }
+      if (i < len) tail = b + i;
     }
-  };
-  const int threads = threads_for((2 * k + 2) * n, num_threads);
-  if (threads <= 1) {
-    run_share(0, 1);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-  run_share(omp_get_thread_num(), omp_get_num_threads());
-#else
-  run_share(0, 1);
-#endif
+    spill(dot0, dot1, dot_lanes);
+    for (int l = 0; tail < block_end; ++tail, ++l)
+      dot_lanes[l] += static_cast<double>(g[tail]) * static_cast<double>(d[tail]);
+    h.work[j] = lane_sum(dot_lanes);
+  });
+  const std::int64_t nblocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
+  double total = 0.0;
+  for (std::int64_t j = 0; j < nblocks; ++j) total += h.work[j];
+  return total;
 }
 
+// Writes d = -H g and returns g'd.
 template <typename T>
-void direction(const LbfgsHistory& h, const T* g, T* d, int threads) {
+double direction(const LbfgsHistory& h, const T* g, T* d, int threads) {
   const int k = h.count;
   const double gamma = h.gamma;
-  if (k == 0) {
-    combine<T>(h, g, d, -gamma, nullptr, nullptr, threads);
-    return;
-  }
+  if (k == 0) return combine<T>(h, g, d, -gamma, nullptr, nullptr, threads);
   // The binding checks k <= kLbfgsMaxHistory, so fixed arrays suffice.
   double p_s[kLbfgsMaxHistory], p_y[kLbfgsMaxHistory];
   double c_s[kLbfgsMaxHistory], c_y[kLbfgsMaxHistory];
@@ -374,7 +384,7 @@ void direction(const LbfgsHistory& h, const T* g, T* d, int threads) {
     coef_s[a] = -w[a];
     coef_y[a] = gamma * t[a];
   }
-  combine<T>(h, g, d, -gamma, coef_s, coef_y, threads);
+  return combine<T>(h, g, d, -gamma, coef_s, coef_y, threads);
 }
 
 template <typename T>
@@ -530,12 +540,14 @@ double dot(std::int64_t n, const T* a, const T* b, double* work, int num_threads
 
 }  // namespace
 
-void lbfgs_direction(const LbfgsHistory& h, DType dtype, const void* g, void* d,
-                     int num_threads) {
+double lbfgs_direction(const LbfgsHistory& h, DType dtype, const void* g, void* d,
+                       int num_threads) {
+  double slope = 0.0;
   with_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
-    direction<T>(h, static_cast<const T*>(g), static_cast<T*>(d), num_threads);
+    slope = direction<T>(h, static_cast<const T*>(g), static_cast<T*>(d), num_threads);
   });
+  return slope;
 }
 
 LbfgsPairDots lbfgs_pair(std::int64_t n, DType dtype, const void* x_new, const void* x,

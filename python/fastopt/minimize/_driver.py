@@ -112,6 +112,9 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
     inf_norm_from_gradient_pass = (isinstance(feasible, Unconstrained)
                                    and type(feasible).stationarity is Unconstrained.stationarity
                                    and isinstance(objective, Objective))
+    # There the initial slope g'd is g_dir'd, which an L-BFGS direction returns from its pass
+    # that writes d, with the same bits as the separate product.
+    slope_from_direction_pass = type(feasible) is Unconstrained
     try:
         cur.f, finite = objective(cur.x_view, cur.g)
         cur.inf_norm = objective.last_inf_norm if inf_norm_from_gradient_pass else None
@@ -140,9 +143,12 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
                           f"iterations (projected gradient inf-norm {stationarity:.3g})", cur)
 
         g_dir, active = feasible.direction_gradient(cur.x, cur.g, stationarity)
-        strategy.direction(g_dir, d)
+        direction_slope = strategy.direction(g_dir, d)
         feasible.finish_direction(d, cur.g, active, strategy.gamma)
-        dphi0 = feasible.initial_slope(cur.x, d, cur.g)
+        if slope_from_direction_pass and direction_slope is not None:
+            dphi0 = direction_slope
+        else:
+            dphi0 = feasible.initial_slope(cur.x, d, cur.g)
         steepest = strategy.count == 0
         if not dphi0 < 0.0:
             if not steepest:
