@@ -36,6 +36,9 @@
 #ifdef __AVX__
 #include <immintrin.h>
 #endif
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -136,6 +139,51 @@ inline F64x4 vmax(F64x4 a, F64x4 b) {
   return a;
 }
 #endif
+
+// Arrays of at least this many bytes are written with non-temporal stores: a
+// normal store first reads each destination cache line from memory, which for
+// an array far larger than the cache is a wasted pass, and the next kernel
+// finds none of it in the cache anyway.
+// NOTE: 32 MiB is an estimate above the last-level cache of common desktop and
+// server parts, not a measured crossover.
+constexpr std::int64_t kStreamMinBytes = std::int64_t{32} << 20;
+
+template <typename T>
+inline bool use_stream(std::int64_t n) {
+  return n * static_cast<std::int64_t>(sizeof(T)) >= kStreamMinBytes;
+}
+
+// Copies len elements from src (a small buffer in L1) to dst with
+// non-temporal stores where dst is 16-byte aligned. The bytes are copied
+// unchanged, so the values are those of a normal store. Callers end their
+// parallel region with store_fence() before another thread reads dst.
+template <typename T>
+inline void stream_store(T* __restrict dst, const T* __restrict src, std::int64_t len) {
+#ifdef __SSE2__
+  char* out = reinterpret_cast<char*>(dst);
+  const char* in = reinterpret_cast<const char*>(src);
+  const std::int64_t bytes = len * static_cast<std::int64_t>(sizeof(T));
+  std::int64_t head = static_cast<std::int64_t>((16 - reinterpret_cast<std::uintptr_t>(out) % 16) % 16);
+  head = std::min(head, bytes);
+  std::memcpy(out, in, static_cast<std::size_t>(head));
+  std::int64_t i = head;
+  for (; i + 16 <= bytes; i += 16) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
+  }
+  std::memcpy(out + i, in + i, static_cast<std::size_t>(bytes - i));
+#else
+  std::memcpy(dst, src, static_cast<std::size_t>(len) * sizeof(T));
+#endif
+}
+
+// Orders this thread's non-temporal stores before its later stores, so that
+// the barrier at the end of a parallel region publishes them.
+inline void store_fence() {
+#ifdef __SSE2__
+  _mm_sfence();
+#endif
+}
 
 // Inner products of one pair (s_a, y_a) with g, and with v = y_new when kNew,
 // over one block: out = [s'g, s'v, y'g, y'v] (or [s'g, y'g]). Element i of the
@@ -277,12 +325,14 @@ double combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const dou
     rows[k + a] = y + h.order[a] * n;
     coef[k + a] = coef_y[a];
   }
+  const bool stream = use_stream<T>(n);
   for_each_block(n, (2 * k + 2) * n, num_threads,
                  [&](std::int64_t j, std::int64_t block_begin, std::int64_t block_end) {
     alignas(64) double acc[kCombineChunk];
+    alignas(64) T rounded[kCombineChunk];
     F64x4 dot0{}, dot1{};
     double dot_lanes[kLanes];
-    std::int64_t tail = block_end;  // first element left to the scalar lanes
+    bool tail_done = false;  // the lanes were spilled to add a partial last group
     for (std::int64_t b = block_begin; b < block_end; b += kCombineChunk) {
       const std::int64_t len = std::min(kCombineChunk, block_end - b);
       const T* __restrict gb = g + b;
@@ -317,21 +367,31 @@ double combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const dou
         const double c0 = coef[r];
         for (std::int64_t i = 0; i < len; ++i) acc[i] += c0 * static_cast<double>(r0[i]);
       }
-      T* __restrict db = d + b;
-      for (std::int64_t i = 0; i < len; ++i) db[i] = static_cast<T>(acc[i]);
+      // d is rounded into an L1 buffer, summed into g'd from there and then
+      // copied out, so the sum never waits for d to come back from memory.
+      for (std::int64_t i = 0; i < len; ++i) rounded[i] = static_cast<T>(acc[i]);
+      if (stream) {
+        stream_store(d + b, rounded, len);
+      } else {
+        std::memcpy(d + b, rounded, static_cast<std::size_t>(len) * sizeof(T));
+      }
       // Every chunk but a block's last has a multiple of kLanes elements, so the
       // lanes continue across chunks exactly as in dot()'s single loop.
       std::int64_t i = 0;
       for (; i + kLanes <= len; i += kLanes) {
-        dot0 += load4(gb + i) * load4(db + i);
-        dot1 += load4(gb + i + 4) * load4(db + i + 4);
+        dot0 += load4(gb + i) * load4(rounded + i);
+        dot1 += load4(gb + i + 4) * load4(rounded + i + 4);
       }
-      if (i < len) tail = b + i;
+      if (i < len) {
+        spill(dot0, dot1, dot_lanes);
+        for (int l = 0; i < len; ++i, ++l)
+          dot_lanes[l] += static_cast<double>(gb[i]) * static_cast<double>(rounded[i]);
+        tail_done = true;
+      }
     }
-    spill(dot0, dot1, dot_lanes);
-    for (int l = 0; tail < block_end; ++tail, ++l)
-      dot_lanes[l] += static_cast<double>(g[tail]) * static_cast<double>(d[tail]);
+    if (!tail_done) spill(dot0, dot1, dot_lanes);
     h.work[j] = lane_sum(dot_lanes);
+    if (stream) store_fence();
   });
   const std::int64_t nblocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
   double total = 0.0;
@@ -429,18 +489,26 @@ template <typename T, bool kClip>
 void trial(std::int64_t n, const T* __restrict x, const T* __restrict d, T step,
            const T* __restrict lower, const T* __restrict upper, T* __restrict out,
            int num_threads) {
+  const bool stream = use_stream<T>(n);
   auto run_share = [&](int t, int nt) {
     const std::int64_t lo = share_begin(n, t, nt);
     const std::int64_t hi = share_begin(n, t + 1, nt);
-    for (std::int64_t i = lo; i < hi; ++i) {
-      T v = x[i] + step * d[i];
-      if constexpr (kClip) {
-        // The order of np.clip: the lower bound first, then the upper; a NaN stays NaN.
-        v = v < lower[i] ? lower[i] : v;
-        v = v > upper[i] ? upper[i] : v;
+    alignas(64) T buffer[kCombineChunk];
+    for (std::int64_t b = lo; b < hi; b += kCombineChunk) {
+      const std::int64_t len = std::min(kCombineChunk, hi - b);
+      T* __restrict dst = stream ? buffer : out + b;
+      for (std::int64_t i = 0; i < len; ++i) {
+        T v = x[b + i] + step * d[b + i];
+        if constexpr (kClip) {
+          // The order of np.clip: the lower bound first, then the upper; a NaN stays NaN.
+          v = v < lower[b + i] ? lower[b + i] : v;
+          v = v > upper[b + i] ? upper[b + i] : v;
+        }
+        dst[i] = v;
       }
-      out[i] = v;
+      if (stream) stream_store(out + b, buffer, len);
     }
+    if (stream) store_fence();
   };
   const int threads = threads_for(3 * n, num_threads);
   if (threads <= 1) {
@@ -461,6 +529,7 @@ void trial(std::int64_t n, const T* __restrict x, const T* __restrict d, T step,
 template <typename T, bool kCopy, bool kDot>
 LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, double* work,
                             int num_threads) {
+  const bool stream = kCopy && use_stream<T>(n);
   for_each_block(n, (kCopy ? 3 : 1) * n, num_threads,
                  [&](std::int64_t j, std::int64_t b, std::int64_t e) {
     const T* __restrict gb = g + b;
@@ -468,9 +537,14 @@ LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, doub
     const std::int64_t len = e - b;
     F64x4 dot0{}, dot1{}, bad0{}, bad1{}, big0{}, big1{};
     std::int64_t i = 0;
+    if constexpr (kCopy) {
+      if (stream) stream_store(out + b, gb, len);
+    }
     for (; i + kLanes <= len; i += kLanes) {
       const F64x4 g0 = load4(gb + i), g1 = load4(gb + i + 4);
-      if constexpr (kCopy) std::memcpy(out + b + i, gb + i, kLanes * sizeof(T));
+      if constexpr (kCopy) {
+        if (!stream) std::memcpy(out + b + i, gb + i, kLanes * sizeof(T));
+      }
       if constexpr (kDot) {
         dot0 += g0 * load4(db + i);
         dot1 += g1 * load4(db + i + 4);
@@ -488,7 +562,9 @@ LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, doub
     spill(big0, big1, big);
     for (int l = 0; i < len; ++i, ++l) {
       const double gi = static_cast<double>(gb[i]);
-      if constexpr (kCopy) out[b + i] = gb[i];
+      if constexpr (kCopy) {
+        if (!stream) out[b + i] = gb[i];
+      }
       if constexpr (kDot) dot[l] += gi * static_cast<double>(db[i]);
       bad[l] += gi - gi;
       big[l] = std::max(big[l], std::fabs(gi));
@@ -499,6 +575,7 @@ LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, doub
     double m = 0.0;
     for (int l = 0; l < kLanes; ++l) m = std::max(m, big[l]);
     w[2] = m;
+    if (kCopy && stream) store_fence();
   });
   const std::int64_t nblocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
   LbfgsGradientStats stats;
