@@ -53,7 +53,8 @@ namespace {
 
 constexpr int kLanes = 8;
 // Pass 2 accumulates this many elements at a time in a float64 buffer that
-// stays in L1 while each history row streams through it.
+// stays in L1 while each history row streams through it. The trial kernel
+// forms its output in an L1 buffer of this many elements too.
 constexpr std::int64_t kCombineChunk = 2048;
 
 inline double lane_sum(const double* acc) {
