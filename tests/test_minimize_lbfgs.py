@@ -494,6 +494,31 @@ def test_kernel_same_bits_on_every_isa_and_thread_count(dtype):
     assert all(np.array_equal(results[0], d) for d in results[1:])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n, pairs", [(7, 0), (70_001, 0), (70_001, 3), (16_384, 5)])
+def test_direction_slope_matches_dot_kernel(dtype, n, pairs):
+    # The slope g'd returned by the pass that writes d must have the bits of the separate
+    # product, on every instruction set and thread count, with and without pairs.
+    if pairs:
+        state, rng = quadratic_pairs(n, pairs, seed=7, dtype=dtype)
+    else:
+        state, rng = LBFGSState(n, 4, dtype), np.random.default_rng(7)
+    g = rng.standard_normal(n).astype(dtype)
+
+    def slopes():
+        results = []
+        for t in (1, 2):
+            d = np.empty(n, dtype)
+            slope = _with_threads(t, lambda: state.copy().direction_and_slope(g, d))
+            results.append((slope, _core.lbfgs_dot(g, d), d))
+        return results
+
+    results = [r for per_isa in _on_every_isa(slopes) for r in per_isa]
+    for slope, reference, d in results:
+        assert slope == reference
+        assert np.array_equal(d, results[0][2])
+
+
 def test_column_fill_outside_kernel_matches_kernel():
     # Pairs added without a direction in between: the older columns are filled in Python,
     # the newest by the kernel. The entries the kernel reads (s_a'y_b for a not newer than

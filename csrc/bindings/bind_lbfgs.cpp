@@ -88,8 +88,9 @@ void check_no_overlap(const std::vector<Span>& spans) {
   }
 }
 
-void lbfgs_direction(py::handle s, py::handle y, py::handle order, int new_slot, py::handle sy,
-                     py::handle yy, double gamma, py::handle g, py::handle d, py::handle work) {
+double lbfgs_direction(py::handle s, py::handle y, py::handle order, int new_slot, py::handle sy,
+                       py::handle yy, double gamma, py::handle g, py::handle d,
+                       py::handle work) {
   const DType dtype = dtype_of("s", s);
   py::array s_arr = py::reinterpret_borrow<py::array>(s);
   if (s_arr.ndim() != 2) {
@@ -157,7 +158,7 @@ void lbfgs_direction(py::handle s, py::handle y, py::handle order, int new_slot,
   const void* g_ptr = g_arr.data();
   void* d_ptr = d_arr.mutable_data();
   py::gil_scoped_release release;
-  cpu::kernels().lbfgs_direction(h, dtype, g_ptr, d_ptr, cpu::get_num_threads());
+  return cpu::kernels().lbfgs_direction(h, dtype, g_ptr, d_ptr, cpu::get_num_threads());
 }
 
 py::tuple lbfgs_pair(py::handle x_new, py::handle x, py::handle g_new, py::handle g,
@@ -393,7 +394,8 @@ void bind_lbfgs(py::module_& m) {
   m.def("lbfgs_direction", &lbfgs_direction, "s"_a, "y"_a, "order"_a, "new_slot"_a, "sy"_a,
         "yy"_a, "gamma"_a, "g"_a, "d"_a, "work"_a,
         "Write the L-BFGS direction d = -H g from the pairs in `order` (oldest first); with "
-        "new_slot >= 0, first fill that slot's column of the cached sy and yy matrices.");
+        "new_slot >= 0, first fill that slot's column of the cached sy and yy matrices. Return "
+        "g'd, summed as lbfgs_dot(g, d) sums it.");
   m.def("lbfgs_pair", &lbfgs_pair, "x_new"_a, "x"_a, "g_new"_a, "g"_a, "s"_a, "y"_a, "work"_a,
         "Write s = x_new - x and y = g_new - g; return (s'y, y'y, s's).");
   m.def("owlqn_pseudo_gradient", &owlqn_pseudo_gradient, "x"_a, "g"_a, "l1"_a, "pg"_a,

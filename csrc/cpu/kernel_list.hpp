@@ -46,8 +46,8 @@ struct GradStats {
                           const AdadeltaHyper& h, const std::int64_t* steps))       \
   X(void, adamax_step, (const TensorGroup& tg, const StepContext& ctx,              \
                         const AdamaxHyper& h, const std::int64_t* steps))           \
-  X(void, lbfgs_direction, (const LbfgsHistory& h, DType dtype, const void* g,       \
-                            void* d, int num_threads))                              \
+  X(double, lbfgs_direction, (const LbfgsHistory& h, DType dtype, const void* g,     \
+                              void* d, int num_threads))                            \
   X(LbfgsPairDots, lbfgs_pair, (std::int64_t n, DType dtype, const void* x_new,      \
                                 const void* x, const void* g_new, const void* g,     \
                                 void* s, void* y, double* work, int num_threads))   \

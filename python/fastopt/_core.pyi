@@ -42,7 +42,7 @@ def lamb_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_a
     """
     Fused two-pass LAMB step over lists of arrays, updated in place.
     """
-def lbfgs_direction(s: typing.Any, y: typing.Any, order: typing.Any, new_slot: typing.SupportsInt | typing.SupportsIndex, sy: typing.Any, yy: typing.Any, gamma: typing.SupportsFloat | typing.SupportsIndex, g: typing.Any, d: typing.Any, work: typing.Any) -> None:
+def lbfgs_direction(s: typing.Any, y: typing.Any, order: typing.Any, new_slot: typing.SupportsInt | typing.SupportsIndex, sy: typing.Any, yy: typing.Any, gamma: typing.SupportsFloat | typing.SupportsIndex, g: typing.Any, d: typing.Any, work: typing.Any) -> float:
     """
     Write the L-BFGS direction d = -H g from the pairs in `order` (oldest first); with new_slot >= 0, first fill that slot's column of the cached sy and yy matrices.
     """

@@ -12,7 +12,8 @@
 // Memory traffic per call, with k active pairs of n elements of b bytes:
 //   pass 1 reads S, Y and g to form S'g and Y'g (and S'y_new, Y'y_new):
 //          (2k + 1) n b bytes;
-//   pass 2 reads S, Y and g and writes d: (2k + 2) n b bytes.
+//   pass 2 reads S, Y and g, writes d and sums g'd from the d still in cache:
+//          (2k + 2) n b bytes.
 // In all (4k + 3) n b bytes, 3.44e9 bytes for k = 10, n = 1e7, float64. The
 // history is read twice, which is the minimum for any method whose
 // direction depends on all inner products S'g and Y'g. lbfgs_pair adds 6 n b
@@ -35,6 +36,9 @@
 #ifdef __AVX__
 #include <immintrin.h>
 #endif
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -49,7 +53,8 @@ namespace {
 
 constexpr int kLanes = 8;
 // Pass 2 accumulates this many elements at a time in a float64 buffer that
-// stays in L1 while each history row streams through it.
+// stays in L1 while each history row streams through it. The trial kernel
+// forms its output in an L1 buffer of this many elements too.
 constexpr std::int64_t kCombineChunk = 2048;
 
 inline double lane_sum(const double* acc) {
@@ -135,6 +140,51 @@ inline F64x4 vmax(F64x4 a, F64x4 b) {
   return a;
 }
 #endif
+
+// Arrays of at least this many bytes are written with non-temporal stores: a
+// normal store first reads each destination cache line from memory, which for
+// an array far larger than the cache is a wasted pass, and the next kernel
+// finds none of it in the cache anyway.
+// NOTE: 32 MiB is an estimate above the last-level cache of common desktop and
+// server parts, not a measured crossover.
+constexpr std::int64_t kStreamMinBytes = std::int64_t{32} << 20;
+
+template <typename T>
+inline bool use_stream(std::int64_t n) {
+  return n * static_cast<std::int64_t>(sizeof(T)) >= kStreamMinBytes;
+}
+
+// Copies len elements from src (a small buffer in L1) to dst with
+// non-temporal stores where dst is 16-byte aligned. The bytes are copied
+// unchanged, so the values are those of a normal store. Callers end their
+// parallel region with store_fence() before another thread reads dst.
+template <typename T>
+inline void stream_store(T* __restrict dst, const T* __restrict src, std::int64_t len) {
+#ifdef __SSE2__
+  char* out = reinterpret_cast<char*>(dst);
+  const char* in = reinterpret_cast<const char*>(src);
+  const std::int64_t bytes = len * static_cast<std::int64_t>(sizeof(T));
+  std::int64_t head = static_cast<std::int64_t>((16 - reinterpret_cast<std::uintptr_t>(out) % 16) % 16);
+  head = std::min(head, bytes);
+  std::memcpy(out, in, static_cast<std::size_t>(head));
+  std::int64_t i = head;
+  for (; i + 16 <= bytes; i += 16) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
+  }
+  std::memcpy(out + i, in + i, static_cast<std::size_t>(bytes - i));
+#else
+  std::memcpy(dst, src, static_cast<std::size_t>(len) * sizeof(T));
+#endif
+}
+
+// Orders this thread's non-temporal stores before its later stores, so that
+// the barrier at the end of a parallel region publishes them.
+inline void store_fence() {
+#ifdef __SSE2__
+  _mm_sfence();
+#endif
+}
 
 // Inner products of one pair (s_a, y_a) with g, and with v = y_new when kNew,
 // over one block: out = [s'g, s'v, y'g, y'v] (or [s'g, y'g]). Element i of the
@@ -255,10 +305,14 @@ void history_dots(const LbfgsHistory& h, const T* g, int threads, double* p_s, d
 // per element in float64 in this order and rounded once to T. The rows are
 // taken four at a time with the additions still in the order above, so the
 // float64 buffer is loaded and stored once per four rows instead of once per
-// row, and four row streams advance together.
+// row, and four row streams advance together. While d is written, the same
+// pass returns g'd with the blocks and lanes of dot(), which the line search
+// needs as its initial slope, so that product costs no second pass over g and d.
 template <typename T>
-void combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const double* coef_s,
-             const double* coef_y, int num_threads) {
+double combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const double* coef_s,
+               const double* coef_y, int num_threads) {
+  static_assert(kLbfgsBlock % kCombineChunk == 0 && kCombineChunk % kLanes == 0,
+                "chunks must tile a block so the g'd lanes see dot()'s element order");
   const T* s = static_cast<const T*>(h.s);
   const T* y = static_cast<const T*>(h.y);
   const int k = h.count;
@@ -272,12 +326,16 @@ void combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const doubl
     rows[k + a] = y + h.order[a] * n;
     coef[k + a] = coef_y[a];
   }
-  auto run_share = [&](int t, int nt) {
-    const std::int64_t lo = share_begin(n, t, nt);
-    const std::int64_t hi = share_begin(n, t + 1, nt);
+  const bool stream = use_stream<T>(n);
+  for_each_block(n, (2 * k + 2) * n, num_threads,
+                 [&](std::int64_t j, std::int64_t block_begin, std::int64_t block_end) {
     alignas(64) double acc[kCombineChunk];
-    for (std::int64_t b = lo; b < hi; b += kCombineChunk) {
-      const std::int64_t len = std::min(kCombineChunk, hi - b);
+    alignas(64) T rounded[kCombineChunk];
+    F64x4 dot0{}, dot1{};
+    double dot_lanes[kLanes];
+    bool tail_done = false;  // the lanes were spilled to add a partial last group
+    for (std::int64_t b = block_begin; b < block_end; b += kCombineChunk) {
+      const std::int64_t len = std::min(kCombineChunk, block_end - b);
       const T* __restrict gb = g + b;
       for (std::int64_t i = 0; i < len; ++i) acc[i] = coef_g * static_cast<double>(gb[i]);
       int r = 0;
@@ -310,31 +368,44 @@ void combine(const LbfgsHistory& h, const T* g, T* d, double coef_g, const doubl
         const double c0 = coef[r];
         for (std::int64_t i = 0; i < len; ++i) acc[i] += c0 * static_cast<double>(r0[i]);
       }
-      T* __restrict db = d + b;
-      for (std::int64_t i = 0; i < len; ++i) db[i] = static_cast<T>(acc[i]);
+      // d is rounded into an L1 buffer, summed into g'd from there and then
+      // copied out, so the sum never waits for d to come back from memory.
+      for (std::int64_t i = 0; i < len; ++i) rounded[i] = static_cast<T>(acc[i]);
+      if (stream) {
+        stream_store(d + b, rounded, len);
+      } else {
+        std::memcpy(d + b, rounded, static_cast<std::size_t>(len) * sizeof(T));
+      }
+      // Every chunk but a block's last has a multiple of kLanes elements, so the
+      // lanes continue across chunks exactly as in dot()'s single loop.
+      std::int64_t i = 0;
+      for (; i + kLanes <= len; i += kLanes) {
+        dot0 += load4(gb + i) * load4(rounded + i);
+        dot1 += load4(gb + i + 4) * load4(rounded + i + 4);
+      }
+      if (i < len) {
+        spill(dot0, dot1, dot_lanes);
+        for (int l = 0; i < len; ++i, ++l)
+          dot_lanes[l] += static_cast<double>(gb[i]) * static_cast<double>(rounded[i]);
+        tail_done = true;
+      }
     }
-  };
-  const int threads = threads_for((2 * k + 2) * n, num_threads);
-  if (threads <= 1) {
-    run_share(0, 1);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-  run_share(omp_get_thread_num(), omp_get_num_threads());
-#else
-  run_share(0, 1);
-#endif
+    if (!tail_done) spill(dot0, dot1, dot_lanes);
+    h.work[j] = lane_sum(dot_lanes);
+    if (stream) store_fence();
+  });
+  const std::int64_t nblocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
+  double total = 0.0;
+  for (std::int64_t j = 0; j < nblocks; ++j) total += h.work[j];
+  return total;
 }
 
+// Writes d = -H g and returns g'd.
 template <typename T>
-void direction(const LbfgsHistory& h, const T* g, T* d, int threads) {
+double direction(const LbfgsHistory& h, const T* g, T* d, int threads) {
   const int k = h.count;
   const double gamma = h.gamma;
-  if (k == 0) {
-    combine<T>(h, g, d, -gamma, nullptr, nullptr, threads);
-    return;
-  }
+  if (k == 0) return combine<T>(h, g, d, -gamma, nullptr, nullptr, threads);
   // The binding checks k <= kLbfgsMaxHistory, so fixed arrays suffice.
   double p_s[kLbfgsMaxHistory], p_y[kLbfgsMaxHistory];
   double c_s[kLbfgsMaxHistory], c_y[kLbfgsMaxHistory];
@@ -374,7 +445,7 @@ void direction(const LbfgsHistory& h, const T* g, T* d, int threads) {
     coef_s[a] = -w[a];
     coef_y[a] = gamma * t[a];
   }
-  combine<T>(h, g, d, -gamma, coef_s, coef_y, threads);
+  return combine<T>(h, g, d, -gamma, coef_s, coef_y, threads);
 }
 
 template <typename T>
@@ -419,18 +490,26 @@ template <typename T, bool kClip>
 void trial(std::int64_t n, const T* __restrict x, const T* __restrict d, T step,
            const T* __restrict lower, const T* __restrict upper, T* __restrict out,
            int num_threads) {
+  const bool stream = use_stream<T>(n);
   auto run_share = [&](int t, int nt) {
     const std::int64_t lo = share_begin(n, t, nt);
     const std::int64_t hi = share_begin(n, t + 1, nt);
-    for (std::int64_t i = lo; i < hi; ++i) {
-      T v = x[i] + step * d[i];
-      if constexpr (kClip) {
-        // The order of np.clip: the lower bound first, then the upper; a NaN stays NaN.
-        v = v < lower[i] ? lower[i] : v;
-        v = v > upper[i] ? upper[i] : v;
+    alignas(64) T buffer[kCombineChunk];
+    for (std::int64_t b = lo; b < hi; b += kCombineChunk) {
+      const std::int64_t len = std::min(kCombineChunk, hi - b);
+      T* __restrict dst = stream ? buffer : out + b;
+      for (std::int64_t i = 0; i < len; ++i) {
+        T v = x[b + i] + step * d[b + i];
+        if constexpr (kClip) {
+          // The order of np.clip: the lower bound first, then the upper; a NaN stays NaN.
+          v = v < lower[b + i] ? lower[b + i] : v;
+          v = v > upper[b + i] ? upper[b + i] : v;
+        }
+        dst[i] = v;
       }
-      out[i] = v;
+      if (stream) stream_store(out + b, buffer, len);
     }
+    if (stream) store_fence();
   };
   const int threads = threads_for(3 * n, num_threads);
   if (threads <= 1) {
@@ -451,6 +530,7 @@ void trial(std::int64_t n, const T* __restrict x, const T* __restrict d, T step,
 template <typename T, bool kCopy, bool kDot>
 LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, double* work,
                             int num_threads) {
+  const bool stream = kCopy && use_stream<T>(n);
   for_each_block(n, (kCopy ? 3 : 1) * n, num_threads,
                  [&](std::int64_t j, std::int64_t b, std::int64_t e) {
     const T* __restrict gb = g + b;
@@ -458,9 +538,14 @@ LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, doub
     const std::int64_t len = e - b;
     F64x4 dot0{}, dot1{}, bad0{}, bad1{}, big0{}, big1{};
     std::int64_t i = 0;
+    if constexpr (kCopy) {
+      if (stream) stream_store(out + b, gb, len);
+    }
     for (; i + kLanes <= len; i += kLanes) {
       const F64x4 g0 = load4(gb + i), g1 = load4(gb + i + 4);
-      if constexpr (kCopy) std::memcpy(out + b + i, gb + i, kLanes * sizeof(T));
+      if constexpr (kCopy) {
+        if (!stream) std::memcpy(out + b + i, gb + i, kLanes * sizeof(T));
+      }
       if constexpr (kDot) {
         dot0 += g0 * load4(db + i);
         dot1 += g1 * load4(db + i + 4);
@@ -478,7 +563,9 @@ LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, doub
     spill(big0, big1, big);
     for (int l = 0; i < len; ++i, ++l) {
       const double gi = static_cast<double>(gb[i]);
-      if constexpr (kCopy) out[b + i] = gb[i];
+      if constexpr (kCopy) {
+        if (!stream) out[b + i] = gb[i];
+      }
       if constexpr (kDot) dot[l] += gi * static_cast<double>(db[i]);
       bad[l] += gi - gi;
       big[l] = std::max(big[l], std::fabs(gi));
@@ -489,6 +576,7 @@ LbfgsGradientStats gradient(std::int64_t n, const T* g, T* out, const T* d, doub
     double m = 0.0;
     for (int l = 0; l < kLanes; ++l) m = std::max(m, big[l]);
     w[2] = m;
+    if (kCopy && stream) store_fence();
   });
   const std::int64_t nblocks = (n + kLbfgsBlock - 1) / kLbfgsBlock;
   LbfgsGradientStats stats;
@@ -530,12 +618,14 @@ double dot(std::int64_t n, const T* a, const T* b, double* work, int num_threads
 
 }  // namespace
 
-void lbfgs_direction(const LbfgsHistory& h, DType dtype, const void* g, void* d,
-                     int num_threads) {
+double lbfgs_direction(const LbfgsHistory& h, DType dtype, const void* g, void* d,
+                       int num_threads) {
+  double slope = 0.0;
   with_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
-    direction<T>(h, static_cast<const T*>(g), static_cast<T*>(d), num_threads);
+    slope = direction<T>(h, static_cast<const T*>(g), static_cast<T*>(d), num_threads);
   });
+  return slope;
 }
 
 LbfgsPairDots lbfgs_pair(std::int64_t n, DType dtype, const void* x_new, const void* x,

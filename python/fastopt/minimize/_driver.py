@@ -19,7 +19,7 @@ from scipy.optimize import OptimizeResult
 from fastopt import _core
 from fastopt.minimize._bounds import Unconstrained
 from fastopt.minimize._linesearch import backtracking_armijo, more_thuente
-from fastopt.minimize._objective import BudgetExhausted
+from fastopt.minimize._objective import BudgetExhausted, Objective
 
 
 class Status(IntEnum):
@@ -68,6 +68,8 @@ class _Point:
         self.x = np.empty(n, dtype)
         self.g = np.empty(n, dtype)
         self.f = math.nan
+        # max |g_i| from the objective's pass over g, or None when unknown.
+        self.inf_norm = None
         # fun gets a read-only view, so it cannot change a point the loop still uses.
         self.x_view = self.x.view()
         self.x_view.flags.writeable = False
@@ -105,8 +107,17 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
             success=status in SUCCESS, message=message, hess_inv=strategy.hess_inv(),
             nskipped=strategy.nskipped, nreset=counters["nreset"])
 
+    # On the whole space the stationarity measure is max |g_i|, which the objective's pass over
+    # each new gradient already computes, so the loop reads it instead of passing over g again.
+    inf_norm_from_gradient_pass = (isinstance(feasible, Unconstrained)
+                                   and type(feasible).stationarity is Unconstrained.stationarity
+                                   and isinstance(objective, Objective))
+    # There the initial slope g'd is g_dir'd, which an L-BFGS direction returns from its pass
+    # that writes d, with the same bits as the separate product.
+    slope_from_direction_pass = type(feasible) is Unconstrained
     try:
         cur.f, finite = objective(cur.x_view, cur.g)
+        cur.inf_norm = objective.last_inf_norm if inf_norm_from_gradient_pass else None
     except BudgetExhausted:
         raise ValueError(f"maxfun: expected at least 1 evaluation, got {settings.maxfun}") from None
     if not finite:
@@ -120,7 +131,10 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
     retrying = False  # the current direction is the steepest descent retry after a stall
 
     while True:
-        stationarity = feasible.stationarity(cur.x, cur.g)
+        if cur.inf_norm is not None:
+            stationarity = cur.inf_norm
+        else:
+            stationarity = feasible.stationarity(cur.x, cur.g)
         if stationarity <= settings.gtol:
             return finish(Status.GTOL, f"converged: the projected gradient's inf-norm "
                           f"{stationarity:.3g} <= gtol={settings.gtol:g}", cur)
@@ -129,9 +143,12 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
                           f"iterations (projected gradient inf-norm {stationarity:.3g})", cur)
 
         g_dir, active = feasible.direction_gradient(cur.x, cur.g, stationarity)
-        strategy.direction(g_dir, d)
+        direction_slope = strategy.direction(g_dir, d)
         feasible.finish_direction(d, cur.g, active, strategy.gamma)
-        dphi0 = feasible.initial_slope(cur.x, d, cur.g)
+        if slope_from_direction_pass and direction_slope is not None:
+            dphi0 = direction_slope
+        else:
+            dphi0 = feasible.initial_slope(cur.x, d, cur.g)
         steepest = strategy.count == 0
         if not dphi0 < 0.0:
             if not steepest:
@@ -158,7 +175,8 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
                                           cur, None, eps, settings), cur)
         step = min(step, step_max)
 
-        tracker = _TrialTracker(cur, trial, best, d, feasible, objective, settings.c1, dphi0)
+        tracker = _TrialTracker(cur, trial, best, d, feasible, objective, settings.c1, dphi0,
+                                inf_norm_from_gradient_pass)
         try:
             if search is more_thuente:
                 result = more_thuente(tracker, cur.f, dphi0, step, c1=settings.c1,
@@ -255,7 +273,8 @@ class _TrialTracker:
     evaluated point in ``trial``, so the accepted point is never evaluated twice.
     """
 
-    def __init__(self, cur, trial, best, d, feasible, objective, c1, dphi0):
+    def __init__(self, cur, trial, best, d, feasible, objective, c1, dphi0,
+                 inf_norm_from_gradient_pass=False):
         self.cur, self.trial, self.best = cur, trial, best
         self.d, self.feasible, self.objective = d, feasible, objective
         self.c1, self.dphi0 = c1, dphi0
@@ -263,6 +282,7 @@ class _TrialTracker:
         # the gradient; other feasible sets (or subclasses that change the slope) get theirs.
         self.slope_from_gradient_pass = (isinstance(feasible, Unconstrained)
                                          and type(feasible).slope is Unconstrained.slope)
+        self.inf_norm_from_gradient_pass = inf_norm_from_gradient_pass
         self.trial_step = None
         self.best_step = None
         self.nsteps = 0
@@ -279,6 +299,7 @@ class _TrialTracker:
             t.f, finite = self.objective(t.x_view, t.g, self.d)
         else:
             t.f, finite = self.objective(t.x_view, t.g)
+        t.inf_norm = self.objective.last_inf_norm if self.inf_norm_from_gradient_pass else None
         self.trial_step = step
         if not finite:
             self.nonfinite += 1

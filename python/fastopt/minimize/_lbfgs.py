@@ -25,8 +25,9 @@ class LBFGSDirection:
         """Pairs rejected by the curvature test during this run."""
         return self.state.nskipped - self._skipped_before
 
-    def direction(self, g, out) -> None:
-        self.state.direction(g, out)
+    def direction(self, g, out) -> float:
+        """Write ``-H g`` into ``out``; return ``g'out``, summed as ``lbfgs_dot`` sums it."""
+        return self.state.direction_and_slope(g, out)
 
     def update(self, x_new, x, g_new, g) -> bool:
         return self.state.add_pair(x_new, x, g_new, g)

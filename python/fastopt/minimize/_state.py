@@ -116,14 +116,22 @@ class LBFGSState:
 
     def direction(self, g, out) -> np.ndarray:
         """Write ``-H g`` into ``out`` (the L-BFGS search direction) and return it."""
+        self.direction_and_slope(g, out)
+        return out
+
+    def direction_and_slope(self, g, out) -> float:
+        """Write ``-H g`` into ``out`` and return ``g'out`` from the same pass.
+
+        The product is summed in the blocks and lanes of ``fastopt._core.lbfgs_dot(g, out)``,
+        so it has the same bits.
+        """
         # Normally one pair is stale; the kernel fills its column during the same pass. Older
         # stale slots (a second pair added without a direction in between) are filled first.
         while len(self._stale) > 1:
             self._fill_column(self._stale.pop(0))
         new_slot = self._stale.pop() if self._stale else -1
-        _core.lbfgs_direction(self.s, self.y, self._order_array, new_slot, self.sy, self.yy,
-                              self.gamma, g, out, self._work)
-        return out
+        return _core.lbfgs_direction(self.s, self.y, self._order_array, new_slot, self.sy,
+                                     self.yy, self.gamma, g, out, self._work)
 
     def _fill_column(self, slot: int) -> None:
         # lbfgs_dot sums in the blocks and lanes the direction kernel uses for the same
