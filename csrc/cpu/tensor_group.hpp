@@ -32,7 +32,7 @@ struct TensorGroup {
 // Settings shared by every update kernel call.
 struct StepContext {
   DType dtype = DType::float32;
-  // Multiplies every gradient element before the rule sees it: the inverse
+  // Multiplies every gradient element before the rule reads it: the inverse
   // gradient scale, the clipping coefficient and -1 for maximize, combined.
   double grad_factor = 1.0;
   int num_threads = 1;

@@ -13,8 +13,8 @@
 
 namespace fastopt {
 
-// How weight decay enters an update: not at all, as an L2 term added to the
-// gradient (torch's weight_decay), or decoupled from the gradient (AdamW).
+// Weight-decay mode of an update: none, an L2 term added to the gradient
+// (torch's weight_decay), or decay decoupled from the gradient (AdamW).
 enum class Decay : int { none = 0, l2 = 1, decoupled = 2 };
 
 template <typename T>

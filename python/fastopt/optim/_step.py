@@ -38,7 +38,7 @@ def gradient_factor(grads, *, grad_scale, check_finite, max_grad_norm, maximize=
 
     Clipping and detection need the global norm before any element is
     updated, so they cost one read-only pass over the gradients ahead of the
-    update pass; a step without them reads each gradient once.
+    update pass. A step without them reads each gradient once.
     """
     factor = 1.0
     if grad_scale is not None:

@@ -60,7 +60,7 @@ FASTOPT_HD void adam_update(T& p, T g, T& m, T& v, T& vmax, const AdamCoef<T>& c
   if constexpr (D == Decay::decoupled) p = p * c.decay_factor;
   if constexpr (D == Decay::l2) g = g + c.weight_decay * p;
   m = lerp(m, g, c.one_minus_beta1);
-  // torch's addcmul evaluates value * g * g left to right; the same order
+  // torch's addcmul evaluates value * g * g left to right. The same order
   // keeps the second moment within an ulp of torch's after the first step.
   v = c.beta2 * v + (c.one_minus_beta2 * g) * g;
   T second = v;
