@@ -33,6 +33,22 @@ inline std::int64_t share_begin(std::int64_t total, int t, int nt) {
   return std::min(total, raw - raw % kShareAlign);
 }
 
+// Calls share(t, nt) once on each of `threads` threads (t = 0 .. nt - 1), or
+// share(0, 1) on the calling thread when threads <= 1 or OpenMP is off.
+template <typename Share>
+void run_shares(int threads, Share&& share) {
+  if (threads <= 1) {
+    share(0, 1);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  share(omp_get_thread_num(), omp_get_num_threads());
+#else
+  share(0, 1);
+#endif
+}
+
 // Calls body(k, begin, end) on disjoint ranges [begin, end) of tensor k that
 // together cover every element of the group exactly once.
 template <typename Body>
@@ -56,17 +72,7 @@ void for_each_range(const TensorGroup& tg, int num_threads, Body&& body) {
     }
   };
 
-  const int threads = threads_for(total, num_threads);
-  if (threads <= 1) {
-    run_share(0, 1);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-  run_share(omp_get_thread_num(), omp_get_num_threads());
-#else
-  run_share(0, 1);
-#endif
+  run_shares(threads_for(total, num_threads), run_share);
 }
 
 // Computes per-tensor sums of block_fn(k, begin, end) -> Acc, where Acc

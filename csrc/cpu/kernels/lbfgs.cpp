@@ -40,10 +40,6 @@
 #include <emmintrin.h>
 #endif
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
 #include "cpu/threads.hpp"
@@ -511,17 +507,7 @@ void trial(std::int64_t n, const T* __restrict x, const T* __restrict d, T step,
     }
     if (stream) store_fence();
   };
-  const int threads = threads_for(3 * n, num_threads);
-  if (threads <= 1) {
-    run_share(0, 1);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-  run_share(omp_get_thread_num(), omp_get_num_threads());
-#else
-  run_share(0, 1);
-#endif
+  run_shares(threads_for(3 * n, num_threads), run_share);
 }
 
 // One pass over a gradient just evaluated: copies g into out (unless they are
