@@ -10,7 +10,7 @@ Every rule is a :class:`Rule`: ``init(param, options)`` returns the state
 dict of one parameter (named as torch names it, and holding only the entries
 torch creates for those options), and ``update(param, grad, state, step,
 options)`` applies step number ``step`` (1-based) in place. ``options``
-always holds every hyperparameter: :func:`full_options` fills in defaults.
+always contains every hyperparameter: :func:`full_options` fills in defaults.
 """
 
 from __future__ import annotations

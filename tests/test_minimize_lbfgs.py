@@ -593,7 +593,8 @@ def test_gradient_kernel_copies_and_reduces(dtype):
         h = g.copy()
         h[n - 3] = bad
         _, norm, finite = _core.lbfgs_gradient(h, h)
-        assert not finite and np.isnan(norm)
+        assert not finite
+        assert np.isnan(norm)
     with pytest.raises(ValueError, match="share memory"):
         _core.lbfgs_gradient(g, out, out)
     with pytest.raises(ValueError, match="g: expected shape"):
@@ -621,7 +622,8 @@ def test_run_independent_of_thread_count(bounded):
         extended_rosenbrock, x0, jac=True, bounds=bounds, options={"maxiter": 40}))
         for t in (1, 2)]
     assert np.array_equal(runs[0].x, runs[1].x)
-    assert runs[0].fun == runs[1].fun and runs[0].nfev == runs[1].nfev
+    assert runs[0].fun == runs[1].fun
+    assert runs[0].nfev == runs[1].nfev
 
 
 def test_gradient_of_other_dtype_or_layout_is_converted():
@@ -635,6 +637,8 @@ def test_gradient_of_other_dtype_or_layout_is_converted():
         return float(np.sum(x * x)), g[::2]
 
     r32 = fastopt.minimize.minimize(fun32, np.full(100, 3.0, np.float32), jac=True)
-    assert r32.success and r32.jac.dtype == np.float32 and np.max(np.abs(r32.x)) < 1e-3
+    assert r32.success
+    assert r32.jac.dtype == np.float32
+    assert np.max(np.abs(r32.x)) < 1e-3
     r = fastopt.minimize.minimize(strided, np.full(100, 3.0), jac=True)
     assert r.success and np.max(np.abs(r.x)) < 1e-5

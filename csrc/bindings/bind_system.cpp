@@ -69,7 +69,7 @@ void bind_system(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, "num_threads"_a,
         "Set the threads used by fastopt's kernels.");
   m.def("max_threads", &cpu::max_threads, "Threads the OpenMP runtime offers.");
-  m.def("openmp_enabled", &cpu::openmp_enabled, "Whether the module was built with OpenMP.");
+  m.def("openmp_enabled", &cpu::openmp_enabled, "Return whether the module was built with OpenMP.");
   m.def("active_isa", &cpu::active_isa, "Instruction set of the kernels in use.");
   m.def("available_isas", &cpu::available_isas,
         "Instruction sets compiled in and supported by this CPU.");

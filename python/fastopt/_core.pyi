@@ -76,7 +76,7 @@ def nadam_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_
     """
 def openmp_enabled() -> bool:
     """
-    Whether the module was built with OpenMP.
+    Return whether the module was built with OpenMP.
     """
 def owlqn_project_direction(pg: typing.Any, l1: typing.Any, d: typing.Any) -> None:
     """

@@ -365,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fastopt {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except MemoryError as exc:
-        # A feature index far beyond the data (say 10**15) sizes the weights
-        # past any machine's memory; say so instead of printing a traceback.
+        # A feature index far beyond the data (such as 10**15) sizes the
+        # weights past any machine's memory. Report it instead of a traceback.
         print(f"fastopt {args.command}: error: out of memory ({exc}); check --n-features and the "
               "largest feature index in the data", file=sys.stderr)
         return 1

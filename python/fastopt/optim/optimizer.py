@@ -60,10 +60,10 @@ class Optimizer:
     normalize one group's hyperparameters, and ``update_group`` to run its
     fused kernel over one group. Parameters are NumPy arrays updated in place.
 
-    Gradients are passed to :meth:`step` in the order of the parameters across
-    all groups, as a list with one entry per parameter (None skips that
-    parameter, like a missing ``.grad`` in torch) or as one array when there
-    is one parameter.
+    :meth:`step` takes the gradients in the order of the parameters across all
+    groups, as a list with one entry per parameter. A None entry skips its
+    parameter, like a missing ``.grad`` in torch. With one parameter, one
+    array may be passed instead of a list.
     """
 
     state_names: ClassVar[tuple[str, ...]] = ()
@@ -172,8 +172,8 @@ class Optimizer:
             The loss scale of mixed-precision training: gradients are divided
             by it inside the update. Turns on ``check_finite`` by default.
         check_finite : bool, optional
-            Skip the whole step, changing nothing, when any gradient holds
-            inf or NaN; the result reports it in ``found_inf``.
+            Skip the whole step, changing nothing, when any gradient contains
+            inf or NaN. The result reports the skip in ``found_inf``.
         max_grad_norm : float, optional
             Clip the global L2 norm of the unscaled gradients to this value,
             as ``torch.nn.utils.clip_grad_norm_`` would, without writing them.
