@@ -1,0 +1,1 @@
+"""Regularized linear and logistic regression on dense and sparse data."""
