@@ -159,7 +159,7 @@ def _snapml(task, X, y, alpha, tol):
     return np.ravel(model.fit(X, y).coef_)
 
 
-# name: (module that must import, tasks, fit function)
+# Each solver: the module it imports, the tasks it solves and its fit function.
 SOLVERS = {
     "fastopt newton-cd": ("fastopt", TASKS, _fastopt("newton-cd")),
     "fastopt owlqn": ("fastopt", ("l1-logistic", "lasso"), _fastopt("owlqn")),
@@ -240,7 +240,10 @@ def time_to(rungs, f_star: float, target: float) -> float | None:
 
 
 def reference_optimum(task, X, y, alpha, reasons) -> float | None:
-    """A tight fit used as a first estimate of F*; the final F* also takes every run's best."""
+    """Return the objective of a tight fit, a first estimate of F*.
+
+    The final F* is the lowest of this value and every rung of every solver.
+    """
     for name in ("fastopt newton-cd", "sklearn cd" if task == "lasso" else "sklearn liblinear"):
         if reasons.get(name) is None and name in SOLVERS:
             try:
@@ -280,7 +283,10 @@ def measure_problem(dataset, task, fraction, X, y, names, reasons, repeats, budg
 
 
 def best_ratios(record) -> dict:
-    """Fastest anchor time / fastest fastopt time, per target (above 1: fastopt is faster)."""
+    """Return the fastest anchor's time over the fastest fastopt time, per target.
+
+    A ratio above 1 means fastopt is faster.
+    """
     out = {}
     for t in TARGETS:
         key = str(t)
