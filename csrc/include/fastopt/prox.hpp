@@ -29,4 +29,26 @@ FASTOPT_HD T clamp_to(T v, T lo, T hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+// prox of t l2 / 2 x^2: v / (1 + t l2).
+template <typename T>
+FASTOPT_HD T l2_shrink(T v, T t_l2) {
+  return v / (T(1) + t_l2);
+}
+
+// Projection on [0, inf). A NaN input stays NaN, so a diverged iterate is
+// not hidden behind a valid-looking zero.
+template <typename T>
+FASTOPT_HD T project_nonneg(T v) {
+  return v < T(0) ? T(0) : v;
+}
+
+// Factor that block soft-thresholding applies to a block of Euclidean norm
+// `norm`: the prox of t lambda ||x||_2 is max(0, 1 - t lambda / ||v||) v.
+// A zero block maps to zero (the factor is 0, not NaN), and a NaN norm gives
+// a NaN factor.
+template <typename T>
+FASTOPT_HD T group_shrink_factor(T norm, T t_lambda) {
+  return norm <= t_lambda ? T(0) : T(1) - t_lambda / norm;
+}
+
 }  // namespace fastopt
