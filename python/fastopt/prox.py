@@ -79,6 +79,8 @@ def _step(step):
 def _groups(groups):
     """Return the group offsets as an int64 array (a copy only if needed)."""
     array = np.asarray(groups)
+    if array.size == 0:
+        return array.astype(np.int64)  # rejected by the kernel's check with its message
     if array.dtype.kind not in "iu":
         raise TypeError(f"groups: expected integer offsets, got dtype {array.dtype}")
     return np.ascontiguousarray(array, dtype=np.int64)
