@@ -212,21 +212,29 @@ def fista(value_grad, prox, x0, *, penalty=None, lipschitz0=None, tol=1e-4, max_
     while not converged and n_iter < max_iter:
         if n_iter > 0:
             lipschitz *= DECREASE_FACTOR
-        for _ in range(MAX_BACKTRACKS):
+        accepted = False
+        for trial in range(MAX_BACKTRACKS):
             step = 1.0 / lipschitz
             np.multiply(g_y, -step, out=v)
             v += y
             prox(v, step, x_new)
             d = x_new - y
             dd = float(d @ d)
+            if dd == 0.0:
+                # On the first trial y is a fixed point of the step. After
+                # rejections the step is too small to move y: the search failed.
+                accepted = trial == 0
+                f_new, g_new = f_y, g_y
+                break
             f_new, g_new = value_grad(x_new)
             n_evaluations += 1
-            if dd == 0.0 or _accept(f_y, g_y, f_new, g_new, d, dd, lipschitz):
+            if _accept(f_y, g_y, f_new, g_new, d, dd, lipschitz):
+                accepted = True
                 break
             lipschitz *= BACKTRACK_FACTOR
             n_backtracks += 1
-        else:
-            broken = True  # no step L accepted: the objective is NaN or not smooth
+        if not accepted:
+            broken = True  # the objective is NaN or not smooth near y
             break
         n_iter += 1
         x_prev, x, x_new = x, x_new, x_prev
