@@ -193,7 +193,7 @@ def test_backtracking_raises_small_lipschitz():
     assert result.converged
 
 
-def test_lipschitz_decreases_from_large_start():
+def test_lipschitz_shrinks_from_large_start():
     X, y = regression_problem(seed=5)
     obj = NumpyGLMObjective(X, y, loss="squared")
     result = fista_glm(obj, alpha=0.05, l1_ratio=1.0, tol=1e-8, max_iter=5000)
@@ -205,7 +205,7 @@ def test_lipschitz_decreases_from_large_start():
     assert result.converged
 
 
-def test_adaptive_restart_fires_and_helps():
+def test_adaptive_restart_speeds_convergence():
     # Ill-conditioned least squares: momentum overshoots without restart.
     rng = np.random.default_rng(6)
     n, p = 120, 40
@@ -253,7 +253,7 @@ def test_nonneg_least_squares_matches_scipy():
     assert np.all(result.w >= 0)
 
 
-def test_keeps_best_iterate_when_not_converged():
+def test_best_iterate_when_unconverged():
     X, y = regression_problem(seed=8)
     obj = NumpyGLMObjective(X, y, loss="squared")
     alpha = 0.05
@@ -286,7 +286,7 @@ def test_callback_stops_run():
     assert not result.converged
 
 
-def test_warm_start_at_solution_converges_at_once():
+def test_warm_start_at_solution():
     X, y = regression_problem(seed=10)
     obj = NumpyGLMObjective(X, y, loss="squared")
     first = fista_glm(obj, alpha=0.05, l1_ratio=1.0, tol=1e-8, max_iter=20000)
@@ -334,7 +334,7 @@ def test_invalid_arguments_rejected():
         fista(obj.value_grad, lambda v, s, out: None, np.zeros((2, 3)))
 
 
-def test_nan_objective_returns_best_iterate():
+def test_nan_objective_keeps_best():
     def value_grad_fn(x):
         if x[0] > 0.5:
             return np.nan, np.full_like(x, np.nan)

@@ -1,7 +1,7 @@
 """fastopt.prox against NumPy implementations written from the formulas.
 
 The element-wise maps compute in the array's dtype in the order the formulas
-read, so they match NumPy bit for bit; group soft-thresholding sums each
+read, so they match NumPy bit for bit. Group soft-thresholding sums each
 group's norm in float64 in its own order, so it matches to rounding.
 """
 
@@ -92,7 +92,7 @@ def test_soft_threshold_per_coordinate(dtype):
     np.testing.assert_array_equal(out[::5], x[::5])
 
 
-def test_soft_threshold_converts_threshold_dtype():
+def test_threshold_dtype_converted():
     x = rand(100, np.float32)
     thr = np.abs(rand(100, np.float64, seed=3))
     out = prox.soft_threshold(x, thr, out=np.empty_like(x))
@@ -106,7 +106,7 @@ def test_soft_threshold_boundary_values(dtype):
     np.testing.assert_array_equal(out[:6], [-0.5, 0.0, 0.0, 0.5, 0.0, 0.0])
     assert out[6] == np.inf
     assert out[7] == -np.inf
-    # NaN is neither above nor below the threshold: the map returns 0.
+    # The map returns +0 for NaN because NaN is neither above nor below the threshold.
     assert out[8] == 0.0
 
 
@@ -129,7 +129,7 @@ def test_elastic_net(dtype, arrays):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_elastic_net_without_l2_is_soft_threshold(dtype):
+def test_elastic_net_zero_l2(dtype):
     x = rand(500, dtype)
     out = prox.elastic_net(x, 0.4, 0.0, out=np.empty_like(x))
     np.testing.assert_array_equal(out, ref_soft(x, dtype(0.4)))
@@ -171,7 +171,7 @@ def test_group_soft_threshold(dtype, weighted):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_group_of_size_one_is_soft_threshold(dtype):
+def test_singleton_groups_soft_threshold(dtype):
     x = rand(300, dtype)
     out = prox.group_soft_threshold(x, np.arange(301), 0.6, out=np.empty_like(x))
     # The group map applies its threshold in float64, so the reference does too.
@@ -284,7 +284,7 @@ def test_prox_grad_step_every_penalty(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_prox_grad_step_matches_two_passes(dtype):
+def test_fused_step_matches_two_passes(dtype):
     x = rand(800, dtype)
     g = rand(800, dtype, seed=1)
     v = x - dtype(STEP) * g

@@ -80,7 +80,7 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
   py::dtype leader_dtype;
   std::vector<Span> spans;
   spans.reserve(n * roles.size());
-  // span_of[k * roles.size() + r]: position in spans of that array, or -1.
+  // Index in `spans` of array k of role r, stored at k * roles.size() + r, or -1.
   std::vector<std::ptrdiff_t> span_of(n * roles.size(), -1);
 
   auto leader_at = [&](std::size_t k) {

@@ -16,8 +16,8 @@ Every argument is checked before anything is written, and a bad one raises
 ``TypeError`` or ``ValueError`` naming it and its value.
 
 Per-coordinate parameters (thresholds, L2 strengths, bounds) are a number or
-an array of ``x``'s shape; an array of another dtype is converted to ``x``'s
-dtype (a read-only copy), and ``x`` and ``out`` are never copied. Results do
+an array of ``x``'s shape. An array of another dtype is converted to ``x``'s
+dtype as a read-only copy, but ``x`` and ``out`` are never copied. Results do
 not depend on the thread count.
 
 References
@@ -167,7 +167,7 @@ def elastic_net(x, l1, l2, *, step=1.0, out=None):
     Notes
     -----
     With scalar strengths the products ``t l1`` and ``t l2`` are formed in
-    float64 and rounded once to ``x``'s dtype; with arrays they are formed in
+    float64 and rounded once to ``x``'s dtype. With arrays they are formed in
     ``x``'s dtype, element by element.
     """
     _check_x(x)
@@ -377,8 +377,8 @@ def prox_grad_step(x, grad, step, *, penalty="l1", l1=None, l2=None, groups=None
     ------
     ValueError
         If ``penalty`` is unknown, a parameter it needs is missing, or one it
-        does not use is given (it is never silently ignored); and for the
-        errors listed in the individual maps.
+        does not use is given, because an ignored parameter would hide a
+        mistake. Also for the errors listed in the individual maps.
 
     References
     ----------

@@ -140,9 +140,9 @@ def fista(value_grad, prox, x0, *, penalty=None, lipschitz0=None, tol=1e-4, max_
         :math:`L (y - x_k)` of the step that produced ``x_k``.
     violation0 : float, optional
         The reference of the relative test. With ``stop``, the default is
-        ``stop`` at ``x = 0`` (one extra evaluation unless ``x0`` is zero), the
-        shared rule of the linear-model solvers; without it, the violation of
-        the first step.
+        ``stop`` at ``x = 0``, the shared rule of the linear-model solvers,
+        which costs one extra evaluation unless ``x0`` is zero. Without
+        ``stop``, the default is the violation of the first step.
     callback : callable, optional
         ``callback(x) -> bool`` after each iteration, with the current iterate
         (read only); returning True stops the run (early stopping).
