@@ -15,11 +15,14 @@ struct Span {
   const char* role;
   std::size_t index;
   bool writes;
+  bool single;
 };
 
 std::string where(const char* role, std::size_t index) {
   return std::string(role) + "[" + std::to_string(index) + "]";
 }
+
+std::string where(const Span& s) { return s.single ? std::string(s.role) : where(s.role, s.index); }
 
 std::string shape_of(const py::array& a) { return py::str(a.attr("shape")).cast<std::string>(); }
 
@@ -43,8 +46,7 @@ void check_overlaps(std::vector<Span>& spans) {
     if (s.writes && reach_any && s.lo < reach_any->hi) other = reach_any;
     if (!s.writes && reach_writer && s.lo < reach_writer->hi) other = reach_writer;
     if (other) {
-      throw py::value_error(where(other->role, other->index) + " and " +
-                            where(s.role, s.index) +
+      throw py::value_error(where(*other) + " and " + where(s) +
                             " share memory; every array that fastopt writes must be a "
                             "separate buffer (pass a copy)");
     }
@@ -78,6 +80,12 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
   py::dtype leader_dtype;
   std::vector<Span> spans;
   spans.reserve(n * roles.size());
+  // Index in `spans` of array k of role r, stored at k * roles.size() + r, or -1.
+  std::vector<std::ptrdiff_t> span_of(n * roles.size(), -1);
+
+  auto leader_at = [&](std::size_t k) {
+    return first.single ? std::string(first.name) : where(first.name, first.index_base + k);
+  };
 
   int r = 0;
   for (const Role& role : roles) {
@@ -90,7 +98,9 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
     for (std::size_t k = 0; k < n; ++k) {
       py::handle item = list[k];
       // Built only when a check fails: the hot path formats no strings.
-      auto at = [&] { return where(role.name, role.index_base + k); };
+      auto at = [&] {
+        return role.single ? std::string(role.name) : where(role.name, role.index_base + k);
+      };
       if (!py::isinstance<py::array>(item)) {
         throw py::type_error(at() + ": expected a numpy.ndarray, got " + describe(item));
       }
@@ -114,7 +124,7 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
       if (!a.dtype().equal(leader_dtype)) {
         throw py::type_error(at() + ": expected dtype " +
                              py::str(leader_dtype).cast<std::string>() + " to match " +
-                             where(first.name, first.index_base) + ", got " +
+                             leader_at(0) + ", got " +
                              py::str(a.dtype()).cast<std::string>());
       }
       if (r != 0) {
@@ -123,7 +133,7 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
         for (py::ssize_t d = 0; same && d < a.ndim(); ++d) same = a.shape(d) == lead.shape(d);
         if (!same) {
           throw py::value_error(at() + ": expected shape " + shape_of(lead) + " to match " +
-                                where(first.name, first.index_base + k) + ", got " +
+                                leader_at(k) + ", got " +
                                 shape_of(a));
         }
       }
@@ -140,9 +150,22 @@ cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype) {
       void* data = const_cast<void*>(a.data());
       tg.data[k * roles.size() + r] = data;
       if (a.size() > 0) {
-        const auto lo = reinterpret_cast<std::uintptr_t>(data);
-        spans.push_back({lo, lo + static_cast<std::uintptr_t>(a.nbytes()), role.name,
-                         role.index_base + k, role.access == Access::write});
+        const std::ptrdiff_t partner =
+            role.may_alias >= 0 ? span_of[k * roles.size() + role.may_alias] : -1;
+        if (partner >= 0 && tg.data[k * roles.size() + role.may_alias] == data) {
+          // The same dtype and shape were checked above, so the same start
+          // means the same bytes: one span stands for both arrays.
+          if (role.access == Access::write) {
+            spans[partner].writes = true;
+            spans[partner].role = role.name;  // name the written array in messages
+            spans[partner].single = role.single;
+          }
+        } else {
+          const auto lo = reinterpret_cast<std::uintptr_t>(data);
+          span_of[k * roles.size() + r] = static_cast<std::ptrdiff_t>(spans.size());
+          spans.push_back({lo, lo + static_cast<std::uintptr_t>(a.nbytes()), role.name,
+                           role.index_base + k, role.access == Access::write, role.single});
+        }
       }
     }
     ++r;

@@ -22,12 +22,20 @@ struct Role {
   // Added to list positions in messages, for a caller that passes a slice
   // of the user's list.
   std::size_t index_base = 0;
+  // Position in the roles vector of an earlier role whose arrays this role's
+  // arrays may be exactly (same start, hence same bytes): an output that may
+  // be its input for an in-place update. Any partial overlap still raises.
+  int may_alias = -1;
+  // True when `arrays` wraps one array the user passed directly, so messages
+  // name the argument without a list position.
+  bool single = false;
 };
 
 // Checks the roles against each other and builds the kernel view. The first
 // role fixes the tensor count, the dtype (float32 or float64) and the shapes;
 // every array must be a C-contiguous numpy.ndarray, written roles must be
-// writeable, and no written array may overlap any other array of the call.
+// writeable, and no written array may overlap any other array of the call
+// except the exact alias that Role::may_alias allows.
 cpu::TensorGroup gather(const std::vector<Role>& roles, cpu::DType* dtype);
 
 // Converts a sequence of step counts, one per tensor, each >= 1.

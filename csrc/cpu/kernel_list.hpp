@@ -7,6 +7,7 @@
 
 #include "cpu/lbfgs.hpp"
 #include "cpu/owlqn.hpp"
+#include "cpu/prox.hpp"
 #include "cpu/tensor_group.hpp"
 #include "fastopt/rules/adadelta.hpp"
 #include "fastopt/rules/adagrad.hpp"
@@ -69,4 +70,5 @@ struct GradStats {
                                          void* out, const void* d, double* work,     \
                                          int num_threads))                           \
   X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
-                        double* work, int num_threads))
+                        double* work, int num_threads))                            \
+  X(void, prox, (const ProxArgs& args, DType dtype, int num_threads))

@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, metrics, minimize, optim
+from fastopt import datasets, metrics, minimize, optim, prox
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -22,5 +22,6 @@ __all__ = [
     "minimize",
     "openmp_enabled",
     "optim",
+    "prox",
     "set_num_threads",
 ]

@@ -5,7 +5,7 @@ fastopt's compiled kernels; use the fastopt package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'get_num_threads', 'grad_stats', 'lamb_step', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+__all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'get_num_threads', 'grad_stats', 'lamb_step', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 def active_isa() -> str:
     """
     Instruction set of the kernels in use.
@@ -44,7 +44,7 @@ def lamb_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_a
     """
 def lbfgs_direction(s: typing.Any, y: typing.Any, order: typing.Any, new_slot: typing.SupportsInt | typing.SupportsIndex, sy: typing.Any, yy: typing.Any, gamma: typing.SupportsFloat | typing.SupportsIndex, g: typing.Any, d: typing.Any, work: typing.Any) -> float:
     """
-    Write the L-BFGS direction d = -H g from the pairs in `order` (oldest first); with new_slot >= 0, first fill that slot's column of the cached sy and yy matrices.
+    Write the L-BFGS direction d = -H g from the pairs in `order` (oldest first); with new_slot >= 0, first fill that slot's column of the cached sy and yy matrices. Return g'd, summed as lbfgs_dot(g, d) sums it.
     """
 def lbfgs_dot(a: typing.Any, b: typing.Any) -> float:
     """
@@ -89,6 +89,30 @@ def owlqn_pseudo_gradient(x: typing.Any, g: typing.Any, l1: typing.Any, pg: typi
 def owlqn_trial(x: typing.Any, d: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, pg: typing.Any, l1: typing.Any, out: typing.Any) -> None:
     """
     Write x + alpha d into out, with 0 where a penalized coordinate leaves the orthant of x (of -pg where x_i = 0).
+    """
+def prox_box(x: typing.Any, out: typing.Any, lower: typing.Any, upper: typing.Any, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
+    """
+    Write v clipped to [lower, upper] into out, v = x - t grad (or x).
+    """
+def prox_elastic_net(x: typing.Any, out: typing.Any, l1: typing.Any, l2: typing.Any, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
+    """
+    Write soft_threshold(v, t l1) / (1 + t l2) into out, v = x - t grad (or x).
+    """
+def prox_group(x: typing.Any, out: typing.Any, groups: typing.Any, threshold: typing.SupportsFloat | typing.SupportsIndex, weights: typing.Any = None, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
+    """
+    Write max(0, 1 - t threshold w_g / ||v_g||) v_g into out for each group g given by int64 offsets, v = x - t grad (or x).
+    """
+def prox_l1(x: typing.Any, out: typing.Any, l1: typing.Any, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0, name: str = 'l1') -> None:
+    """
+    Write prox_{t h}(x - t grad) for h = sum_i l1_i |x_i| into out (soft-thresholding by t l1); without grad, prox_{t h}(x). l1 is a float or an array of x's dtype and shape; messages call it `name`.
+    """
+def prox_l2(x: typing.Any, out: typing.Any, l2: typing.Any, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
+    """
+    Write v / (1 + t l2) into out, v = x - t grad (or x).
+    """
+def prox_nonneg(x: typing.Any, out: typing.Any, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
+    """
+    Write max(v, 0) into out, v = x - t grad (or x).
     """
 def radam_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_avg_sqs: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, decoupled: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> None:
     """
