@@ -97,7 +97,7 @@ def _as_rows(X, n_features: int, dtype: np.dtype) -> sp.csr_matrix:
         position = int(np.flatnonzero(~finite)[0])
         row = int(np.searchsorted(X.indptr, position, side="right") - 1)
         raise ValueError(
-            f"X: expected finite values, got {X.data[position]!r} at row {row}, "
+            f"X: expected finite values, got {float(X.data[position])!r} at row {row}, "
             f"column {int(X.indices[position])}"
         )
     return X
@@ -113,13 +113,13 @@ def _check_targets(y, num_rows: int, classification: bool, loss: str) -> np.ndar
     finite = np.isfinite(y)
     if not finite.all():
         index = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"y[{index}]: expected a finite value, got {y[index]!r}")
+        raise ValueError(f"y[{index}]: expected a finite value, got {float(y[index])!r}")
     if classification:
         bad = np.flatnonzero((y != 1.0) & (y != -1.0))
         if bad.size:
             index = int(bad[0])
             raise ValueError(
-                f"y[{index}]: loss {loss!r} expects labels -1 or +1, got {y[index]!r}"
+                f"y[{index}]: loss {loss!r} expects labels -1 or +1, got {float(y[index])!r}"
             )
     return y
 
@@ -137,7 +137,7 @@ def _check_sample_weight(sample_weight, num_rows: int):
     if bad.size:
         index = int(bad[0])
         raise ValueError(
-            f"sample_weight[{index}]: expected a finite value >= 0, got {weights[index]!r}"
+            f"sample_weight[{index}]: expected a finite value >= 0, got {float(weights[index])!r}"
         )
     return weights
 
@@ -526,7 +526,9 @@ class LazySGD(_OnlineBase):
         def check(arrays):
             scale = arrays["globals"][_SCALE]
             if not scale > 0.0:
-                raise ValueError(f"state['globals'][{_SCALE}]: expected a scale > 0, got {scale!r}")
+                raise ValueError(
+                    f"state['globals'][{_SCALE}]: expected a scale > 0, got {float(scale)!r}"
+                )
 
         self._set_arrays(state, self._STATE_ARRAYS, check)
 
