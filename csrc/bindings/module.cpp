@@ -6,4 +6,5 @@ PYBIND11_MODULE(_core, m) {
   fastopt::bindings::bind_optim(m);
   fastopt::bindings::bind_lbfgs(m);
   fastopt::bindings::bind_prox(m);
+  fastopt::bindings::bind_online(m);
 }

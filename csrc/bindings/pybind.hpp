@@ -13,5 +13,6 @@ void bind_system(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_lbfgs(py::module_& m);
 void bind_prox(py::module_& m);
+void bind_online(py::module_& m);
 
 }  // namespace fastopt::bindings

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "cpu/lbfgs.hpp"
+#include "cpu/online.hpp"
 #include "cpu/owlqn.hpp"
 #include "cpu/prox.hpp"
 #include "cpu/tensor_group.hpp"
@@ -71,4 +72,7 @@ struct GradStats {
                                          int num_threads))                           \
   X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
                         double* work, int num_threads))                            \
-  X(void, prox, (const ProxArgs& args, DType dtype, int num_threads))
+  X(void, prox, (const ProxArgs& args, DType dtype, int num_threads))              \
+  X(double, lazy_sgd_pass, (const CsrRows& rows, const LazySgdHyper& h,              \
+                            const LazySgdState& s))                                 \
+  X(double, ftrl_pass, (const CsrRows& rows, const FtrlHyper& h, const FtrlState& s))

@@ -6,6 +6,7 @@ fastopt's compiled kernels; use the fastopt package, not this module.
 from __future__ import annotations
 import typing
 __all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'get_num_threads', 'grad_stats', 'lamb_step', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+__all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 def active_isa() -> str:
     """
     Instruction set of the kernels in use.
@@ -30,6 +31,10 @@ def available_isas() -> list[str]:
     """
     Instruction sets compiled in and supported by this CPU.
     """
+def ftrl_pass(data: typing.Any, indices: typing.Any, indptr: typing.Any, y: typing.Any, sample_weight: typing.Any, order: typing.Any, z: typing.Any, n: typing.Any, globals: typing.Any, t: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool) -> float:
+    """
+    One FTRL-Proximal pass over CSR rows in the given order, updating (z, n) in place; returns the sum of the losses measured before each row's update.
+    """
 def get_num_threads() -> int:
     """
     Threads used by fastopt's kernels.
@@ -41,6 +46,10 @@ def grad_stats(grads: typing.Any) -> tuple:
 def lamb_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_avg_sqs: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, bias_correction: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> None:
     """
     Fused two-pass LAMB step over lists of arrays, updated in place.
+    """
+def lazy_sgd_pass(data: typing.Any, indices: typing.Any, indptr: typing.Any, y: typing.Any, sample_weight: typing.Any, order: typing.Any, coef: typing.Any, l1_applied: typing.Any, state1: typing.Any, state2: typing.Any, average_offset: typing.Any, globals: typing.Any, t: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, learning_rate: typing.SupportsInt | typing.SupportsIndex, power_t: typing.SupportsFloat | typing.SupportsIndex, optimal_t0: typing.SupportsFloat | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, average_start: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """
+    One lazy SGD/Adagrad/Adam pass over CSR rows in the given order, updating the state in place; returns the sum of the losses measured before each row's update.
     """
 def lbfgs_direction(s: typing.Any, y: typing.Any, order: typing.Any, new_slot: typing.SupportsInt | typing.SupportsIndex, sy: typing.Any, yy: typing.Any, gamma: typing.SupportsFloat | typing.SupportsIndex, g: typing.Any, d: typing.Any, work: typing.Any) -> float:
     """
@@ -142,5 +151,7 @@ def sgd_step(params: typing.Any, grads: typing.Any, momentum_buffers: typing.Any
     """
     Fused SGD step (optionally with momentum) over lists of arrays, updated in place.
     """
+ftrl_num_globals: int = 2
+lazy_sgd_num_globals: int = 8
 lbfgs_block: int = 8192
 lbfgs_max_history: int = 256

@@ -95,4 +95,14 @@ FASTOPT_HD T multinomial_terms(const T* z, std::int64_t num_classes, std::int64_
   return std::log(total) + zmax - z[label];
 }
 
+// Hinge loss with labels y in {-1, +1}: max(0, 1 - y z). Its subgradient in z
+// is -y where y z <= 1 and 0 beyond, taking -y at the kink y z = 1 as
+// scikit-learn's SGD does. The second derivative is 0 almost everywhere.
+template <typename T>
+FASTOPT_HD LossTerms<T> hinge_terms(T y, T z) {
+  T m = y * z;
+  if (m <= T(1)) return {T(1) - m, -y, T(0)};
+  return {T(0), T(0), T(0)};
+}
+
 }  // namespace fastopt::glm

@@ -1,0 +1,351 @@
+// Bindings of the online solvers. fastopt.online's classes own the state and
+// check the values (labels, weights, NaN); these functions check every array's
+// dtype, shape, layout and every index that the kernel dereferences, with the
+// GIL held and before any write, then release the GIL for the pass.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bindings/checks.hpp"
+#include "bindings/pybind.hpp"
+#include "cpu/dispatch.hpp"
+
+namespace fastopt::bindings {
+namespace {
+
+using cpu::DType;
+
+std::string shape_text(const py::array& a) {
+  return py::str(a.attr("shape")).cast<std::string>();
+}
+
+// Returns obj as a 1-D C-contiguous array of the given dtype and length
+// (length < 0 accepts any), writeable when write is set.
+py::array vector_arg(const char* name, py::handle obj, const py::dtype& dtype, py::ssize_t length,
+                     bool write) {
+  if (!py::isinstance<py::array>(obj)) {
+    throw py::type_error(std::string(name) + ": expected a numpy.ndarray, got " + describe(obj));
+  }
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().equal(dtype)) {
+    throw py::type_error(std::string(name) + ": expected dtype " +
+                         py::str(dtype).cast<std::string>() + ", got " + describe(obj));
+  }
+  if (a.ndim() != 1 || (length >= 0 && a.shape(0) != length)) {
+    throw py::value_error(std::string(name) + ": expected shape (" +
+                          (length >= 0 ? std::to_string(length) : std::string("n")) +
+                          ",), got " + shape_text(a));
+  }
+  if (!(a.flags() & py::array::c_style)) {
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  }
+  if (write && !a.writeable()) {
+    throw py::value_error(std::string(name) + ": expected a writeable array");
+  }
+  return a;
+}
+
+template <typename I>
+void check_structure(const I* indptr, const I* indices, std::int64_t num_rows, std::int64_t nnz,
+                     std::int64_t num_features) {
+  if (static_cast<std::int64_t>(indptr[0]) != 0) {
+    throw py::value_error("indptr[0]: expected 0, got " + std::to_string(indptr[0]));
+  }
+  for (std::int64_t r = 0; r < num_rows; ++r) {
+    const std::int64_t lo = static_cast<std::int64_t>(indptr[r]);
+    const std::int64_t hi = static_cast<std::int64_t>(indptr[r + 1]);
+    if (hi < lo || hi > nnz) {
+      throw py::value_error("indptr[" + std::to_string(r + 1) + "]: expected a value in [" +
+                            std::to_string(lo) + ", " + std::to_string(nnz) + "], got " +
+                            std::to_string(hi));
+    }
+  }
+  for (std::int64_t e = 0; e < nnz; ++e) {
+    const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+    if (j < 0 || j >= num_features) {
+      throw py::value_error("indices[" + std::to_string(e) + "]: expected a column in [0, " +
+                            std::to_string(num_features) + "), got " + std::to_string(j));
+    }
+  }
+}
+
+// Arrays of the CSR rows, kept alive for the duration of the call.
+struct RowsArgs {
+  cpu::CsrRows rows;
+  std::vector<py::array> keep;
+};
+
+RowsArgs gather_rows(py::handle data, py::handle indices, py::handle indptr, py::handle y,
+                     py::handle sample_weight, py::handle order, std::int64_t num_features) {
+  RowsArgs out;
+  cpu::CsrRows& rows = out.rows;
+  if (!py::isinstance<py::array>(data)) {
+    throw py::type_error("data: expected a numpy.ndarray, got " + describe(data));
+  }
+  py::array data_any = py::reinterpret_borrow<py::array>(data);
+  if (data_any.dtype().equal(py::dtype::of<float>())) {
+    rows.dtype = DType::float32;
+  } else if (data_any.dtype().equal(py::dtype::of<double>())) {
+    rows.dtype = DType::float64;
+  } else {
+    throw py::type_error("data: expected a float32 or float64 numpy.ndarray, got " +
+                         describe(data));
+  }
+  py::array data_arr = vector_arg("data", data, data_any.dtype(), -1, false);
+  const py::ssize_t nnz = data_arr.shape(0);
+  if (!py::isinstance<py::array>(indices)) {
+    throw py::type_error("indices: expected a numpy.ndarray, got " + describe(indices));
+  }
+  py::array indices_any = py::reinterpret_borrow<py::array>(indices);
+  if (indices_any.dtype().equal(py::dtype::of<std::int32_t>())) {
+    rows.index64 = false;
+  } else if (indices_any.dtype().equal(py::dtype::of<std::int64_t>())) {
+    rows.index64 = true;
+  } else {
+    throw py::type_error("indices: expected an int32 or int64 numpy.ndarray, got " +
+                         describe(indices));
+  }
+  const py::dtype index_dtype = indices_any.dtype();
+  py::array indices_arr = vector_arg("indices", indices, index_dtype, nnz, false);
+  py::array indptr_arr = vector_arg("indptr", indptr, index_dtype, -1, false);
+  if (indptr_arr.shape(0) < 1) {
+    throw py::value_error("indptr: expected at least 1 element, got 0");
+  }
+  const std::int64_t num_rows = indptr_arr.shape(0) - 1;
+  const py::dtype f64 = py::dtype::of<double>();
+  py::array y_arr = vector_arg("y", y, f64, num_rows, false);
+  py::array order_arr = vector_arg("order", order, py::dtype::of<std::int64_t>(), -1, false);
+  if (num_features < 0) {
+    throw py::value_error("n_features: expected a value >= 0, got " +
+                          std::to_string(num_features));
+  }
+  if (rows.index64) {
+    check_structure(static_cast<const std::int64_t*>(indptr_arr.data()),
+                    static_cast<const std::int64_t*>(indices_arr.data()), num_rows, nnz,
+                    num_features);
+  } else {
+    check_structure(static_cast<const std::int32_t*>(indptr_arr.data()),
+                    static_cast<const std::int32_t*>(indices_arr.data()), num_rows, nnz,
+                    num_features);
+  }
+  const auto* ord = static_cast<const std::int64_t*>(order_arr.data());
+  for (py::ssize_t k = 0; k < order_arr.shape(0); ++k) {
+    if (ord[k] < 0 || ord[k] >= num_rows) {
+      throw py::value_error("order[" + std::to_string(k) + "]: expected a row in [0, " +
+                            std::to_string(num_rows) + "), got " + std::to_string(ord[k]));
+    }
+  }
+  rows.data = data_arr.data();
+  rows.indices = indices_arr.data();
+  rows.indptr = indptr_arr.data();
+  rows.num_rows = num_rows;
+  rows.y = static_cast<const double*>(y_arr.data());
+  rows.order = ord;
+  rows.num_visits = order_arr.shape(0);
+  out.keep = {data_arr, indices_arr, indptr_arr, y_arr, order_arr};
+  if (!sample_weight.is_none()) {
+    py::array sw_arr = vector_arg("sample_weight", sample_weight, f64, num_rows, false);
+    rows.sample_weight = static_cast<const double*>(sw_arr.data());
+    out.keep.push_back(sw_arr);
+  }
+  return out;
+}
+
+double* state_arg(const char* name, py::handle obj, py::ssize_t length,
+                  std::vector<py::array>& keep) {
+  if (obj.is_none()) return nullptr;
+  py::array a = vector_arg(name, obj, py::dtype::of<double>(), length, true);
+  keep.push_back(a);
+  return static_cast<double*>(a.mutable_data());
+}
+
+std::int64_t* step_arg(py::handle obj, std::vector<py::array>& keep) {
+  py::array a = vector_arg("t", obj, py::dtype::of<std::int64_t>(), 1, true);
+  keep.push_back(a);
+  return static_cast<std::int64_t*>(a.mutable_data());
+}
+
+// Raises unless no written array shares memory with any other array.
+void check_separate(const std::vector<py::array>& read, const std::vector<py::array>& written) {
+  auto span = [](const py::array& a) {
+    const auto lo = reinterpret_cast<std::uintptr_t>(a.data());
+    return std::pair<std::uintptr_t, std::uintptr_t>(lo, lo + static_cast<std::uintptr_t>(a.nbytes()));
+  };
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    const auto a = span(written[i]);
+    auto clash = [&](const py::array& other) {
+      const auto b = span(other);
+      return a.first < b.second && b.first < a.second && a.first != a.second &&
+             b.first != b.second;
+    };
+    for (std::size_t k = i + 1; k < written.size(); ++k) {
+      if (clash(written[k])) {
+        throw py::value_error("state arrays share memory; every array that fastopt writes "
+                              "must be a separate buffer (pass a copy)");
+      }
+    }
+    for (const py::array& r : read) {
+      if (clash(r)) {
+        throw py::value_error("a state array shares memory with the input rows; pass a copy");
+      }
+    }
+  }
+}
+
+template <typename Enum>
+Enum enum_arg(const char* name, int value, int count) {
+  if (value < 0 || value >= count) {
+    throw py::value_error(std::string(name) + ": expected a code in [0, " +
+                          std::to_string(count) + "), got " + std::to_string(value));
+  }
+  return static_cast<Enum>(value);
+}
+
+void check_finite(const char* name, double x) {
+  if (!std::isfinite(x)) {
+    throw py::value_error(std::string(name) + ": expected a finite value, got " +
+                          std::to_string(x));
+  }
+}
+
+double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py::handle y,
+                     py::handle sample_weight, py::handle order, py::handle coef,
+                     py::handle l1_applied, py::handle state1, py::handle state2,
+                     py::handle average_offset, py::handle globals, py::handle t, int loss,
+                     int method, int learning_rate, double power_t, double optimal_t0,
+                     double alpha, double l1, double l2, double momentum, double beta1,
+                     double beta2, double eps, double epsilon, bool fit_intercept,
+                     std::int64_t average_start) {
+  cpu::LazySgdHyper h;
+  h.loss = enum_arg<cpu::OnlineLoss>("loss", loss, 4);
+  h.method = enum_arg<cpu::OnlineMethod>("method", method, 4);
+  h.learning_rate = enum_arg<cpu::LearningRate>("learning_rate", learning_rate, 4);
+  for (auto [name, x] : {std::pair<const char*, double>{"power_t", power_t},
+                         {"optimal_t0", optimal_t0}, {"alpha", alpha}, {"l1", l1}, {"l2", l2},
+                         {"momentum", momentum}, {"beta1", beta1}, {"beta2", beta2},
+                         {"eps", eps}, {"epsilon", epsilon}}) {
+    check_finite(name, x);
+  }
+  if (l1 < 0.0 || l2 < 0.0) {
+    throw py::value_error("l1, l2: expected values >= 0, got " + std::to_string(l1) + ", " +
+                          std::to_string(l2));
+  }
+  if (l1 > 0.0 && average_start > 0) {
+    throw py::value_error("average_start: averaging with l1 > 0 is not supported, got " +
+                          std::to_string(average_start));
+  }
+  if (h.learning_rate == cpu::LearningRate::optimal && !(alpha > 0.0)) {
+    throw py::value_error("alpha: the optimal schedule needs alpha > 0, got " +
+                          std::to_string(alpha));
+  }
+  h.power_t = power_t;
+  h.optimal_t0 = optimal_t0;
+  h.alpha = alpha;
+  h.l1 = l1;
+  h.l2 = l2;
+  h.momentum = momentum;
+  h.beta1 = beta1;
+  h.beta2 = beta2;
+  h.eps = eps;
+  h.epsilon = epsilon;
+  h.fit_intercept = fit_intercept;
+  h.average_start = average_start < 0 ? 0 : average_start;
+
+  py::array coef_any = vector_arg("coef", coef, py::dtype::of<double>(), -1, true);
+  const std::int64_t num_features = coef_any.shape(0);
+  RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
+  std::vector<py::array> written;
+  cpu::LazySgdState s;
+  s.num_features = num_features;
+  s.coef = state_arg("coef", coef, num_features, written);
+  const bool uses_s1 = h.method != cpu::OnlineMethod::sgd;
+  const bool uses_s2 = h.method == cpu::OnlineMethod::adam;
+  if (h.l1 > 0.0 && l1_applied.is_none()) {
+    throw py::value_error("l1_applied: expected an array when l1 > 0, got None");
+  }
+  if (uses_s1 && state1.is_none()) {
+    throw py::value_error("state1: expected an array for this method, got None");
+  }
+  if (uses_s2 && state2.is_none()) {
+    throw py::value_error("state2: expected an array for adam, got None");
+  }
+  if (h.average_start > 0 && average_offset.is_none()) {
+    throw py::value_error("average_offset: expected an array when averaging, got None");
+  }
+  s.l1_applied = h.l1 > 0.0 ? state_arg("l1_applied", l1_applied, num_features, written) : nullptr;
+  s.state1 = uses_s1 ? state_arg("state1", state1, num_features, written) : nullptr;
+  s.state2 = uses_s2 ? state_arg("state2", state2, num_features, written) : nullptr;
+  s.average_offset = h.average_start > 0
+                         ? state_arg("average_offset", average_offset, num_features, written)
+                         : nullptr;
+  s.globals = state_arg("globals", globals, cpu::kNumLazySgdGlobals, written);
+  s.t = step_arg(t, written);
+  check_separate(rows.keep, written);
+  if (!(s.globals[cpu::kScale] > 0.0) || !std::isfinite(s.globals[cpu::kScale])) {
+    throw py::value_error("globals[0]: expected a finite scale > 0, got " +
+                          std::to_string(s.globals[cpu::kScale]));
+  }
+  py::gil_scoped_release release;
+  return cpu::kernels().lazy_sgd_pass(rows.rows, h, s);
+}
+
+double ftrl_pass(py::handle data, py::handle indices, py::handle indptr, py::handle y,
+                 py::handle sample_weight, py::handle order, py::handle z, py::handle n,
+                 py::handle globals, py::handle t, int loss, double alpha, double beta,
+                 double l1, double l2, double epsilon, bool fit_intercept) {
+  cpu::FtrlHyper h;
+  h.loss = enum_arg<cpu::OnlineLoss>("loss", loss, 4);
+  for (auto [name, x] : {std::pair<const char*, double>{"alpha", alpha}, {"beta", beta},
+                         {"l1", l1}, {"l2", l2}, {"epsilon", epsilon}}) {
+    check_finite(name, x);
+  }
+  if (!(alpha > 0.0) || beta < 0.0 || l1 < 0.0 || l2 < 0.0) {
+    throw py::value_error("alpha, beta, l1, l2: expected alpha > 0 and the others >= 0, got " +
+                          std::to_string(alpha) + ", " + std::to_string(beta) + ", " +
+                          std::to_string(l1) + ", " + std::to_string(l2));
+  }
+  h.alpha = alpha;
+  h.beta = beta;
+  h.l1 = l1;
+  h.l2 = l2;
+  h.epsilon = epsilon;
+  h.fit_intercept = fit_intercept;
+  py::array z_any = vector_arg("z", z, py::dtype::of<double>(), -1, true);
+  const std::int64_t num_features = z_any.shape(0);
+  RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
+  std::vector<py::array> written;
+  cpu::FtrlState s;
+  s.num_features = num_features;
+  s.z = state_arg("z", z, num_features, written);
+  s.n = state_arg("n", n, num_features, written);
+  s.globals = state_arg("globals", globals, cpu::kNumFtrlGlobals, written);
+  s.t = step_arg(t, written);
+  check_separate(rows.keep, written);
+  py::gil_scoped_release release;
+  return cpu::kernels().ftrl_pass(rows.rows, h, s);
+}
+
+}  // namespace
+
+void bind_online(py::module_& m) {
+  using namespace py::literals;
+  m.def("lazy_sgd_pass", &lazy_sgd_pass, "data"_a, "indices"_a, "indptr"_a, "y"_a,
+        "sample_weight"_a, "order"_a, "coef"_a, "l1_applied"_a, "state1"_a, "state2"_a,
+        "average_offset"_a, "globals"_a, "t"_a, py::kw_only(), "loss"_a, "method"_a,
+        "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
+        "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
+        "average_start"_a,
+        "One lazy SGD/Adagrad/Adam pass over CSR rows in the given order, updating the state "
+        "in place; returns the sum of the losses measured before each row's update.");
+  m.def("ftrl_pass", &ftrl_pass, "data"_a, "indices"_a, "indptr"_a, "y"_a, "sample_weight"_a,
+        "order"_a, "z"_a, "n"_a, "globals"_a, "t"_a, py::kw_only(), "loss"_a, "alpha"_a,
+        "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a,
+        "One FTRL-Proximal pass over CSR rows in the given order, updating (z, n) in place; "
+        "returns the sum of the losses measured before each row's update.");
+  m.attr("lazy_sgd_num_globals") = static_cast<int>(cpu::kNumLazySgdGlobals);
+  m.attr("ftrl_num_globals") = static_cast<int>(cpu::kNumFtrlGlobals);
+}
+
+}  // namespace fastopt::bindings

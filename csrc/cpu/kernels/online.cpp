@@ -1,0 +1,337 @@
+// Online solvers over CSR rows, one row at a time in the caller's order.
+//
+// Lazy SGD / Adagrad / Adam. Step t (1-based) on row x with label y is, for
+// every coordinate (the eager definition, implemented by
+// tests/online_reference.py):
+//   1. margin p = x . w + b and loss derivative d = sample_weight * dloss/dp;
+//   2. L2 decay of every weight: w <- max(0, 1 - eta_t l2) w;
+//   3. the method's update on the row's stored coordinates, with g_j = d x_j
+//      (momentum, Adagrad and Adam state changes only there);
+//   4. Tsuruoka et al.'s cumulative L1 penalty applied to every weight, with
+//      u <- a_t u + eta_t l1 and q_j <- a_t q_j, where a_t is step 2's factor,
+//      so the owed and applied penalties shrink with the weights under L2.
+// Here the weights are stored as w = A v. Step 2 only multiplies A. Step 4
+// adds eta_t l1 / A to the cumulative penalty u (in units of v); a
+// coordinate catches up on the penalty owed since it was last touched when a
+// row next touches it, which is exact because successive Tsuruoka clips of a
+// weight that nothing else moves compose into one clip by their sum.
+//
+// FTRL-Proximal: McMahan et al. (2013), "Ad click prediction: a view from the
+// trenches", Algorithm 1, per coordinate, weights computed from (z, n) when a
+// row touches them.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/kernel_list.hpp"
+#include "fastopt/glm/losses.hpp"
+
+namespace fastopt::cpu::FASTOPT_ISA {
+namespace {
+
+// Below this the global scale is folded into the weights, as scikit-learn's
+// SGD does, so that v cannot overflow. With averaging the running sum
+// p + v S cancels in proportion to 1 / scale (S is dominated by the early,
+// large scales while v grows as 1 / scale), so the fold comes much earlier:
+// it costs O(n_features) once per log(1e-3) / log(1 - eta l2) rows.
+constexpr double kMinScale = 1e-9;
+constexpr double kMinScaleAveraged = 1e-3;
+
+struct LossValue {
+  double value;
+  double d1;
+};
+
+inline LossValue evaluate_loss(OnlineLoss loss, double y, double p, double epsilon) {
+  glm::LossTerms<double> terms{};
+  switch (loss) {
+    case OnlineLoss::log_loss: terms = glm::logistic_terms(y, p); break;
+    case OnlineLoss::squared_error: terms = glm::squared_terms(y, p); break;
+    case OnlineLoss::hinge: terms = glm::hinge_terms(y, p); break;
+    case OnlineLoss::huber: terms = glm::huber_terms(y, p, epsilon); break;
+  }
+  return {terms.value, terms.d1};
+}
+
+inline double learning_rate(const LazySgdHyper& h, double eta0, std::int64_t t) {
+  switch (h.learning_rate) {
+    case LearningRate::invscaling: return eta0 / std::pow(static_cast<double>(t), h.power_t);
+    case LearningRate::optimal:
+      return 1.0 / (h.alpha * (h.optimal_t0 + static_cast<double>(t) - 1.0));
+    default: return eta0;
+  }
+}
+
+// Tsuruoka et al. (2009), "Stochastic gradient descent training for
+// L1-regularized log-linear models with cumulative penalty", Figure 2's
+// ApplyPenalty: moves v toward zero by the penalty still owed (u + q for a
+// positive weight, u - q for a negative one), stopping at zero.
+inline void apply_l1(double& v, double& q, double u) {
+  const double before = v;
+  if (before > 0.0) {
+    const double shrunk = before - (u + q);
+    v = shrunk > 0.0 ? shrunk : 0.0;
+  } else if (before < 0.0) {
+    const double shrunk = before + (u - q);
+    v = shrunk < 0.0 ? shrunk : 0.0;
+  }
+  q += v - before;
+}
+
+template <bool kL1, bool kAverage>
+void fold_scale(const LazySgdState& s, double factor) {
+  double* g = s.globals;
+  const double sum = g[kAverageScaleSum];
+  for (std::int64_t j = 0; j < s.num_features; ++j) {
+    if constexpr (kAverage) s.average_offset[j] += s.coef[j] * sum;
+    s.coef[j] *= factor;
+    if constexpr (kL1) s.l1_applied[j] *= factor;
+  }
+  g[kL1Cumulative] *= factor;
+  g[kAverageScaleSum] = 0.0;
+  g[kScale] = 1.0;
+}
+
+template <typename T, typename I, OnlineMethod kMethod, bool kL1, bool kAverage>
+double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
+  const T* data = static_cast<const T*>(rows.data);
+  const I* indices = static_cast<const I*>(rows.indices);
+  const I* indptr = static_cast<const I*>(rows.indptr);
+  double* v = s.coef;
+  double* q = s.l1_applied;
+  double* s1 = s.state1;
+  double* s2 = s.state2;
+  double* avg = s.average_offset;
+  double* g = s.globals;
+  std::int64_t t = *s.t;
+  double scale = g[kScale];
+  double u = g[kL1Cumulative];
+  double b = g[kIntercept];
+  const double eta0 = g[kEta];
+  const double mu = h.momentum;
+  double loss_sum = 0.0;
+
+  for (std::int64_t k = 0; k < rows.num_visits; ++k) {
+    const std::int64_t r = rows.order[k];
+    const std::int64_t begin = static_cast<std::int64_t>(indptr[r]);
+    const std::int64_t end = static_cast<std::int64_t>(indptr[r + 1]);
+    ++t;
+
+    double dot = 0.0;
+    for (std::int64_t e = begin; e < end; ++e) {
+      const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+      if constexpr (kL1) apply_l1(v[j], q[j], u);
+      dot += static_cast<double>(data[e]) * v[j];
+    }
+    const double y = rows.y[r];
+    const double p = scale * dot + b;
+    const LossValue lv = evaluate_loss(h.loss, y, p, h.epsilon);
+    loss_sum += lv.value;
+    const double d = rows.sample_weight != nullptr ? rows.sample_weight[r] * lv.d1 : lv.d1;
+    const double eta = learning_rate(h, eta0, t);
+
+    const double decay = 1.0 - eta * h.l2;
+    if (h.l2 > 0.0) {
+      // Stored as globals so that a fold sees the current values.
+      g[kL1Cumulative] = u;
+      if (decay <= 0.0) {
+        fold_scale<kL1, kAverage>(s, 0.0);
+      } else {
+        scale *= decay;
+        if (scale < (kAverage ? kMinScaleAveraged : kMinScale)) {
+          fold_scale<kL1, kAverage>(s, scale);
+        } else {
+          g[kScale] = scale;
+        }
+      }
+      scale = g[kScale];
+      u = g[kL1Cumulative];
+    }
+    const double avg_sum = kAverage ? g[kAverageScaleSum] : 0.0;
+
+    const double inv_scale = 1.0 / scale;
+    if constexpr (kMethod == OnlineMethod::sgd) {
+      const double step = eta * d * inv_scale;
+      for (std::int64_t e = begin; e < end; ++e) {
+        const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+        const double change = step * static_cast<double>(data[e]);
+        v[j] -= change;
+        if constexpr (kAverage) avg[j] += change * avg_sum;
+      }
+      if (h.fit_intercept) b -= eta * d;
+    } else if constexpr (kMethod == OnlineMethod::momentum) {
+      const double step = eta * inv_scale;
+      for (std::int64_t e = begin; e < end; ++e) {
+        const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+        s1[j] = mu * s1[j] + d * static_cast<double>(data[e]);
+        const double change = step * s1[j];
+        v[j] -= change;
+        if constexpr (kAverage) avg[j] += change * avg_sum;
+      }
+      if (h.fit_intercept) {
+        g[kInterceptState1] = mu * g[kInterceptState1] + d;
+        b -= eta * g[kInterceptState1];
+      }
+    } else if constexpr (kMethod == OnlineMethod::adagrad) {
+      const double step = eta * inv_scale;
+      for (std::int64_t e = begin; e < end; ++e) {
+        const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+        const double gj = d * static_cast<double>(data[e]);
+        s1[j] += gj * gj;
+        const double change = step * gj / (std::sqrt(s1[j]) + h.eps);
+        v[j] -= change;
+        if constexpr (kAverage) avg[j] += change * avg_sum;
+      }
+      if (h.fit_intercept) {
+        g[kInterceptState1] += d * d;
+        b -= eta * d / (std::sqrt(g[kInterceptState1]) + h.eps);
+      }
+    } else {  // Adam, written as torch.optim.Adam evaluates it
+      const double tt = static_cast<double>(t);
+      const double correction1 = 1.0 - std::pow(h.beta1, tt);
+      const double sqrt_correction2 = std::sqrt(1.0 - std::pow(h.beta2, tt));
+      const double step = eta / correction1;
+      const double step_v = step * inv_scale;
+      const double c1 = 1.0 - h.beta1;
+      const double c2 = 1.0 - h.beta2;
+      for (std::int64_t e = begin; e < end; ++e) {
+        const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+        const double gj = d * static_cast<double>(data[e]);
+        s1[j] = h.beta1 * s1[j] + c1 * gj;
+        s2[j] = h.beta2 * s2[j] + c2 * gj * gj;
+        const double denom = std::sqrt(s2[j]) / sqrt_correction2 + h.eps;
+        const double change = step_v * s1[j] / denom;
+        v[j] -= change;
+        if constexpr (kAverage) avg[j] += change * avg_sum;
+      }
+      if (h.fit_intercept) {
+        double& m = g[kInterceptState1];
+        double& sq = g[kInterceptState2];
+        m = h.beta1 * m + c1 * d;
+        sq = h.beta2 * sq + c2 * d * d;
+        b -= step * m / (std::sqrt(sq) / sqrt_correction2 + h.eps);
+      }
+    }
+
+    if constexpr (kL1) u += eta * h.l1 * inv_scale;
+    if constexpr (kAverage) {
+      if (t >= h.average_start) {
+        g[kAverageScaleSum] += scale;
+        g[kAverageInterceptSum] += b;
+      }
+    }
+  }
+
+  g[kScale] = scale;
+  g[kL1Cumulative] = u;
+  g[kIntercept] = b;
+  *s.t = t;
+  return loss_sum;
+}
+
+template <typename T, typename I, OnlineMethod kMethod>
+double lazy_sgd_penalty(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
+  // The bindings reject averaging together with L1, so three cases remain.
+  if (h.l1 > 0.0) return lazy_sgd_rows<T, I, kMethod, true, false>(rows, h, s);
+  if (h.average_start > 0) return lazy_sgd_rows<T, I, kMethod, false, true>(rows, h, s);
+  return lazy_sgd_rows<T, I, kMethod, false, false>(rows, h, s);
+}
+
+template <typename T, typename I>
+double lazy_sgd_method(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
+  switch (h.method) {
+    case OnlineMethod::momentum: return lazy_sgd_penalty<T, I, OnlineMethod::momentum>(rows, h, s);
+    case OnlineMethod::adagrad: return lazy_sgd_penalty<T, I, OnlineMethod::adagrad>(rows, h, s);
+    case OnlineMethod::adam: return lazy_sgd_penalty<T, I, OnlineMethod::adam>(rows, h, s);
+    default: return lazy_sgd_penalty<T, I, OnlineMethod::sgd>(rows, h, s);
+  }
+}
+
+// FTRL-Proximal weight of one coordinate from its (z, n): exactly 0 when
+// |z| <= l1.
+inline double ftrl_weight(double z, double n, double alpha, double beta, double l1, double l2) {
+  const double magnitude = z < 0.0 ? -z : z;
+  if (magnitude <= l1) return 0.0;
+  const double shrunk = z < 0.0 ? z + l1 : z - l1;
+  return -shrunk / ((beta + std::sqrt(n)) / alpha + l2);
+}
+
+// One coordinate's FTRL-Proximal update with gradient gj at weight w.
+inline void ftrl_update(double& z, double& n, double w, double gj, double alpha) {
+  const double n_new = n + gj * gj;
+  const double sigma = (std::sqrt(n_new) - std::sqrt(n)) / alpha;
+  z += gj - sigma * w;
+  n = n_new;
+}
+
+template <typename T, typename I>
+double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
+  const T* data = static_cast<const T*>(rows.data);
+  const I* indices = static_cast<const I*>(rows.indices);
+  const I* indptr = static_cast<const I*>(rows.indptr);
+  double* z = s.z;
+  double* n = s.n;
+  double* g = s.globals;
+  std::int64_t t = *s.t;
+  double loss_sum = 0.0;
+  std::vector<double> weights;
+
+  for (std::int64_t k = 0; k < rows.num_visits; ++k) {
+    const std::int64_t r = rows.order[k];
+    const std::int64_t begin = static_cast<std::int64_t>(indptr[r]);
+    const std::int64_t end = static_cast<std::int64_t>(indptr[r + 1]);
+    const std::size_t nnz = static_cast<std::size_t>(end - begin);
+    if (weights.size() < nnz) weights.resize(nnz);
+    ++t;
+
+    double dot = 0.0;
+    for (std::int64_t e = begin; e < end; ++e) {
+      const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+      const double w = ftrl_weight(z[j], n[j], h.alpha, h.beta, h.l1, h.l2);
+      weights[static_cast<std::size_t>(e - begin)] = w;
+      dot += static_cast<double>(data[e]) * w;
+    }
+    // The intercept is a coordinate with x = 1 and no penalty.
+    const double b =
+        h.fit_intercept ? ftrl_weight(g[kFtrlInterceptZ], g[kFtrlInterceptN], h.alpha, h.beta,
+                                      0.0, 0.0)
+                        : 0.0;
+    const double y = rows.y[r];
+    const LossValue lv = evaluate_loss(h.loss, y, dot + b, h.epsilon);
+    loss_sum += lv.value;
+    const double d = rows.sample_weight != nullptr ? rows.sample_weight[r] * lv.d1 : lv.d1;
+
+    for (std::int64_t e = begin; e < end; ++e) {
+      const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+      ftrl_update(z[j], n[j], weights[static_cast<std::size_t>(e - begin)],
+                  d * static_cast<double>(data[e]), h.alpha);
+    }
+    if (h.fit_intercept) ftrl_update(g[kFtrlInterceptZ], g[kFtrlInterceptN], b, d, h.alpha);
+  }
+  *s.t = t;
+  return loss_sum;
+}
+
+}  // namespace
+
+double lazy_sgd_pass(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
+  const bool f32 = rows.dtype == DType::float32;
+  if (rows.index64) {
+    return f32 ? lazy_sgd_method<float, std::int64_t>(rows, h, s)
+               : lazy_sgd_method<double, std::int64_t>(rows, h, s);
+  }
+  return f32 ? lazy_sgd_method<float, std::int32_t>(rows, h, s)
+             : lazy_sgd_method<double, std::int32_t>(rows, h, s);
+}
+
+double ftrl_pass(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
+  const bool f32 = rows.dtype == DType::float32;
+  if (rows.index64) {
+    return f32 ? ftrl_rows<float, std::int64_t>(rows, h, s)
+               : ftrl_rows<double, std::int64_t>(rows, h, s);
+  }
+  return f32 ? ftrl_rows<float, std::int32_t>(rows, h, s)
+             : ftrl_rows<double, std::int32_t>(rows, h, s);
+}
+
+}  // namespace fastopt::cpu::FASTOPT_ISA
