@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "cpu/hashing.hpp"
 #include "cpu/lbfgs.hpp"
 #include "cpu/owlqn.hpp"
 #include "cpu/tensor_group.hpp"
@@ -69,4 +70,5 @@ struct GradStats {
                                          void* out, const void* d, double* work,     \
                                          int num_threads))                           \
   X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
-                        double* work, int num_threads))
+                        double* work, int num_threads))                             \
+  X(std::int64_t, hash_rows, (const HashBatch& batch, const HashedRows& out))
