@@ -104,6 +104,26 @@ class OnlineLinearModel:
         if self.random_state is not None and not isinstance(self.random_state, (numbers.Integral, np.random.Generator)):
             raise ValueError(f"random_state: expected None, an int or a numpy Generator, got {self.random_state!r}")
 
+    # ----- pickling: solvers are stored through their get_state/set_state dicts
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if state.get("_solvers") is not None:
+            state["_solvers"] = [solver.get_state() for solver in self._solvers]
+        return state
+
+    def __setstate__(self, state):
+        solver_states = state.get("_solvers")
+        self.__dict__.update(state)
+        if solver_states is not None:
+            # NOTE: the solvers are rebuilt from the current parameters, so a pickle taken after
+            # set_params changed a solver argument restores the state under the new argument.
+            self._solvers = []
+            for solver_state in solver_states:
+                solver = self._new_solver(self.n_features_in_)
+                solver.set_state(solver_state)
+                self._solvers.append(solver)
+
     # ----- solvers
 
     def _is_fitted(self):

@@ -42,7 +42,7 @@ class OnlineClassifierMixin:
             for label, weight in class_weight.items():
                 matches = np.flatnonzero(classes == label)
                 if matches.size == 0:
-                    raise ValueError(f"class_weight: label {label!r} is not a class; the classes are {list(classes)}")
+                    raise ValueError(f"class_weight: label {label!r} is not a class; the classes are {classes.tolist()}")
                 if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not weight >= 0:
                     raise ValueError(f"class_weight[{label!r}]: expected a number >= 0, got {weight!r}")
                 per_class[matches[0]] = float(weight)
@@ -58,16 +58,18 @@ class OnlineClassifierMixin:
                 classes = y
             classes = np.unique(np.asarray(classes))
             if classes.size < 2:
-                raise ValueError(f"classes: expected at least 2 classes, got {list(classes)}")
+                raise ValueError(f"classes: expected at least 2 classes, got {classes.tolist()}")
             self.classes_ = classes
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-            raise ValueError(f"classes: expected {list(self.classes_)} as on the first call, got {list(classes)}")
+            raise ValueError(
+                f"classes: expected {self.classes_.tolist()} as on the first call, got {np.asarray(classes).tolist()}"
+            )
         positions = np.searchsorted(self.classes_, y)
         positions = np.minimum(positions, self.classes_.size - 1)
         unknown = self.classes_[positions] != y
         if unknown.any():
             i = int(np.argmax(unknown))
-            raise ValueError(f"y[{i}]: label {y[i]!r} is not one of the classes {list(self.classes_)}")
+            raise ValueError(f"y[{i}]: label {y[i].item()!r} is not one of the classes {self.classes_.tolist()}")
         if incremental and isinstance(self.class_weight, str):
             raise ValueError(
                 "class_weight: 'balanced' needs the whole training set; pass a dict of weights for "
