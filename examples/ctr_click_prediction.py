@@ -1,9 +1,9 @@
 """Click-through-rate prediction on raw Criteo-format rows with feature hashing.
 
-Reads a CSV file with the columns ``label, I1..I13, C1..C26`` (the Criteo Display
-Advertising Challenge layout with a header line; empty fields are missing values),
-hashes every field into ``2**bits`` signed buckets, and trains two sparse logistic
-models in one pass: FTRL-Proximal and SGD with lazy L1 regularization. The file is
+Reads a CSV file with the columns ``label, I1..I13, C1..C26``, the layout of the Criteo
+Display Advertising Challenge with a header line, where empty fields are missing values.
+Every field is hashed into ``2**bits`` signed buckets. Two sparse logistic models train
+in one pass: FTRL-Proximal and SGD with lazy L1 regularization. The file is
 read in chunks, so it may be larger than memory.
 
 Evaluation is progressive validation, as in McMahan et al. (KDD 2013): each chunk is

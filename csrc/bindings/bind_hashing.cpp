@@ -1,6 +1,6 @@
 // Bindings of feature hashing. Rows of Python objects are turned into one
-// flat token buffer with the GIL held (every check runs there, before any
-// output exists); the hashing kernel then runs without the GIL.
+// flat token buffer with the GIL held, so every check runs before any output
+// exists. The hashing kernel then runs without the GIL.
 #include <Python.h>
 
 #include <charconv>
@@ -170,8 +170,8 @@ py::tuple hash_rows(py::iterable rows, int n_bits, std::int64_t seed, bool alter
   return hash_buffer(tokens, n_bits, seed, alternate_sign);
 }
 
-// Parses a decimal number the way C's strtod does in the "C" locale, without
-// depending on the process locale; surrounding blanks and a leading '+' are allowed.
+// Parses a decimal number as C's strtod does in the "C" locale, whatever the
+// process locale is. Surrounding blanks and a leading '+' are allowed.
 bool parse_double(std::string_view text, double* out) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {

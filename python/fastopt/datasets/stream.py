@@ -2,7 +2,7 @@
 
 Each block of lines goes through the parser of :func:`load_svmlight`, so the
 values, the accepted syntax and the error messages (file, line and token) are
-the same; only the index checks that need the whole file differ (see
+the same. Only the index checks that need the whole file differ (see
 ``zero_based`` below).
 """
 

@@ -72,7 +72,7 @@ def read_ctr_csv(path_or_file, label_column, n_bits=20, *, seed=0, alternate_sig
         As in :class:`FeatureHasher`.
     numeric_columns : sequence of str or int
         Columns treated as numbers. With ``numeric="token"`` each value is hashed as
-        the token ``"column=value"`` like a category; with ``numeric="value"`` the token
+        the token ``"column=value"``, like a category. With ``numeric="value"`` the token
         is ``"column"`` and the parsed number is its value.
     skip_columns : sequence of str or int
         Columns to ignore, such as a row id.
@@ -129,8 +129,8 @@ def _read_chunks(f, source, label_column, n_bits, seed, alternate_sign, numeric_
     label_index = _column_index(names, label_column, "label_column")
     kinds = _column_kinds(names, label_index, numeric_columns, skip_columns, numeric)
     while True:
-        # The line number of the chunk's first row, for error messages; it assumes one row per
-        # line, which holds unless a quoted field contains a line break.
+        # NOTE: error messages count one row per line from here, which is wrong after a quoted
+        # field that contains a line break.
         first_line = reader.line_num + 1
         rows = []
         for row in reader:
