@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   fastopt::bindings::bind_lbfgs(m);
   fastopt::bindings::bind_prox(m);
   fastopt::bindings::bind_online(m);
+  fastopt::bindings::bind_hashing(m);
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "cpu/hashing.hpp"
 #include "cpu/lbfgs.hpp"
 #include "cpu/online.hpp"
 #include "cpu/owlqn.hpp"
@@ -75,4 +76,5 @@ struct GradStats {
   X(void, prox, (const ProxArgs& args, DType dtype, int num_threads))              \
   X(double, lazy_sgd_pass, (const CsrRows& rows, const LazySgdHyper& h,              \
                             const LazySgdState& s))                                 \
-  X(double, ftrl_pass, (const CsrRows& rows, const FtrlHyper& h, const FtrlState& s))
+  X(double, ftrl_pass, (const CsrRows& rows, const FtrlHyper& h, const FtrlState& s)) \
+  X(std::int64_t, hash_rows, (const HashBatch& batch, const HashedRows& out))

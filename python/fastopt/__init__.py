@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, metrics, minimize, optim, prox
+from fastopt import datasets, metrics, minimize, online, optim, prox
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -20,6 +20,7 @@ __all__ = [
     "get_num_threads",
     "metrics",
     "minimize",
+    "online",
     "openmp_enabled",
     "optim",
     "prox",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import typing
 __all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'get_num_threads', 'grad_stats', 'lamb_step', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 __all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+__all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 def active_isa() -> str:
     """
     Instruction set of the kernels in use.
@@ -43,6 +44,14 @@ def grad_stats(grads: typing.Any) -> tuple:
     """
     Return (sum of squares, all finite) over a list of gradient arrays.
     """
+def hash_rows(rows: typing.Iterable, n_bits: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool) -> tuple:
+    """
+    Hash rows of tokens or dicts; returns (indptr int64, indices int32, data float64).
+    """
+def hash_table(rows: typing.Iterable, names: list[str], kinds: list[typing.SupportsInt | typing.SupportsIndex], label_index: typing.SupportsInt | typing.SupportsIndex, n_bits: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool, source: str, first_line: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Hash rows of str fields by column kind; returns (indptr, indices, data, labels).
+    """
 def lamb_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_avg_sqs: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, bias_correction: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> None:
     """
     Fused two-pass LAMB step over lists of arrays, updated in place.
@@ -78,6 +87,10 @@ def lion_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, *, lr
 def max_threads() -> int:
     """
     Threads the OpenMP runtime offers.
+    """
+def murmurhash3_32(key: typing.Any, seed: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
+    """
+    MurmurHash3 (x86, 32-bit) of the UTF-8 bytes of a str or of a bytes-like key, as an unsigned integer.
     """
 def nadam_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_avg_sqs: typing.Any, mu_products: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, momentum_decay: typing.SupportsFloat | typing.SupportsIndex, decoupled: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> typing.Any:
     """

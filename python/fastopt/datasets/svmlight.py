@@ -84,13 +84,13 @@ def _show(token: bytes, limit: int = 40) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
-def _diagnose(path: str, lines: list[bytes]) -> None:
+def _diagnose(path: str, lines: list[bytes], first_line: int = 1) -> None:
     """Rescan ``lines`` token by token and raise a ValueError at the first invalid one.
 
     Uses the same number parser as the fast path, so a file this accepts is
-    one the fast path accepts too.
+    one the fast path accepts too. ``first_line`` is the line number of ``lines[0]``.
     """
-    for lineno, line in enumerate(lines, start=1):
+    for lineno, line in enumerate(lines, start=first_line):
         hash_at = line.find(b"#")
         if hash_at >= 0:
             line = line[:hash_at]
@@ -119,14 +119,18 @@ def _diagnose(path: str, lines: list[bytes]) -> None:
 
 
 def _parse(path: str, dtype) -> _Parsed:
-    text = _read_bytes(path)
+    return _parse_text(path, _read_bytes(path), dtype)
+
+
+def _parse_text(path: str, text: bytes, dtype, first_line: int = 1) -> _Parsed:
+    """Parse the lines in ``text``, numbered from ``first_line`` in messages."""
     lines = text.split(b"\n")
     body = _COMMENT.sub(b"", text) if b"#" in text else text
 
     labels: list[bytes] = []
     chunks: list[bytes] = []
     row_lines: list[int] = []
-    for lineno, line in enumerate(body.split(b"\n"), start=1):
+    for lineno, line in enumerate(body.split(b"\n"), start=first_line):
         parts = line.split(None, 1)
         if not parts:
             continue
@@ -150,7 +154,7 @@ def _parse(path: str, dtype) -> _Parsed:
         or pairs is None
         or pairs.size != 2 * nnz
     ):
-        _diagnose(path, lines)
+        _diagnose(path, lines, first_line)
         # _diagnose raises for every input the fast path rejects; this is a safeguard.
         raise ValueError(f"{path}: invalid SVMlight/LIBSVM content")
 

@@ -1,0 +1,332 @@
+"""Benchmark online learners: throughput, test log-loss after 1 and 5 passes, memory of a stream.
+
+Learners: fastopt ``SGDClassifier`` (log-loss, L2, the "optimal" schedule, as scikit-learn's
+default) and ``FTRLClassifier``, scikit-learn's ``SGDClassifier`` with the same settings, and
+Vowpal Wabbit (the ``vowpalwabbit`` Python package, default adaptive updates, logistic loss).
+Every learner reads the rows in file order, one pass at a time (``partial_fit`` or ``learn``),
+and is scored on the test rows after passes 1 and 5.
+
+Data: a9a (a9a.t as test), w8a (20% held out, seeded), news20 one-vs-rest (20% held out;
+multiclass log-loss of the normalized one-vs-rest probabilities), and a synthetic stream of
+CTR-like rows: 20 categorical fields with Zipf-distributed values hashed into 2**20 columns,
+labels drawn from a logistic model on those columns, generated in chunks.
+
+Throughput is nonzeros processed per second of training (median over ``--repeats``); Vowpal
+Wabbit's time includes parsing its text format, built before the clock starts. Peak memory of
+``FTRLClassifier.fit_stream`` is measured with tracemalloc for several stream lengths.
+
+Results go to benchmarks/results/online.json and to docs/benchmarks.md between
+``<!-- online:begin -->`` and ``<!-- online:end -->``. ``--quick`` caps every training set at
+3000 rows and the stream at 20000 rows, for a check that the script works, not a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "online.json"
+DOCS = REPO / "docs" / "benchmarks.md"
+BEGIN = "<!-- online:begin -->"
+END = "<!-- online:end -->"
+PASSES = (1, 5)
+CTR_BITS = 20
+CTR_FIELDS = 20
+
+
+# ----- data
+
+
+def load_libsvm_sets(data_dir, max_train_rows):
+    from fastopt.datasets import load_svmlight, load_svmlight_files
+
+    sets = {}
+    a9a = load_svmlight_files([data_dir / "a9a", data_dir / "a9a.t"], n_features=123)
+    sets["a9a"] = a9a
+    for name, path, n_features in (("w8a", "w8a", 300), ("news20", "news20.bz2", 62061)):
+        X, y = load_svmlight(data_dir / path, n_features=n_features)
+        order = np.random.default_rng(0).permutation(X.shape[0])
+        cut = int(0.8 * X.shape[0])
+        sets[name] = (X[order[:cut]], y[order[:cut]], X[order[cut:]], y[order[cut:]])
+    if max_train_rows:
+        sets = {name: (X[:max_train_rows], y[:max_train_rows], Xt, yt) for name, (X, y, Xt, yt) in sets.items()}
+    return sets
+
+
+class CtrStream:
+    """Synthetic CTR-like rows: one hashed token per field, labels from a fixed logistic model."""
+
+    def __init__(self, seed=0):
+        rng = np.random.default_rng(seed)
+        self.true_weights = rng.normal(scale=0.4, size=2**CTR_BITS)
+        self.seed = seed
+
+    def chunks(self, n_rows, chunk_rows=100_000, start_row=0):
+        rng = np.random.default_rng(self.seed + 1 + start_row)
+        done = 0
+        while done < n_rows:
+            rows = min(chunk_rows, n_rows - done)
+            values = rng.zipf(1.3, size=(rows, CTR_FIELDS)) % 100_000
+            fields = np.arange(CTR_FIELDS, dtype=np.uint64)
+            # A multiplicative hash of (field, value) into 2**CTR_BITS buckets.
+            keys = (values.astype(np.uint64) * np.uint64(1_000_003) + fields) * np.uint64(0x9E3779B97F4A7C15)
+            columns = (keys >> np.uint64(64 - CTR_BITS)).astype(np.int32)
+            columns.sort(axis=1)
+            indptr = np.arange(0, rows * CTR_FIELDS + 1, CTR_FIELDS, dtype=np.int32)
+            X = sp.csr_matrix((np.ones(rows * CTR_FIELDS), columns.ravel(), indptr), shape=(rows, 2**CTR_BITS))
+            X.sum_duplicates()
+            margin = X @ self.true_weights - 1.5
+            y = np.where(rng.random(rows) < 1.0 / (1.0 + np.exp(-margin)), 1.0, -1.0)
+            done += rows
+            yield X, y
+
+
+# ----- learners
+
+
+def multiclass_log_loss(y, probabilities, classes):
+    probabilities = np.clip(probabilities, 1e-15, 1.0)
+    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    positions = np.searchsorted(classes, y)
+    return float(-np.mean(np.log(probabilities[np.arange(y.size), positions])))
+
+
+def test_log_loss(probabilities, y, classes):
+    if probabilities.ndim == 2 and probabilities.shape[1] > 2:
+        return multiclass_log_loss(y, probabilities, classes)
+    positive = probabilities[:, 1] if probabilities.ndim == 2 else probabilities
+    positive = np.clip(positive, 1e-15, 1 - 1e-15)
+    target = (y == classes[1]).astype(np.float64)
+    return float(-np.mean(target * np.log(positive) + (1 - target) * np.log(1 - positive)))
+
+
+def run_estimator(make, X, y, X_test, y_test, classes):
+    model = make()
+    seconds = 0.0
+    losses = {}
+    for p in range(1, max(PASSES) + 1):
+        start = time.perf_counter()
+        model.partial_fit(X, y, classes=classes)
+        seconds += time.perf_counter() - start
+        if p in PASSES:
+            losses[p] = test_log_loss(model.predict_proba(X_test), y_test, classes)
+    return seconds, losses
+
+
+def vw_lines(X, y, classes, multiclass):
+    lines = []
+    for i in range(X.shape[0]):
+        start, end = X.indptr[i], X.indptr[i + 1]
+        features = " ".join(f"{j}:{v:.9g}" for j, v in zip(X.indices[start:end], X.data[start:end]))
+        if multiclass:
+            label = int(np.searchsorted(classes, y[i])) + 1
+        else:
+            label = 1 if y[i] == classes[1] else -1
+        lines.append(f"{label} | {features}")
+    return lines
+
+
+def run_vw(X, y, X_test, y_test, classes, bits):
+    from vowpalwabbit import Workspace
+
+    multiclass = len(classes) > 2
+    options = f"--quiet -b {bits} --loss_function logistic"
+    options += f" --oaa {len(classes)} --probabilities" if multiclass else " --link logistic"
+    workspace = Workspace(options)
+    train_lines = vw_lines(X, y, classes, multiclass)
+    test_lines = [line.split(" ", 1)[1] for line in vw_lines(X_test, y_test, classes, multiclass)]
+    seconds = 0.0
+    losses = {}
+    for p in range(1, max(PASSES) + 1):
+        start = time.perf_counter()
+        for line in train_lines:
+            workspace.learn(line)
+        seconds += time.perf_counter() - start
+        if p in PASSES:
+            predictions = np.array([workspace.predict(line) for line in test_lines], dtype=np.float64)
+            losses[p] = test_log_loss(predictions, y_test, classes)
+    workspace.finish()
+    return seconds, losses
+
+
+def learners(alpha):
+    from sklearn.linear_model import SGDClassifier as SklearnSGD
+
+    from fastopt.online import FTRLClassifier, SGDClassifier
+
+    return {
+        "fastopt SGDClassifier": lambda: SGDClassifier(loss="log_loss", alpha=alpha, shuffle=False),
+        "fastopt FTRLClassifier": lambda: FTRLClassifier(alpha=0.1, beta=1.0, l1=0.1, l2=1.0, shuffle=False),
+        "sklearn SGDClassifier": lambda: SklearnSGD(loss="log_loss", alpha=alpha, shuffle=False),
+    }
+
+
+def measure(name, X, y, X_test, y_test, repeats, bits):
+    classes = np.unique(np.concatenate([y, y_test]))
+    alpha = 1.0 / X.shape[0]
+    entries = {}
+    runs = dict(learners(alpha))
+    runs["Vowpal Wabbit"] = None
+    for learner, make in runs.items():
+        times = []
+        losses = None
+        for _ in range(repeats):
+            if make is None:
+                seconds, losses = run_vw(X, y, X_test, y_test, classes, bits)
+            else:
+                seconds, losses = run_estimator(make, X, y, X_test, y_test, classes)
+            times.append(seconds)
+        seconds = statistics.median(times)
+        nonzeros = X.nnz * max(PASSES)
+        entries[learner] = {
+            "seconds_5_passes": seconds,
+            "nonzeros_per_second": nonzeros / seconds if seconds > 0 else None,
+            "test_log_loss": {str(p): losses[p] for p in PASSES},
+        }
+        print(f"{name:8s} {learner:24s} {nonzeros / seconds:12.3g} nnz/s  "
+              + "  ".join(f"pass {p}: {losses[p]:.4f}" for p in PASSES), flush=True)
+    return {"rows": X.shape[0], "test_rows": X_test.shape[0], "nonzeros": int(X.nnz), "alpha": alpha,
+            "learners": entries}
+
+
+def stream_memory(lengths):
+    from fastopt.online import FTRLClassifier
+
+    # One chunk size for every length, so that only the number of chunks changes.
+    chunk_rows = min(100_000, min(lengths))
+    stream = CtrStream()
+    peaks = {}
+    for n_rows in lengths:
+        model = FTRLClassifier(alpha=0.1, l1=0.1, shuffle=False)
+        tracemalloc.start()
+        start = time.perf_counter()
+        model.fit_stream(lambda: stream.chunks(n_rows, chunk_rows=chunk_rows), classes=[-1.0, 1.0])
+        seconds = time.perf_counter() - start
+        peaks[str(n_rows)] = {"peak_bytes": tracemalloc.get_traced_memory()[1], "seconds": seconds}
+        tracemalloc.stop()
+        print(f"stream   {n_rows:>10d} rows: peak {peaks[str(n_rows)]['peak_bytes'] / 2**20:.1f} MiB, "
+              f"{seconds:.1f} s", flush=True)
+    return peaks
+
+
+# ----- report
+
+
+def environment():
+    import fastopt
+    import sklearn
+    import vowpalwabbit
+
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "unknown",
+        "cpu_count": os.cpu_count(),
+        "fastopt_threads": fastopt.get_num_threads(),
+        "isa": fastopt.active_isa(),
+        "scikit_learn": sklearn.__version__,
+        "vowpalwabbit": vowpalwabbit.__version__,
+    }
+
+
+def render_section(result):
+    lines = [BEGIN, "## Online learning (generated by benchmarks/bench_online.py)", ""]
+    env = result["environment"]
+    lines.append(f"Python {env['python']} on {env['machine']} ({env['cpu_count']} CPUs), fastopt with "
+                 f"{env['fastopt_threads']} threads ({env['isa']}), scikit-learn {env['scikit_learn']}, "
+                 f"Vowpal Wabbit {env['vowpalwabbit']}. Median of {result['repeats']} runs.")
+    if result["quick"]:
+        lines.append("")
+        lines.append("**Quick run** (`--quick`): training sets capped at 3000 rows and a short stream; "
+                     "the numbers check the script, they are not a measurement.")
+    lines.append("")
+    lines.append("| data | rows | learner | nonzeros/s | test log-loss, 1 pass | test log-loss, 5 passes |")
+    lines.append("|---|---|---|---|---|---|")
+    for name, entry in result["datasets"].items():
+        for learner, values in entry["learners"].items():
+            losses = values["test_log_loss"]
+            lines.append(f"| {name} | {entry['rows']} | {learner} | {values['nonzeros_per_second']:.3g} | "
+                         f"{losses['1']:.4f} | {losses['5']:.4f} |")
+    lines.append("")
+    lines.append("Peak traced memory of `FTRLClassifier.fit_stream` on the synthetic stream:")
+    lines.append("")
+    lines.append("| rows | peak memory (MiB) | seconds |")
+    lines.append("|---|---|---|")
+    for n_rows, values in result["stream_memory"].items():
+        lines.append(f"| {n_rows} | {values['peak_bytes'] / 2**20:.1f} | {values['seconds']:.1f} |")
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def replace_section(path, section):
+    """Write ``section`` between the markers in ``path``, keeping every other section."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + section.rstrip("\n") + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    write_atomically(path, text)
+
+
+def write_atomically(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check that the script runs")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="rows of the synthetic CTR stream (default: 1e7, or 20000 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per learner (default: 3, 1 with --quick)")
+    parser.add_argument("--data-dir", default=os.environ.get("FASTOPT_DATA_DIR"),
+                        help="directory of a9a, a9a.t, w8a, news20.bz2 (default: $FASTOPT_DATA_DIR)")
+    parser.add_argument("--no-write", action="store_true", help="print only; write neither JSON nor docs")
+    args = parser.parse_args(argv)
+    if not args.data_dir:
+        parser.error("--data-dir or FASTOPT_DATA_DIR is required")
+    rows = args.rows or (20_000 if args.quick else 10_000_000)
+    repeats = args.repeats or (1 if args.quick else 3)
+    max_train_rows = 3000 if args.quick else None
+
+    result = {"quick": args.quick, "repeats": repeats, "environment": environment(), "datasets": {}}
+    sets = load_libsvm_sets(Path(args.data_dir), max_train_rows)
+    for name, (X, y, X_test, y_test) in sets.items():
+        result["datasets"][name] = measure(name, X, y, X_test, y_test, repeats, bits=18)
+
+    stream = CtrStream()
+    test_rows = min(100_000, max(rows // 10, 1000))
+    X_test, y_test = next(stream.chunks(test_rows, chunk_rows=test_rows, start_row=10**9))
+    train = [chunk for chunk in stream.chunks(min(rows, 3000) if args.quick else rows)]
+    X_train = sp.vstack([c[0] for c in train]).tocsr()
+    y_train = np.concatenate([c[1] for c in train])
+    # NOTE: the throughput run keeps the synthetic training rows in memory (about 250 bytes per
+    # row); the memory measurement below streams them.
+    result["datasets"]["ctr-synthetic"] = measure("ctr", X_train, y_train, X_test, y_test, repeats, bits=CTR_BITS)
+    lengths = sorted({max(rows // 4, 1000), max(rows // 2, 1000), rows})
+    result["stream_memory"] = stream_memory(lengths)
+
+    if not args.no_write:
+        write_atomically(RESULTS, json.dumps(result, indent=2) + "\n")
+        replace_section(DOCS, render_section(result))
+        print(f"wrote {RESULTS.relative_to(REPO)} and {DOCS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

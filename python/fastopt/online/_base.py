@@ -1,0 +1,330 @@
+"""Shared machinery of the online linear estimators: parameters, inputs, epochs and stopping."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from fastopt.online._chunks import chunk_epochs, unpack_chunk
+
+# The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
+# as scikit-learn's SGD does.
+_MIN_ADAPTIVE_ETA = 1e-6
+
+
+def check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_features(X, n_features=None):
+    """Return ``X`` as a CSR matrix (float32 or float64), checking its width against a fitted model."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+    else:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"X: expected a 2-D array or sparse matrix, got shape {X.shape}")
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        X = sp.csr_matrix(X)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X: expected {n_features} features as in the fitted model, got {X.shape[1]}")
+    return X
+
+
+def check_sample_weight(sample_weight, n):
+    if sample_weight is None:
+        return np.ones(n)
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.shape != (n,):
+        raise ValueError(f"sample_weight: expected shape ({n},), got {sample_weight.shape}")
+    bad = ~np.isfinite(sample_weight) | (sample_weight < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"sample_weight[{i}]: expected a finite value >= 0, got {sample_weight[i]}")
+    return sample_weight
+
+
+class OnlineLinearModel:
+    """Linear model trained by one solver per output with the row-wise ``partial_fit`` interface.
+
+    Subclasses define ``_new_solver(n_features)``, ``_prepare_targets(y, first)`` that returns one
+    target vector per solver and per-row weights, ``score`` and ``_epochs_name``.
+    """
+
+    _epochs_name = "max_iter"
+
+    # ----- parameters
+
+    @classmethod
+    def _param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return [name for name in signature.parameters if name != "self"]
+
+    def get_params(self, deep=True):
+        """Return the constructor arguments as a dict, as scikit-learn estimators do."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set constructor arguments by name and return self."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"invalid parameter {name!r} for {type(self).__name__}; valid parameters: {valid}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        defaults = inspect.signature(type(self).__init__).parameters
+        changed = []
+        for name, value in self.get_params().items():
+            default = defaults[name].default
+            if not (value is default or (type(value) is type(default) and value == default)):
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _check_common_params(self):
+        check_int(self._epochs_name, getattr(self, self._epochs_name), 1)
+        check_int("n_iter_no_change", self.n_iter_no_change, 1)
+        if self.tol is not None:
+            if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not math.isfinite(self.tol):
+                raise ValueError(f"tol: expected None or a finite number, got {self.tol!r}")
+        if not isinstance(self.validation_fraction, numbers.Real) or not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction: expected a number in (0, 1), got {self.validation_fraction!r}")
+        if self.random_state is not None and not isinstance(self.random_state, (numbers.Integral, np.random.Generator)):
+            raise ValueError(f"random_state: expected None, an int or a numpy Generator, got {self.random_state!r}")
+
+    # ----- pickling: solvers are stored through their get_state/set_state dicts
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if state.get("_solvers") is not None:
+            state["_solvers"] = [solver.get_state() for solver in self._solvers]
+        return state
+
+    def __setstate__(self, state):
+        solver_states = state.get("_solvers")
+        self.__dict__.update(state)
+        if solver_states is not None:
+            # NOTE: the solvers are rebuilt from the current parameters, so a pickle taken after
+            # set_params changed a solver argument restores the state under the new argument.
+            self._solvers = []
+            for solver_state in solver_states:
+                solver = self._new_solver(self.n_features_in_)
+                solver.set_state(solver_state)
+                self._solvers.append(solver)
+
+    # ----- solvers
+
+    def _is_fitted(self):
+        return getattr(self, "_solvers", None) is not None
+
+    def _reset(self, n_features, n_solvers):
+        self._solvers = [self._new_solver(n_features) for _ in range(n_solvers)]
+        self.n_features_in_ = n_features
+        self.t_ = 0
+        self._eta_divisions = 0
+
+    def _pass(self, X, targets, sample_weight, order):
+        """Run every solver once over the rows in ``order``; return their mean progressive loss."""
+        losses = [solver.partial_fit(X, y, sample_weight, order) for solver, y in zip(self._solvers, targets)]
+        self.t_ = self._solvers[0].t_
+        return float(np.mean(losses))
+
+    @property
+    def coef_(self):
+        """Weights, of shape (n_solvers, n_features): one row per one-vs-rest class, or one row."""
+        self._require_fitted()
+        return np.vstack([solver.coef_ for solver in self._solvers])
+
+    @property
+    def intercept_(self):
+        """Intercepts, of shape (n_solvers,)."""
+        self._require_fitted()
+        return np.array([solver.intercept_ for solver in self._solvers])
+
+    def _require_fitted(self):
+        if not self._is_fitted():
+            raise AttributeError(f"this {type(self).__name__} is not fitted yet; call fit or partial_fit first")
+
+    def _decision(self, X):
+        self._require_fitted()
+        X = check_features(X, self.n_features_in_)
+        scores = np.column_stack([solver.decision_function(X) for solver in self._solvers])
+        return scores
+
+    # ----- training
+
+    def _random_generator(self):
+        if isinstance(self.random_state, np.random.Generator):
+            return self.random_state
+        return np.random.default_rng(self.random_state)
+
+    def _split_validation(self, y, rng):
+        """Return (train, validation) row indices, stratified by ``y`` for classifiers."""
+        n = y.shape[0]
+        groups = [np.flatnonzero(y == label) for label in np.unique(y)] if self._stratify else [np.arange(n)]
+        validation = []
+        for rows in groups:
+            count = int(math.ceil(self.validation_fraction * rows.size))
+            validation.append(rng.permutation(rows)[:count])
+        validation = np.sort(np.concatenate(validation))
+        train = np.setdiff1d(np.arange(n), validation)
+        if train.size == 0 or validation.size == 0:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves an empty training or validation set "
+                f"for {n} rows"
+            )
+        return train, validation
+
+    def _fit_arrays(self, X, y, sample_weight):
+        self._check_params()
+        X = check_features(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"y: expected shape ({X.shape[0]},), got {y.shape}")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        warm = bool(getattr(self, "warm_start", False)) and self._is_fitted()
+        targets, weights = self._prepare_targets(y, first=not warm, sample_weight=sample_weight)
+        if warm and self.n_features_in_ != X.shape[1]:
+            raise ValueError(f"X: expected {self.n_features_in_} features as in the fitted model, got {X.shape[1]}")
+        if not warm:
+            self._reset(X.shape[1], len(targets))
+
+        rng = self._random_generator()
+        train = np.arange(X.shape[0])
+        if self.early_stopping:
+            train, validation = self._split_validation(y, rng)
+            X_validation, y_validation = X[validation], y[validation]
+
+        best = math.inf
+        stalls = 0
+        epochs = getattr(self, self._epochs_name)
+        self.loss_curve_ = []
+        self.validation_scores_ = []
+        self.n_iter_ = 0
+        for _ in range(epochs):
+            order = rng.permutation(train) if self.shuffle else train
+            loss = self._pass(X, targets, weights, order)
+            self.loss_curve_.append(loss)
+            self.n_iter_ += 1
+            # Both criteria are "lower is better": the loss, or minus the validation score.
+            if self.early_stopping:
+                score = self.score(X_validation, y_validation)
+                self.validation_scores_.append(score)
+                value = -score
+            else:
+                value = loss
+            if self.tol is not None and value > best - self.tol:
+                stalls += 1
+            else:
+                stalls = 0
+            best = min(best, value)
+            if stalls >= self.n_iter_no_change:
+                if not self._decay_learning_rate():
+                    break
+                stalls = 0
+        return self
+
+    def _decay_learning_rate(self):
+        """Divide an "adaptive" learning rate by 5; return False when training should stop instead."""
+        if getattr(self, "learning_rate", None) != "adaptive":
+            return False
+        if self.eta0 / 5.0 ** (self._eta_divisions + 1) < _MIN_ADAPTIVE_ETA:
+            return False
+        self._eta_divisions += 1
+        for solver in self._solvers:
+            solver.decay_learning_rate()
+        return True
+
+    def _partial_fit_arrays(self, X, y, sample_weight, classes=None):
+        self._check_params()
+        fitted = self._is_fitted()
+        X = check_features(X, self.n_features_in_ if fitted else None)
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"y: expected shape ({X.shape[0]},), got {y.shape}")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        targets, weights = self._prepare_targets(
+            y, first=not fitted, sample_weight=sample_weight, classes=classes, incremental=True
+        )
+        if not fitted:
+            self._reset(X.shape[1], len(targets))
+        self._pass(X, targets, weights, None)
+        return self
+
+    def fit_stream(self, source, epochs=1, *, classes=None, n_features=None, chunk_rows=10_000,
+                   zero_based=False):
+        """Train out of core on a stream of chunks, keeping one chunk in memory at a time.
+
+        Parameters
+        ----------
+        source : str, os.PathLike, callable or iterable
+            A LIBSVM file (read with :func:`fastopt.datasets.iter_svmlight`), a callable that
+            returns a fresh iterable of chunks for each epoch (such as
+            ``lambda: read_ctr_csv(path, "label")``), or an iterable of chunks. Each chunk is
+            ``(X, y)`` or ``(X, y, sample_weight)``. A one-shot iterator allows one epoch.
+        epochs : int, default 1
+            Number of passes over the stream.
+        classes : array-like, optional
+            All class labels; required by classifiers unless the model is already fitted
+            and ``warm_start`` is set.
+        n_features : int, optional
+            Width of the rows of a LIBSVM file; other sources take it from the first chunk.
+        chunk_rows, zero_based
+            Passed to :func:`fastopt.datasets.iter_svmlight` for a LIBSVM file.
+
+        Notes
+        -----
+        The model starts afresh unless ``warm_start`` is set and it is fitted. With
+        ``shuffle=True`` the rows of each chunk are permuted, not the stream. Early stopping
+        and ``tol`` do not apply: the stream is read ``epochs`` times.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        epochs = check_int("epochs", epochs, 1)
+        warm = bool(getattr(self, "warm_start", False)) and self._is_fitted()
+        if n_features is None and warm:
+            n_features = self.n_features_in_
+        open_epoch = chunk_epochs(source, epochs, n_features, chunk_rows, zero_based)
+        if not warm:
+            self._solvers = None
+        rng = self._random_generator()
+        self.loss_curve_ = []
+        self.n_iter_ = 0
+        for _ in range(epochs):
+            total = 0.0
+            rows = 0
+            for position, chunk in enumerate(open_epoch()):
+                X, y, sample_weight = unpack_chunk(chunk, position)
+                fitted = self._is_fitted()
+                X = check_features(X, self.n_features_in_ if fitted else n_features)
+                if y.ndim != 1 or y.shape[0] != X.shape[0]:
+                    raise ValueError(f"chunk {position}: y: expected shape ({X.shape[0]},), got {y.shape}")
+                sample_weight = check_sample_weight(sample_weight, X.shape[0])
+                targets, weights = self._prepare_targets(
+                    y, first=not fitted, sample_weight=sample_weight, classes=classes, incremental=True
+                )
+                if not fitted:
+                    self._reset(X.shape[1], len(targets))
+                order = rng.permutation(X.shape[0]) if self.shuffle else None
+                total += self._pass(X, targets, weights, order) * X.shape[0]
+                rows += X.shape[0]
+            if not self._is_fitted():
+                raise ValueError("source: the stream has no rows")
+            self.loss_curve_.append(total / max(rows, 1))
+            self.n_iter_ += 1
+        return self

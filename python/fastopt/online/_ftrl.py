@@ -1,0 +1,89 @@
+"""FTRLClassifier: logistic regression trained by FTRL-Proximal, as used for ad click prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastopt.online._base import OnlineLinearModel
+from fastopt.online._classifier import OnlineClassifierMixin
+from fastopt.online._solvers import FTRLProximal
+
+__all__ = ["FTRLClassifier"]
+
+
+class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
+    """Logistic regression trained by FTRL-Proximal with per-coordinate learning rates.
+
+    For each nonzero coordinate of a row, with gradient ``g_i`` of the log-loss::
+
+        sigma_i = (sqrt(n_i + g_i^2) - sqrt(n_i)) / alpha
+        z_i <- z_i + g_i - sigma_i * w_i,   n_i <- n_i + g_i^2
+        w_i = 0 if |z_i| <= l1, else -(z_i - sign(z_i) * l1) / ((beta + sqrt(n_i)) / alpha + l2)
+
+    so L1 gives exact zeros and a coordinate that no row touched stays zero. More than two
+    classes are trained one-vs-rest.
+
+    Parameters
+    ----------
+    alpha, beta : float, default 0.1 and 1.0
+        The per-coordinate learning rate is ``alpha / (beta + sqrt(n_i))``.
+    l1, l2 : float, default 1.0 and 1.0
+        Regularization strengths (``lambda_1``, ``lambda_2`` of the reference).
+    epochs : int, default 1
+        Maximum number of passes of :meth:`fit`.
+    shuffle : bool, default True
+        Permute the rows at each epoch, with a generator seeded by ``random_state``.
+    random_state : int, numpy.random.Generator or None
+    fit_intercept : bool, default True
+        Learn an intercept, updated as a coordinate with value 1 and no penalty.
+    class_weight : dict, "balanced" or None
+        As in :class:`SGDClassifier`.
+    tol : float or None, default None
+        With a number, stop after ``n_iter_no_change`` epochs without improvement by ``tol``.
+    early_stopping, validation_fraction, n_iter_no_change
+        As in :class:`SGDClassifier`.
+    warm_start : bool, default False
+
+    References
+    ----------
+    H. B. McMahan et al., "Ad click prediction: a view from the trenches", KDD 2013,
+    Algorithm 1.
+    """
+
+    _epochs_name = "epochs"
+
+    def __init__(self, alpha=0.1, beta=1.0, l1=1.0, l2=1.0, *, epochs=1, shuffle=True,
+                 random_state=None, fit_intercept=True, class_weight=None, tol=None,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
+                 warm_start=False):
+        self.alpha = alpha
+        self.beta = beta
+        self.l1 = l1
+        self.l2 = l2
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+
+    def _check_params(self):
+        self._check_common_params()
+        self._new_solver(1)
+
+    def _new_solver(self, n_features):
+        return FTRLProximal(n_features, alpha=self.alpha, beta=self.beta, l1=self.l1, l2=self.l2,
+                            fit_intercept=self.fit_intercept)
+
+    def predict_proba(self, X):
+        """Return class probabilities, shape (n, n_classes)."""
+        return self._probabilities(X)
+
+    def predict_log_proba(self, X):
+        """Return the logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))

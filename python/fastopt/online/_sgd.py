@@ -1,0 +1,240 @@
+"""Estimators trained by lazy stochastic gradient descent: SGDClassifier and SGDRegressor."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from fastopt.online._base import OnlineLinearModel
+from fastopt.online._classifier import OnlineClassifierMixin
+from fastopt.online._solvers import LazySGD
+
+__all__ = ["SGDClassifier", "SGDRegressor"]
+
+_PENALTIES = ("l2", "l1", "elasticnet", None)
+
+_SGD_PARAMETERS_DOC = """
+    loss : str
+        ``"log_loss"``, ``"hinge"``, ``"squared_error"`` or ``"huber"`` for the classifier
+        (labels become -1 and +1), ``"squared_error"`` or ``"huber"`` for the regressor.
+    penalty : {"l2", "l1", "elasticnet", None}, default "l2"
+        ``"l1"`` sets ``l1_ratio=1``, ``"l2"`` sets it to 0. None turns regularization off and
+        needs a learning rate other than "optimal", which is defined through ``alpha``.
+    alpha : float, default 1e-4
+        Regularization strength, also the scale of the "optimal" learning rate.
+    l1_ratio : float, default 0.15
+        Share of L1 in the elastic net, used with ``penalty="elasticnet"``.
+    fit_intercept : bool, default True
+    max_iter : int, default 1000
+        Maximum number of epochs (passes over the training data) of :meth:`fit`.
+    tol : float or None, default 1e-3
+        Training stops after ``n_iter_no_change`` epochs whose loss (or, with early stopping,
+        whose validation score) does not improve on the best by ``tol``. None disables it.
+    shuffle : bool, default True
+        Permute the rows at each epoch, with a generator seeded by ``random_state``.
+    epsilon : float, default 0.1
+        Threshold of the Huber loss.
+    random_state : int, numpy.random.Generator or None
+        Seed of the permutations and of the validation split.
+    learning_rate : {"constant", "invscaling", "optimal", "adaptive"}
+        Schedule of the step size ``eta``: ``eta0``, ``eta0 / t**power_t``,
+        ``1 / (alpha * (t + t0))`` with Bottou's ``t0``, or ``eta0`` divided by 5 after
+        ``n_iter_no_change`` epochs without improvement (training stops below 1e-6).
+    eta0, power_t : float
+        Parameters of the schedules.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows (stratified for the classifier) and stop
+        on the validation score of :meth:`score` instead of the training loss.
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 5
+    warm_start : bool, default False
+        Continue from the current model on :meth:`fit` and :meth:`fit_stream`.
+    average : bool or int, default False
+        Averaged SGD (Polyak-Ruppert): ``coef_`` is the mean of the iterates, from the first row
+        (True) or after that many rows (an int).
+    method : {"sgd", "adagrad", "adam"}, default "sgd"
+        Per-coordinate step rule of the loss gradient. Adagrad and Adam keep their state on the
+        coordinates a row touches.
+"""
+
+
+class _SGDModel(OnlineLinearModel):
+    def _check_params(self):
+        self._check_common_params()
+        if self.penalty not in _PENALTIES:
+            raise ValueError(f"penalty: expected 'l2', 'l1', 'elasticnet' or None, got {self.penalty!r}")
+        if self.penalty is None and self.learning_rate == "optimal":
+            raise ValueError(
+                "penalty: None needs a learning_rate other than 'optimal', whose step size is "
+                "defined through alpha; set learning_rate='invscaling' or 'constant'"
+            )
+        if not isinstance(self.average, (bool, numbers.Integral)) or self.average < 0:
+            raise ValueError(f"average: expected a bool or an integer >= 0, got {self.average!r}")
+        # Build one solver now, so that every solver argument is checked before training.
+        self._new_solver(1)
+
+    def _l1_ratio(self):
+        return {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
+
+    def _new_solver(self, n_features):
+        return LazySGD(
+            n_features,
+            loss=self.loss,
+            method=self.method,
+            learning_rate=self.learning_rate,
+            eta0=self.eta0,
+            power_t=self.power_t,
+            alpha=0.0 if self.penalty is None else self.alpha,
+            l1_ratio=self._l1_ratio(),
+            average=self.average,
+            epsilon=self.epsilon,
+            fit_intercept=self.fit_intercept,
+        )
+
+
+class SGDClassifier(OnlineClassifierMixin, _SGDModel):
+    __doc__ = (
+        """Linear classifier trained by lazy stochastic gradient descent on sparse rows.
+
+    The arguments and methods follow ``sklearn.linear_model.SGDClassifier``. Each row takes
+    one step on ``loss(y, x.w + b) + alpha * (l1_ratio * ||w||_1 + (1 - l1_ratio) / 2 * ||w||^2)``
+    that touches only the row's nonzero coordinates; the regularization of the others is
+    applied lazily (a global L2 scale and the cumulative L1 penalty of Tsuruoka et al., 2009).
+    More than two classes are trained one-vs-rest.
+
+    Parameters
+    ----------"""
+        + _SGD_PARAMETERS_DOC
+        + """    class_weight : dict, "balanced" or None
+        Weight of each class, multiplied into the sample weights. "balanced" uses
+        ``n_samples / (n_classes * count(class))`` and is available in :meth:`fit` only.
+
+    Attributes
+    ----------
+    classes_, coef_ (n_classes or 1, n_features), intercept_, n_iter_, t_, loss_curve_
+    """
+    )
+
+    def __init__(self, loss="hinge", *, penalty="l2", alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
+                 max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1, random_state=None,
+                 learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
+                 average=False, method="sgd"):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.method = method
+
+    def predict_proba(self, X):
+        """Return class probabilities, shape (n, n_classes); only for ``loss="log_loss"``."""
+        if self.loss != "log_loss":
+            raise AttributeError(f"predict_proba needs loss='log_loss', got loss={self.loss!r}")
+        return self._probabilities(X)
+
+    def predict_log_proba(self, X):
+        """Return the logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class SGDRegressor(_SGDModel):
+    __doc__ = (
+        """Linear regressor trained by lazy stochastic gradient descent on sparse rows.
+
+    The arguments and methods follow ``sklearn.linear_model.SGDRegressor``; the update is the
+    one of :class:`SGDClassifier` with a real target.
+
+    Parameters
+    ----------"""
+        + _SGD_PARAMETERS_DOC
+        + """
+    Attributes
+    ----------
+    coef_ (n_features,), intercept_ (1,), n_iter_, t_, loss_curve_
+    """
+    )
+
+    _stratify = False
+
+    def __init__(self, loss="squared_error", *, penalty="l2", alpha=1e-4, l1_ratio=0.15,
+                 fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1,
+                 random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
+                 warm_start=False, average=False, method="sgd"):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+        self.method = method
+
+    def _check_params(self):
+        if self.loss not in ("squared_error", "huber"):
+            raise ValueError(f"loss: expected 'squared_error' or 'huber' for regression, got {self.loss!r}")
+        super()._check_params()
+
+    def _prepare_targets(self, y, first, sample_weight, classes=None, incremental=False):
+        if classes is not None:
+            raise ValueError("classes: a regressor takes no classes")
+        y = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(y)):
+            i = int(np.argmin(np.isfinite(y)))
+            raise ValueError(f"y[{i}]: expected a finite target, got {y[i]}")
+        return [y], sample_weight
+
+    @property
+    def coef_(self):
+        """Weights, of shape (n_features,)."""
+        return super().coef_[0]
+
+    def predict(self, X):
+        """Return ``X @ coef_ + intercept_``."""
+        return self._decision(X)[:, 0]
+
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination R^2 of :meth:`predict` on ``X``."""
+        y = np.asarray(y, dtype=np.float64)
+        weights = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        residual = np.sum(weights * (y - self.predict(X)) ** 2)
+        total = np.sum(weights * (y - np.average(y, weights=weights)) ** 2)
+        return float(1.0 - residual / total) if total > 0 else 0.0
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X``, ``y`` for up to ``max_iter`` epochs; return self."""
+        return self._fit_arrays(X, y, sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Make one pass over the rows of ``X`` in order, updating the model; return self."""
+        return self._partial_fit_arrays(X, y, sample_weight)
+
+
