@@ -337,7 +337,7 @@ def test_w8a_asgd_reaches_l2_optimum(data_file):
         (SGDClassifier(loss="logistic"), r"loss: expected one of .*got 'logistic'"),
         (SGDClassifier(penalty="l3"), r"penalty: expected 'l2', 'l1', 'elasticnet' or None, got 'l3'"),
         (SGDClassifier(penalty=None), r"penalty: None needs a learning_rate other than 'optimal'"),
-        (SGDClassifier(alpha=-1.0), r"alpha: expected a value > 0.0, got -1.0"),
+        (SGDClassifier(alpha=-1.0), r"alpha: expected a value >= 0.0, got -1.0"),
         (SGDClassifier(max_iter=0), r"max_iter: expected an integer >= 1, got 0"),
         (SGDClassifier(method="rmsprop"), r"method: expected one of .*got 'rmsprop'"),
         (SGDClassifier(learning_rate="fast"), r"learning_rate: expected one of .*got 'fast'"),
