@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "cpu/glm.hpp"
 #include "cpu/lbfgs.hpp"
 #include "cpu/owlqn.hpp"
 #include "cpu/tensor_group.hpp"
@@ -69,4 +70,19 @@ struct GradStats {
                                          void* out, const void* d, double* work,     \
                                          int num_threads))                           \
   X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
-                        double* work, int num_threads))
+                        double* work, int num_threads))                             \
+  X(GlmStatus, glm_value_grad, (const GlmDesign& x, const GlmTarget& t, const double* w, \
+                                double* grad, double* margins, const GlmWork& work,   \
+                                int num_threads))                                   \
+  X(GlmStatus, glm_matvec, (const GlmDesign& x, std::int64_t n_outputs,               \
+                            bool fit_intercept, const double* w, double* z,           \
+                            const GlmWork& work, int num_threads))                  \
+  X(GlmStatus, glm_rmatvec, (const GlmDesign& x, std::int64_t n_outputs,              \
+                             bool fit_intercept, const double* r, bool squared,       \
+                             double* out, const GlmWork& work, int num_threads))    \
+  X(GlmStatus, glm_loss, (const GlmTarget& t, std::int64_t n, const double* z0,        \
+                          const double* dz, double step, double* residual,            \
+                          double* curvature, double* partials, int num_threads))    \
+  X(GlmStatus, glm_hessp, (const GlmDesign& x, const GlmTarget& t,                    \
+                           const double* curvature, const double* v, double* out,     \
+                           const GlmWork& work, int num_threads))
