@@ -125,8 +125,8 @@ std::int64_t first_non_finite(const T* x, std::int64_t n) {
   constexpr std::int64_t kBlock = 4096;
   for (std::int64_t lo = 0; lo < n; lo += kBlock) {
     const std::int64_t hi = std::min(n, lo + kBlock);
-    // x - x is 0 for finite x and NaN otherwise; the sum vectorizes and only
-    // a block that contains a bad value is scanned element by element.
+    // x - x is 0 for finite x and NaN otherwise. This sum vectorizes, so
+    // only a block that contains a bad value is scanned element by element.
     T bad = T(0);
     for (std::int64_t i = lo; i < hi; ++i) bad += x[i] - x[i];
     if (bad == T(0)) continue;

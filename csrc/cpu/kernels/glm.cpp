@@ -261,7 +261,7 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
 
 // Value of sample i at margins z (K of them), its residual s_i dloss/dz
 // written into r, and, when curvature is not nullptr, s_i d2loss/dz2 (binary
-// losses) or the class probabilities (multinomial). prob holds K scratch
+// losses) or the class probabilities (multinomial). prob has room for K
 // doubles. Returns false for a multinomial label outside 0..K-1.
 inline bool sample_terms(const GlmTarget& t, std::int64_t i, double s, const double* z,
                          double* r, double* curvature, double* prob, double& value) {
@@ -284,7 +284,8 @@ inline bool sample_terms(const GlmTarget& t, std::int64_t i, double s, const dou
 
 // Sums terms over samples in fixed blocks of kGlmLossBlock rows, with
 // margins z0 + step * dz (dz may be nullptr). Writes residuals and curvature
-// when those are not nullptr. partials holds glm_loss_blocks(n) doubles.
+// when those are not nullptr. partials has room for glm_loss_blocks(n)
+// doubles.
 GlmStatus loss_pass(const GlmTarget& t, std::int64_t n, const double* z0, const double* dz,
                     double step, double* residual, double* curvature, double* partials,
                     int num_threads) {
@@ -524,7 +525,7 @@ bool rmatvec_columns(const GlmDesign& x, const Major& major, std::int64_t k, con
   return !bad;
 }
 
-// out[c] = sum_i r[i, c] over fixed loss blocks; partials holds
+// out[c] = sum_i r[i, c] over fixed loss blocks; partials has room for
 // glm_loss_blocks(n) * k doubles.
 void column_sums(const double* r, std::int64_t n, std::int64_t k, double* out, double* partials,
                  int num_threads) {

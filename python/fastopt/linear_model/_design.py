@@ -7,7 +7,7 @@ X is used in place, with no copy, when it already is one of:
   ``csc_matrix``, ``csc_array``) with float32 or float64 data, int32 or int64
   ``indptr`` and ``indices`` of the same dtype, and no duplicate entries.
 
-Every other input is converted once, and ``Design.copied`` says so:
+Every other input is converted once, and ``Design.copied`` records it:
 
 - a dense array of another dtype (integer, bool, float16, object) becomes
   float64, and a non-contiguous float32/float64 array becomes C-contiguous in
@@ -113,6 +113,7 @@ def _sparse(X) -> Design:
         copied = True
     if np.iscomplexobj(X.data):
         raise TypeError(f"X: expected real values, got dtype {X.data.dtype}")
+
     data, indptr, indices = X.data, X.indptr, X.indices
     # The matrix whose cached has_canonical_format flag applies to the arrays
     # passed on; None once the index arrays were replaced.
@@ -132,11 +133,13 @@ def _sparse(X) -> Design:
         indices = np.ascontiguousarray(indices)
         source = None
         copied = True
+
     n, p = X.shape
     layout = X.format
     # The compiled constructor checks the structure before scipy's
     # canonical-format scan, or anything else, reads it.
     native = _core.GlmDesign(layout, n, p, data, indptr, indices)
+
     if source is None:
         cls = sp.csr_matrix if layout == "csr" else sp.csc_matrix
         source = cls((data, indices, indptr), shape=(n, p))

@@ -69,7 +69,7 @@ class GLMObjective:
         float64 array, or CSR/CSC with float32/float64 data and int32/int64
         indices (see ``fastopt.linear_model._design``). The kernels read X in
         its own dtype and accumulate in float64. X must not change while the
-        objective is in use; a change that puts an index out of range raises
+        objective is in use. A change that puts an index out of range raises
         ValueError instead of reading out of bounds.
     y : array-like of shape (n_samples,)
         Labels -1/+1 for ``"logistic"``, class indices 0..K-1 (integers,
@@ -171,7 +171,8 @@ class GLMObjective:
         if bad.any():
             i = _first_bad(bad)
             raise ValueError(f"sample_weight: expected values >= 0, got {s[i]} at index {i}")
-        total = s.sum()
+        with np.errstate(over="ignore"):  # an overflowing sum is reported below
+            total = s.sum()
         if total == 0:
             raise ValueError("sample_weight: expected at least one positive weight, got all 0")
         if not np.isfinite(total):
