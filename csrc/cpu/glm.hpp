@@ -118,10 +118,13 @@ inline std::int64_t glm_work_size(const GlmDesign& x, std::int64_t n_outputs) {
   const std::int64_t n = x.n_rows, p = x.n_cols, k = n_outputs;
   const std::int64_t loss_partials = glm_loss_blocks(n) * (k + 1);
   if (x.row_major()) {
-    // Partial gradients of blocks 1.. (block 0 writes the output), partial
-    // intercept gradients and partial values.
+    // For K > 1 the coefficients transposed to (p, K) and a transposed
+    // partial gradient per block; for K = 1 partial gradients of blocks 1..
+    // only, because block 0 writes the output. Then the partial intercept
+    // gradients and partial values.
     const std::int64_t blocks = glm_row_blocks(x, k);
-    return (blocks - 1) * k * (p + 1) + blocks * (k + 1) + loss_partials;
+    const std::int64_t gradients = k > 1 ? k * p + blocks * k * (p + 1) : (blocks - 1) * (p + 1);
+    return gradients + blocks * (k + 1) + loss_partials;
   }
   // Two n * K vectors (margins and residuals, or X v and H X v), the partial
   // margins of CSC column blocks 1.., and the loss reductions.

@@ -112,6 +112,99 @@ inline void axpy(const SparseSlice<T, I>& s, double a, double* __restrict g, std
   }
 }
 
+// With K > 1 outputs the row kernels read coefficients and accumulate
+// gradients transposed, as (p, K) row-major, so each stored x_ij touches K
+// adjacent doubles instead of K cache lines p apart. For K = 1 both layouts
+// are the same vector.
+
+// z[c] = sum_j x_j coef_t[j, c] for every output c, summed in storage order.
+template <typename T>
+inline void dot_outputs(const DenseSlice<T>& s, const double* __restrict coef_t, std::int64_t k,
+                        double* __restrict z, std::int64_t, bool&) {
+  std::fill(z, z + k, 0.0);
+  for (std::int64_t j = 0; j < s.len; ++j) {
+    const double v = static_cast<double>(s.x[j]);
+    const double* __restrict row = coef_t + j * k;
+    for (std::int64_t c = 0; c < k; ++c) z[c] += v * row[c];
+  }
+}
+
+template <typename T, typename I>
+inline void dot_outputs(const SparseSlice<T, I>& s, const double* __restrict coef_t,
+                        std::int64_t k, double* __restrict z, std::int64_t size, bool& bad) {
+  std::fill(z, z + k, 0.0);
+  for (std::int64_t e = 0; e < s.len; ++e) {
+    const std::int64_t j = static_cast<std::int64_t>(s.idx[e]);
+    if (out_of_range(j, size)) {
+      bad = true;
+      continue;
+    }
+    const double v = static_cast<double>(s.x[e]);
+    const double* __restrict row = coef_t + j * k;
+    for (std::int64_t c = 0; c < k; ++c) z[c] += v * row[c];
+  }
+}
+
+// g_t[j, c] += a[c] x_j (a[c] x_j^2 when kSquare) for every output c.
+template <bool kSquare, typename T>
+inline void axpy_outputs(const DenseSlice<T>& s, const double* a, std::int64_t k,
+                         double* __restrict g_t, std::int64_t, bool&) {
+  for (std::int64_t j = 0; j < s.len; ++j) {
+    const double v = static_cast<double>(s.x[j]);
+    const double factor = kSquare ? v * v : v;
+    double* __restrict row = g_t + j * k;
+    for (std::int64_t c = 0; c < k; ++c) row[c] += a[c] * factor;
+  }
+}
+
+template <bool kSquare, typename T, typename I>
+inline void axpy_outputs(const SparseSlice<T, I>& s, const double* a, std::int64_t k,
+                         double* __restrict g_t, std::int64_t size, bool& bad) {
+  for (std::int64_t e = 0; e < s.len; ++e) {
+    const std::int64_t j = static_cast<std::int64_t>(s.idx[e]);
+    if (out_of_range(j, size)) {
+      bad = true;
+      continue;
+    }
+    const double v = static_cast<double>(s.x[e]);
+    const double factor = kSquare ? v * v : v;
+    double* __restrict row = g_t + j * k;
+    for (std::int64_t c = 0; c < k; ++c) row[c] += a[c] * factor;
+  }
+}
+
+// Margins of one row without intercepts: coef is (p, K) when K > 1.
+template <typename Slice>
+inline void row_margins(const Slice& s, const double* coef, std::int64_t k, double* z,
+                        std::int64_t p, bool& bad) {
+  if (k == 1) {
+    z[0] = dot(s, coef, p, bad);
+  } else {
+    dot_outputs(s, coef, k, z, p, bad);
+  }
+}
+
+// Scatters a[c] times one row into the gradient g, which is (p, K) when K > 1.
+template <bool kSquare, typename Slice>
+inline void row_scatter(const Slice& s, const double* a, std::int64_t k, double* g,
+                        std::int64_t p, bool& bad) {
+  if (k == 1) {
+    if (a[0] != 0.0) axpy<kSquare>(s, a[0], g, p, bad);
+  } else {
+    axpy_outputs<kSquare>(s, a, k, g, p, bad);
+  }
+}
+
+// Writes the (K, p) matrix src as (p, K) into dst and returns dst, or
+// returns src itself when K = 1.
+inline const double* transpose_outputs(const double* src, std::int64_t k, std::int64_t p,
+                                       double* dst) {
+  if (k == 1) return src;
+  for (std::int64_t c = 0; c < k; ++c)
+    for (std::int64_t j = 0; j < p; ++j) dst[j * k + c] = src[c * p + j];
+  return dst;
+}
+
 // Access to the major slices (rows of C/CSR, columns of F/CSC) of X.
 template <typename T>
 struct DenseMajor {
@@ -176,7 +269,25 @@ inline double sample_weight(const GlmTarget& t, std::int64_t i, double inv_n) {
 
 // ---------------------------------------------------------------------------
 // Row layouts: fixed row blocks, each scattering into its own partial
-// gradient; block 0 writes into the output.
+// gradient. With K = 1, block 0 writes into the output directly.
+
+// Scratch regions of a row-layout call, in the order glm_work_size counts.
+struct RowWork {
+  double* coef_t;  // K > 1: coefficients transposed to (p, K)
+  double* coef_partials;
+  double* intercept_partials;
+  double* value_partials;
+};
+
+RowWork row_work(const GlmDesign& x, std::int64_t k, const GlmWork& work) {
+  const std::int64_t p = x.n_cols, blocks = glm_row_blocks(x, k);
+  RowWork w;
+  w.coef_t = work.data;
+  w.coef_partials = w.coef_t + (k > 1 ? k * p : 0);
+  w.intercept_partials = w.coef_partials + (k > 1 ? blocks : blocks - 1) * k * (p + 1);
+  w.value_partials = w.intercept_partials + blocks * k;
+  return w;
+}
 
 struct RowBlockSums {
   double value = 0.0;
@@ -184,9 +295,9 @@ struct RowBlockSums {
 };
 
 // Runs visit(i, slice, g, g_intercept, value, bad, scratch) over every row,
-// where g is the block's K * p partial gradient (nullptr when out is
-// nullptr), g_intercept its K intercept sums and scratch 3 K doubles of the
-// block's own. Then writes the combined gradient into
+// where g is the block's partial gradient, (p, K) row-major (nullptr when out
+// is nullptr), g_intercept its K intercept sums and scratch 3 K doubles of
+// the block's own. Then writes the combined gradient into
 // out (K * p, followed by K intercepts when fit_intercept) and returns the
 // sum of the values.
 template <typename Major, typename Visit>
@@ -194,9 +305,12 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
                       double* out, const GlmWork& work, int num_threads, Visit&& visit) {
   const std::int64_t n = x.n_rows, p = x.n_cols, kp = k * p;
   const std::int64_t blocks = glm_row_blocks(x, k);
-  double* coef_partials = work.data;
-  double* intercept_partials = coef_partials + (blocks - 1) * k * (p + 1);
-  double* value_partials = intercept_partials + blocks * k;
+  const RowWork rw = row_work(x, k, work);
+  double* coef_partials = rw.coef_partials;
+  double* intercept_partials = rw.intercept_partials;
+  double* value_partials = rw.value_partials;
+  // Partials of K > 1 are transposed, so every block has its own buffer.
+  const std::int64_t first_partial = k > 1 ? 0 : 1;
   bool bad = false;
   const int threads = clamp_threads(x.nnz * k, blocks, num_threads);
 
@@ -208,7 +322,7 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
     const std::int64_t lo = n * b / blocks, hi = n * (b + 1) / blocks;
     double* g = nullptr;
     if (out != nullptr) {
-      g = b == 0 ? out : coef_partials + (b - 1) * kp;
+      g = b < first_partial ? out : coef_partials + (b - first_partial) * kp;
       std::fill(g, g + kp, 0.0);
     }
     double* g_intercept = intercept_partials + b * k;
@@ -228,18 +342,22 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
     bad = bad || block_bad;
   }
 
-  if (out != nullptr && blocks > 1) {
-    const std::int64_t chunks = (kp + kChunk - 1) / kChunk;
+  if (out != nullptr && (blocks > 1 || k > 1)) {
+    // Sums the partials of feature j in block order into out[c, j].
+    const std::int64_t chunks = (p + kChunk - 1) / kChunk;
     const int reduce_threads = clamp_threads(kp * blocks, chunks, num_threads);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(reduce_threads) if (reduce_threads > 1)
 #endif
-    for (std::int64_t c = 0; c < chunks; ++c) {
-      const std::int64_t hi = std::min(kp, (c + 1) * kChunk);
-      for (std::int64_t j = c * kChunk; j < hi; ++j) {
-        double s = out[j];
-        for (std::int64_t b = 1; b < blocks; ++b) s += coef_partials[(b - 1) * kp + j];
-        out[j] = s;
+    for (std::int64_t ch = 0; ch < chunks; ++ch) {
+      const std::int64_t hi = std::min(p, (ch + 1) * kChunk);
+      for (std::int64_t j = ch * kChunk; j < hi; ++j) {
+        for (std::int64_t c = 0; c < k; ++c) {
+          double s = first_partial == 1 ? out[j] : 0.0;
+          for (std::int64_t b = first_partial; b < blocks; ++b)
+            s += coef_partials[(b - first_partial) * kp + j * k + c];
+          out[c * p + j] = s;
+        }
       }
     }
   }
@@ -327,6 +445,7 @@ GlmStatus loss_pass(const GlmTarget& t, std::int64_t n, const double* z0, const 
 // ---------------------------------------------------------------------------
 // Margins z = X coef^T + intercept, (n, K) row-major.
 
+// coef is (p, K) when K > 1 (see transpose_outputs).
 template <typename Major>
 bool matvec_rows(const GlmDesign& x, const Major& major, std::int64_t k, const double* coef,
                  const double* intercept, double* z, int num_threads) {
@@ -346,10 +465,10 @@ bool matvec_rows(const GlmDesign& x, const Major& major, std::int64_t k, const d
         bad = true;
         continue;
       }
-      for (std::int64_t c = 0; c < k; ++c) {
-        const double b = intercept ? intercept[c] : 0.0;
-        z[i * k + c] = dot(slice, coef + c * p, p, bad) + b;
-      }
+      double* zi = z + i * k;
+      row_margins(slice, coef, k, zi, p, bad);
+      if (intercept != nullptr)
+        for (std::int64_t c = 0; c < k; ++c) zi[c] += intercept[c];
     }
   }
   return !bad;
@@ -462,7 +581,8 @@ bool matvec(const GlmDesign& x, std::int64_t k, const double* coef, const double
   with_major(x, [&](const auto& major) {
     using Major = std::decay_t<decltype(major)>;
     if (x.row_major()) {
-      ok = matvec_rows(x, major, k, coef, intercept, z, num_threads);
+      const double* coef_t = transpose_outputs(coef, k, x.n_cols, row_work(x, k, work).coef_t);
+      ok = matvec_rows(x, major, k, coef_t, intercept, z, num_threads);
     } else if constexpr (std::is_same_v<typename Major::Slice,
                                         DenseSlice<std::decay_t<decltype(*major.x)>>>) {
       using T = std::decay_t<decltype(*major.x)>;
@@ -559,11 +679,9 @@ bool rmatvec(const GlmDesign& x, std::int64_t k, bool fit_intercept, const doubl
           x, major, k, fit_intercept, out, work, num_threads,
           [&](std::int64_t i, const auto& row, double* g, double* g_intercept, double&,
               bool& bad, double*) {
-            for (std::int64_t c = 0; c < k; ++c) {
-              const double a = r[i * k + c];
-              g_intercept[c] += a;
-              if (a != 0.0) axpy<kSquare>(row, a, g + c * p, p, bad);
-            }
+            const double* a = r + i * k;
+            for (std::int64_t c = 0; c < k; ++c) g_intercept[c] += a[c];
+            row_scatter<kSquare>(row, a, k, g, p, bad);
           });
       ok = !sums.bad;
     } else {
@@ -584,6 +702,7 @@ GlmStatus value_grad_rows(const GlmDesign& x, const GlmTarget& t, const double* 
   const std::int64_t p = x.n_cols, k = t.n_outputs;
   const double* intercept = t.fit_intercept ? w + k * p : nullptr;
   const double inv_n = 1.0 / static_cast<double>(x.n_rows);
+  const double* coef = transpose_outputs(w, k, p, row_work(x, k, work).coef_t);
   GlmStatus status;
   with_major(x, [&](const auto& major) {
     const RowBlockSums sums = row_pass(
@@ -592,18 +711,17 @@ GlmStatus value_grad_rows(const GlmDesign& x, const GlmTarget& t, const double* 
             bool& bad, double* z) {
           double* r = z + k;
           double* prob = r + k;
-          for (std::int64_t c = 0; c < k; ++c)
-            z[c] = dot(row, w + c * p, p, bad) + (intercept ? intercept[c] : 0.0);
+          row_margins(row, coef, k, z, p, bad);
+          if (intercept != nullptr)
+            for (std::int64_t c = 0; c < k; ++c) z[c] += intercept[c];
           if (margins != nullptr) std::copy(z, z + k, margins + i * k);
           if (!sample_terms(t, i, sample_weight(t, i, inv_n), z, r, nullptr, prob, value)) {
             bad = true;
             return;
           }
           if (g == nullptr) return;
-          for (std::int64_t c = 0; c < k; ++c) {
-            g_intercept[c] += r[c];
-            if (r[c] != 0.0) axpy<false>(row, r[c], g + c * p, p, bad);
-          }
+          for (std::int64_t c = 0; c < k; ++c) g_intercept[c] += r[c];
+          row_scatter<false>(row, r, k, g, p, bad);
         });
     status.value = sums.value;
     status.invalid = sums.bad;
@@ -657,19 +775,19 @@ GlmStatus hessp_impl(const GlmDesign& x, const GlmTarget& t, const double* curva
   const double inv_n = 1.0 / static_cast<double>(n);
   GlmStatus status;
   if (x.row_major()) {
+    const double* v_t = transpose_outputs(v, k, p, row_work(x, k, work).coef_t);
     with_major(x, [&](const auto& major) {
       const RowBlockSums sums = row_pass(
           x, major, k, t.fit_intercept, out, work, num_threads,
           [&](std::int64_t i, const auto& row, double* g, double* g_intercept, double&,
               bool& bad, double* zv) {
             double* hz = zv + k;
-            for (std::int64_t c = 0; c < k; ++c)
-              zv[c] = dot(row, v + c * p, p, bad) + (v_intercept ? v_intercept[c] : 0.0);
+            row_margins(row, v_t, k, zv, p, bad);
+            if (v_intercept != nullptr)
+              for (std::int64_t c = 0; c < k; ++c) zv[c] += v_intercept[c];
             apply_curvature(t, i, inv_n, curvature, zv, hz);
-            for (std::int64_t c = 0; c < k; ++c) {
-              g_intercept[c] += hz[c];
-              if (hz[c] != 0.0) axpy<false>(row, hz[c], g + c * p, p, bad);
-            }
+            for (std::int64_t c = 0; c < k; ++c) g_intercept[c] += hz[c];
+            row_scatter<false>(row, hz, k, g, p, bad);
           });
       status.invalid = sums.bad;
     });
