@@ -78,9 +78,9 @@ struct GlmStatus {
 
 // Bounds on the fixed reduction blocks. Row layouts give every row block its
 // own partial gradient of K * p doubles, and CSC gives every column block its
-// own partial margins of n * K doubles. All partials together use at most
-// about half the bytes of X, so the extra memory traffic stays near half a
-// pass over X or below.
+// own partial margins of n * K doubles. All partials together use about an
+// eighth of the bytes of X at most (beyond one block), so zeroing and summing
+// them adds about a quarter of a pass over X at most.
 // NOTE: when K * p is close to the bytes of X (multinomial on wide sparse
 // data, such as news20 with 20 classes) this allows a single row block, so
 // the CSR gradient runs on one thread. CSC splits that work by feature.
@@ -93,7 +93,7 @@ constexpr std::int64_t kGlmLossBlock = 4096;
 inline std::int64_t glm_partial_blocks(std::int64_t items, std::int64_t min_per_block,
                                        std::int64_t partial_size, std::int64_t x_bytes) {
   std::int64_t blocks = (items + min_per_block - 1) / min_per_block;
-  const std::int64_t budget = x_bytes / 2 / 8;
+  const std::int64_t budget = x_bytes / 8 / 8;
   if (partial_size > 0) blocks = std::min(blocks, 1 + budget / partial_size);
   return std::max<std::int64_t>(1, std::min(blocks, kGlmMaxBlocks));
 }
