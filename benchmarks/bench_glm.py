@@ -38,7 +38,7 @@ from fastopt.linear_model._objective import GLMObjective
 
 
 def numpy_value_grad(X, y, w, loss, n_outputs):
-    """The data term and its gradient with NumPy/SciPy operations (intercept included)."""
+    """Compute the data term and its gradient with NumPy/SciPy operations (intercept included)."""
     n, p = X.shape
     coef = w[: n_outputs * p].reshape(n_outputs, p)
     z = np.asarray(X @ coef.T) + w[n_outputs * p:]
@@ -78,7 +78,7 @@ def time_interleaved(functions: dict, repeats: int) -> dict:
 
 
 def synthetic_csr(n_rows: int, n_cols: int, per_row: int, seed: int = 0):
-    """A CSR matrix with sorted, distinct column indices in every row and +-1 labels."""
+    """Build a CSR matrix with sorted, distinct column indices in every row, and +-1 labels."""
     rng = np.random.default_rng(seed)
     band = n_cols // per_row
     # One column from each of per_row bands: distinct and sorted within a row.
@@ -117,6 +117,7 @@ def main(argv=None):
                         help="5 repeats and a 2e5-row synthetic problem")
     parser.add_argument("--json", help="write every median and ratio to this file")
     args = parser.parse_args(argv)
+
     repeats = 5 if args.quick else args.repeats
     fastopt.set_num_threads(args.threads)
     print(f"fastopt {fastopt.__version__}, isa {fastopt.active_isa()}, threads "
@@ -124,6 +125,7 @@ def main(argv=None):
     header = (f"{'problem':32s} {'MB':>7s} {'fastopt ms':>10s} {'numpy ms':>9s} "
               f"{'roofline ms':>11s} {'numpy/fastopt':>13s} {'fastopt/roofline':>16s}")
     print(header)
+
     records = []
     for name, X, y, loss, k in problems(os.environ.get("FASTOPT_DATA_DIR"), args.quick):
         obj = GLMObjective(X, y, loss=loss)
@@ -153,6 +155,7 @@ def main(argv=None):
               f"{minimums['numpy'] / minimums['fastopt']:13.2f} "
               f"{minimums['fastopt'] / minimums['roofline']:16.2f}")
         del buffer
+
     if args.json:
         with open(args.json, "w") as out:
             json.dump(dict(threads=args.threads, repeats=repeats, isa=fastopt.active_isa(),
