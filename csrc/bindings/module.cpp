@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   fastopt::bindings::bind_prox(m);
   fastopt::bindings::bind_online(m);
   fastopt::bindings::bind_hashing(m);
+  fastopt::bindings::bind_glm(m);
 }

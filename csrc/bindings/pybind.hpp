@@ -15,5 +15,6 @@ void bind_lbfgs(py::module_& m);
 void bind_prox(py::module_& m);
 void bind_online(py::module_& m);
 void bind_hashing(py::module_& m);
+void bind_glm(py::module_& m);
 
 }  // namespace fastopt::bindings

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "cpu/hashing.hpp"
+#include "cpu/glm.hpp"
 #include "cpu/lbfgs.hpp"
 #include "cpu/online.hpp"
 #include "cpu/owlqn.hpp"
@@ -77,4 +78,19 @@ struct GradStats {
   X(double, lazy_sgd_pass, (const CsrRows& rows, const LazySgdHyper& h,              \
                             const LazySgdState& s))                                 \
   X(double, ftrl_pass, (const CsrRows& rows, const FtrlHyper& h, const FtrlState& s)) \
-  X(std::int64_t, hash_rows, (const HashBatch& batch, const HashedRows& out))
+  X(std::int64_t, hash_rows, (const HashBatch& batch, const HashedRows& out))      \
+  X(GlmStatus, glm_value_grad, (const GlmDesign& x, const GlmTarget& t, const double* w, \
+                                double* grad, double* margins, const GlmWork& work,   \
+                                int num_threads))                                   \
+  X(GlmStatus, glm_matvec, (const GlmDesign& x, std::int64_t n_outputs,               \
+                            bool fit_intercept, const double* w, double* z,           \
+                            const GlmWork& work, int num_threads))                  \
+  X(GlmStatus, glm_rmatvec, (const GlmDesign& x, std::int64_t n_outputs,              \
+                             bool fit_intercept, const double* r, bool squared,       \
+                             double* out, const GlmWork& work, int num_threads))    \
+  X(GlmStatus, glm_loss, (const GlmTarget& t, std::int64_t n, const double* z0,        \
+                          const double* dz, double step, double* residual,            \
+                          double* curvature, double* partials, int num_threads))    \
+  X(GlmStatus, glm_hessp, (const GlmDesign& x, const GlmTarget& t,                    \
+                           const double* curvature, const double* v, double* out,     \
+                           const GlmWork& work, int num_threads))

@@ -5,6 +5,78 @@ from __future__ import annotations
 import collections.abc
 import typing
 __all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'get_num_threads', 'grad_stats', 'lamb_step', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+class GlmDesign:
+    """
+    A validated view of a design matrix X that references, never copies, the caller's arrays.
+    """
+    def __init__(self, layout: str, n_rows: typing.SupportsInt | typing.SupportsIndex, n_cols: typing.SupportsInt | typing.SupportsIndex, data: typing.Any, indptr: typing.Any = None, indices: typing.Any = None) -> None:
+        """
+        Check X: layout 'dense_c' or 'dense_f' takes the 2-D array as data; 'csr' and 'csc' take the scipy.sparse data, indptr and indices arrays (int32 or int64, one dtype for both). Raises ValueError on a malformed structure or a non-finite value.
+        """
+    def matvec(self, w: typing.Any, n_outputs: typing.SupportsInt | typing.SupportsIndex, fit_intercept: bool, out: typing.Any) -> None:
+        """
+        Write the margins X coef^T + intercept, (n, K) row-major, into out; w is the flat parameter vector.
+        """
+    def rmatvec(self, r: typing.Any, n_outputs: typing.SupportsInt | typing.SupportsIndex, fit_intercept: bool, out: typing.Any, squared: bool = False) -> None:
+        """
+        Write r^T X (r^T (X * X) when squared) into out in the flat parameter layout, followed by the column sums of r when fit_intercept.
+        """
+    @property
+    def layout(self) -> str:
+        """
+        Storage layout of X.
+        """
+    @property
+    def n_cols(self) -> int:
+        """
+        Features in X.
+        """
+    @property
+    def n_rows(self) -> int:
+        """
+        Samples in X.
+        """
+    @property
+    def nbytes(self) -> int:
+        """
+        Bytes of X read per pass.
+        """
+    @property
+    def nnz(self) -> int:
+        """
+        Stored values read per pass (n_rows * n_cols when dense).
+        """
+class GlmProblem:
+    """
+    The data term of a GLM objective on a GlmDesign: labels, normalized sample weights and loss.
+    """
+    def __init__(self, design: typing.Any, y: typing.Any, sample_weight: typing.Any, loss: str, n_outputs: typing.SupportsInt | typing.SupportsIndex, fit_intercept: bool, huber_delta: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        """
+        y is float64 (class indices for multinomial); sample_weight is None or float64 weights summing to 1.
+        """
+    def hessp(self, curvature: typing.Any, v: typing.Any, out: typing.Any) -> None:
+        """
+        Write the Hessian of the data term times v into out, from the curvature that loss() wrote at the same margins.
+        """
+    def loss(self, z: typing.Any, dz: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 0.0, residual: typing.Any = None, curvature: typing.Any = None) -> float:
+        """
+        Return the data term at margins z + step * dz without reading X; write the residuals s_i dloss/dz and the curvature when given.
+        """
+    def value_grad(self, w: typing.Any, grad: typing.Any = None, margins: typing.Any = None) -> float:
+        """
+        Return the data term at w; write its gradient into grad and the margins into margins when given. One pass over row layouts, two over column layouts.
+        """
+    @property
+    def curvature_size(self) -> int:
+        """
+        Length of the curvature array that loss() writes and hessp() reads.
+        """
+    @property
+    def n_params(self) -> int:
+        """
+        Length of the flat w.
+        """
 def active_isa() -> str:
     """
     Instruction set of the kernels in use.
