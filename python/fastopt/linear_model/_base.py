@@ -113,7 +113,7 @@ def check_X(X, *, name="X"):
             X.indptr = X.indptr.astype(np.int64)
         bad = np.flatnonzero(~np.isfinite(X.data))
         if bad.size:
-            raise ValueError(f"{name}: contains NaN or infinity ({X.data[bad[0]]!r} at stored "
+            raise ValueError(f"{name}: contains NaN or infinity ({float(X.data[bad[0]])!r} at stored "
                              f"entry {bad[0]}); remove or impute those values before fitting")
     else:
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
@@ -142,7 +142,7 @@ def check_X(X, *, name="X"):
         finite = np.isfinite(X)
         if not finite.all():
             i, j = np.argwhere(~finite)[0]
-            raise ValueError(f"{name}: contains NaN or infinity ({X[i, j]!r} at {name}[{i}, {j}]); "
+            raise ValueError(f"{name}: contains NaN or infinity ({float(X[i, j])!r} at {name}[{i}, {j}]); "
                              "remove or impute those values before fitting")
     n, p = X.shape
     if n == 0:
@@ -178,11 +178,11 @@ def check_y(y, n_samples, *, numeric):
         y = y.astype(np.float64)
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
-            raise ValueError(f"y: contains NaN or infinity ({y[bad[0]]!r} at y[{bad[0]}])")
+            raise ValueError(f"y: contains NaN or infinity ({float(y[bad[0]])!r} at y[{bad[0]}])")
     elif y.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
-            raise ValueError(f"y: contains NaN or infinity ({y[bad[0]]!r} at y[{bad[0]}])")
+            raise ValueError(f"y: contains NaN or infinity ({float(y[bad[0]])!r} at y[{bad[0]}])")
     return y
 
 
@@ -198,12 +198,12 @@ def check_sample_weight(sample_weight, n_samples):
                          f"{s.shape}")
     bad = np.flatnonzero(~np.isfinite(s))
     if bad.size:
-        raise ValueError(f"sample_weight: contains NaN or infinity ({s[bad[0]]!r} at "
+        raise ValueError(f"sample_weight: contains NaN or infinity ({float(s[bad[0]])!r} at "
                          f"sample_weight[{bad[0]}])")
     bad = np.flatnonzero(s < 0)
     if bad.size:
         raise ValueError(f"sample_weight: must be >= 0, got sample_weight[{bad[0]}] = "
-                         f"{s[bad[0]]!r}")
+                         f"{float(s[bad[0]])!r}")
     if not s.sum() > 0:
         raise ValueError("sample_weight: all weights are zero; at least one must be positive")
     return s

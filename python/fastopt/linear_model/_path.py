@@ -100,7 +100,7 @@ def regularization_path(X, y, *, loss, l1_ratio, n_alphas=100, alpha_min_ratio=1
         bad = np.flatnonzero(~(np.isfinite(grid) & (grid >= 0)))
         if bad.size:
             raise ValueError(f"alphas: expected finite values >= 0, got alphas[{bad[0]}] = "
-                             f"{grid[bad[0]]!r}")
+                             f"{float(grid[bad[0]])!r}")
         if grid.size == 0:
             raise ValueError("alphas: expected at least one value, got an empty array")
         grid = np.sort(grid)[::-1]

@@ -155,7 +155,7 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
             raise ValueError(f"w0: expected shape ({obj.n_params},), got {w0.shape}")
         bad = np.flatnonzero(~np.isfinite(w0))
         if bad.size:
-            raise ValueError(f"w0: expected finite values, got w0[{bad[0]}] = {w0[bad[0]]!r}")
+            raise ValueError(f"w0: expected finite values, got w0[{bad[0]}] = {float(w0[bad[0]])!r}")
     result = REGISTRY[name](obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
                             max_iter=int(max_iter), w0=w0, callback=callback, data=data)
     if not result.solver:
