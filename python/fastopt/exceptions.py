@@ -6,7 +6,7 @@ import sys
 class ConvergenceWarning(UserWarning):
     """A solver stopped at ``max_iter`` (or a line search failed) before meeting ``tol``.
 
-    The fitted model holds the best iterate reached; the message gives the optimality
+    The fitted model contains the best iterate reached; the message gives the optimality
     violation reached, the tolerance and what to change.
     """
 

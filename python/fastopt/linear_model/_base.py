@@ -3,7 +3,7 @@
 The estimators follow scikit-learn's estimator contract without depending on scikit-learn:
 :class:`EstimatorParams` implements ``get_params``, ``set_params`` and ``__repr__`` from the
 ``__init__`` signature, and ``__sklearn_tags__`` imports scikit-learn's tag classes only when
-scikit-learn itself asks for them. So ``sklearn.base.clone``, pipelines, grid search and
+scikit-learn itself calls it. So ``sklearn.base.clone``, pipelines, grid search and
 ``sklearn.utils.estimator_checks`` work when scikit-learn is installed, and fastopt needs only
 NumPy and SciPy at run time.
 """
