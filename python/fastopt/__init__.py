@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, metrics, minimize, online, optim, prox
+from fastopt import datasets, exceptions, linear_model, metrics, minimize, online, optim, prox
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -16,8 +16,10 @@ __all__ = [
     "active_isa",
     "available_isas",
     "datasets",
+    "exceptions",
     "get_include",
     "get_num_threads",
+    "linear_model",
     "metrics",
     "minimize",
     "online",

@@ -1,0 +1,235 @@
+r"""Least-squares regressors: LinearRegression, Ridge, Lasso and ElasticNet.
+
+All four minimize
+
+.. math:: \frac{1}{n} \sum_i s_i \tfrac12 (x_i \cdot coef + intercept - y_i)^2
+          + \alpha \Big(\rho \|coef\|_1 + \frac{1 - \rho}{2} \|coef\|_2^2\Big)
+
+with sample weights :math:`s_i` rescaled to sum to ``n`` and the intercept not penalized;
+they differ in the penalty: none, :math:`\rho = 0`, :math:`\rho = 1` and :math:`\rho` =
+``l1_ratio``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastopt.linear_model._base import (
+    LinearModelBase,
+    check_real,
+    check_sample_weight,
+    check_X,
+    check_y,
+)
+
+_COMMON_PARAMETERS = """
+    fit_intercept : bool, default True
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd"}, default "auto"
+        "auto" uses lbfgs without an L1 term and newton-cd with one. "lbfgs" rejects an L1
+        term (ValueError).
+    tol : float, default 1e-6
+        Stop when the optimality violation (infinity norm of the minimum-norm subgradient)
+        falls to ``tol`` times its value at ``coef = 0, intercept = 0``.
+    max_iter : int, default 1000
+        Maximum number of solver iterations.
+    warm_start : bool, default False
+        Start from the previous fit's ``coef_`` and ``intercept_`` when their shapes match.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the samples, stop when their squared error has
+        not improved by a relative ``tol`` for ``n_iter_no_change`` iterations, and keep the
+        iterate with the lowest validation error.
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 5
+    random_state : int, RandomState or None, default None
+        Seeds the validation split.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+        0.0 when ``fit_intercept`` is False.
+    n_iter_ : int
+        Solver iterations of the last fit.
+    n_features_in_ : int
+    solver_ : str
+        The solver that ran ("auto" resolved).
+
+    Warns
+    -----
+    fastopt.exceptions.ConvergenceWarning
+        When the solver stops at ``max_iter`` above the tolerance; the best iterate is kept.
+"""
+
+
+class _LeastSquares(LinearModelBase):
+    _estimator_type = "regressor"
+
+    def _penalty(self):
+        """Return the estimator's (alpha, l1_ratio, penalty name)."""
+        raise NotImplementedError
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``X`` (n_samples, n_features) and real targets ``y``; return self.
+
+        Raises
+        ------
+        ValueError
+            For NaN or infinity in ``X`` or ``y``, lengths that differ, negative sample
+            weights, a penalty the solver does not support or an invalid hyperparameter,
+            before any fitting.
+        """
+        alpha, l1_ratio, penalty = self._penalty()
+        self._check_common_params()
+        X = check_X(X)
+        n, p = X.shape
+        y = check_y(y, n, numeric=True)
+        sample_weight = check_sample_weight(sample_weight, n)
+        w = self._fit_objective(X, y, loss="squared", alpha=alpha, l1_ratio=l1_ratio,
+                                penalty=penalty, sample_weight=sample_weight, n_classes=None)
+        self.n_features_in_ = p
+        self.coef_ = w[:p].copy()
+        self.intercept_ = float(w[p])
+        return self
+
+    def _warm_start_params(self, k, p):
+        if not self.warm_start or not hasattr(self, "coef_") or self.coef_.size != p:
+            return None
+        return np.concatenate([self.coef_, [self.intercept_]])
+
+    def predict(self, X):
+        """Return ``X @ coef_ + intercept_``."""
+        X = self._check_predict_X(X)
+        return np.asarray(X @ self.coef_.astype(X.dtype, copy=False),
+                          dtype=np.float64).reshape(-1) + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination R^2 of :meth:`predict` (weighted)."""
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        residual = y - self.predict(X)
+        mean = np.average(y, weights=sample_weight)
+        total = np.average((y - mean) ** 2, weights=sample_weight)
+        error = np.average(residual ** 2, weights=sample_weight)
+        if total == 0.0:
+            return 1.0 if error == 0.0 else 0.0
+        return float(1.0 - error / total)
+
+
+class LinearRegression(_LeastSquares):
+    __doc__ = r"""Ordinary least squares, ``(1/n) sum_i s_i (x_i . coef + intercept - y_i)^2 / 2``.
+
+    The unpenalized problem is solved iteratively (L-BFGS), so with collinear features it
+    returns one of the minimizers, reached from ``coef = 0``.
+
+    Parameters
+    ----------""" + _COMMON_PARAMETERS
+
+    def __init__(self, *, fit_intercept=True, solver="auto", tol=1e-6, max_iter=1000,
+                 warm_start=False, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, random_state=None):
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def _penalty(self):
+        return 0.0, 0.0, None
+
+
+class Ridge(_LeastSquares):
+    __doc__ = r"""Least squares with an L2 penalty ``alpha / 2 * ||coef||^2``.
+
+    The loss is a mean, so scikit-learn's ``Ridge(alpha=a)`` (a summed loss plus
+    ``a ||coef||^2``) is ``Ridge(alpha=a / n)`` here (with sample weights, ``n`` is their
+    sum); scikit-learn's ``SGDRegressor(alpha=a, penalty="l2")`` and Spark's
+    ``LinearRegression(regParam=a, elasticNetParam=0, standardization=False)`` are
+    ``alpha=a``.
+
+    Parameters
+    ----------
+    alpha : float, default 1e-4
+        Penalty strength, >= 0.""" + _COMMON_PARAMETERS
+
+    def __init__(self, alpha=1e-4, *, fit_intercept=True, solver="auto", tol=1e-6,
+                 max_iter=1000, warm_start=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def _penalty(self):
+        return check_real("alpha", self.alpha, low=0.0), 0.0, "l2"
+
+
+class Lasso(_LeastSquares):
+    __doc__ = r"""Least squares with an L1 penalty ``alpha * ||coef||_1``.
+
+    ``alpha`` is the same as in scikit-learn's ``Lasso(alpha=a)`` and Spark's
+    ``LinearRegression(regParam=a, elasticNetParam=1, standardization=False)``.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Penalty strength, >= 0.""" + _COMMON_PARAMETERS
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto", tol=1e-6,
+                 max_iter=1000, warm_start=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def _penalty(self):
+        return check_real("alpha", self.alpha, low=0.0), 1.0, "l1"
+
+
+class ElasticNet(_LeastSquares):
+    __doc__ = r"""Least squares with the penalty
+    ``alpha * (l1_ratio ||coef||_1 + (1 - l1_ratio) / 2 ||coef||^2)``.
+
+    ``alpha`` and ``l1_ratio`` are the same as in scikit-learn's ``ElasticNet`` and Spark's
+    ``LinearRegression(regParam=alpha, elasticNetParam=l1_ratio, standardization=False)``.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Penalty strength, >= 0.
+    l1_ratio : float, default 0.5
+        L1 share of the penalty, in [0, 1].""" + _COMMON_PARAMETERS
+
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, solver="auto",
+                 tol=1e-6, max_iter=1000, warm_start=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def _penalty(self):
+        alpha = check_real("alpha", self.alpha, low=0.0)
+        return alpha, check_real("l1_ratio", self.l1_ratio, low=0.0, high=1.0), "elasticnet"

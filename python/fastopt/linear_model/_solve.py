@@ -1,0 +1,173 @@
+"""Solver choice and dispatch for regularized GLM objectives.
+
+Every solver minimizes ``f(w) + alpha * (l1_ratio ||coef||_1 + (1 - l1_ratio)/2 ||coef||^2)``
+for the data term ``f`` of a :class:`GLMObjective`, stops on the shared optimality rule of
+``_stopping`` and returns a :class:`SolverResult`.
+
+========== ============================================ =====================================
+solver     penalties                                    losses
+========== ============================================ =====================================
+lbfgs      smooth only (``l1_ratio == 0`` or no penalty) all
+owlqn      any                                          all
+fista      any                                          all
+newton-cd  any                                          logistic, squared, huber
+========== ============================================ =====================================
+
+"auto" picks newton-cd for an L1 term on a binary or regression loss, owlqn for an L1 term
+on the multinomial loss, and lbfgs for smooth objectives.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+
+import numpy as np
+
+from fastopt.linear_model import _quasi_newton
+
+SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd")
+
+
+def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
+    module = _optional_module("_newton_cd", "newton-cd")
+    if data is None:
+        raise ValueError("data: solver 'newton-cd' works on the design matrix itself; pass "
+                         "data=(X, y, sample_weight) as used to build the objective")
+    X, y, sample_weight = data
+    return module.newton_cd(X, y, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
+                            sample_weight=sample_weight, fit_intercept=obj.fit_intercept,
+                            w0=w0, tol=tol, max_iter=max_iter, callback=callback)
+
+
+def _fista(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
+    module = _optional_module("_fista", "fista")
+    return module.fista_glm(obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter,
+                            w0=w0, callback=callback)
+
+
+def _lbfgs(obj, *, data=None, **kwargs):
+    return _quasi_newton.lbfgs(obj, **kwargs)
+
+
+def _owlqn(obj, *, data=None, **kwargs):
+    return _quasi_newton.owlqn(obj, **kwargs)
+
+
+#: Solver name -> function(obj, *, alpha, l1_ratio, tol, max_iter, w0, callback, data).
+REGISTRY = {
+    "lbfgs": _lbfgs,
+    "owlqn": _owlqn,
+    "fista": _fista,
+    "newton-cd": _newton_cd,
+}
+
+
+def _optional_module(name, solver):
+    try:
+        return importlib.import_module(f"fastopt.linear_model.{name}")
+    except ImportError as exc:
+        raise ValueError(f"solver: {solver!r} is not available in this build of fastopt "
+                         f"({exc}); use solver='lbfgs' or 'owlqn'") from None
+
+
+def is_available(solver):
+    """Return whether the module behind ``solver`` can be imported."""
+    modules = {"newton-cd": "_newton_cd", "fista": "_fista"}
+    if solver not in modules:
+        return solver in REGISTRY
+    try:
+        _optional_module(modules[solver], solver)
+    except ValueError:
+        return False
+    return True
+
+
+def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None):
+    """Return the concrete solver name for ``solver``, or raise ValueError for a bad pair.
+
+    ``penalty`` is the estimator's name for the penalty and only shapes the message.
+    "auto" falls back from newton-cd to owlqn when newton-cd is not importable.
+    """
+    if not isinstance(solver, str) or solver not in SOLVERS:
+        raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
+    has_l1 = l1_ratio > 0.0 and alpha > 0.0
+    if penalty is None:
+        penalty = f"l1_ratio={l1_ratio!r}" if l1_ratio > 0.0 else "l2"
+    if solver == "auto":
+        if not has_l1:
+            return "lbfgs"
+        if loss != "multinomial" and is_available("newton-cd"):
+            return "newton-cd"
+        return "owlqn"
+    if solver == "lbfgs" and l1_ratio > 0.0:
+        raise ValueError(f"solver: 'lbfgs' does not support penalty={penalty!r}, which has an "
+                         "L1 term; use solver='owlqn', 'newton-cd', 'fista' or 'auto'")
+    if solver == "newton-cd" and loss == "multinomial":
+        raise ValueError(f"solver: 'newton-cd' does not support loss {loss!r} (penalty="
+                         f"{penalty!r}); use solver='owlqn', 'lbfgs' or 'auto'")
+    return solver
+
+
+def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None, data=None):
+    """Minimize the data term of ``obj`` plus the elastic-net penalty with ``solver``.
+
+    Parameters
+    ----------
+    obj : GLMObjective
+    alpha : float
+        Penalty strength, >= 0.
+    l1_ratio : float
+        L1 share of the penalty, in [0, 1].
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd"}
+    tol : float
+        Stop when the optimality violation falls to ``tol`` times its value at ``w = 0``.
+    max_iter : int
+        Maximum number of outer iterations, >= 1.
+    w0 : ndarray of shape (obj.n_params,), optional
+        Warm start.
+    callback : callable, optional
+        ``callback(w) -> bool`` after each outer iteration; True stops the run.
+    data : tuple (X, y, sample_weight), optional
+        The arrays the objective was built from, for solvers that work on the design matrix
+        directly ("newton-cd").
+
+    Returns
+    -------
+    SolverResult
+        Its ``solver`` field names the solver that ran ("auto" resolved).
+
+    Raises
+    ------
+    ValueError
+        For an unknown solver, a solver that does not support the penalty or loss, or bad
+        ``alpha``, ``l1_ratio``, ``tol``, ``max_iter`` or ``w0``.
+    """
+    alpha = _check_real("alpha", alpha, low=0.0)
+    l1_ratio = _check_real("l1_ratio", l1_ratio, low=0.0, high=1.0)
+    tol = _check_real("tol", tol, low=0.0)
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter: expected an integer >= 1, got {max_iter!r}")
+    name = select_solver(solver, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio)
+    if w0 is not None:
+        w0 = np.asarray(w0, dtype=np.float64)
+        if w0.shape != (obj.n_params,):
+            raise ValueError(f"w0: expected shape ({obj.n_params},), got {w0.shape}")
+        bad = np.flatnonzero(~np.isfinite(w0))
+        if bad.size:
+            raise ValueError(f"w0: expected finite values, got w0[{bad[0]}] = {float(w0[bad[0]])!r}")
+    result = REGISTRY[name](obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
+                            max_iter=int(max_iter), w0=w0, callback=callback, data=data)
+    if not result.solver:
+        result.solver = name
+    return result
+
+
+def _check_real(name, value, *, low, high=np.inf):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name}: expected a real number, got {value!r}")
+    x = float(value)
+    if not (np.isfinite(x) and low <= x <= high):
+        bounds = f">= {low:g}" if high == np.inf else f"in [{low:g}, {high:g}]"
+        raise ValueError(f"{name}: expected a finite number {bounds}, got {value!r}")
+    return x
