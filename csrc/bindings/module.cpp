@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
   fastopt::bindings::bind_system(m);
   fastopt::bindings::bind_optim(m);
   fastopt::bindings::bind_lbfgs(m);
+  fastopt::bindings::bind_newton_cd(m);
 }

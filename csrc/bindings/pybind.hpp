@@ -12,5 +12,6 @@ namespace fastopt::bindings {
 void bind_system(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_lbfgs(py::module_& m);
+void bind_newton_cd(py::module_& m);
 
 }  // namespace fastopt::bindings

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "cpu/lbfgs.hpp"
+#include "cpu/newton_cd.hpp"
 #include "cpu/owlqn.hpp"
 #include "cpu/tensor_group.hpp"
 #include "fastopt/rules/adadelta.hpp"
@@ -69,4 +70,5 @@ struct GradStats {
                                          void* out, const void* d, double* work,     \
                                          int num_threads))                           \
   X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
-                        double* work, int num_threads))
+                        double* work, int num_threads))                     \
+  X(NewtonCdResult, newton_cd, (const NewtonCdArgs& args))
