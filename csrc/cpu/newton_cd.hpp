@@ -1,7 +1,7 @@
 // Plain-C++ arguments and result of the working-set proximal Newton solver
 // with a coordinate-descent inner loop, for L1 / elastic-net penalized
 // binary logistic, squared and Huber regression. The bindings validate every
-// array and fill these structs, and the kernel never sees Python objects.
+// array and fill these structs, and the kernel reads no Python objects.
 //
 // Objective, with per-sample factors s_i = weight_scale * sample_weight[i]
 // (weight_scale = 1 / sum of the weights) and a1 = alpha * l1_ratio,
@@ -20,10 +20,10 @@ namespace fastopt::cpu {
 
 enum class IndexType : int { int32 = 0, int64 = 1 };
 
-// Column access to the design matrix X (n_samples, n_features): CSC arrays
-// (data, indices, indptr; indices and indptr share index_type) or, when
-// sparse is false, a dense Fortran-order array in data with leading
-// dimension num_samples.
+// Column access to the design matrix X (n_samples, n_features). With sparse
+// true, data, indices and indptr are CSC arrays whose indices and indptr
+// share index_type. Otherwise data is a dense Fortran-order array with
+// leading dimension num_samples.
 struct ColumnMatrix {
   std::int64_t num_samples = 0;
   std::int64_t num_features = 0;

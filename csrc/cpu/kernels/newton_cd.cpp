@@ -44,6 +44,9 @@ constexpr std::int64_t kSampleBlock = 4096;
 // Smallest working set.
 constexpr std::int64_t kMinWorkingSet = 10;
 // Cap on coordinate-descent passes over the working set per outer iteration.
+// NOTE: cyclic coordinate descent converges slowly on strongly correlated
+// columns. On a9a's one-hot groups a 6-feature working set takes 20 to 30
+// sweeps, and no extrapolation (such as skglm's Anderson step) is done.
 constexpr int kMaxInnerPasses = 100;
 // The inner tolerance is this fraction of the outer violation at most.
 constexpr double kInnerRatio = 0.1;
@@ -57,9 +60,10 @@ constexpr int kMaxLineSearchTrials = 40;
 constexpr double kRoundingSlack = 1e-13;
 // Floors of the per-sample curvature. The logistic curvature underflows
 // for margins beyond ~36, and the Huber curvature is exactly 0 on the linear
-// part; a zero diagonal would make the Newton step along that coordinate
-// unbounded. The Huber floor is large enough that the line search needs
-// about 10 halvings at most on a coordinate whose samples are all outliers.
+// part. A zero diagonal would make the Newton step along that coordinate
+// unbounded. With the Huber floor, a coordinate whose samples are all
+// outliers gets a step about 1000 times too long, which the line search
+// cuts in about 10 halvings.
 constexpr double kLogisticCurvatureFloor = 1e-12;
 constexpr double kHuberCurvatureFloor = 1e-3;
 
@@ -470,8 +474,8 @@ class Solver {
   bool take_step() {
     const std::int64_t size = static_cast<std::int64_t>(working_set_.size());
     const double db = args_.fit_intercept ? intercept_step_ : 0.0;
-    // Directional derivative of the smooth part plus the change of the L1
-    // term at t = 1 (Tseng & Yun's decrease measure, as in newGLMNET).
+    // Predicted decrease: the directional derivative of the smooth part plus
+    // the change of the L1 term at t = 1, the measure newGLMNET's Armijo test uses.
     double decrease = args_.fit_intercept ? sums_.gradient * db : 0.0;
     for (std::int64_t k = 0; k < size; ++k) {
       const std::int64_t j = working_set_[static_cast<std::size_t>(k)];
