@@ -9,6 +9,7 @@
 #include "cpu/glm.hpp"
 #include "cpu/lbfgs.hpp"
 #include "cpu/online.hpp"
+#include "cpu/newton_cd.hpp"
 #include "cpu/owlqn.hpp"
 #include "cpu/prox.hpp"
 #include "cpu/tensor_group.hpp"
@@ -93,4 +94,5 @@ struct GradStats {
                           double* curvature, double* partials, int num_threads))    \
   X(GlmStatus, glm_hessp, (const GlmDesign& x, const GlmTarget& t,                    \
                            const double* curvature, const double* v, double* out,     \
-                           const GlmWork& work, int num_threads))
+                           const GlmWork& work, int num_threads))                 \
+  X(NewtonCdResult, newton_cd, (const NewtonCdArgs& args))

@@ -76,6 +76,7 @@ class GlmProblem:
         """
         Length of the flat w.
         """
+__all__: list[str] = ['active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'get_num_threads', 'grad_stats', 'lamb_step', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 def active_isa() -> str:
     """
     Instruction set of the kernels in use.
@@ -163,6 +164,14 @@ def murmurhash3_32(key: typing.Any, seed: typing.SupportsInt | typing.SupportsIn
 def nadam_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_avg_sqs: typing.Any, mu_products: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, momentum_decay: typing.SupportsFloat | typing.SupportsIndex, decoupled: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> typing.Any:
     """
     Fused NAdam step over lists of arrays, updated in place; returns the new mu_products (None with validate_only).
+    """
+def newton_cd(X_data: typing.Any, X_indices: typing.Any, X_indptr: typing.Any, num_samples: typing.SupportsInt | typing.SupportsIndex, num_features: typing.SupportsInt | typing.SupportsIndex, y: typing.Any, sample_weight: typing.Any, w: typing.Any, *, loss: str, alpha: typing.SupportsFloat | typing.SupportsIndex, l1_ratio: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, huber_delta: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, callback: typing.Any = None) -> dict:
+    """
+    Minimize the L1 / elastic-net penalized GLM objective by working-set proximal Newton with coordinate descent, updating w (float64, coef then intercept) in place. X is CSC (X_data, X_indices, X_indptr) or a Fortran-order X_data with X_indices = X_indptr = None. Return a dict with n_iter, violation, violation0, objective, converged and status. Use fastopt.linear_model._newton_cd.newton_cd instead of calling this.
+    """
+def newton_cd_violation(grad_smooth: typing.Any, w: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, l1_ratio: typing.SupportsFloat | typing.SupportsIndex, num_coef: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """
+    Return the infinity norm of the minimum-norm subgradient, as the newton-cd kernel computes it: the first num_coef entries are penalized coefficients, the rest are intercepts.
     """
 def openmp_enabled() -> bool:
     """
