@@ -13,12 +13,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cpu/glm.hpp"
 #include "cpu/tensor_group.hpp"
 #include "fastopt/glm/losses.hpp"
 
 namespace fastopt::cpu {
-
-enum class IndexType : int { int32 = 0, int64 = 1 };
 
 // Column access to the design matrix X (n_samples, n_features). With sparse
 // true, data, indices and indptr are CSC arrays whose indices and indptr
