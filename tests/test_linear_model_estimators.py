@@ -1,6 +1,5 @@
 """Estimator contract, input errors, warm starts, class weights, paths and early stopping."""
 
-import importlib.util
 import pickle
 import warnings
 
@@ -322,9 +321,7 @@ class TestSolverBehaviour:
     def test_auto_choices(self):
         assert select_solver("auto", loss="logistic", alpha=1.0, l1_ratio=0.0) == "lbfgs"
         assert select_solver("auto", loss="multinomial", alpha=1.0, l1_ratio=1.0) == "owlqn"
-        expected = "newton-cd" if importlib.util.find_spec(
-            "fastopt.linear_model._newton_cd") else "owlqn"
-        assert select_solver("auto", loss="squared", alpha=1.0, l1_ratio=1.0) == expected
+        assert select_solver("auto", loss="squared", alpha=1.0, l1_ratio=1.0) == "newton-cd"
 
     def test_warm_start_continues(self):
         X, y = _binary()
@@ -453,9 +450,6 @@ class TestEarlyStopping:
         np.testing.assert_array_equal(first.coef_, second.coef_)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("fastopt.linear_model._newton_cd") is None
-                    or importlib.util.find_spec("fastopt.linear_model._fista") is None,
-                    reason="the newton-cd and fista solver modules are not part of this build")
 class TestOtherSolvers:
     """fista and newton-cd through the estimators reach lbfgs/owlqn's optimum."""
 

@@ -19,30 +19,29 @@ on the multinomial loss, and lbfgs for smooth objectives.
 
 from __future__ import annotations
 
-import importlib
 import numbers
 
 import numpy as np
 
+from fastopt.linear_model import _fista as _fista_module
+from fastopt.linear_model import _newton_cd as _newton_cd_module
 from fastopt.linear_model import _quasi_newton
 
 SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd")
 
 
 def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
-    module = _optional_module("_newton_cd", "newton-cd")
     if data is None:
         raise ValueError("data: solver 'newton-cd' works on the design matrix itself; pass "
                          "data=(X, y, sample_weight) as used to build the objective")
     X, y, sample_weight = data
-    return module.newton_cd(X, y, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
+    return _newton_cd_module.newton_cd(X, y, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
                             sample_weight=sample_weight, fit_intercept=obj.fit_intercept,
                             w0=w0, tol=tol, max_iter=max_iter, callback=callback)
 
 
 def _fista(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
-    module = _optional_module("_fista", "fista")
-    return module.fista_glm(obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter,
+    return _fista_module.fista_glm(obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter,
                             w0=w0, callback=callback)
 
 
@@ -63,31 +62,10 @@ REGISTRY = {
 }
 
 
-def _optional_module(name, solver):
-    try:
-        return importlib.import_module(f"fastopt.linear_model.{name}")
-    except ImportError as exc:
-        raise ValueError(f"solver: {solver!r} is not available in this build of fastopt "
-                         f"({exc}); use solver='lbfgs' or 'owlqn'") from None
-
-
-def is_available(solver):
-    """Return whether the module behind ``solver`` can be imported."""
-    modules = {"newton-cd": "_newton_cd", "fista": "_fista"}
-    if solver not in modules:
-        return solver in REGISTRY
-    try:
-        _optional_module(modules[solver], solver)
-    except ValueError:
-        return False
-    return True
-
-
 def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None):
     """Return the concrete solver name for ``solver``, or raise ValueError for a bad pair.
 
     ``penalty`` is the estimator's name for the penalty and only shapes the message.
-    "auto" falls back from newton-cd to owlqn when newton-cd is not importable.
     """
     if not isinstance(solver, str) or solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
@@ -97,7 +75,7 @@ def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None):
     if solver == "auto":
         if not has_l1:
             return "lbfgs"
-        if loss != "multinomial" and is_available("newton-cd"):
+        if loss != "multinomial":
             return "newton-cd"
         return "owlqn"
     if solver == "lbfgs" and l1_ratio > 0.0:
