@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -380,7 +381,8 @@ def environment() -> dict:
     versions = {}
     for module in ("fastopt", "sklearn", "skglm", "celer", "snapml"):
         try:
-            versions[module] = getattr(importlib.import_module(module), "__version__", "?")
+            version = getattr(importlib.import_module(module), "__version__", None)
+            versions[module] = version or importlib.metadata.version(module)
         except Exception:
             versions[module] = "not installed"
     try:
@@ -480,8 +482,11 @@ def plot(result: dict, out_dir: Path) -> list[str]:
             ax.set_title(f"{rec['task']}, alpha = {rec['fraction']:g} alpha_max", fontsize=9)
             ax.set_xlabel("seconds")
             ax.set_ylabel("(F - F*) / F*")
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
+        legend = {}
+        for ax in axes.flat:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                legend.setdefault(label, handle)
+        fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=8)
         fig.suptitle(f"{dataset}: suboptimality against time (2 threads)")
         fig.tight_layout(rect=(0, 0.08, 1, 0.97))
         path = out_dir / f"linear_{dataset}.png"
@@ -521,6 +526,8 @@ def main(argv=None) -> int:
                                                     REPO.parent / "shared" / "data")))
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks/results/linear.json")
     parser.add_argument("--markdown", type=Path, default=REPO / "docs/benchmarks.md")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the plots and the docs section from the JSON file")
     parser.add_argument("--synthetic-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--synthetic-solver", default="owlqn", help=argparse.SUPPRESS)
     parser.add_argument("--synthetic-rows", type=int, default=1_000_000)
@@ -528,6 +535,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.synthetic_child:
         return synthetic_child(args)
+    if args.report_only:
+        result = json.loads(args.json.read_text())
+        result["plots"] = plot(result, args.markdown.parent / "img")
+        replace_section(args.markdown, markdown(result))
+        return 0
 
     datasets = args.datasets or (["a9a"] if args.quick else ["a9a", "w8a", "news20"])
     fractions = (0.01,) if args.quick else FRACTIONS
