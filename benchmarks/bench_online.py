@@ -11,8 +11,9 @@ multiclass log-loss of the normalized one-vs-rest probabilities), and a syntheti
 CTR-like rows: 20 categorical fields with Zipf-distributed values hashed into 2**20 columns,
 labels drawn from a logistic model on those columns, generated in chunks.
 
-Throughput is nonzeros processed per second of training (median over ``--repeats``); Vowpal
-Wabbit's time includes parsing its text format, built before the clock starts. Peak memory of
+Throughput is nonzeros processed per second of training (median over ``--repeats``). Vowpal
+Wabbit trains through its own C++ driver on a text file written before the clock starts, so
+its time includes parsing that file and building its cache, as a VW user's run does. Peak memory of
 ``FTRLClassifier.fit_stream`` is measured with tracemalloc for several stream lengths.
 
 Results go to benchmarks/results/online.json and to docs/benchmarks.md between
@@ -138,25 +139,35 @@ def vw_lines(X, y, classes, multiclass):
 
 
 def run_vw(X, y, X_test, y_test, classes, bits):
+    """Train Vowpal Wabbit through its own driver on a text file; return (seconds, losses).
+
+    The text file is written before the clock starts. Each entry of PASSES is a separate run
+    (``--passes p`` with a cache file, as VW runs several passes), and the time of the
+    longest one is reported, so parsing and caching count as VW's work, as they do for a VW
+    user. Test predictions go through the Python API and are not timed.
+    """
+    import tempfile
+
     from vowpalwabbit import Workspace
 
     multiclass = len(classes) > 2
-    options = f"--quiet -b {bits} --loss_function logistic"
-    options += f" --oaa {len(classes)} --probabilities" if multiclass else " --link logistic"
-    workspace = Workspace(options)
-    train_lines = vw_lines(X, y, classes, multiclass)
+    base = f"--quiet -b {bits} --loss_function logistic --holdout_off -k"
+    base += f" --oaa {len(classes)} --probabilities" if multiclass else " --link logistic"
     test_lines = [line.split(" ", 1)[1] for line in vw_lines(X_test, y_test, classes, multiclass)]
     seconds = 0.0
     losses = {}
-    for p in range(1, max(PASSES) + 1):
-        start = time.perf_counter()
-        for line in train_lines:
-            workspace.learn(line)
-        seconds += time.perf_counter() - start
-        if p in PASSES:
-            predictions = np.array([workspace.predict(line) for line in test_lines], dtype=np.float64)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "train.vw"
+        data.write_text("\n".join(vw_lines(X, y, classes, multiclass)) + "\n")
+        for p in PASSES:
+            start = time.perf_counter()
+            workspace = Workspace(f"{base} -d {data} --passes {p} -c --cache_file {tmp}/cache{p}")
+            elapsed = time.perf_counter() - start
+            predictions = np.array([workspace.predict(line) for line in test_lines],
+                                   dtype=np.float64)
+            workspace.finish()
             losses[p] = test_log_loss(predictions, y_test, classes)
-    workspace.finish()
+            seconds = max(seconds, elapsed)
     return seconds, losses
 
 
