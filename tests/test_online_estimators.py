@@ -14,10 +14,6 @@ from fastopt.metrics import log_loss
 from fastopt.online import FTRLClassifier, SGDClassifier, SGDRegressor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The full-size one-vs-rest runs take minutes with a per-row Python solver; set
-# FASTOPT_ONLINE_FULL=1 to run them.
-FULL = pytest.mark.skipif(os.environ.get("FASTOPT_ONLINE_FULL") != "1",
-                          reason="full-size run; set FASTOPT_ONLINE_FULL=1")
 
 CLASSIFIERS = [
     lambda: SGDClassifier(loss="log_loss", random_state=0, max_iter=5),
@@ -286,7 +282,6 @@ def test_news20_subset_one_vs_rest(data_file):
     assert ours > theirs - 0.03, (ours, theirs)
 
 
-@FULL
 def test_news20_full_one_vs_rest(data_file):
     ours, theirs = news20_ovr(data_file, 12000, 3935)
     assert ours > theirs - 0.01, (ours, theirs)
