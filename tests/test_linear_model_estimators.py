@@ -473,3 +473,16 @@ class TestOtherSolvers:
         ref = LogisticRegression("l1", alpha=0.01, solver="owlqn", tol=1e-10).fit(X, y)
         est = LogisticRegression("l1", alpha=0.01, solver="fista", tol=1e-10).fit(X, y)
         np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("make", [lambda: Lasso(alpha=0.0, tol=1e-10),
+                                  lambda: ElasticNet(alpha=0.0, tol=1e-10)])
+def test_zero_alpha_l1_models_fit_least_squares(make):
+    # With alpha = 0 the L1 term vanishes; "auto" must still find a solver for it.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = X @ np.array([1.0, 2.0, 3.0, 4.0]) + 0.1 * rng.standard_normal(60)
+    model = make().fit(X, y)
+    design = np.column_stack([X, np.ones(60)])
+    exact = np.linalg.lstsq(design, y, rcond=None)[0]
+    np.testing.assert_allclose(model.coef_, exact[:4], rtol=1e-5, atol=1e-6)

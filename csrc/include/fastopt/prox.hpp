@@ -8,7 +8,7 @@
 namespace fastopt {
 
 // prox of t |x| for t >= 0: sign(v) max(|v| - t, 0), returning an exact +0
-// inside [-t, t] and for NaN. At most one of the two terms is non-zero, so
+// inside [-t, t] and NaN for NaN. At most one of the two terms is non-zero, so
 // the sum is exactly v - t or v + t. Every operation runs unconditionally and
 // the choices are selects: compilers vectorize loops over this form, where a
 // branch on random signs would mispredict about half the time.
@@ -18,7 +18,9 @@ FASTOPT_HD T soft_threshold(T v, T t) {
   const T below = v + t;
   const T positive_part = above > T(0) ? above : T(0);
   const T negative_part = below < T(0) ? below : T(0);
-  return positive_part + negative_part;
+  // NaN fails both comparisons above; pass it through so a diverged iterate stays visible
+  // instead of turning into an exact zero. A select, so the loops still vectorize.
+  return v != v ? v : positive_part + negative_part;
 }
 
 // prox of t (l1 |x| + l2 / 2 x^2): soft-threshold by t l1, then shrink by

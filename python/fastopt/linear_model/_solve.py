@@ -78,12 +78,15 @@ def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None):
         if loss != "multinomial":
             return "newton-cd"
         return "owlqn"
-    if solver == "lbfgs" and l1_ratio > 0.0:
+    # With alpha = 0 the L1 term vanishes, so lbfgs (and "auto", which picks it) can solve
+    # a Lasso or L1 logistic problem at alpha = 0, the unpenalized fit.
+    if solver == "lbfgs" and has_l1:
         raise ValueError(f"solver: 'lbfgs' does not support penalty={penalty!r}, which has an "
                          "L1 term; use solver='owlqn', 'newton-cd', 'fista' or 'auto'")
     if solver == "newton-cd" and loss == "multinomial":
+        others = "'owlqn', 'fista' or 'auto'" if has_l1 else "'lbfgs', 'owlqn' or 'auto'"
         raise ValueError(f"solver: 'newton-cd' does not support loss {loss!r} (penalty="
-                         f"{penalty!r}); use solver='owlqn', 'lbfgs' or 'auto'")
+                         f"{penalty!r}); use solver={others}")
     return solver
 
 
