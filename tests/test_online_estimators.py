@@ -394,3 +394,12 @@ def test_ctr_example_runs(data_dir):
     assert "FTRLClassifier" in result.stdout
     assert "log-loss" in result.stdout
     assert "ROC-AUC" in result.stdout
+
+
+def test_estimators_work_in_sklearn_cross_validation():
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y = binary_data(n=150)
+    for model in (SGDClassifier(random_state=0), FTRLClassifier(random_state=0)):
+        scores = model_selection.cross_val_score(model, X, y, cv=3)
+        assert scores.shape == (3,)
+        assert np.all(scores > 0.5)

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from fastopt.linear_model._base import EstimatorParams
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
 
 # The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
@@ -53,45 +54,17 @@ def check_sample_weight(sample_weight, n):
     return sample_weight
 
 
-class OnlineLinearModel:
+class OnlineLinearModel(EstimatorParams):
     """Linear model trained by one solver per output with the row-wise ``partial_fit`` interface.
+
+    Parameters, ``repr`` and scikit-learn's tags come from the linear models' shared base, so
+    these estimators work in scikit-learn's model-selection tools too.
 
     Subclasses define ``_new_solver(n_features)``, ``_prepare_targets(y, first)`` that returns one
     target vector per solver and per-row weights, ``score`` and ``_epochs_name``.
     """
 
     _epochs_name = "max_iter"
-
-    # ----- parameters
-
-    @classmethod
-    def _param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        return [name for name in signature.parameters if name != "self"]
-
-    def get_params(self, deep=True):
-        """Return the constructor arguments as a dict, as scikit-learn estimators do."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        """Set constructor arguments by name and return self."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"invalid parameter {name!r} for {type(self).__name__}; valid parameters: {valid}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = inspect.signature(type(self).__init__).parameters
-        changed = []
-        for name, value in self.get_params().items():
-            default = defaults[name].default
-            if not (value is default or (type(value) is type(default) and value == default)):
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     def _check_common_params(self):
         check_int(self._epochs_name, getattr(self, self._epochs_name), 1)

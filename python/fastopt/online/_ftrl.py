@@ -50,6 +50,8 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
     Algorithm 1.
     """
 
+    _estimator_type = "classifier"
+
     _epochs_name = "epochs"
 
     def __init__(self, alpha=0.1, beta=1.0, l1=1.0, l2=1.0, *, epochs=1, shuffle=True,

@@ -94,6 +94,7 @@ class _SGDModel(OnlineLinearModel):
 
 
 class SGDClassifier(OnlineClassifierMixin, _SGDModel):
+    _estimator_type = "classifier"
     __doc__ = (
         """Linear classifier trained by lazy stochastic gradient descent on sparse rows.
 
@@ -155,6 +156,7 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
 
 
 class SGDRegressor(_SGDModel):
+    _estimator_type = "regressor"
     __doc__ = (
         """Linear regressor trained by lazy stochastic gradient descent on sparse rows.
 
