@@ -241,3 +241,11 @@ def test_ctr_csv_bad_input(text, kwargs, match):
 def test_ctr_csv_unknown_label_column():
     with pytest.raises(ValueError, match=r"label_column: column 'click' not found"):
         list(read_ctr_csv(io.StringIO("label,a\n0,1\n"), "click"))
+
+
+def test_ctr_csv_header_with_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_text("label,a\n1,x\n0,y\n", encoding="utf-8-sig")
+    X, y = next(iter(read_ctr_csv(path, label_column="label", n_bits=4)))
+    assert X.shape == (2, 16)
+    np.testing.assert_array_equal(y, [1.0, 0.0])

@@ -124,6 +124,10 @@ def _read_chunks(f, source, label_column, n_bits, seed, alternate_sign, numeric_
         header = next(reader, None)
         if header is None:
             raise ValueError(f"{source}: the file is empty; expected a header line")
+        # A byte-order mark, as spreadsheet programs write, would otherwise stick to the
+        # first column's name.
+        if header and header[0].startswith("\ufeff"):
+            header[0] = header[0][1:]
         names = header
     names = [str(name) for name in names]
     label_index = _column_index(names, label_column, "label_column")
