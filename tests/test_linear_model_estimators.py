@@ -486,3 +486,11 @@ def test_zero_alpha_l1_models_fit_least_squares(make):
     design = np.column_stack([X, np.ones(60)])
     exact = np.linalg.lstsq(design, y, rcond=None)[0]
     np.testing.assert_allclose(model.coef_, exact[:4], rtol=1e-5, atol=1e-6)
+
+
+def test_path_rejects_multinomial_label_gaps():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    with pytest.raises(ValueError, match=r"class 0 has no samples"):
+        regularization_path(X, rng.integers(1, 4, 30), loss="multinomial", l1_ratio=1.0,
+                            n_alphas=2)

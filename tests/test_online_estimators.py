@@ -403,3 +403,9 @@ def test_estimators_work_in_sklearn_cross_validation():
         scores = model_selection.cross_val_score(model, X, y, cv=3)
         assert scores.shape == (3,)
         assert np.all(scores > 0.5)
+
+
+def test_overflowing_fit_raises_instead_of_nan():
+    X, y = binary_data(n=100)
+    with pytest.raises(ValueError, match=r"training loss became nan after \d+ rows"):
+        SGDClassifier(loss="log_loss", random_state=0).fit(X * 1e200, y)

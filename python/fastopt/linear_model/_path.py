@@ -83,6 +83,18 @@ def regularization_path(X, y, *, loss, l1_ratio, n_alphas=100, alpha_min_ratio=1
     X = check_X(X)
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     l1_ratio = check_real("l1_ratio", l1_ratio, low=0.0, high=1.0)
+    if loss == "multinomial" and n_classes is None:
+        # Labels are class indices: a gap (labels 1..K, or {0, 2, 4}) would add classes
+        # without samples, whose intercepts run off towards minus infinity.
+        labels = np.asarray(y)
+        if labels.size and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+            present = np.unique(labels.astype(np.int64))
+            missing = np.setdiff1d(np.arange(present.max() + 1), present)
+            if missing.size:
+                raise ValueError(
+                    f"y: multinomial labels must be the class indices 0..K-1, but class "
+                    f"{int(missing[0])} has no samples (labels present: {present.tolist()[:10]}); "
+                    "encode the labels with np.unique(y, return_inverse=True) or pass n_classes")
     objective = GLMObjective(X, y, loss=loss, sample_weight=sample_weight,
                              fit_intercept=fit_intercept, n_classes=n_classes,
                              huber_delta=huber_delta)

@@ -112,7 +112,14 @@ class OnlineLinearModel(EstimatorParams):
         """Run every solver once over the rows in ``order``; return their mean progressive loss."""
         losses = [solver.partial_fit(X, y, sample_weight, order) for solver, y in zip(self._solvers, targets)]
         self.t_ = self._solvers[0].t_
-        return float(np.mean(losses))
+        loss = float(np.mean(losses))
+        if not math.isfinite(loss):
+            # Overflowed weights would otherwise give NaN predictions without any warning.
+            raise ValueError(
+                f"{type(self).__name__}: the training loss became {loss} after {self.t_} rows, so "
+                "the weights overflowed; scale the features (for example to unit variance) or "
+                "use a smaller eta0")
+        return loss
 
     @property
     def coef_(self):
