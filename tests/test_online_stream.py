@@ -179,3 +179,9 @@ def test_stream_memory_flat(tmp_path):
         assert model.t_ == n_rows
     # Four times the rows; a model that kept the stream would need about four times the memory.
     assert peaks[16000] < 1.3 * peaks[4000], peaks
+
+
+def test_fit_stream_missing_file_names_the_path(tmp_path):
+    missing = tmp_path / "absent.svm"
+    with pytest.raises(ValueError, match=r"source: file not found: .*absent\.svm"):
+        SGDClassifier().fit_stream(str(missing), classes=[-1, 1], n_features=5)

@@ -114,7 +114,7 @@ def check_X(X, *, name="X"):
         bad = np.flatnonzero(~np.isfinite(X.data))
         if bad.size:
             raise ValueError(f"{name}: contains NaN or infinity ({float(X.data[bad[0]])!r} at stored "
-                             f"entry {bad[0]}); remove or impute those values before fitting")
+                             f"entry {bad[0]}); remove or impute those values first")
     else:
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
             X = np.asarray(X)
@@ -143,7 +143,7 @@ def check_X(X, *, name="X"):
         if not finite.all():
             i, j = np.argwhere(~finite)[0]
             raise ValueError(f"{name}: contains NaN or infinity ({float(X[i, j])!r} at {name}[{i}, {j}]); "
-                             "remove or impute those values before fitting")
+                             "remove or impute those values first")
     n, p = X.shape
     if n == 0:
         raise ValueError(f"{name}: found 0 sample(s) (shape={X.shape}) while a minimum of 1 is "

@@ -260,7 +260,9 @@ class OnlineLinearModel(EstimatorParams):
             All class labels; required by classifiers unless the model is already fitted
             and ``warm_start`` is set.
         n_features : int, optional
-            Width of the rows of a LIBSVM file; other sources take it from the first chunk.
+            Width of the rows. Required for a LIBSVM path (unless warm-starting a fitted
+            model), because a stream cannot scan the file for its largest index first; other
+            sources take it from the first chunk.
         chunk_rows, zero_based
             Passed to :func:`fastopt.datasets.iter_svmlight` for a LIBSVM file.
 

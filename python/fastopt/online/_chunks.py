@@ -17,9 +17,13 @@ def chunk_epochs(source, epochs, n_features, chunk_rows, zero_based):
     iterable of chunks. A one-shot iterator allows only one epoch.
     """
     if isinstance(source, (str, bytes, os.PathLike)):
+        if not os.path.isfile(source):
+            raise ValueError(f"source: file not found: {os.fsdecode(source)!r}")
         if n_features is None:
+            # A stream cannot scan the whole file for its largest index first.
             raise ValueError(
-                "n_features: expected an integer >= 1 to read a LIBSVM file as a stream, got None"
+                "n_features: expected an integer >= 1 to read a LIBSVM file as a stream, got "
+                "None; pass the number of features (the largest index plus one for 0-based files)"
             )
         return lambda: iter_svmlight(source, chunk_rows, n_features, zero_based=zero_based)
     if callable(source):
