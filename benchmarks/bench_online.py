@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from _sections import replace_section, write_atomically
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "online.json"
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -280,25 +282,6 @@ def render_section(result):
     return "\n".join(lines) + "\n"
 
 
-def replace_section(path, section):
-    """Write ``section`` between the markers in ``path``, keeping every other section."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_atomically(path, text)
-
-
-def write_atomically(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check that the script runs")
@@ -334,7 +317,7 @@ def main(argv=None):
 
     if not args.no_write:
         write_atomically(RESULTS, json.dumps(result, indent=2) + "\n")
-        replace_section(DOCS, render_section(result))
+        replace_section(DOCS, BEGIN, END, render_section(result))
         print(f"wrote {RESULTS.relative_to(REPO)} and {DOCS.relative_to(REPO)}")
     return 0
 

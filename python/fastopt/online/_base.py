@@ -9,18 +9,12 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from fastopt.linear_model._base import EstimatorParams
+from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
 
 # The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
 # as scikit-learn's SGD does.
 _MIN_ADAPTIVE_ETA = 1e-6
-
-
-def check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def check_features(X, n_features=None):
@@ -67,8 +61,8 @@ class OnlineLinearModel(EstimatorParams):
     _epochs_name = "max_iter"
 
     def _check_common_params(self):
-        check_int(self._epochs_name, getattr(self, self._epochs_name), 1)
-        check_int("n_iter_no_change", self.n_iter_no_change, 1)
+        check_int(self._epochs_name, getattr(self, self._epochs_name), low=1)
+        check_int("n_iter_no_change", self.n_iter_no_change, low=1)
         if self.tol is not None:
             if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not math.isfinite(self.tol):
                 raise ValueError(f"tol: expected None or a finite number, got {self.tol!r}")
@@ -277,7 +271,7 @@ class OnlineLinearModel(EstimatorParams):
         self
         """
         self._check_params()
-        epochs = check_int("epochs", epochs, 1)
+        epochs = check_int("epochs", epochs, low=1)
         warm = bool(getattr(self, "warm_start", False)) and self._is_fitted()
         if n_features is None and warm:
             n_features = self.n_features_in_
