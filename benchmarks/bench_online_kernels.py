@@ -5,7 +5,7 @@ method, scikit-learn's SGDClassifier (loss="log_loss", the same alpha, one epoch
 shuffle=False) and the memory roofline: ``fastopt._core.roofline_read`` over a
 float32 buffer with as many bytes as the pass must stream (the CSR data and
 column indices, each read once). The weights are read and written at random
-positions, so no pass can reach the roofline; the ratio says how far the
+positions, so no pass can reach the roofline; the ratio shows how far the
 per-row work is from the cost of only reading the input. Each timing is the
 median of ``--repeats`` runs; solvers start from zero weights each run.
 

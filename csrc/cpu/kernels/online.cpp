@@ -132,7 +132,7 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
 
     const double decay = 1.0 - eta * h.l2;
     if (h.l2 > 0.0) {
-      // Stored as globals so that a fold sees the current values.
+      // Stored as globals so that a fold uses the current values.
       g[kL1Cumulative] = u;
       if (decay <= 0.0) {
         fold_scale<kL1, kAverage>(s, 0.0);

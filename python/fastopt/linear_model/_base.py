@@ -1,4 +1,4 @@
-"""What every linear-model estimator shares: parameters, input checks and the fit loop.
+"""Shared parts of the linear-model estimators: parameters, input checks and the fit loop.
 
 The estimators follow scikit-learn's estimator contract without depending on scikit-learn:
 :class:`EstimatorParams` implements ``get_params``, ``set_params`` and ``__repr__`` from the

@@ -5,7 +5,7 @@ Both minimize
 .. math:: F(w) = f(w) + \alpha \rho \|coef\|_1 + \tfrac{\alpha (1 - \rho)}{2} \|coef\|_2^2
 
 with ``f`` the data term of a :class:`GLMObjective` and :math:`\rho` = ``l1_ratio``. The L2 part
-is added to ``f`` and its gradient, so L-BFGS sees a smooth function. OWL-QN (Andrew & Gao, 2007)
+is added to ``f`` and its gradient, so L-BFGS minimizes a smooth function. OWL-QN (Andrew & Gao, 2007)
 takes the L1 part as a per-coordinate strength: :math:`\alpha \rho` on coefficients and 0 on
 intercepts. ``fastopt.minimize``'s own tests are switched off (``gtol = ftol = 0``); the run stops
 through its callback on the optimality violation of ``_stopping.optimality_violation`` relative

@@ -1,4 +1,4 @@
-"""What every linear-model solver returns."""
+"""Result type shared by every linear-model solver."""
 
 from dataclasses import dataclass
 
