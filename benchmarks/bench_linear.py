@@ -167,6 +167,7 @@ SOLVERS = {
     "fastopt newton-cd": ("fastopt", TASKS, _fastopt("newton-cd")),
     "fastopt owlqn": ("fastopt", ("l1-logistic", "lasso"), _fastopt("owlqn")),
     "fastopt lbfgs": ("fastopt", ("l2-logistic",), _fastopt("lbfgs")),
+    "fastopt newton-cg": ("fastopt", ("l2-logistic",), _fastopt("newton-cg")),
     "fastopt fista": ("fastopt", TASKS, _fastopt("fista")),
     "sklearn liblinear": ("sklearn", ("l1-logistic", "l2-logistic"),
                           _sklearn_logistic("liblinear")),
@@ -201,8 +202,7 @@ def solver_probe(name: str) -> str | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            SOLVERS[name][2]("l1-logistic" if "lbfgs" not in name else "l2-logistic",
-                             X, y, 1e-3, 1e-3)
+            SOLVERS[name][2](SOLVERS[name][1][0], X, y, 1e-3, 1e-3)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None

@@ -248,7 +248,10 @@ class GLMObjective:
     def hess_diag(self, w) -> np.ndarray:
         """Return the diagonal of the Hessian of f at w (see ``hessp``)."""
         w = self._vector("w", w)
-        curvature = self._curvature_at(w)
+        return self._hess_diag_from(self._curvature_at(w))
+
+    def _hess_diag_from(self, curvature: np.ndarray) -> np.ndarray:
+        """Return the Hessian diagonal from the curvature that ``_problem.loss`` wrote."""
         if self.loss == "multinomial":
             prob = curvature.reshape(self.n_samples, self.n_outputs)
             s = (self.sample_weight if self.sample_weight is not None
@@ -297,6 +300,11 @@ class GLMLine:
     def value(self, t: float) -> float:
         """Return f(w + t d) from the cached margins, with no pass over X."""
         return self._objective._problem.loss(self._z, self._dz, float(t))
+
+    def margins_at(self, t: float) -> np.ndarray:
+        """Return z(w + t d) = z(w) + t z_d from the cached margins, with no pass over X."""
+        z = self._z + float(t) * self._dz
+        return z.reshape(-1) if z.shape[1] == 1 else z
 
     def value_grad(self, t: float, out=None):
         """Return f(w + t d) and its gradient; the gradient reads X once."""

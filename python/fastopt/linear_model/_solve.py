@@ -8,6 +8,7 @@ for the data term ``f`` of a :class:`GLMObjective`, stops on the shared optimali
 solver     penalties                                    losses
 ========== ============================================ =====================================
 lbfgs      smooth only (``l1_ratio == 0`` or no penalty) all
+newton-cg  smooth only (``l1_ratio == 0`` or no penalty) all
 owlqn      any                                          all
 fista      any                                          all
 newton-cd  any                                          logistic, squared, huber
@@ -25,9 +26,10 @@ import numpy as np
 
 from fastopt.linear_model import _fista as _fista_module
 from fastopt.linear_model import _newton_cd as _newton_cd_module
+from fastopt.linear_model import _newton_cg as _newton_cg_module
 from fastopt.linear_model import _quasi_newton
 
-SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd")
+SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg")
 
 
 def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
@@ -53,12 +55,17 @@ def _owlqn(obj, *, data=None, **kwargs):
     return _quasi_newton.owlqn(obj, **kwargs)
 
 
+def _newton_cg(obj, *, data=None, **kwargs):
+    return _newton_cg_module.newton_cg(obj, **kwargs)
+
+
 #: Solver name -> function(obj, *, alpha, l1_ratio, tol, max_iter, w0, callback, data).
 REGISTRY = {
     "lbfgs": _lbfgs,
     "owlqn": _owlqn,
     "fista": _fista,
     "newton-cd": _newton_cd,
+    "newton-cg": _newton_cg,
 }
 
 
@@ -80,9 +87,9 @@ def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None):
         return "owlqn"
     # With alpha = 0 the L1 term vanishes, so lbfgs (and "auto", which picks it) can solve
     # a Lasso or L1 logistic problem at alpha = 0, the unpenalized fit.
-    if solver == "lbfgs" and has_l1:
-        raise ValueError(f"solver: 'lbfgs' does not support penalty={penalty!r}, which has an "
-                         "L1 term; use solver='owlqn', 'newton-cd', 'fista' or 'auto'")
+    if solver in ("lbfgs", "newton-cg") and has_l1:
+        raise ValueError(f"solver: {solver!r} does not support penalty={penalty!r}, which has "
+                         "an L1 term; use solver='owlqn', 'newton-cd', 'fista' or 'auto'")
     if solver == "newton-cd" and loss == "multinomial":
         others = "'owlqn', 'fista' or 'auto'" if has_l1 else "'lbfgs', 'owlqn' or 'auto'"
         raise ValueError(f"solver: 'newton-cd' does not support loss {loss!r} (penalty="
@@ -100,7 +107,7 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
         Penalty strength, >= 0.
     l1_ratio : float
         L1 share of the penalty, in [0, 1].
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd"}
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg"}
     tol : float
         Stop when the optimality violation falls to ``tol`` times its value at ``w = 0``.
     max_iter : int
