@@ -78,7 +78,7 @@ def test_l1_logistic_support_matches_liblinear(data_file, solver):
     np.testing.assert_allclose(model.coef_.ravel(), ref, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("solver", ["newton-cd", "lbfgs", "owlqn", "fista"])
+@pytest.mark.parametrize("solver", ["newton-cd", "lbfgs", "newton-cg", "owlqn", "fista"])
 def test_l2_logistic_w8a_reaches_liblinear(data_file, solver):
     X, y = _binary(data_file, "w8a", 300)
     alpha = 0.01 * _l1_alpha_max(X, y)
@@ -116,10 +116,10 @@ def test_news20_one_vs_rest_l1_reaches_liblinear(data_file):
     assert ours <= theirs * (1 + 1e-6)
 
 
-@pytest.mark.parametrize("solver", ["newton-cd", "lbfgs", "owlqn", "fista"])
+@pytest.mark.parametrize("solver", ["newton-cd", "lbfgs", "newton-cg", "owlqn", "fista"])
 def test_layouts_agree_on_a9a(data_file, solver):
     X, y = _binary(data_file, "a9a", 123, rows=5000)
-    penalty = "l2" if solver == "lbfgs" else "l1"
+    penalty = "l2" if solver in ("lbfgs", "newton-cg") else "l1"
     alpha = 0.05 * _l1_alpha_max(X, y)
     fits = []
     for layout in (X.tocsr(), X.tocsc(), X.toarray(), np.asfortranarray(X.toarray())):

@@ -24,8 +24,9 @@ from fastopt.linear_model._base import (
 
 _COMMON_PARAMETERS = """
     fit_intercept : bool, default True
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd"}, default "auto"
-        "auto" uses lbfgs without an L1 term and newton-cd with one. "lbfgs" rejects an L1
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg"}, default "auto"
+        "auto" uses lbfgs without an L1 term and newton-cd with one. "newton-cg" is truncated
+        Newton with preconditioned conjugate gradients. "lbfgs" and "newton-cg" reject an L1
         term (ValueError).
     tol : float, default 1e-6
         Stop when the optimality violation (infinity norm of the minimum-norm subgradient)
