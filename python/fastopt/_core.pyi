@@ -122,9 +122,9 @@ def hash_rows(rows: collections.abc.Iterable, n_bits: typing.SupportsInt | typin
     """
     Hash rows of tokens or dicts; returns (indptr int64, indices int32, data float64).
     """
-def hash_table(rows: collections.abc.Iterable, names: collections.abc.Sequence[str], kinds: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], label_index: typing.SupportsInt | typing.SupportsIndex, n_bits: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool, source: str, first_line: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+def hash_table(rows: collections.abc.Iterable, names: collections.abc.Sequence[str], kinds: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], label_index: typing.SupportsInt | typing.SupportsIndex, n_bits: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool, source: str, row_lines: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> tuple:
     """
-    Hash rows of str fields by column kind; returns (indptr, indices, data, labels).
+    Hash rows of str fields by column kind; returns (indptr, indices, data, labels). row_lines[i], the line where row i starts, goes into error messages.
     """
 def lamb_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_avg_sqs: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, bias_correction: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> None:
     """
