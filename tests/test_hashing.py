@@ -249,3 +249,14 @@ def test_ctr_csv_header_with_byte_order_mark(tmp_path):
     X, y = next(iter(read_ctr_csv(path, label_column="label", n_bits=4)))
     assert X.shape == (2, 16)
     np.testing.assert_array_equal(y, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_ctr_csv_error_names_the_line_after_multiline_fields(chunk_rows):
+    # Row 2's quoted field spans lines 3-5 and a blank line follows, so the bad label of the
+    # fourth record is on line 8, not on line 5 as a count of records would say.
+    text = 'label,a\n0,x\n1,"one\ntwo\nthree"\n\n0,y\nbad,z\n'
+    f = io.StringIO(text)
+    f.name = "<stdin>"
+    with pytest.raises(ValueError, match=r"<stdin>:8: invalid label 'bad' in column label"):
+        list(read_ctr_csv(f, "label", n_bits=8, chunk_rows=chunk_rows))

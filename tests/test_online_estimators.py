@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import fastopt
 from fastopt.datasets import load_svmlight, load_svmlight_files
 from fastopt.metrics import log_loss
 from fastopt.online import FTRLClassifier, SGDClassifier, SGDRegressor
@@ -83,11 +84,61 @@ def test_predict_proba_needs_log_loss():
         model.predict_proba(X)
 
 
-def test_dense_input_equals_sparse():
+def test_dense_input_equals_sparse_without_intercept():
     X, y = binary_data()
-    sparse_model = SGDClassifier(random_state=1, max_iter=3).fit(X, y)
-    dense_model = SGDClassifier(random_state=1, max_iter=3).fit(X.toarray(), y)
+    sparse_model = SGDClassifier(random_state=1, max_iter=3, fit_intercept=False).fit(X, y)
+    dense_model = SGDClassifier(random_state=1, max_iter=3, fit_intercept=False).fit(X.toarray(), y)
     np.testing.assert_array_equal(sparse_model.coef_, dense_model.coef_)
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_intercept_damping_follows_sklearn(sparse):
+    # scikit-learn damps the intercept's steps by 0.01 on sparse input only.
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    X, y = binary_data()
+    X = X if sparse else X.toarray()
+    ours = SGDClassifier(loss="log_loss", alpha=1e-3, shuffle=False)
+    theirs = linear_model.SGDClassifier(loss="log_loss", alpha=1e-3, shuffle=False)
+    for _ in range(3):
+        ours.partial_fit(X, y, classes=[0, 1])
+        theirs.partial_fit(X, y, classes=[0, 1])
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SGDClassifier(loss="log_loss", alpha=1e-3, random_state=0, max_iter=3, tol=None),
+    lambda: SGDClassifier(loss="hinge", penalty="l1", alpha=1e-3, random_state=0, max_iter=3,
+                          tol=None),
+    lambda: SGDClassifier(loss="log_loss", method="adam", average=True, random_state=0,
+                          max_iter=3, tol=None, class_weight={2: 3.0}),
+    lambda: FTRLClassifier(l1=0.01, random_state=0, epochs=3),
+])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_one_vs_rest_classes_in_parallel_equal_one_at_a_time(make, threads):
+    # Each class's solver, trained alone on its +-1 targets, must give bit-identical weights.
+    rng = np.random.default_rng(5)
+    X = sp.random(300, 40, density=0.2, random_state=3, format="csr")
+    y = rng.integers(0, 5, size=300)
+    previous = fastopt.get_num_threads()
+    fastopt.set_num_threads(threads)
+    try:
+        model = make().fit(X, y)
+    finally:
+        fastopt.set_num_threads(previous)
+    reference = make()
+    rng_order = np.random.default_rng(0)
+    solvers = [reference._new_solver(40) for _ in range(5)]
+    weights = np.where(y == 2, 3.0, 1.0) if getattr(reference, "class_weight", None) else None
+    for solver in solvers:
+        if hasattr(solver, "intercept_decay"):
+            solver.intercept_decay = 0.01
+    for _ in range(3):
+        order = rng_order.permutation(300)
+        for k, solver in enumerate(solvers):
+            solver.partial_fit(X, np.where(y == k, 1.0, -1.0), weights, order)
+    np.testing.assert_array_equal(model.coef_, np.vstack([s.coef_ for s in solvers]))
+    np.testing.assert_array_equal(model.intercept_, [s.intercept_ for s in solvers])
 
 
 def test_get_set_params_and_clone():

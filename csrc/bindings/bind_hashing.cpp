@@ -190,7 +190,7 @@ enum ColumnKind : int { kSkip = 0, kCategorical = 1, kNumericValue = 2, kNumeric
 py::tuple hash_table(py::iterable rows, const std::vector<std::string>& names,
                      const std::vector<int>& kinds, int label_index, int n_bits,
                      std::int64_t seed, bool alternate_sign, const std::string& source,
-                     std::int64_t first_line) {
+                     const std::vector<std::int64_t>& row_lines) {
   check_hash_options(n_bits, seed);
   if (names.size() != kinds.size()) {
     throw py::value_error("kinds: expected one kind per name (" + std::to_string(names.size()) +
@@ -203,9 +203,15 @@ py::tuple hash_table(py::iterable rows, const std::vector<std::string>& names,
   }
   TokenBuffer tokens;
   std::vector<double> labels;
-  std::int64_t line = first_line;
+  std::size_t position = 0;
   for (py::handle row : rows) {
-    const std::string where = source + ":" + std::to_string(line);
+    // A record can span several lines (a quoted field with a line break), so the caller
+    // passes the line where each one starts.
+    if (position >= row_lines.size()) {
+      throw py::value_error("row_lines: expected one line number per row, got " +
+                            std::to_string(row_lines.size()));
+    }
+    const std::string where = source + ":" + std::to_string(row_lines[position]);
     if (!PyList_Check(row.ptr())) {
       throw py::type_error(where + ": expected a list of str fields, got " + describe(row));
     }
@@ -246,7 +252,7 @@ py::tuple hash_table(py::iterable rows, const std::vector<std::string>& names,
       }
     }
     tokens.end_row();
-    ++line;
+    ++position;
   }
   py::tuple csr = hash_buffer(tokens, n_bits, seed, alternate_sign);
   py::array_t<double> label_array(static_cast<py::ssize_t>(labels.size()));
@@ -281,8 +287,9 @@ void bind_hashing(py::module_& m) {
         "Hash rows of tokens or dicts; returns (indptr int64, indices int32, data float64).");
   m.def("hash_table", &hash_table, py::arg("rows"), py::arg("names"), py::arg("kinds"),
         py::arg("label_index"), py::arg("n_bits"), py::arg("seed"), py::arg("alternate_sign"),
-        py::arg("source"), py::arg("first_line"),
-        "Hash rows of str fields by column kind; returns (indptr, indices, data, labels).");
+        py::arg("source"), py::arg("row_lines"),
+        "Hash rows of str fields by column kind; returns (indptr, indices, data, labels). "
+        "row_lines[i], the line where row i starts, goes into error messages.");
 }
 
 }  // namespace fastopt::bindings

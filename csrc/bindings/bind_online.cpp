@@ -11,6 +11,7 @@
 #include "bindings/checks.hpp"
 #include "bindings/pybind.hpp"
 #include "cpu/dispatch.hpp"
+#include "cpu/threads.hpp"
 
 namespace fastopt::bindings {
 namespace {
@@ -210,14 +211,11 @@ void check_finite(const char* name, double x) {
   }
 }
 
-double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py::handle y,
-                     py::handle sample_weight, py::handle order, py::handle coef,
-                     py::handle l1_applied, py::handle state1, py::handle state2,
-                     py::handle average_offset, py::handle globals, py::handle t, int loss,
-                     int method, int learning_rate, double power_t, double optimal_t0,
-                     double alpha, double l1, double l2, double momentum, double beta1,
-                     double beta2, double eps, double epsilon, bool fit_intercept,
-                     std::int64_t average_start) {
+cpu::LazySgdHyper sgd_hyper(int loss, int method, int learning_rate, double power_t,
+                            double optimal_t0, double alpha, double l1, double l2,
+                            double momentum, double beta1, double beta2, double eps,
+                            double epsilon, bool fit_intercept, std::int64_t average_start,
+                            double intercept_decay) {
   cpu::LazySgdHyper h;
   h.loss = enum_arg<cpu::OnlineLoss>("loss", loss, 4);
   h.method = enum_arg<cpu::OnlineMethod>("method", method, 4);
@@ -225,7 +223,8 @@ double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py:
   for (auto [name, x] : {std::pair<const char*, double>{"power_t", power_t},
                          {"optimal_t0", optimal_t0}, {"alpha", alpha}, {"l1", l1}, {"l2", l2},
                          {"momentum", momentum}, {"beta1", beta1}, {"beta2", beta2},
-                         {"eps", eps}, {"epsilon", epsilon}}) {
+                         {"eps", eps}, {"epsilon", epsilon},
+                         {"intercept_decay", intercept_decay}}) {
     check_finite(name, x);
   }
   if (l1 < 0.0 || l2 < 0.0) {
@@ -240,6 +239,10 @@ double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py:
     throw py::value_error("alpha: the optimal schedule needs alpha > 0, got " +
                           std::to_string(alpha));
   }
+  if (intercept_decay < 0.0) {
+    throw py::value_error("intercept_decay: expected a value >= 0, got " +
+                          std::to_string(intercept_decay));
+  }
   h.power_t = power_t;
   h.optimal_t0 = optimal_t0;
   h.alpha = alpha;
@@ -252,11 +255,16 @@ double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py:
   h.epsilon = epsilon;
   h.fit_intercept = fit_intercept;
   h.average_start = average_start < 0 ? 0 : average_start;
+  h.intercept_decay = intercept_decay;
+  return h;
+}
 
-  py::array coef_any = vector_arg("coef", coef, py::dtype::of<double>(), -1, true);
-  const std::int64_t num_features = coef_any.shape(0);
-  RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
-  std::vector<py::array> written;
+// The state arrays of one lazy SGD solver, checked against h; their arrays are
+// appended to written.
+cpu::LazySgdState sgd_state(const cpu::LazySgdHyper& h, py::handle coef, py::handle l1_applied,
+                            py::handle state1, py::handle state2, py::handle average_offset,
+                            py::handle globals, py::handle t, std::int64_t num_features,
+                            std::vector<py::array>& written) {
   cpu::LazySgdState s;
   s.num_features = num_features;
   s.coef = state_arg("coef", coef, num_features, written);
@@ -282,19 +290,121 @@ double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py:
                          : nullptr;
   s.globals = state_arg("globals", globals, cpu::kNumLazySgdGlobals, written);
   s.t = step_arg(t, written);
-  check_separate(rows.keep, written);
   if (!(s.globals[cpu::kScale] > 0.0) || !std::isfinite(s.globals[cpu::kScale])) {
     throw py::value_error("globals[0]: expected a finite scale > 0, got " +
                           std::to_string(s.globals[cpu::kScale]));
   }
+  return s;
+}
+
+double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py::handle y,
+                     py::handle sample_weight, py::handle order, py::handle coef,
+                     py::handle l1_applied, py::handle state1, py::handle state2,
+                     py::handle average_offset, py::handle globals, py::handle t, int loss,
+                     int method, int learning_rate, double power_t, double optimal_t0,
+                     double alpha, double l1, double l2, double momentum, double beta1,
+                     double beta2, double eps, double epsilon, bool fit_intercept,
+                     std::int64_t average_start, double intercept_decay) {
+  const cpu::LazySgdHyper h =
+      sgd_hyper(loss, method, learning_rate, power_t, optimal_t0, alpha, l1, l2, momentum, beta1,
+                beta2, eps, epsilon, fit_intercept, average_start, intercept_decay);
+  py::array coef_any = vector_arg("coef", coef, py::dtype::of<double>(), -1, true);
+  const std::int64_t num_features = coef_any.shape(0);
+  RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
+  std::vector<py::array> written;
+  const cpu::LazySgdState s = sgd_state(h, coef, l1_applied, state1, state2, average_offset,
+                                        globals, t, num_features, written);
+  check_separate(rows.keep, written);
   py::gil_scoped_release release;
   return cpu::kernels().lazy_sgd_pass(rows.rows, h, s);
 }
 
-double ftrl_pass(py::handle data, py::handle indices, py::handle indptr, py::handle y,
-                 py::handle sample_weight, py::handle order, py::handle z, py::handle n,
-                 py::handle globals, py::handle t, int loss, double alpha, double beta,
-                 double l1, double l2, double epsilon, bool fit_intercept) {
+// Rows shared by several outputs: one CsrRows per row of the (count, n)
+// target matrix Y, all pointing at the same checked X, order and weights.
+std::vector<cpu::CsrRows> rows_per_output(RowsArgs& rows, py::handle Y, std::int64_t count) {
+  if (!py::isinstance<py::array>(Y)) {
+    throw py::type_error("Y: expected a numpy.ndarray, got " + describe(Y));
+  }
+  py::array y_arr = py::reinterpret_borrow<py::array>(Y);
+  if (!y_arr.dtype().equal(py::dtype::of<double>())) {
+    throw py::type_error("Y: expected dtype float64, got " + describe(Y));
+  }
+  if (y_arr.ndim() != 2 || y_arr.shape(0) != count || y_arr.shape(1) != rows.rows.num_rows) {
+    throw py::value_error("Y: expected shape (" + std::to_string(count) + ", " +
+                          std::to_string(rows.rows.num_rows) + "), got " + shape_text(y_arr));
+  }
+  if (!(y_arr.flags() & py::array::c_style)) {
+    throw py::value_error("Y: expected a C-contiguous array");
+  }
+  rows.keep.push_back(y_arr);
+  std::vector<cpu::CsrRows> out(static_cast<std::size_t>(count), rows.rows);
+  const auto* base = static_cast<const double*>(y_arr.data());
+  for (std::int64_t k = 0; k < count; ++k) {
+    out[static_cast<std::size_t>(k)].y = base + k * rows.rows.num_rows;
+  }
+  return out;
+}
+
+std::vector<py::tuple> state_tuples(const char* name, py::handle states, std::size_t size) {
+  if (!py::isinstance<py::sequence>(states) || py::isinstance<py::str>(states)) {
+    throw py::type_error(std::string(name) + ": expected a sequence of tuples, got " +
+                         describe(states));
+  }
+  std::vector<py::tuple> out;
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(states);
+  for (std::size_t k = 0; k < seq.size(); ++k) {
+    py::object item = seq[k];
+    if (!py::isinstance<py::tuple>(item) || py::len(item) != size) {
+      throw py::type_error(std::string(name) + "[" + std::to_string(k) + "]: expected a tuple of " +
+                           std::to_string(size) + " arrays, got " + describe(item));
+    }
+    out.push_back(py::reinterpret_borrow<py::tuple>(item));
+  }
+  if (out.empty()) throw py::value_error(std::string(name) + ": expected at least one state");
+  return out;
+}
+
+py::array_t<double> lazy_sgd_pass_many(
+    py::handle data, py::handle indices, py::handle indptr, py::handle Y,
+    py::handle sample_weight, py::handle order, py::handle states, int loss, int method,
+    int learning_rate, double power_t, double optimal_t0, double alpha, double l1, double l2,
+    double momentum, double beta1, double beta2, double eps, double epsilon, bool fit_intercept,
+    std::int64_t average_start, double intercept_decay) {
+  const cpu::LazySgdHyper h =
+      sgd_hyper(loss, method, learning_rate, power_t, optimal_t0, alpha, l1, l2, momentum, beta1,
+                beta2, eps, epsilon, fit_intercept, average_start, intercept_decay);
+  const std::vector<py::tuple> tuples = state_tuples("states", states, 7);
+  const std::int64_t count = static_cast<std::int64_t>(tuples.size());
+  py::array coef_any = vector_arg("coef", tuples[0][0], py::dtype::of<double>(), -1, true);
+  const std::int64_t num_features = coef_any.shape(0);
+  // The first row of Y stands in for y while X, order and weights are checked.
+  if (!py::isinstance<py::array>(Y) || py::reinterpret_borrow<py::array>(Y).ndim() != 2 ||
+      py::reinterpret_borrow<py::array>(Y).shape(0) != count) {
+    throw py::value_error("Y: expected a 2-D float64 array with one row per state (" +
+                          std::to_string(count) + ")");
+  }
+  py::object first_y = py::reinterpret_borrow<py::object>(Y)[py::int_(0)];
+  RowsArgs rows = gather_rows(data, indices, indptr, first_y, sample_weight, order, num_features);
+  std::vector<cpu::CsrRows> per_output = rows_per_output(rows, Y, count);
+  std::vector<py::array> written;
+  std::vector<cpu::LazySgdState> s;
+  for (const py::tuple& st : tuples) {
+    s.push_back(sgd_state(h, st[0], st[1], st[2], st[3], st[4], st[5], st[6], num_features,
+                          written));
+  }
+  check_separate(rows.keep, written);
+  py::array_t<double> losses(count);
+  double* out = losses.mutable_data();
+  const int threads = cpu::get_num_threads();
+  {
+    py::gil_scoped_release release;
+    cpu::kernels().lazy_sgd_pass_many(per_output.data(), h, s.data(), count, out, threads);
+  }
+  return losses;
+}
+
+cpu::FtrlHyper ftrl_hyper(int loss, double alpha, double beta, double l1, double l2,
+                          double epsilon, bool fit_intercept) {
   cpu::FtrlHyper h;
   h.loss = enum_arg<cpu::OnlineLoss>("loss", loss, 4);
   for (auto [name, x] : {std::pair<const char*, double>{"alpha", alpha}, {"beta", beta},
@@ -312,19 +422,66 @@ double ftrl_pass(py::handle data, py::handle indices, py::handle indptr, py::han
   h.l2 = l2;
   h.epsilon = epsilon;
   h.fit_intercept = fit_intercept;
-  py::array z_any = vector_arg("z", z, py::dtype::of<double>(), -1, true);
-  const std::int64_t num_features = z_any.shape(0);
-  RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
-  std::vector<py::array> written;
+  return h;
+}
+
+cpu::FtrlState ftrl_state(py::handle z, py::handle n, py::handle globals, py::handle t,
+                          std::int64_t num_features, std::vector<py::array>& written) {
   cpu::FtrlState s;
   s.num_features = num_features;
   s.z = state_arg("z", z, num_features, written);
   s.n = state_arg("n", n, num_features, written);
   s.globals = state_arg("globals", globals, cpu::kNumFtrlGlobals, written);
   s.t = step_arg(t, written);
+  return s;
+}
+
+double ftrl_pass(py::handle data, py::handle indices, py::handle indptr, py::handle y,
+                 py::handle sample_weight, py::handle order, py::handle z, py::handle n,
+                 py::handle globals, py::handle t, int loss, double alpha, double beta,
+                 double l1, double l2, double epsilon, bool fit_intercept) {
+  const cpu::FtrlHyper h = ftrl_hyper(loss, alpha, beta, l1, l2, epsilon, fit_intercept);
+  py::array z_any = vector_arg("z", z, py::dtype::of<double>(), -1, true);
+  const std::int64_t num_features = z_any.shape(0);
+  RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
+  std::vector<py::array> written;
+  const cpu::FtrlState s = ftrl_state(z, n, globals, t, num_features, written);
   check_separate(rows.keep, written);
   py::gil_scoped_release release;
   return cpu::kernels().ftrl_pass(rows.rows, h, s);
+}
+
+py::array_t<double> ftrl_pass_many(py::handle data, py::handle indices, py::handle indptr,
+                                   py::handle Y, py::handle sample_weight, py::handle order,
+                                   py::handle states, int loss, double alpha, double beta,
+                                   double l1, double l2, double epsilon, bool fit_intercept) {
+  const cpu::FtrlHyper h = ftrl_hyper(loss, alpha, beta, l1, l2, epsilon, fit_intercept);
+  const std::vector<py::tuple> tuples = state_tuples("states", states, 4);
+  const std::int64_t count = static_cast<std::int64_t>(tuples.size());
+  py::array z_any = vector_arg("z", tuples[0][0], py::dtype::of<double>(), -1, true);
+  const std::int64_t num_features = z_any.shape(0);
+  if (!py::isinstance<py::array>(Y) || py::reinterpret_borrow<py::array>(Y).ndim() != 2 ||
+      py::reinterpret_borrow<py::array>(Y).shape(0) != count) {
+    throw py::value_error("Y: expected a 2-D float64 array with one row per state (" +
+                          std::to_string(count) + ")");
+  }
+  py::object first_y = py::reinterpret_borrow<py::object>(Y)[py::int_(0)];
+  RowsArgs rows = gather_rows(data, indices, indptr, first_y, sample_weight, order, num_features);
+  std::vector<cpu::CsrRows> per_output = rows_per_output(rows, Y, count);
+  std::vector<py::array> written;
+  std::vector<cpu::FtrlState> s;
+  for (const py::tuple& st : tuples) {
+    s.push_back(ftrl_state(st[0], st[1], st[2], st[3], num_features, written));
+  }
+  check_separate(rows.keep, written);
+  py::array_t<double> losses(count);
+  double* out = losses.mutable_data();
+  const int threads = cpu::get_num_threads();
+  {
+    py::gil_scoped_release release;
+    cpu::kernels().ftrl_pass_many(per_output.data(), h, s.data(), count, out, threads);
+  }
+  return losses;
 }
 
 }  // namespace
@@ -336,7 +493,7 @@ void bind_online(py::module_& m) {
         "average_offset"_a, "globals"_a, "t"_a, py::kw_only(), "loss"_a, "method"_a,
         "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
         "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
-        "average_start"_a,
+        "average_start"_a, "intercept_decay"_a = 1.0,
         "One lazy SGD/Adagrad/Adam pass over CSR rows in the given order, updating the state "
         "in place; returns the sum of the losses measured before each row's update.");
   m.def("ftrl_pass", &ftrl_pass, "data"_a, "indices"_a, "indptr"_a, "y"_a, "sample_weight"_a,
@@ -344,6 +501,22 @@ void bind_online(py::module_& m) {
         "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a,
         "One FTRL-Proximal pass over CSR rows in the given order, updating (z, n) in place; "
         "returns the sum of the losses measured before each row's update.");
+  m.def("lazy_sgd_pass_many", &lazy_sgd_pass_many, "data"_a, "indices"_a, "indptr"_a, "Y"_a,
+        "sample_weight"_a, "order"_a, "states"_a, py::kw_only(), "loss"_a, "method"_a,
+        "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
+        "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
+        "average_start"_a, "intercept_decay"_a = 1.0,
+        "lazy_sgd_pass for several independent solvers with the same settings over the same "
+        "rows: Y[k] holds the targets of states[k], a tuple (coef, l1_applied, state1, "
+        "state2, average_offset, globals, t). The solvers run in parallel over fastopt's "
+        "threads; each result equals its single-solver pass. Returns the loss sums.");
+  m.def("ftrl_pass_many", &ftrl_pass_many, "data"_a, "indices"_a, "indptr"_a, "Y"_a,
+        "sample_weight"_a, "order"_a, "states"_a, py::kw_only(), "loss"_a, "alpha"_a,
+        "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a,
+        "ftrl_pass for several independent solvers with the same settings over the same rows: "
+        "Y[k] holds the targets of states[k], a tuple (z, n, globals, t). The solvers run in "
+        "parallel over fastopt's threads; each result equals its single-solver pass. Returns "
+        "the loss sums.");
   m.attr("lazy_sgd_num_globals") = static_cast<int>(cpu::kNumLazySgdGlobals);
   m.attr("ftrl_num_globals") = static_cast<int>(cpu::kNumFtrlGlobals);
 }

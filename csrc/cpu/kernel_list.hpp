@@ -79,6 +79,12 @@ struct GradStats {
   X(double, lazy_sgd_pass, (const CsrRows& rows, const LazySgdHyper& h,              \
                             const LazySgdState& s))                                 \
   X(double, ftrl_pass, (const CsrRows& rows, const FtrlHyper& h, const FtrlState& s)) \
+  X(void, lazy_sgd_pass_many, (const CsrRows* rows, const LazySgdHyper& h,           \
+                                 const LazySgdState* states, std::int64_t count,     \
+                                 double* losses, int num_threads))                   \
+  X(void, ftrl_pass_many, (const CsrRows* rows, const FtrlHyper& h,                   \
+                           const FtrlState* states, std::int64_t count, double* losses, \
+                           int num_threads))                                         \
   X(std::int64_t, hash_rows, (const HashBatch& batch, const HashedRows& out))      \
   X(GlmStatus, glm_value_grad, (const GlmDesign& x, const GlmTarget& t, const double* w, \
                                 double* grad, double* margins, const GlmWork& work,   \

@@ -58,6 +58,9 @@ struct LazySgdHyper {
   double eps = 1e-8;
   double epsilon = 0.1;  // Huber threshold
   bool fit_intercept = true;
+  // Factor on every step of the intercept; scikit-learn's SGD uses 0.01 on
+  // sparse input (sklearn.linear_model._base.SPARSE_INTERCEPT_DECAY).
+  double intercept_decay = 1.0;
   // First step (1-based) included in the averaged weights; 0 turns averaging off.
   std::int64_t average_start = 0;
 };

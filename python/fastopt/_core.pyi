@@ -3,8 +3,10 @@ fastopt's compiled kernels; use the fastopt package, not this module.
 """
 from __future__ import annotations
 import collections.abc
+import numpy
+import numpy.typing
 import typing
-__all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 class GlmDesign:
     """
     A validated view of a design matrix X that references, never copies, the caller's arrays.
@@ -104,6 +106,10 @@ def ftrl_pass(data: typing.Any, indices: typing.Any, indptr: typing.Any, y: typi
     """
     One FTRL-Proximal pass over CSR rows in the given order, updating (z, n) in place; returns the sum of the losses measured before each row's update.
     """
+def ftrl_pass_many(data: typing.Any, indices: typing.Any, indptr: typing.Any, Y: typing.Any, sample_weight: typing.Any, order: typing.Any, states: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    ftrl_pass for several independent solvers with the same settings over the same rows: Y[k] holds the targets of states[k], a tuple (z, n, globals, t). The solvers run in parallel over fastopt's threads; each result equals its single-solver pass. Returns the loss sums.
+    """
 def get_num_threads() -> int:
     """
     Threads used by fastopt's kernels.
@@ -116,17 +122,21 @@ def hash_rows(rows: collections.abc.Iterable, n_bits: typing.SupportsInt | typin
     """
     Hash rows of tokens or dicts; returns (indptr int64, indices int32, data float64).
     """
-def hash_table(rows: collections.abc.Iterable, names: collections.abc.Sequence[str], kinds: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], label_index: typing.SupportsInt | typing.SupportsIndex, n_bits: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool, source: str, first_line: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+def hash_table(rows: collections.abc.Iterable, names: collections.abc.Sequence[str], kinds: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], label_index: typing.SupportsInt | typing.SupportsIndex, n_bits: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool, source: str, row_lines: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> tuple:
     """
-    Hash rows of str fields by column kind; returns (indptr, indices, data, labels).
+    Hash rows of str fields by column kind; returns (indptr, indices, data, labels). row_lines[i], the line where row i starts, goes into error messages.
     """
 def lamb_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp_avg_sqs: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, bias_correction: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> None:
     """
     Fused two-pass LAMB step over lists of arrays, updated in place.
     """
-def lazy_sgd_pass(data: typing.Any, indices: typing.Any, indptr: typing.Any, y: typing.Any, sample_weight: typing.Any, order: typing.Any, coef: typing.Any, l1_applied: typing.Any, state1: typing.Any, state2: typing.Any, average_offset: typing.Any, globals: typing.Any, t: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, learning_rate: typing.SupportsInt | typing.SupportsIndex, power_t: typing.SupportsFloat | typing.SupportsIndex, optimal_t0: typing.SupportsFloat | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, average_start: typing.SupportsInt | typing.SupportsIndex) -> float:
+def lazy_sgd_pass(data: typing.Any, indices: typing.Any, indptr: typing.Any, y: typing.Any, sample_weight: typing.Any, order: typing.Any, coef: typing.Any, l1_applied: typing.Any, state1: typing.Any, state2: typing.Any, average_offset: typing.Any, globals: typing.Any, t: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, learning_rate: typing.SupportsInt | typing.SupportsIndex, power_t: typing.SupportsFloat | typing.SupportsIndex, optimal_t0: typing.SupportsFloat | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, average_start: typing.SupportsInt | typing.SupportsIndex, intercept_decay: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> float:
     """
     One lazy SGD/Adagrad/Adam pass over CSR rows in the given order, updating the state in place; returns the sum of the losses measured before each row's update.
+    """
+def lazy_sgd_pass_many(data: typing.Any, indices: typing.Any, indptr: typing.Any, Y: typing.Any, sample_weight: typing.Any, order: typing.Any, states: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, learning_rate: typing.SupportsInt | typing.SupportsIndex, power_t: typing.SupportsFloat | typing.SupportsIndex, optimal_t0: typing.SupportsFloat | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, average_start: typing.SupportsInt | typing.SupportsIndex, intercept_decay: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    lazy_sgd_pass for several independent solvers with the same settings over the same rows: Y[k] holds the targets of states[k], a tuple (coef, l1_applied, state1, state2, average_offset, globals, t). The solvers run in parallel over fastopt's threads; each result equals its single-solver pass. Returns the loss sums.
     """
 def lbfgs_direction(s: typing.Any, y: typing.Any, order: typing.Any, new_slot: typing.SupportsInt | typing.SupportsIndex, sy: typing.Any, yy: typing.Any, gamma: typing.SupportsFloat | typing.SupportsIndex, g: typing.Any, d: typing.Any, work: typing.Any) -> float:
     """

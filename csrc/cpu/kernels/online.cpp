@@ -158,7 +158,7 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
         v[j] -= change;
         if constexpr (kAverage) avg[j] += change * avg_sum;
       }
-      if (h.fit_intercept) b -= eta * d;
+      if (h.fit_intercept) b += (-eta * d) * h.intercept_decay;
     } else if constexpr (kMethod == OnlineMethod::momentum) {
       const double step = eta * inv_scale;
       for (std::int64_t e = begin; e < end; ++e) {
@@ -170,7 +170,7 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
       }
       if (h.fit_intercept) {
         g[kInterceptState1] = mu * g[kInterceptState1] + d;
-        b -= eta * g[kInterceptState1];
+        b += (-eta * g[kInterceptState1]) * h.intercept_decay;
       }
     } else if constexpr (kMethod == OnlineMethod::adagrad) {
       const double step = eta * inv_scale;
@@ -184,7 +184,7 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
       }
       if (h.fit_intercept) {
         g[kInterceptState1] += d * d;
-        b -= eta * d / (std::sqrt(g[kInterceptState1]) + h.eps);
+        b += (-eta * d / (std::sqrt(g[kInterceptState1]) + h.eps)) * h.intercept_decay;
       }
     } else {  // Adam, written as torch.optim.Adam evaluates it
       const double tt = static_cast<double>(t);
@@ -209,7 +209,7 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
         double& sq = g[kInterceptState2];
         m = h.beta1 * m + c1 * d;
         sq = h.beta2 * sq + c2 * d * d;
-        b -= step * m / (std::sqrt(sq) / sqrt_correction2 + h.eps);
+        b += (-step * m / (std::sqrt(sq) / sqrt_correction2 + h.eps)) * h.intercept_decay;
       }
     }
 
@@ -247,19 +247,21 @@ double lazy_sgd_method(const CsrRows& rows, const LazySgdHyper& h, const LazySgd
   }
 }
 
-// FTRL-Proximal weight of one coordinate from its (z, n): exactly 0 when
-// |z| <= l1.
-inline double ftrl_weight(double z, double n, double alpha, double beta, double l1, double l2) {
+// FTRL-Proximal weight of one coordinate from its z and sqrt(n): exactly 0
+// when |z| <= l1.
+inline double ftrl_weight(double z, double sqrt_n, double alpha, double beta, double l1,
+                          double l2) {
   const double magnitude = z < 0.0 ? -z : z;
   if (magnitude <= l1) return 0.0;
   const double shrunk = z < 0.0 ? z + l1 : z - l1;
-  return -shrunk / ((beta + std::sqrt(n)) / alpha + l2);
+  return -shrunk / ((beta + sqrt_n) / alpha + l2);
 }
 
-// One coordinate's FTRL-Proximal update with gradient gj at weight w.
-inline void ftrl_update(double& z, double& n, double w, double gj, double alpha) {
+// One coordinate's FTRL-Proximal update with gradient gj at weight w; sqrt_n
+// is sqrt(n), computed once for the weight and reused here.
+inline void ftrl_update(double& z, double& n, double sqrt_n, double w, double gj, double alpha) {
   const double n_new = n + gj * gj;
-  const double sigma = (std::sqrt(n_new) - std::sqrt(n)) / alpha;
+  const double sigma = (std::sqrt(n_new) - sqrt_n) / alpha;
   z += gj - sigma * w;
   n = n_new;
 }
@@ -274,28 +276,32 @@ double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
   double* g = s.globals;
   std::int64_t t = *s.t;
   double loss_sum = 0.0;
-  std::vector<double> weights;
+  // Weight and sqrt(n) of each stored coordinate of the current row, interleaved.
+  std::vector<double> scratch;
 
   for (std::int64_t k = 0; k < rows.num_visits; ++k) {
     const std::int64_t r = rows.order[k];
     const std::int64_t begin = static_cast<std::int64_t>(indptr[r]);
     const std::int64_t end = static_cast<std::int64_t>(indptr[r + 1]);
     const std::size_t nnz = static_cast<std::size_t>(end - begin);
-    if (weights.size() < nnz) weights.resize(nnz);
+    if (scratch.size() < 2 * nnz) scratch.resize(2 * nnz);
+    double* ws = scratch.data();
     ++t;
 
     double dot = 0.0;
     for (std::int64_t e = begin; e < end; ++e) {
       const std::int64_t j = static_cast<std::int64_t>(indices[e]);
-      const double w = ftrl_weight(z[j], n[j], h.alpha, h.beta, h.l1, h.l2);
-      weights[static_cast<std::size_t>(e - begin)] = w;
+      const double sqrt_n = std::sqrt(n[j]);
+      const double w = ftrl_weight(z[j], sqrt_n, h.alpha, h.beta, h.l1, h.l2);
+      ws[2 * (e - begin)] = w;
+      ws[2 * (e - begin) + 1] = sqrt_n;
       dot += static_cast<double>(data[e]) * w;
     }
     // The intercept is a coordinate with x = 1 and no penalty.
-    const double b =
-        h.fit_intercept ? ftrl_weight(g[kFtrlInterceptZ], g[kFtrlInterceptN], h.alpha, h.beta,
-                                      0.0, 0.0)
-                        : 0.0;
+    const double sqrt_nb = h.fit_intercept ? std::sqrt(g[kFtrlInterceptN]) : 0.0;
+    const double b = h.fit_intercept
+                         ? ftrl_weight(g[kFtrlInterceptZ], sqrt_nb, h.alpha, h.beta, 0.0, 0.0)
+                         : 0.0;
     const double y = rows.y[r];
     const LossValue lv = evaluate_loss(h.loss, y, dot + b, h.epsilon);
     loss_sum += lv.value;
@@ -303,10 +309,12 @@ double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
 
     for (std::int64_t e = begin; e < end; ++e) {
       const std::int64_t j = static_cast<std::int64_t>(indices[e]);
-      ftrl_update(z[j], n[j], weights[static_cast<std::size_t>(e - begin)],
+      ftrl_update(z[j], n[j], ws[2 * (e - begin) + 1], ws[2 * (e - begin)],
                   d * static_cast<double>(data[e]), h.alpha);
     }
-    if (h.fit_intercept) ftrl_update(g[kFtrlInterceptZ], g[kFtrlInterceptN], b, d, h.alpha);
+    if (h.fit_intercept) {
+      ftrl_update(g[kFtrlInterceptZ], g[kFtrlInterceptN], sqrt_nb, b, d, h.alpha);
+    }
   }
   *s.t = t;
   return loss_sum;
@@ -332,6 +340,27 @@ double ftrl_pass(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
   }
   return f32 ? ftrl_rows<float, std::int32_t>(rows, h, s)
              : ftrl_rows<double, std::int32_t>(rows, h, s);
+}
+
+// Independent outputs (one-vs-rest classes) over the same rows: each output's
+// pass is the single-output pass on its own state, so the result does not
+// depend on the thread count or on which thread runs which output.
+void lazy_sgd_pass_many(const CsrRows* rows, const LazySgdHyper& h, const LazySgdState* states,
+                        std::int64_t count, double* losses, int num_threads) {
+  const int threads = static_cast<int>(count < num_threads ? count : num_threads);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+#endif
+  for (std::int64_t k = 0; k < count; ++k) losses[k] = lazy_sgd_pass(rows[k], h, states[k]);
+}
+
+void ftrl_pass_many(const CsrRows* rows, const FtrlHyper& h, const FtrlState* states,
+                    std::int64_t count, double* losses, int num_threads) {
+  const int threads = static_cast<int>(count < num_threads ? count : num_threads);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+#endif
+  for (std::int64_t k = 0; k < count; ++k) losses[k] = ftrl_pass(rows[k], h, states[k]);
 }
 
 }  // namespace fastopt::cpu::FASTOPT_ISA

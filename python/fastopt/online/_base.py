@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
+from fastopt.online._solvers import partial_fit_many
 
 # The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
 # as scikit-learn's SGD does.
@@ -36,8 +37,9 @@ def check_features(X, n_features=None):
 
 
 def check_sample_weight(sample_weight, n):
+    """Return the checked weights as float64, or None (every weight 1) for None."""
     if sample_weight is None:
-        return np.ones(n)
+        return None
     sample_weight = np.asarray(sample_weight, dtype=np.float64)
     if sample_weight.shape != (n,):
         raise ValueError(f"sample_weight: expected shape ({n},), got {sample_weight.shape}")
@@ -102,9 +104,36 @@ class OnlineLinearModel(EstimatorParams):
         self.t_ = 0
         self._eta_divisions = 0
 
-    def _pass(self, X, targets, sample_weight, order):
-        """Run every solver once over the rows in ``order``; return their mean progressive loss."""
-        losses = [solver.partial_fit(X, y, sample_weight, order) for solver, y in zip(self._solvers, targets)]
+    def _intercept_decay(self, sparse_input):
+        """Factor on the intercept's steps for this input; None leaves the solvers' own."""
+        return None
+
+    def _checked_params(self):
+        """Run ``_check_params`` unless the parameters are those it last accepted.
+
+        Checking builds a solver, which costs as much as a pass over a few thousand rows, so
+        repeated ``partial_fit`` calls with unchanged parameters skip it.
+        """
+        key = tuple((name, getattr(self, name)) for name in self._get_param_names())
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+        if key is None or key != getattr(self, "_accepted_params", None):
+            self._check_params()
+            self._accepted_params = key
+
+    def _pass(self, X, targets, sample_weight, order, sparse_input=True):
+        """Run every solver once over the rows in ``order``; return their mean progressive loss.
+
+        The solvers (one per one-vs-rest class) share no state, so they run in parallel over
+        fastopt's threads, with results that do not depend on the number of threads.
+        """
+        decay = self._intercept_decay(sparse_input)
+        if decay is not None:
+            for solver in self._solvers:
+                solver.intercept_decay = decay
+        losses = partial_fit_many(self._solvers, X, targets, sample_weight, order)
         self.t_ = self._solvers[0].t_
         loss = float(np.mean(losses))
         if not math.isfinite(loss):
@@ -162,7 +191,8 @@ class OnlineLinearModel(EstimatorParams):
         return train, validation
 
     def _fit_arrays(self, X, y, sample_weight):
-        self._check_params()
+        self._checked_params()
+        sparse_input = sp.issparse(X)
         X = check_features(X)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
@@ -189,7 +219,7 @@ class OnlineLinearModel(EstimatorParams):
         self.n_iter_ = 0
         for _ in range(epochs):
             order = rng.permutation(train) if self.shuffle else train
-            loss = self._pass(X, targets, weights, order)
+            loss = self._pass(X, targets, weights, order, sparse_input)
             self.loss_curve_.append(loss)
             self.n_iter_ += 1
             # Both criteria are "lower is better": the loss, or minus the validation score.
@@ -222,8 +252,9 @@ class OnlineLinearModel(EstimatorParams):
         return True
 
     def _partial_fit_arrays(self, X, y, sample_weight, classes=None):
-        self._check_params()
+        self._checked_params()
         fitted = self._is_fitted()
+        sparse_input = sp.issparse(X)
         X = check_features(X, self.n_features_in_ if fitted else None)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
@@ -234,7 +265,7 @@ class OnlineLinearModel(EstimatorParams):
         )
         if not fitted:
             self._reset(X.shape[1], len(targets))
-        self._pass(X, targets, weights, None)
+        self._pass(X, targets, weights, None, sparse_input)
         return self
 
     def fit_stream(self, source, epochs=1, *, classes=None, n_features=None, chunk_rows=10_000,
@@ -287,6 +318,7 @@ class OnlineLinearModel(EstimatorParams):
             for position, chunk in enumerate(open_epoch()):
                 X, y, sample_weight = unpack_chunk(chunk, position)
                 fitted = self._is_fitted()
+                sparse_input = sp.issparse(X)
                 X = check_features(X, self.n_features_in_ if fitted else n_features)
                 if y.ndim != 1 or y.shape[0] != X.shape[0]:
                     raise ValueError(f"chunk {position}: y: expected shape ({X.shape[0]},), got {y.shape}")
@@ -297,7 +329,7 @@ class OnlineLinearModel(EstimatorParams):
                 if not fitted:
                     self._reset(X.shape[1], len(targets))
                 order = rng.permutation(X.shape[0]) if self.shuffle else None
-                total += self._pass(X, targets, weights, order) * X.shape[0]
+                total += self._pass(X, targets, weights, order, sparse_input) * X.shape[0]
                 rows += X.shape[0]
             if not self._is_fitted():
                 raise ValueError("source: the stream has no rows")

@@ -78,7 +78,7 @@ class OnlineClassifierMixin:
         weights = sample_weight
         per_row = self._class_weight_of(y, self.classes_)
         if per_row is not None:
-            weights = weights * per_row
+            weights = per_row if weights is None else weights * per_row
         if self.classes_.size == 2:
             return [np.where(positions == 1, 1.0, -1.0)], weights
         return [np.where(positions == k, 1.0, -1.0) for k in range(self.classes_.size)], weights

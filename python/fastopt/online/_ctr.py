@@ -133,18 +133,21 @@ def _read_chunks(f, source, label_column, n_bits, seed, alternate_sign, numeric_
     label_index = _column_index(names, label_column, "label_column")
     kinds = _column_kinds(names, label_index, numeric_columns, skip_columns, numeric)
     while True:
-        # NOTE: error messages count one row per line from here, which is wrong after a quoted
-        # field that contains a line break.
-        first_line = reader.line_num + 1
         rows = []
+        # The line where each record starts: reader.line_num is the last line read, and a
+        # record can span lines (a quoted field with a line break) or follow blank lines.
+        row_lines = []
+        start = reader.line_num + 1
         for row in reader:
             if row:  # csv yields [] for a blank line
                 rows.append(row)
+                row_lines.append(start)
                 if len(rows) == chunk_rows:
                     break
+            start = reader.line_num + 1
         if not rows:
             return
         indptr, indices, data, labels = _core.hash_table(
-            rows, names, kinds, label_index, n_bits, seed, bool(alternate_sign), source, first_line
+            rows, names, kinds, label_index, n_bits, seed, bool(alternate_sign), source, row_lines
         )
         yield csr_from_hashed(indptr, indices, data, n_bits), labels

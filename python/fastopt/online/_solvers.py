@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from fastopt import _core
 from fastopt.optim._checks import check_bool, check_number
 
-__all__ = ["FTRLProximal", "LazySGD"]
+__all__ = ["FTRLProximal", "LazySGD", "partial_fit_many"]
 
 _LOSS_CODES = {"log_loss": 0, "squared_error": 1, "hinge": 2, "huber": 3}
 _CLASSIFICATION_LOSSES = ("log_loss", "hinge")
@@ -322,6 +322,12 @@ class LazySGD(_OnlineBase):
     beta1, beta2, eps : float
         Adam's moment coefficients and the denominator term of Adagrad and Adam.
     fit_intercept : bool
+    intercept_decay : float
+        Factor, >= 0, on every step of the intercept in step 3 (:math:`b \leftarrow b -
+        \text{intercept\_decay} \cdot \eta_t g` for "sgd", likewise for the other methods).
+        scikit-learn's SGD uses 0.01 on sparse input, so that the intercept, updated by
+        every row, moves more slowly than the weights of the rare features. An attribute of
+        that name can be changed between passes.
     dtype : {numpy.float64, numpy.float32}
         Dtype that dense X, and sparse X with non-float data, is converted to. Sparse
         float32 and float64 X is used as is; the state is always float64.
@@ -354,6 +360,7 @@ class LazySGD(_OnlineBase):
         beta2=0.999,
         eps=1e-8,
         fit_intercept=True,
+        intercept_decay=1.0,
         dtype=np.float64,
     ):
         self.n_features = _check_n_features(n_features)
@@ -370,6 +377,7 @@ class LazySGD(_OnlineBase):
         self._beta2 = check_number("beta2", beta2, low=0.0, high=1.0, high_open=True)
         self._eps = check_number("eps", eps, low=0.0)
         self._fit_intercept = check_bool("fit_intercept", fit_intercept)
+        self.intercept_decay = check_number("intercept_decay", intercept_decay, low=0.0)
         self._dtype = _check_dtype(dtype)
         if self._learning_rate == "optimal" and self._alpha == 0.0:
             raise ValueError("alpha: learning_rate='optimal' needs alpha > 0, got 0.0")
@@ -438,8 +446,15 @@ class LazySGD(_OnlineBase):
         X, y, weights, order = self._prepare(X, y, sample_weight, order)
         total = _core.lazy_sgd_pass(
             X.data, X.indices, X.indptr, y, weights, order,
-            self._coef, self._l1_applied, self._state1, self._state2,
-            self._average_offset, self._globals, self._t,
+            *self._state_arrays(), **self._kernel_arguments())
+        return total / order.size if order.size else math.nan
+
+    def _state_arrays(self):
+        return (self._coef, self._l1_applied, self._state1, self._state2,
+                self._average_offset, self._globals, self._t)
+
+    def _kernel_arguments(self):
+        return dict(
             loss=_LOSS_CODES[self._loss],
             method=self._method_code,
             learning_rate=_LEARNING_RATE_CODES[self._learning_rate],
@@ -455,8 +470,8 @@ class LazySGD(_OnlineBase):
             epsilon=self._epsilon,
             fit_intercept=self._fit_intercept,
             average_start=self._average_start,
+            intercept_decay=self.intercept_decay,
         )
-        return total / order.size if order.size else math.nan
 
     def _averaging(self) -> bool:
         return bool(self._average_start) and self.t_ >= self._average_start
@@ -594,7 +609,14 @@ class FTRLProximal(_OnlineBase):
         X, y, weights, order = self._prepare(X, y, sample_weight, order)
         total = _core.ftrl_pass(
             X.data, X.indices, X.indptr, y, weights, order,
-            self._z, self._n, self._globals, self._t,
+            *self._state_arrays(), **self._kernel_arguments())
+        return total / order.size if order.size else math.nan
+
+    def _state_arrays(self):
+        return (self._z, self._n, self._globals, self._t)
+
+    def _kernel_arguments(self):
+        return dict(
             loss=_LOSS_CODES[self._loss],
             alpha=self._alpha,
             beta=self._beta,
@@ -603,7 +625,6 @@ class FTRLProximal(_OnlineBase):
             epsilon=0.0,
             fit_intercept=self._fit_intercept,
         )
-        return total / order.size if order.size else math.nan
 
     def _weights(self, z, n, l1, l2):
         magnitude = np.abs(z)
@@ -644,3 +665,41 @@ class FTRLProximal(_OnlineBase):
                 raise ValueError(f"state['globals'][{_FTRL_INTERCEPT_N}]: expected a value >= 0")
 
         self._set_arrays(state, self._STATE_ARRAYS, check)
+
+
+def partial_fit_many(solvers, X, targets, sample_weight=None, order=None) -> np.ndarray:
+    """Run ``solvers[k].partial_fit(X, targets[k], sample_weight, order)`` for every k at once.
+
+    The solvers must be of one class with the same settings (as the one-vs-rest solvers of
+    an estimator are). X, the weights and the order are checked once; the passes, which
+    share no state, run in parallel over fastopt's threads
+    (:func:`fastopt.set_num_threads`), and each one gives exactly the result of its own
+    ``partial_fit``, for any number of threads.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(solvers),)
+        Each solver's mean progressive loss, as ``partial_fit`` returns it.
+    """
+    solvers = list(solvers)
+    if not solvers:
+        raise ValueError("solvers: expected at least one solver, got none")
+    first = solvers[0]
+    arguments = first._kernel_arguments()
+    for k, solver in enumerate(solvers):
+        if type(solver) is not type(first) or solver.n_features != first.n_features or (
+            solver._kernel_arguments() != arguments
+        ):
+            raise ValueError(f"solvers[{k}]: expected the settings of solvers[0]")
+    if len(targets) != len(solvers):
+        raise ValueError(f"targets: expected {len(solvers)} target vectors, got {len(targets)}")
+    X, y0, weights, order = first._prepare(X, targets[0], sample_weight, order)
+    classification = first._loss in _CLASSIFICATION_LOSSES
+    Y = np.empty((len(solvers), X.shape[0]))
+    Y[0] = y0
+    for k in range(1, len(solvers)):
+        Y[k] = _check_targets(targets[k], X.shape[0], classification, first._loss)
+    many = _core.lazy_sgd_pass_many if isinstance(first, LazySGD) else _core.ftrl_pass_many
+    totals = many(X.data, X.indices, X.indptr, Y, weights, order,
+                  [solver._state_arrays() for solver in solvers], **arguments)
+    return totals / order.size if order.size else np.full(len(solvers), math.nan)
