@@ -439,7 +439,7 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     unknown = (codes < 0) | (codes >= classes.size)
     if labels is not None and unknown.any():
         index = int(np.argmax(unknown))
-        raise ValueError(f"y_true[{index}]: {true[index]!r} is not one of labels {classes.tolist()}")
+        raise ValueError(f"y_true[{index}]: {true[index].item()!r} is not one of labels {classes.tolist()}")
     columns = 2 if proba.ndim == 1 else proba.shape[1]
     if columns != classes.size:
         raise ValueError(
@@ -457,7 +457,7 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
         bad = ~((row >= 0) & (row <= 1))
         column = int(np.argmax(bad))
         where = f"[{first_invalid}]" if proba.ndim == 1 else f"[{first_invalid}, {column}]"
-        raise ValueError(f"y_proba{where}: expected a probability in [0, 1], got {row[column]!r}")
+        raise ValueError(f"y_proba{where}: expected a probability in [0, 1], got {row[column].item()!r}")
     if rows_not_normalized:
         warnings.warn(
             f"y_proba: {rows_not_normalized} rows do not sum to one; pass probabilities, "

@@ -149,7 +149,7 @@ def _multiclass_auc(true, scores, classes, weight, average, multi_class, labels)
     codes = encode(true, classes)
     if labels is not None and ((codes < 0) | (codes >= classes.size)).any():
         index = int(np.argmax((codes < 0) | (codes >= classes.size)))
-        raise ValueError(f"y_true[{index}]: {true[index]!r} is not one of labels")
+        raise ValueError(f"y_true[{index}]: {true[index].item()!r} is not one of labels")
     k = classes.size
     if average == "micro":
         one_hot = np.zeros(scores.shape, dtype=np.uint8)

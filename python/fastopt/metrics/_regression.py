@@ -30,7 +30,7 @@ def _targets(y_true, y_pred, sample_weight, multioutput):
         if not finite.all():
             row, column = np.unravel_index(int(np.argmin(finite)), array.shape)
             where = f"[{row}]" if array.shape[1] == 1 else f"[{row}, {column}]"
-            raise ValueError(f"{name}{where}: expected a finite number, got {array[row, column]!r}")
+            raise ValueError(f"{name}{where}: expected a finite number, got {array[row, column].item()!r}")
     weight = check_sample_weight(sample_weight, true.shape[0])
     if isinstance(multioutput, str):
         if multioutput not in ("raw_values", "uniform_average"):

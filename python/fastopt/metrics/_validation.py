@@ -28,13 +28,13 @@ def as_label_vector(name: str, values) -> np.ndarray:
         finite = np.isfinite(array)
         if not finite.all():
             index = int(np.argmin(finite))
-            raise ValueError(f"{name}[{index}]: expected a finite label, got {array[index]!r}")
+            raise ValueError(f"{name}[{index}]: expected a finite label, got {array[index].item()!r}")
         integral = array == np.floor(array)
         if not integral.all():
             index = int(np.argmin(integral))
             raise ValueError(
                 f"{name}[{index}]: classification metrics need discrete labels, got the "
-                f"continuous value {array[index]!r}"
+                f"continuous value {array[index].item()!r}"
             )
     elif kind == "c":
         raise ValueError(f"{name}: expected real or string labels, got dtype {array.dtype}")
@@ -119,7 +119,7 @@ def check_sample_weight(sample_weight, size: int) -> np.ndarray | None:
     if not valid.all():
         index = int(np.argmin(valid))
         raise ValueError(
-            f"sample_weight[{index}]: expected a finite value >= 0, got {weight[index]!r}"
+            f"sample_weight[{index}]: expected a finite value >= 0, got {weight[index].item()!r}"
         )
     return weight
 
@@ -152,4 +152,4 @@ def first_non_finite(name: str, array: np.ndarray) -> ValueError:
     bad = ~np.isfinite(array)
     position = np.unravel_index(int(np.argmax(bad)), array.shape)
     where = "".join(f"[{int(i)}]" for i in position)
-    return ValueError(f"{name}{where}: expected a finite number, got {array[position]!r}")
+    return ValueError(f"{name}{where}: expected a finite number, got {array[position].item()!r}")
