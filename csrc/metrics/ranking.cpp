@@ -158,13 +158,18 @@ void radix_sort(Buffer<Key>& keys, Buffer<P>& payload, std::int64_t n, int threa
   std::vector<std::int64_t> counts(static_cast<std::size_t>(chunks * kBuckets));
   constexpr int key_bits = static_cast<int>(sizeof(Key) * 8);
   for (int shift = 0; shift < key_bits; shift += kDigitBits) {
+    const Key* src_keys = keys.get();
+    const P* src_payload = payload.get();
+    Key* dst_keys = keys_next.get();
+    P* dst_payload = payload_next.get();
+    std::int64_t* all_counts = counts.data();
     std::fill(counts.begin(), counts.end(), 0);
-    parallel(threads, [&](int t, int nt) {
+    parallel(threads, [=](int t, int nt) {
       for (int c = t; c < chunks; c += nt) {
-        std::int64_t* row = counts.data() + c * kBuckets;
+        std::int64_t* row = all_counts + c * kBuckets;
         const std::int64_t hi = chunk_begin(n, c + 1, chunks);
         for (std::int64_t i = chunk_begin(n, c, chunks); i < hi; ++i) {
-          ++row[(keys[i] >> shift) & (kBuckets - 1)];
+          ++row[(src_keys[i] >> shift) & (kBuckets - 1)];
         }
       }
     });
@@ -182,14 +187,22 @@ void radix_sort(Buffer<Key>& keys, Buffer<P>& payload, std::int64_t n, int threa
       if (bucket_total == n) trivial = true;
     }
     if (trivial) continue;
-    parallel(threads, [&](int t, int nt) {
+    parallel(threads, [=](int t, int nt) {
+      // Local copies: the byte-sized payload stores may alias anything, so
+      // values read through the closure would be reloaded on every sample.
+      const Key* const keys_in = src_keys;
+      const P* const payload_in = src_payload;
+      Key* const keys_out = dst_keys;
+      P* const payload_out = dst_payload;
+      const int digit_shift = shift;
       for (int c = t; c < chunks; c += nt) {
-        std::int64_t* next = counts.data() + c * kBuckets;
+        std::int64_t* const next = all_counts + c * kBuckets;
         const std::int64_t hi = chunk_begin(n, c + 1, chunks);
         for (std::int64_t i = chunk_begin(n, c, chunks); i < hi; ++i) {
-          const std::int64_t pos = next[(keys[i] >> shift) & (kBuckets - 1)]++;
-          keys_next[pos] = keys[i];
-          payload_next[pos] = payload[i];
+          const Key key = keys_in[i];
+          const std::int64_t pos = next[(key >> digit_shift) & (kBuckets - 1)]++;
+          keys_out[pos] = key;
+          payload_out[pos] = payload_in[i];
         }
       }
     });
