@@ -495,3 +495,16 @@ def test_results_do_not_depend_on_thread_count():
         fastopt.set_num_threads(before)
     for other in results[1:]:
         assert other == results[0]
+
+
+def test_benchmark_script_runs(capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_metrics
+
+    assert bench_metrics.main(["--quick", "--no-write", "--n", "3000"]) == 0
+    output = capsys.readouterr().out
+    assert "roc_auc_score" in output
+    assert "confusion_matrix, 10 classes, weighted" in output

@@ -407,7 +407,7 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     y_true : array-like of shape (n_samples,)
         True labels.
     y_proba : array-like of shape (n_samples,) or (n_samples, n_classes)
-        Probabilities in [0, 1]. A 1-D array holds the probability of the greater of
+        Probabilities in [0, 1]. A 1-D array contains the probability of the greater of
         two classes; columns of a 2-D array follow the sorted classes.
     normalize : bool, default=True
         Return the weighted mean; with False, the weighted sum.

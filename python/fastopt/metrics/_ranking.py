@@ -1,7 +1,7 @@
 """Ranking metrics from scores: ROC AUC, average precision and their curves.
 
 Each binary problem is one call of a C++ kernel that radix-sorts the scores once and
-scans the groups of tied scores; tied scores form one threshold, as in scikit-learn.
+scans the groups of tied scores. Tied scores form one threshold, as in scikit-learn.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None,
     Returns
     -------
     float or numpy.ndarray
-        NaN, with an UndefinedMetricWarning, when ``y_true`` holds one class only.
+        NaN, with an UndefinedMetricWarning, when ``y_true`` contains one class only.
 
     References
     ----------
