@@ -508,3 +508,19 @@ def test_benchmark_script_runs(capsys):
     output = capsys.readouterr().out
     assert "roc_auc_score" in output
     assert "confusion_matrix, 10 classes, weighted" in output
+
+
+def test_boolean_and_mixed_labels_match_sklearn():
+    rng = np.random.default_rng(31)
+    y_bool = rng.random(200) < 0.5
+    pred_bool = rng.random(200) < 0.5
+    pred_int = pred_bool.astype(np.int32)
+    y_float = y_bool.astype(np.float64)
+    for y_true, y_pred in ((y_bool, pred_bool), (y_bool, pred_int), (y_float, pred_bool)):
+        assert_close(metrics.accuracy_score(y_true, y_pred), skm.accuracy_score(y_true, y_pred))
+        assert_close(metrics.f1_score(y_true, y_pred), skm.f1_score(y_true, y_pred))
+        assert_close(metrics.confusion_matrix(y_true, y_pred),
+                     skm.confusion_matrix(y_true, y_pred))
+    scores = rng.random(200)
+    assert_close(metrics.roc_auc_score(y_bool, scores), skm.roc_auc_score(y_bool, scores))
+    assert_close(metrics.log_loss(y_bool, scores), skm.log_loss(y_bool, scores))

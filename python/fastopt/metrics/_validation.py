@@ -74,7 +74,9 @@ def _integer_classes(arrays) -> np.ndarray | None:
         return None
     present = np.zeros(high - low + 1, dtype=bool)
     for a in arrays:
-        present[a - low if low else a] = True
+        # A bool array used as an index would act as a mask, so index with its bytes.
+        index = a.view(np.uint8) if a.dtype == bool else a
+        present[index - low if low else index] = True
     dtype = np.result_type(*[a.dtype for a in arrays])
     return (np.flatnonzero(present) + low).astype(dtype)
 
@@ -88,7 +90,7 @@ def encode(values: np.ndarray, classes: np.ndarray) -> np.ndarray:
             if values.dtype == np.int64 and low == 0 and high == classes.size - 1:
                 return values  # the labels are already the codes 0 .. K-1
             lookup = np.full(high - low + 1, -1, dtype=np.int64)
-            lookup[(classes - low).astype(np.int64)] = np.arange(classes.size)
+            lookup[classes.astype(np.int64) - low] = np.arange(classes.size)
             shifted = values.astype(np.int64) - low
             inside = (shifted >= 0) & (shifted <= high - low)
             if inside.all():
