@@ -524,3 +524,12 @@ def test_boolean_and_mixed_labels_match_sklearn():
     scores = rng.random(200)
     assert_close(metrics.roc_auc_score(y_bool, scores), skm.roc_auc_score(y_bool, scores))
     assert_close(metrics.log_loss(y_bool, scores), skm.log_loss(y_bool, scores))
+
+
+def test_undefined_warning_points_at_caller():
+    with pytest.warns(UndefinedMetricWarning) as record:
+        metrics.precision_score([0, 1, 1], [0, 0, 0])
+    assert record[0].filename == __file__
+    with pytest.warns(UndefinedMetricWarning) as record:
+        metrics.precision_recall_fscore_support([0, 1, 2], [0, 0, 0])
+    assert record[0].filename == __file__

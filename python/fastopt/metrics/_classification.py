@@ -180,7 +180,7 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normali
     return matrix
 
 
-def _divide(numerator, denominator, metric, reason, average, warn_for, zero_division):
+def _divide(numerator, denominator, metric, reason, warn_for, zero_division, stacklevel):
     """Divide per class; 0/0 gives zero_division's value and, with "warn", a warning."""
     numerator = np.asarray(numerator, dtype=np.float64)
     denominator = np.asarray(denominator, dtype=np.float64)
@@ -194,7 +194,7 @@ def _divide(numerator, denominator, metric, reason, average, warn_for, zero_divi
         warnings.warn(
             f"{metric.capitalize()} is ill-defined and set to 0.0{where} with no {reason} "
             "samples. Pass zero_division to choose the value and silence this warning.",
-            UndefinedMetricWarning, stacklevel=4)
+            UndefinedMetricWarning, stacklevel=stacklevel + 1)
     return result
 
 
@@ -270,6 +270,13 @@ def precision_recall_fscore_support(
     ----------
     C. J. van Rijsbergen, *Information Retrieval*, 2nd ed., Butterworths, 1979, ch. 7.
     """
+    return _prfs(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weight,
+                 zero_division, stacklevel=3)
+
+
+def _prfs(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weight,
+          zero_division, stacklevel):
+    """Compute precision_recall_fscore_support; warnings point ``stacklevel`` frames up."""
     _check_zero_division(zero_division)
     if average not in _AVERAGES:
         if average == "samples":
@@ -291,7 +298,7 @@ def precision_recall_fscore_support(
     elif pos_label not in (None, 1):
         warnings.warn(
             f"pos_label={pos_label!r} is ignored with average={average!r}; pass "
-            "labels=[pos_label] to score one class", UserWarning, stacklevel=2)
+            "labels=[pos_label] to score one class", UserWarning, stacklevel=stacklevel)
 
     tp_all, pred_all, true_all = targets.class_sums()
     if labels is None:
@@ -314,9 +321,9 @@ def precision_recall_fscore_support(
         pred_sum = np.array([pred_sum.sum()])
         true_sum = np.array([true_sum.sum()])
 
-    precision = _divide(tp_sum, pred_sum, "precision", "predicted", average, warn_for,
-                        zero_division)
-    recall = _divide(tp_sum, true_sum, "recall", "true", average, warn_for, zero_division)
+    precision = _divide(tp_sum, pred_sum, "precision", "predicted", warn_for, zero_division,
+                        stacklevel)
+    recall = _divide(tp_sum, true_sum, "recall", "true", warn_for, zero_division, stacklevel)
     if math.isinf(beta):
         f_score = recall
     elif beta == 0:
@@ -325,7 +332,7 @@ def precision_recall_fscore_support(
         beta2 = float(beta) ** 2
         denominator = beta2 * true_sum.astype(np.float64) + pred_sum.astype(np.float64)
         f_score = _divide((1 + beta2) * tp_sum.astype(np.float64), denominator, "f-score",
-                          "true nor predicted", average, warn_for, zero_division)
+                          "true nor predicted", warn_for, zero_division, stacklevel)
     if average is None:
         return precision, recall, f_score, true_sum
     weights = true_sum if average == "weighted" else None
@@ -336,9 +343,8 @@ def precision_recall_fscore_support(
 def _single_score(which, y_true, y_pred, labels, pos_label, average, sample_weight,
                   zero_division, beta=1.0):
     warn_for = {0: ("precision",), 1: ("recall",), 2: ("f-score",)}[which]
-    scores = precision_recall_fscore_support(
-        y_true, y_pred, beta=beta, labels=labels, pos_label=pos_label, average=average,
-        warn_for=warn_for, sample_weight=sample_weight, zero_division=zero_division)
+    scores = _prfs(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weight,
+                   zero_division, stacklevel=4)
     return scores[which]
 
 
