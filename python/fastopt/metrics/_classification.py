@@ -153,8 +153,7 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normali
         if wanted.ndim != 1 or wanted.size == 0:
             raise ValueError(f"labels: expected a non-empty 1-D array, got shape {wanted.shape}")
         index = np.array([find_label(targets.classes, v) for v in wanted.tolist()])
-        present_in_true = np.zeros(targets.classes.size, dtype=bool)
-        present_in_true[np.unique(targets.true_codes)] = True
+        present_in_true = np.bincount(targets.true_codes, minlength=targets.classes.size) > 0
         if not any(i >= 0 and present_in_true[i] for i in index):
             raise ValueError(f"labels: none of {wanted.tolist()} occurs in y_true")
         selected = np.zeros((wanted.size, wanted.size), dtype=matrix.dtype)
