@@ -533,3 +533,16 @@ def test_undefined_warning_points_at_caller():
     with pytest.warns(UndefinedMetricWarning) as record:
         metrics.precision_recall_fscore_support([0, 1, 2], [0, 0, 0])
     assert record[0].filename == __file__
+
+
+def test_many_classes_use_bincount_sums():
+    # 3000 classes exceed the confusion-matrix limit, so per-class sums come from np.bincount.
+    rng = np.random.default_rng(41)
+    y_true = rng.integers(0, 3000, 20_000)
+    y_pred = np.where(rng.random(20_000) < 0.5, y_true, rng.integers(0, 3000, 20_000))
+    weight = rng.random(20_000)
+    assert_close(metrics.accuracy_score(y_true, y_pred, sample_weight=weight),
+                 skm.accuracy_score(y_true, y_pred, sample_weight=weight))
+    for average in ("micro", "macro", "weighted"):
+        assert_close(quiet(metrics.f1_score, y_true, y_pred, average=average, sample_weight=weight),
+                     quiet(skm.f1_score, y_true, y_pred, average=average, sample_weight=weight))
