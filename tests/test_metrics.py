@@ -546,3 +546,11 @@ def test_many_classes_use_bincount_sums():
     for average in ("micro", "macro", "weighted"):
         assert_close(quiet(metrics.f1_score, y_true, y_pred, average=average, sample_weight=weight),
                      quiet(skm.f1_score, y_true, y_pred, average=average, sample_weight=weight))
+
+
+def test_log_loss_accepts_old_y_pred_name():
+    with pytest.warns(FutureWarning, match="y_pred is the old name of y_proba"):
+        value = metrics.log_loss([0, 1], y_pred=[0.2, 0.7])
+    assert_close(value, metrics.log_loss([0, 1], [0.2, 0.7]))
+    with pytest.raises(ValueError, match="not as both"):
+        metrics.log_loss([0, 1], [0.2, 0.7], y_pred=[0.2, 0.7])

@@ -397,7 +397,8 @@ def _log_loss_classes(true: np.ndarray, labels) -> np.ndarray:
     return classes
 
 
-def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None) -> float:
+def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels=None,
+             y_pred=None) -> float:
     """Compute the cross-entropy of probabilistic predictions.
 
     .. math:: L = -\\frac{\\sum_i w_i \\log \\tilde p_{i, y_i}}{\\sum_i w_i}
@@ -420,6 +421,8 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
         Non-negative sample weights.
     labels : array-like, optional
         All classes, when ``y_true`` does not contain every column's class.
+    y_pred : array-like, optional
+        The name of ``y_proba`` before scikit-learn 1.9; accepted with a FutureWarning.
 
     Returns
     -------
@@ -434,6 +437,14 @@ def log_loss(y_true, y_proba, *, normalize=True, sample_weight=None, labels=None
     ----------
     C. M. Bishop, *Pattern Recognition and Machine Learning*, Springer, 2006, sec. 4.3.2.
     """
+    if y_pred is not None:
+        if y_proba is not None:
+            raise ValueError("y_pred: pass the probabilities as y_proba only, not as both")
+        warnings.warn("log_loss: y_pred is the old name of y_proba; pass y_proba",
+                      FutureWarning, stacklevel=2)
+        y_proba = y_pred
+    if y_proba is None:
+        raise ValueError("y_proba: missing; pass the predicted probabilities")
     true = as_label_vector("y_true", y_true)
     proba = as_scores("y_proba", y_proba, true.shape[0])
     if proba.ndim == 2 and proba.shape[1] == 1:
