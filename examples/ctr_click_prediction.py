@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from fastopt.metrics import log_loss, roc_auc
+from fastopt.metrics import log_loss, roc_auc_score
 from fastopt.online import FTRLClassifier, SGDClassifier, read_ctr_csv
 
 NUMERIC_COLUMNS = [f"I{i}" for i in range(1, 14)]
@@ -82,7 +82,7 @@ def main(argv=None):
     for name, model in models.items():
         probabilities = np.concatenate(predictions[name])
         loss = log_loss(y_true, probabilities)
-        auc = roc_auc(y_true, probabilities)
+        auc = roc_auc_score(y_true, probabilities)
         weights = np.count_nonzero(model.coef_)
         print(f"{name:<26} {loss:>9.4f} {auc:>8.4f} {weights:>16d}")
     return 0

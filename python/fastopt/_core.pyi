@@ -7,6 +7,7 @@ import numpy
 import numpy.typing
 import typing
 __all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 class GlmDesign:
     """
     A validated view of a design matrix X that references, never copies, the caller's arrays.
@@ -165,6 +166,26 @@ def lion_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, *, lr
 def max_threads() -> int:
     """
     Threads the OpenMP runtime offers.
+    """
+def metrics_average_precision(scores: typing.Any, column: typing.SupportsInt | typing.SupportsIndex, positive: typing.Any, weight: typing.Any) -> tuple[float, float, float, int]:
+    """
+    Average precision of one binary problem, returned like metrics_roc_auc.
+    """
+def metrics_binary_curve(scores: typing.Any, column: typing.SupportsInt | typing.SupportsIndex, positive: typing.Any, weight: typing.Any) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], int]:
+    """
+    Distinct scores in decreasing order with cumulative false and true positive weights, and the first non-finite score index or -1.
+    """
+def metrics_confusion_counts(true_codes: typing.Any, pred_codes: typing.Any, weight: typing.Any, num_labels: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    Confusion matrix over codes in [0, num_labels): int64 counts without weights, float64 sums of weights otherwise. Samples with another code are skipped.
+    """
+def metrics_log_loss(prob: typing.Any, positive: typing.Any, true_codes: typing.Any, weight: typing.Any) -> tuple[float, float, int, int]:
+    """
+    Log loss sums: (sum of weighted losses, sum of weights, first invalid row or -1, rows not summing to one).
+    """
+def metrics_roc_auc(scores: typing.Any, column: typing.SupportsInt | typing.SupportsIndex, positive: typing.Any, weight: typing.Any) -> tuple[float, float, float, int]:
+    """
+    ROC AUC of one binary problem: (auc, positive weight, negative weight, first non-finite score index or -1).
     """
 def murmurhash3_32(key: typing.Any, seed: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     """

@@ -216,12 +216,12 @@ def evaluate(model, X, y) -> dict[str, float]:
     probability = model.predict_proba(X)
     predicted = logits > 0
     return {
-        "log_loss": metrics.log_loss(y, probability),
-        "accuracy": metrics.accuracy(y, predicted),
-        "precision": metrics.precision(y, predicted),
-        "recall": metrics.recall(y, predicted),
-        "f1": metrics.f1(y, predicted),
-        "roc_auc": metrics.roc_auc(y, logits),
+        "log_loss": metrics.log_loss(y, probability, labels=[0.0, 1.0]),
+        "accuracy": metrics.accuracy_score(y, predicted),
+        "precision": metrics.precision_score(y, predicted, zero_division=0.0),
+        "recall": metrics.recall_score(y, predicted, zero_division=0.0),
+        "f1": metrics.f1_score(y, predicted, zero_division=0.0),
+        "roc_auc": metrics.roc_auc_score(y, logits),
     }
 
 

@@ -42,3 +42,11 @@ def not_fitted_error_class():
             type("NotFittedError", (NotFittedError, base),
                  {"__module__": __name__, "__doc__": NotFittedError.__doc__}))
     return _NOT_FITTED_WITH_SKLEARN[0]
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is undefined for the input, such as precision with no predicted positives.
+
+    The metric function returns the documented replacement value (``zero_division`` or
+    NaN) and warns with this class, so the case can be filtered or turned into an error.
+    """
