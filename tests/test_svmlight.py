@@ -499,3 +499,15 @@ def test_files_requires_sequence(tmp_path):
     path = write(tmp_path, "ok.txt", b"1 1:1\n")
     with pytest.raises(TypeError, match="use load_svmlight for one file"):
         load_svmlight_files(path)
+
+
+def test_index_beyond_int32(tmp_path):
+    # scikit-learn stores indices in a C int and cannot read this file.
+    path = write(tmp_path, "wide.txt", b"1 1:1\n2 2:2 3000000000:3\n")
+    X, y = load_svmlight(path)
+    assert X.shape == (2, 3_000_000_000)
+    assert X.indices.dtype == np.int64
+    assert X.indptr.dtype == np.int64
+    np.testing.assert_array_equal(X.indices, [0, 1, 2_999_999_999])
+    np.testing.assert_array_equal(X.indptr, [0, 1, 3])
+    np.testing.assert_array_equal(X.data, [1, 2, 3])

@@ -70,7 +70,7 @@ class Parser {
   py::dict take(std::int64_t shift, bool int32_indices) {
     io::SvmlightRows& rows = parser_.rows();
     const bool multilabel = parser_.options().multilabel;
-    const std::size_t nnz = rows.indices.size();
+    const std::size_t nnz = rows.nnz();
     py::dict out;
     out["rows_without_qid"] = rows.rows_without_qid;
     out["first_line_without_qid"] = rows.first_line_without_qid;
@@ -85,31 +85,35 @@ class Parser {
     } else {
       out["data"] = adopt(rows.values64);
     }
-    if (shift != 0) {
-      py::gil_scoped_release release;
-      io::shift_indices(rows.indices.data(), nnz, shift, cpu::get_num_threads());
-    }
     const std::size_t n_indptr = rows.indptr.size();
-    if (int32_indices) {
-      std::int64_t* indices = rows.indices.release();
-      std::int64_t* indptr = rows.indptr.release();
-      std::int32_t* narrow = nullptr;
-      std::int32_t* narrow_ptr = nullptr;
-      {
-        py::gil_scoped_release release;
-        narrow = io::narrow_indices(indices, nnz);
-        narrow_ptr = io::narrow_indices(indptr, n_indptr);
+    {
+      py::gil_scoped_release release;
+      if (!rows.wide && !int32_indices) rows.widen();  // int64 requested for a large width
+      if (shift == 0) {
+        // indices stay as written
+      } else if (rows.wide) {
+        io::shift_indices(rows.indices.data(), nnz, shift, cpu::get_num_threads());
+      } else {
+        io::shift_indices(rows.indices32.data(), nnz, static_cast<std::int32_t>(shift),
+                          cpu::get_num_threads());
       }
-      // Give back the upper half that the int32 values no longer use.
-      if (nnz > 0) {
-        void* shrunk = std::realloc(narrow, nnz * sizeof(std::int32_t));
-        if (shrunk != nullptr) narrow = static_cast<std::int32_t*>(shrunk);
-      }
-      out["indices"] = adopt(narrow, nnz);
-      out["indptr"] = adopt(narrow_ptr, n_indptr);
-    } else {
+    }
+    if (!int32_indices) {
       out["indices"] = adopt(rows.indices);
       out["indptr"] = adopt(rows.indptr);
+    } else {
+      if (rows.wide) {
+        // An index above int32 max that the one-based shift brought down to it.
+        std::int32_t* narrow = io::narrow_indices(rows.indices.release(), nnz);
+        if (nnz > 0) {
+          void* shrunk = std::realloc(narrow, nnz * sizeof(std::int32_t));
+          if (shrunk != nullptr) narrow = static_cast<std::int32_t*>(shrunk);
+        }
+        out["indices"] = adopt(narrow, nnz);
+      } else {
+        out["indices"] = adopt(rows.indices32);
+      }
+      out["indptr"] = adopt(io::narrow_indices(rows.indptr.release(), n_indptr), n_indptr);
     }
     rows.clear(multilabel);
     return out;
@@ -198,7 +202,7 @@ void bind_svmlight(py::module_& m) {
         return static_cast<std::int64_t>(p.parser().rows().indptr.size()) - 1;
       })
       .def_property_readonly("nnz", [](Parser& p) {
-        return static_cast<std::int64_t>(p.parser().rows().indices.size());
+        return static_cast<std::int64_t>(p.parser().rows().nnz());
       })
       .def_property_readonly("min_index", [](Parser& p) { return p.parser().rows().min_index; })
       .def_property_readonly("max_index", [](Parser& p) { return p.parser().rows().max_index; });

@@ -20,6 +20,8 @@ void SvmlightRows::clear(bool multilabel) {
   label_indptr.resize(0);
   indptr.resize(0);
   indices.resize(0);
+  indices32.resize(0);
+  wide = false;
   values64.resize(0);
   values32.resize(0);
   qids.resize(0);
@@ -28,6 +30,14 @@ void SvmlightRows::clear(bool multilabel) {
   min_index = max_index = -1;
   rows_without_qid = 0;
   first_line_without_qid = first_line_with_qid = 0;
+}
+
+void SvmlightRows::widen() {
+  if (wide) return;
+  indices.resize(indices32.size());
+  for (std::size_t i = 0; i < indices32.size(); ++i) indices.data()[i] = indices32.data()[i];
+  std::free(indices32.release());
+  wide = true;
 }
 
 namespace {
@@ -366,7 +376,17 @@ void SvmlightParser::append(Piece& piece, std::int64_t first_line) {
     }
   }
   r.labels.append(piece.labels.data(), piece.labels.size());
-  r.indices.append(piece.indices.data(), piece.indices.size());
+  if (!r.wide && piece.max_index > std::numeric_limits<std::int32_t>::max()) r.widen();
+  if (r.wide) {
+    r.indices.append(piece.indices.data(), piece.indices.size());
+  } else {
+    const std::size_t start = r.indices32.size();
+    r.indices32.resize(start + piece.indices.size());
+    std::int32_t* out = r.indices32.data() + start;
+    for (std::size_t i = 0; i < piece.indices.size(); ++i) {
+      out[i] = static_cast<std::int32_t>(piece.indices[i]);
+    }
+  }
   r.values64.append(piece.values64.data(), piece.values64.size());
   r.values32.append(piece.values32.data(), piece.values32.size());
   r.qids.append(piece.qids.data(), piece.qids.size());
@@ -389,8 +409,8 @@ void SvmlightParser::parse_serial(const char* begin, const char* end) {
 
 void SvmlightParser::parse_parallel(const char* begin, const char* end, int threads) {
   const std::size_t size = static_cast<std::size_t>(end - begin);
-  // Below about 256 KiB per thread, starting the threads costs more than it saves.
-  constexpr std::size_t min_piece = std::size_t{1} << 18;
+  // Below about 128 KiB per thread, starting the threads costs more than it saves.
+  constexpr std::size_t min_piece = std::size_t{1} << 17;
   const std::size_t wanted = std::max<std::size_t>(1, size / min_piece);
   const int n_pieces = static_cast<int>(std::min<std::size_t>(
       static_cast<std::size_t>(std::max(threads, 1)), wanted));
@@ -512,6 +532,16 @@ void SvmlightParser::finish() {
 }
 
 void shift_indices(std::int64_t* indices, std::size_t count, std::int64_t shift, int threads) {
+  const auto n = static_cast<std::int64_t>(count);
+  const int used = cpu::threads_for(n, threads);
+  (void)used;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(used) schedule(static) if (used > 1)
+#endif
+  for (std::int64_t i = 0; i < n; ++i) indices[i] -= shift;
+}
+
+void shift_indices(std::int32_t* indices, std::size_t count, std::int32_t shift, int threads) {
   const auto n = static_cast<std::int64_t>(count);
   const int used = cpu::threads_for(n, threads);
   (void)used;

@@ -105,7 +105,11 @@ struct SvmlightRows {
   Buffer<double> labels;             // one per row, or the flat lists when multilabel
   Buffer<std::int64_t> label_indptr;  // multilabel only: row r's labels are [r], [r + 1])
   Buffer<std::int64_t> indptr;        // starts with 0
+  // Indices live in indices32 while they fit in int32 (12 bytes per value with float64 data,
+  // as returned) and move to indices for good at the first larger one.
+  Buffer<std::int32_t> indices32;
   Buffer<std::int64_t> indices;
+  bool wide = false;
   Buffer<double> values64;
   Buffer<float> values32;
   Buffer<std::int64_t> qids;  // one per row that has a qid
@@ -115,6 +119,9 @@ struct SvmlightRows {
   std::int64_t first_line_without_qid = 0;  // 0: none
   std::int64_t first_line_with_qid = 0;
 
+  std::size_t nnz() const { return wide ? indices.size() : indices32.size(); }
+  // Moves the int32 indices to the int64 buffer.
+  void widen();
   void clear(bool multilabel);
 };
 
@@ -161,6 +168,7 @@ class SvmlightParser {
 
 // Subtracts `shift` from every index (1 turns one-based indices into zero-based ones).
 void shift_indices(std::int64_t* indices, std::size_t count, std::int64_t shift, int threads);
+void shift_indices(std::int32_t* indices, std::size_t count, std::int32_t shift, int threads);
 // Rewrites int64 values that fit in int32 as int32 in place, front to back, and returns the same
 // storage viewed as int32; the first `count` int32 slots then hold the values.
 std::int32_t* narrow_indices(std::int64_t* indices, std::size_t count);

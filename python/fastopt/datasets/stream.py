@@ -78,7 +78,7 @@ def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dt
             n_features=n_features,
         )
         chunk_start = 0  # parser.lines at the start of the current chunk
-        for block in source.blocks(min(source.block_size(), 4 << 20)):
+        for block in source.blocks(source.block_size()):
             while len(block):
                 used = parser.feed(block, max_lines=chunk_rows - (parser.lines - chunk_start))
                 block = block[used:]
