@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   fastopt::bindings::bind_glm(m);
   fastopt::bindings::bind_newton_cd(m);
   fastopt::bindings::bind_metrics(m);
+  fastopt::bindings::bind_svmlight(m);
 }

@@ -8,6 +8,8 @@ import numpy.typing
 import typing
 __all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 __all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
+import typing_extensions
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
 class GlmDesign:
     """
     A validated view of a design matrix X that references, never copies, the caller's arrays.
@@ -79,6 +81,53 @@ class GlmProblem:
         """
         Length of the flat w.
         """
+class SvmlightParser:
+    """
+    Incremental SVMlight / LIBSVM parser; use fastopt.datasets.load_svmlight.
+    """
+    def __init__(self, source: str, multilabel: bool, zero_based: bool, float32: bool, max_index: typing.SupportsInt | typing.SupportsIndex = -1, n_features: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        ...
+    def feed(self, data: typing_extensions.Buffer, max_lines: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
+        """
+        Parse the complete lines of a block; return how many bytes were used.
+        """
+    def finish(self) -> None:
+        """
+        Parse a last line that has no final newline.
+        """
+    def set_position(self, position: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Set the byte position of the next byte fed.
+        """
+    def set_stop(self, position: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Skip lines that start after this byte position.
+        """
+    def take(self, shift: typing.SupportsInt | typing.SupportsIndex, int32_indices: bool) -> dict:
+        """
+        Move the rows parsed so far into a dict of arrays.
+        """
+    @property
+    def lines(self) -> int:
+        ...
+    @property
+    def max_index(self) -> int:
+        ...
+    @property
+    def min_index(self) -> int:
+        ...
+    @property
+    def n_rows(self) -> int:
+        ...
+    @property
+    def nnz(self) -> int:
+        ...
+    @property
+    def position(self) -> int:
+        ...
+    @property
+    def stopped(self) -> bool:
+        ...
 def active_isa() -> str:
     """
     Instruction set of the kernels in use.
@@ -270,6 +319,10 @@ def set_num_threads(num_threads: typing.Any) -> None:
 def sgd_step(params: typing.Any, grads: typing.Any, momentum_buffers: typing.Any, steps: typing.Any, *, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, dampening: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, grad_factor: typing.SupportsFloat | typing.SupportsIndex = 1.0, validate_only: bool = False) -> None:
     """
     Fused SGD step (optionally with momentum) over lists of arrays, updated in place.
+    """
+def svmlight_format_rows(row_begin: typing.SupportsInt | typing.SupportsIndex, row_end: typing.SupportsInt | typing.SupportsIndex, columns: typing.SupportsInt | typing.SupportsIndex, indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, values_f: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, values_i: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, labels_f: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, labels_i: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, label_indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, label_columns: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, qids: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, index_offset: typing.SupportsInt | typing.SupportsIndex) -> bytes:
+    """
+    Format rows of a matrix and their labels as SVMlight lines (bytes).
     """
 ftrl_num_globals: int = 2
 lazy_sgd_num_globals: int = 8

@@ -1,36 +1,24 @@
 """Streaming reader for SVMlight / LIBSVM files: fixed-size chunks of rows.
 
-Each block of lines goes through the parser of :func:`load_svmlight`, so the
-values, the accepted syntax and the error messages (file, line and token) are
-the same. Only the index checks that need the whole file differ (see
-``zero_based`` below).
+The C++ parser of :func:`load_svmlight` reads the blocks, so the values, the
+accepted syntax and the error messages (file, line and token) are the same.
+Only the index checks that need the whole file differ (see ``zero_based``
+below).
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import itertools
 import numbers
 import os
 
 import numpy as np
 import scipy.sparse as sp
 
-from fastopt.datasets.svmlight import _check_arguments, _parse_text
+from fastopt import _core
+from fastopt.datasets._source import Source
+from fastopt.datasets.svmlight import _check_arguments
 
 __all__ = ["iter_svmlight"]
-
-
-def _open_binary(path):
-    """Open a plain, gzip or bzip2 file for reading; the header decides, not the extension."""
-    with open(path, "rb") as f:
-        magic = f.read(3)
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    if magic == b"BZh":
-        return bz2.open(path, "rb")
-    return open(path, "rb")
 
 
 def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dtype=np.float64):
@@ -42,7 +30,7 @@ def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dt
     Parameters
     ----------
     path : str or os.PathLike
-        A plain, gzip or bzip2 file; compression is recognized from the file's header.
+        A plain, gzip, bzip2 or xz file; compression is recognized from the file's header.
     chunk_rows : int, default 10000
         Number of lines per chunk. A chunk has fewer rows when some of its lines are
         blank or comments, and chunks without rows are not yielded.
@@ -57,7 +45,8 @@ def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dt
 
     Yields
     ------
-    X : scipy.sparse.csr_matrix of shape (n_rows, n_features), int32 indices
+    X : scipy.sparse.csr_matrix of shape (n_rows, n_features)
+        int32 indices unless ``n_features`` or the chunk's values exceed 2**31 - 1.
     y : numpy.ndarray of shape (n_rows,)
 
     Raises
@@ -77,42 +66,35 @@ def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dt
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, numbers.Integral) or chunk_rows < 1:
         raise ValueError(f"chunk_rows: expected an integer >= 1, got {chunk_rows!r}")
     path = os.fspath(path)
-    index_dtype = np.int32 if n_features < 2**31 else np.int64
-    first_line = 1
-    with _open_binary(path) as f:
-        while True:
-            try:
-                lines = list(itertools.islice(f, int(chunk_rows)))
-            except (OSError, EOFError) as exc:
-                raise ValueError(f"{path}: failed to decompress: {exc}") from None
-            if not lines:
-                return
-            parsed = _parse_text(path, b"".join(lines), dtype, first_line)
-            first_line += len(lines)
-            if parsed.labels.size == 0:
-                continue
-            yield _chunk_matrix(parsed, n_features, zero_based, index_dtype), parsed.labels
-
-
-def _chunk_matrix(parsed, n_features, zero_based, index_dtype):
-    indices = parsed.indices
-    if not zero_based:
-        if indices.size and indices.min() == 0:
-            position = int(np.argmax(indices == 0))
-            raise ValueError(
-                f"{parsed.path}:{parsed.line_of(position)}: feature index 0 is invalid with "
-                "zero_based=False (indices start at 1)"
-            )
-        indices = indices - 1
-    if indices.size and indices.max() >= n_features:
-        position = int(np.argmax(indices >= n_features))
-        written = parsed.indices[position]
-        raise ValueError(
-            f"{parsed.path}:{parsed.line_of(position)}: feature index {written} is out of range "
-            f"for n_features={n_features} ({'zero' if zero_based else 'one'}-based indices)"
+    chunk_rows = int(chunk_rows)
+    shift = 0 if zero_based else 1
+    with Source(path) as source:
+        parser = _core.SvmlightParser(
+            source.name,
+            False,
+            zero_based,
+            dtype == np.float32,
+            max_index=n_features - 1 + shift,
+            n_features=n_features,
         )
-    n_rows = parsed.indptr.size - 1
-    return sp.csr_matrix(
-        (parsed.values, indices.astype(index_dtype), parsed.indptr.astype(index_dtype)),
-        shape=(n_rows, n_features),
-    )
+        chunk_start = 0  # parser.lines at the start of the current chunk
+        for block in source.blocks(source.block_size()):
+            while len(block):
+                used = parser.feed(block, max_lines=chunk_rows - (parser.lines - chunk_start))
+                block = block[used:]
+                if parser.lines - chunk_start == chunk_rows:
+                    chunk_start = parser.lines
+                    if parser.n_rows:
+                        yield _take_chunk(parser, shift, n_features)
+        parser.finish()
+        if parser.n_rows:
+            yield _take_chunk(parser, shift, n_features)
+
+
+def _take_chunk(parser, shift, n_features):
+    n_rows = parser.n_rows
+    int32 = max(n_features, parser.nnz) <= 2**31 - 1
+    taken = parser.take(shift, int32)
+    X = sp.csr_matrix((taken["data"], taken["indices"], taken["indptr"]), shape=(n_rows, n_features))
+    X.has_sorted_indices = True
+    return X, taken["labels"]

@@ -1,197 +1,42 @@
-"""Reader for the SVMlight / LIBSVM text format.
+"""Reader and writer for the SVMlight / LIBSVM text format.
 
 Each non-empty line is ``<label> [qid:<id>] <index>:<value> <index>:<value> ...``
 and ``#`` starts a comment that runs to the end of the line. Feature indices
 within a line must be strictly increasing. The result matches
 ``sklearn.datasets.load_svmlight_file`` (scikit-learn 1.9) on valid input.
-Numbers go through NumPy's text parser, which differs from Python's float(),
-used by scikit-learn, only on rare spellings: it rejects ``1_0`` and accepts
-``nan(123)``.
 
-The parse is vectorized: one Python pass over the lines collects labels and
-feature text, and NumPy converts all numbers at once. Only when that fails is
-the input rescanned token by token, so that the error names the file, the
-line and the token.
+The parser is C++ (``csrc/io/svmlight.cpp``): Python reads the file, and
+decompresses it when its header says gzip, bzip2 or xz, in blocks of a few MB;
+each block is split at line boundaries and its pieces are parsed on
+``fastopt.get_num_threads()`` threads without the GIL. The arrays grow in place
+and move to NumPy without a copy, so peak memory stays near the size of the
+result.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import numbers
 import os
-import re
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["load_svmlight", "load_svmlight_files"]
+from fastopt import _core
+from fastopt.datasets._source import Source, describe, feed_all
 
-# Every feature token is digits, a colon and a value without whitespace or
-# colons, and tokens are separated by whitespace. bytes patterns make \s match
-# ASCII whitespace only, the same set that bytes.split() and NumPy's text
-# parser use.
-_FEATURES = re.compile(rb"\s*(?:[0-9]+:[^\s:]+(?:\s+|\Z))*")
-_INDEX = re.compile(rb"[0-9]+")
-_COMMENT = re.compile(rb"#[^\n]*")
+__all__ = ["dump_svmlight", "load_svmlight", "load_svmlight_files"]
 
-# Feature indices are converted through float64, which is exact below 2**53.
-_MAX_INDEX = 2**53
+_INT32_MAX = 2**31 - 1
 
 
-class _Parsed:
-    """Raw content of one file: indices as written, before zero_based is applied."""
-
-    def __init__(self, path, labels, indptr, indices, values, row_lines):
-        self.path = path
-        self.labels = labels
-        self.indptr = indptr
-        self.indices = indices
-        self.values = values
-        self.row_lines = row_lines
-
-    def line_of(self, position: int) -> int:
-        """Return the line number of the feature at ``position`` in ``indices``."""
-        row = int(np.searchsorted(self.indptr, position, side="right")) - 1
-        return int(self.row_lines[row])
-
-
-def _read_bytes(path: str) -> bytes:
-    """Return the file's content, decompressed when it starts with a gzip or bzip2 header."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    # The header decides rather than the extension, so a renamed file still loads.
-    try:
-        if raw[:2] == b"\x1f\x8b":
-            return gzip.decompress(raw)
-        if raw[:3] == b"BZh":
-            return bz2.decompress(raw)
-    except (OSError, EOFError, ValueError) as exc:
-        raise ValueError(f"{path}: failed to decompress: {exc}") from None
-    return raw
-
-
-def _parse_numbers(text: bytes) -> np.ndarray | None:
-    """Return the whitespace-separated numbers in ``text``, or None if any is invalid."""
-    try:
-        return np.fromstring(text, dtype=np.float64, sep=" ")
-    except ValueError:
-        return None
-
-
-def _show(token: bytes, limit: int = 40) -> str:
-    text = token.decode("utf-8", "backslashreplace")
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
-
-
-def _diagnose(path: str, lines: list[bytes], first_line: int = 1) -> None:
-    """Rescan ``lines`` token by token and raise a ValueError at the first invalid one.
-
-    Uses the same number parser as the fast path, so a file this accepts is
-    one the fast path accepts too. ``first_line`` is the line number of ``lines[0]``.
-    """
-    for lineno, line in enumerate(lines, start=first_line):
-        hash_at = line.find(b"#")
-        if hash_at >= 0:
-            line = line[:hash_at]
-        tokens = line.split()
-        if not tokens:
-            continue
-        where = f"{path}:{lineno}"
-        label = _parse_numbers(tokens[0])
-        if label is None or label.size != 1:
-            raise ValueError(f"{where}: invalid label {_show(tokens[0])}: each line must start with a number")
-        features = tokens[1:]
-        if features and features[0].startswith(b"qid:"):
-            features = features[1:]
-        for token in features:
-            index, colon, value = token.partition(b":")
-            if not colon:
-                raise ValueError(f"{where}: invalid feature {_show(token)}: expected 'index:value'")
-            if not _INDEX.fullmatch(index):
-                raise ValueError(
-                    f"{where}: invalid feature index {_show(index)} in {_show(token)}: "
-                    "expected a non-negative integer"
-                )
-            number = _parse_numbers(value)
-            if b":" in value or number is None or number.size != 1:
-                raise ValueError(f"{where}: invalid feature value {_show(value)} in {_show(token)}")
-
-
-def _parse(path: str, dtype) -> _Parsed:
-    return _parse_text(path, _read_bytes(path), dtype)
-
-
-def _parse_text(path: str, text: bytes, dtype, first_line: int = 1) -> _Parsed:
-    """Parse the lines in ``text``, numbered from ``first_line`` in messages."""
-    lines = text.split(b"\n")
-    body = _COMMENT.sub(b"", text) if b"#" in text else text
-
-    labels: list[bytes] = []
-    chunks: list[bytes] = []
-    row_lines: list[int] = []
-    for lineno, line in enumerate(body.split(b"\n"), start=first_line):
-        parts = line.split(None, 1)
-        if not parts:
-            continue
-        labels.append(parts[0])
-        row_lines.append(lineno)
-        rest = parts[1] if len(parts) == 2 else b""
-        # A query id is part of the format but not of X; scikit-learn drops it too.
-        if rest.startswith(b"qid:"):
-            qid = rest.split(None, 1)
-            rest = qid[1] if len(qid) == 2 else b""
-        chunks.append(rest)
-
-    label_values = _parse_numbers(b" ".join(labels))
-    features = b" ".join(chunks)
-    pairs = _parse_numbers(features.replace(b":", b" ")) if _FEATURES.fullmatch(features) else None
-    counts = np.fromiter((chunk.count(b":") for chunk in chunks), dtype=np.int64, count=len(chunks))
-    nnz = int(counts.sum())
-    if (
-        label_values is None
-        or label_values.size != len(labels)
-        or pairs is None
-        or pairs.size != 2 * nnz
-    ):
-        _diagnose(path, lines, first_line)
-        # _diagnose raises for every input the fast path rejects; this is a safeguard.
-        raise ValueError(f"{path}: invalid SVMlight/LIBSVM content")
-
-    pairs = pairs.reshape(nnz, 2)
-    indptr = np.zeros(len(chunks) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    parsed = _Parsed(path, label_values, indptr, pairs[:, 0], pairs[:, 1].astype(dtype), np.asarray(row_lines))
-    if nnz and parsed.indices.max() >= _MAX_INDEX:
-        position = int(np.argmax(parsed.indices >= _MAX_INDEX))
-        raise ValueError(
-            f"{path}:{parsed.line_of(position)}: feature index {parsed.indices[position]:.0f} is too large "
-            "(the maximum is 2**53 - 1)"
-        )
-    parsed.indices = parsed.indices.astype(np.int64)
-    _check_sorted(parsed)
-    return parsed
-
-
-def _check_sorted(parsed: _Parsed) -> None:
-    """Raise unless the indices of every row are strictly increasing, as the format requires."""
-    indices = parsed.indices
-    if indices.size < 2:
-        return
-    decreasing = np.diff(indices) <= 0
-    # A drop between the last feature of one row and the first of the next is fine.
-    row_starts = parsed.indptr[1:-1]
-    row_starts = row_starts[(row_starts > 0) & (row_starts < indices.size)]
-    decreasing[row_starts - 1] = False
-    if decreasing.any():
-        position = int(np.argmax(decreasing)) + 1
-        raise ValueError(
-            f"{parsed.path}:{parsed.line_of(position)}: feature index {indices[position]} follows "
-            f"{indices[position - 1]}: indices within a line must be sorted and unique"
-        )
+def _check_flag(name, value):
+    if value is not True and value is not False and not isinstance(value, np.bool_):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
 
 
 def _check_arguments(n_features, zero_based, dtype):
+    """Validate the arguments shared by the readers; return ``(n_features, dtype)``."""
     if n_features is not None:
         if isinstance(n_features, bool) or not isinstance(n_features, numbers.Integral) or n_features < 1:
             raise ValueError(f"n_features: expected None or an integer >= 1, got {n_features!r}")
@@ -207,7 +52,71 @@ def _check_arguments(n_features, zero_based, dtype):
     return n_features, dtype
 
 
-def load_svmlight_files(paths, n_features=None, zero_based="auto", dtype=np.float64):
+def _check_range(offset, length, n_features):
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or offset < 0:
+        raise ValueError(f"offset: expected an integer >= 0, got {offset!r}")
+    if isinstance(length, bool) or not isinstance(length, numbers.Integral):
+        raise ValueError(f"length: expected an integer, got {length!r}")
+    if (offset != 0 or length > 0) and n_features is None:
+        raise ValueError(
+            "n_features: expected an integer >= 1 when offset or length is given, got None; "
+            "a part of a file cannot tell the width of the whole"
+        )
+    return int(offset), int(length)
+
+
+def _parse(f, dtype, multilabel, allow_zero, offset, length, max_index=-1, n_features=0):
+    """Parse one source; return ``(name, parser)`` with every row parsed and not yet taken."""
+    with Source(f) as source:
+        name = source.name
+        if offset > 0:
+            name += f" (lines counted from byte {offset})"
+        parser = _core.SvmlightParser(
+            name, multilabel, allow_zero, dtype == np.float32, max_index=max_index, n_features=n_features
+        )
+        feed_all(parser, source, offset, length)
+    return name, parser
+
+
+def _reparse_for_message(f, dtype, multilabel, one_based, n_features, offset, length):
+    """Parse ``f`` again with the final index rules, to raise the error with its line number."""
+    if not isinstance(f, (str, bytes, os.PathLike)):
+        return  # a caller's stream or descriptor has moved on and may not rewind
+    try:
+        _parse(f, dtype, multilabel, not one_based, offset, length, n_features - 1 + one_based, n_features)
+    except OSError:
+        return
+
+
+def _labels(taken, multilabel):
+    if not multilabel:
+        return taken["labels"]
+    flat = taken["labels"].tolist()
+    bounds = taken["label_indptr"].tolist()
+    return [tuple(sorted(flat[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _qids(name, taken, n_rows):
+    without = taken["rows_without_qid"]
+    if 0 < without < n_rows:
+        raise ValueError(
+            f"{name}:{taken['first_line_without_qid']}: line has no qid, but line "
+            f"{taken['first_line_with_qid']} has one; with query_id=True every line or no line "
+            "must have a qid"
+        )
+    return taken["qids"]
+
+
+def load_svmlight_files(
+    files,
+    n_features=None,
+    zero_based="auto",
+    dtype=np.float64,
+    multilabel=False,
+    query_id=False,
+    offset=0,
+    length=-1,
+):
     """Load several SVMlight / LIBSVM files with a common number of features.
 
     Use this for a train/test pair: the files share ``n_features`` (the widest
@@ -215,98 +124,296 @@ def load_svmlight_files(paths, n_features=None, zero_based="auto", dtype=np.floa
 
     Parameters
     ----------
-    paths : sequence of str or os.PathLike
-        Plain, gzip or bzip2 files (recognized by their header).
-    n_features, zero_based, dtype
-        As in :func:`load_svmlight`.
+    files : sequence of str, os.PathLike, int or binary file objects
+        Paths, file descriptors or open binary files. Plain, gzip, bzip2 and xz
+        content is recognized from its header, not from the file name.
+    n_features, zero_based, dtype, multilabel, query_id, offset, length
+        As in :func:`load_svmlight`; ``offset`` and ``length`` apply to every file.
 
     Returns
     -------
     list
-        ``[X_0, y_0, X_1, y_1, ...]``, as ``sklearn.datasets.load_svmlight_files``.
+        ``[X_0, y_0, X_1, y_1, ...]``, or ``[X_0, y_0, q_0, ...]`` with
+        ``query_id=True``, as ``sklearn.datasets.load_svmlight_files``.
     """
-    if isinstance(paths, (str, bytes, os.PathLike)):
-        raise TypeError("paths: expected a sequence of paths; use load_svmlight for one file")
+    if isinstance(files, (str, bytes, os.PathLike)) or hasattr(files, "read"):
+        raise TypeError("files: expected a sequence of paths or files; use load_svmlight for one file")
     n_features, dtype = _check_arguments(n_features, zero_based, dtype)
-    files = [_parse(os.fspath(p), dtype) for p in paths]
+    multilabel = _check_flag("multilabel", multilabel)
+    query_id = _check_flag("query_id", query_id)
+    offset, length = _check_range(offset, length, n_features)
+    files = list(files)
+    if (offset != 0 or length > 0) and zero_based == "auto":
+        # The index-0 test of "auto" would see only a part of the file; scikit-learn
+        # reads parts as zero-based, and so does this reader.
+        zero_based = True
 
-    if zero_based is False:
-        for f in files:
-            if f.indices.size and f.indices.min() == 0:
-                position = int(np.argmax(f.indices == 0))
-                raise ValueError(
-                    f"{f.path}:{f.line_of(position)}: feature index 0 is invalid with zero_based=False "
-                    "(indices start at 1)"
-                )
-    # "auto" means one-based unless some index is 0 (or a file has no features
-    # at all), the rule scikit-learn applies.
+    # With a known base, the parser checks the width line by line; "auto" can only rule
+    # out indices beyond n_features, the largest valid one-based index.
+    if n_features is None:
+        max_index = -1
+    else:
+        max_index = n_features - (1 if zero_based is True else 0)
+    parsed = [
+        _parse(f, dtype, multilabel, zero_based is not False, offset, length, max_index, n_features or 0)
+        for f in files
+    ]
+
+    # "auto" means one-based unless some index is 0 or some file has no features,
+    # the rule scikit-learn applies.
     one_based = zero_based is False or (
-        zero_based == "auto" and all(f.indices.size and f.indices.min() > 0 for f in files)
+        zero_based == "auto" and all(p.nnz > 0 and p.min_index > 0 for _, p in parsed)
     )
-    if one_based:
-        for f in files:
-            f.indices -= 1
-
-    widest = max((int(f.indices.max()) + 1 for f in files if f.indices.size), default=0)
+    shift = 1 if one_based else 0
+    widest = max((p.max_index - shift for _, p in parsed if p.nnz > 0), default=0) + 1
     if n_features is None:
         n_features = widest
     elif widest > n_features:
-        for f in files:
-            if f.indices.size and f.indices.max() >= n_features:
-                position = int(np.argmax(f.indices >= n_features))
-                written = f.indices[position] + (1 if one_based else 0)
+        for f, (name, p) in zip(files, parsed):
+            if p.nnz > 0 and p.max_index - shift >= n_features:
+                _reparse_for_message(f, dtype, multilabel, one_based, n_features, offset, length)
                 raise ValueError(
-                    f"{f.path}:{f.line_of(position)}: feature index {written} is out of range for "
-                    f"n_features={n_features} ({'one' if one_based else 'zero'}-based indices); "
-                    f"the data needs n_features >= {widest}"
+                    f"{name}: feature index {p.max_index} is out of range for n_features={n_features} "
+                    f"({'one' if one_based else 'zero'}-based indices); the data needs n_features >= {widest}"
                 )
 
     result = []
-    for f in files:
+    for name, p in parsed:
+        n_rows = p.n_rows
         # int32 indices when they fit, as scipy itself would choose.
-        index_dtype = np.int32 if max(n_features, f.indices.size) < 2**31 else np.int64
-        X = sp.csr_matrix(
-            (f.values, f.indices.astype(index_dtype), f.indptr.astype(index_dtype)),
-            shape=(f.indptr.size - 1, n_features),
-        )
-        result += [X, f.labels]
+        int32 = max(n_features, p.nnz) <= _INT32_MAX
+        taken = p.take(shift, int32)
+        X = sp.csr_matrix((taken["data"], taken["indices"], taken["indptr"]), shape=(n_rows, n_features))
+        X.has_sorted_indices = True  # the parser rejects lines whose indices do not increase
+        result += [X, _labels(taken, multilabel)]
+        if query_id:
+            result.append(_qids(name, taken, n_rows))
     return result
 
 
-def load_svmlight(path, n_features=None, zero_based="auto", dtype=np.float64):
+def load_svmlight(
+    f,
+    n_features=None,
+    zero_based="auto",
+    dtype=np.float64,
+    multilabel=False,
+    query_id=False,
+    offset=0,
+    length=-1,
+):
     """Load a file in SVMlight / LIBSVM format into a sparse matrix and labels.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A plain, gzip or bzip2 file; compression is recognized from the file's
-        header, not its name.
+    f : str, os.PathLike, int or binary file object
+        A path, a file descriptor or an open binary file. Plain, gzip, bzip2 and
+        xz content is recognized from its header, not its name. A file object is
+        read from its current position and not closed.
     n_features : int, optional
         Number of columns of ``X``. Default: the largest index in the file
         plus one. Pass it when a test file may not use the last features (the
         LIBSVM a9a test split, for one, has no feature 123).
     zero_based : bool or "auto", default "auto"
         Whether indices start at 0. "auto" assumes one-based indices unless
-        an index 0 occurs; with False, an index 0 is an error.
+        an index 0 occurs or the file has no features; with False, an index 0 is
+        an error.
     dtype : float32 or float64, default float64
-        Type of the values of ``X``. Labels are always float64.
+        Type of the values of ``X``. Labels are always float64. float32 values
+        are parsed as float64 and then rounded, as scikit-learn does.
+    multilabel : bool, default False
+        Whether labels are comma-separated lists (``1,3 1:0.5``); ``y`` is then a
+        list of sorted tuples.
+    query_id : bool, default False
+        Also return the ``qid:<int>`` of each line. Either every line or no line
+        may have one; with none, the array is empty, as in scikit-learn.
+    offset, length : int, default 0 and -1
+        Read a part of the (decompressed) file: skip ``offset`` bytes and the rest
+        of the line they end in, and read no line that starts after
+        ``offset + length`` when ``length > 0``. Consecutive parts split a file
+        into disjoint sets of lines. ``n_features`` is then required and "auto"
+        means zero-based, as in scikit-learn.
 
     Returns
     -------
     X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
-        Values as written, including explicit zeros, with sorted indices.
-    y : numpy.ndarray of shape (n_samples,)
+        Values as written, including explicit zeros, with sorted indices; int32
+        indices when ``n_features`` and the number of values fit, else int64.
+    y : numpy.ndarray of shape (n_samples,), or list of tuples
+        float64 labels; a list of tuples with ``multilabel=True``.
+    qid : numpy.ndarray of int64
+        Only with ``query_id=True``.
 
     Raises
     ------
     FileNotFoundError
-        When ``path`` does not exist.
+        When ``f`` is a path that does not exist.
     ValueError
-        On malformed content. The message names the file, the line number and
-        the token. Malformed means a label or value that is not a number, a
-        feature that is not ``index:value``, an index that is not a
-        non-negative integer, indices not strictly increasing within a line,
-        or an index beyond ``n_features``.
+        On malformed content. The message names the file, the 1-based line
+        number and the token. Malformed means a label or value that is not a
+        number (Python's float() syntax), a feature that is not ``index:value``,
+        an index that is not a non-negative integer, indices not strictly
+        increasing within a line, an index 0 with ``zero_based=False``, a
+        ``qid:`` that is not an integer, or an index beyond ``n_features``.
+        Also on invalid ``n_features``, ``zero_based``, ``offset`` or ``length``.
+    TypeError
+        On an unsupported ``dtype`` or a non-boolean ``multilabel``/``query_id``.
     """
-    X, y = load_svmlight_files([path], n_features=n_features, zero_based=zero_based, dtype=dtype)
-    return X, y
+    return tuple(
+        load_svmlight_files(
+            [f],
+            n_features=n_features,
+            zero_based=zero_based,
+            dtype=dtype,
+            multilabel=multilabel,
+            query_id=query_id,
+            offset=offset,
+            length=length,
+        )
+    )
+
+
+# Rows formatted per call of the C++ writer: a few MB of text.
+_DUMP_ROWS = 1 << 15
+
+
+def _dump_labels(y, multilabel, n_samples):
+    """Return the label arguments of ``_core.svmlight_format_rows``."""
+    if multilabel:
+        if sp.issparse(y):
+            Y = sp.csr_matrix(y)
+            Y.eliminate_zeros()
+            Y.sort_indices()
+        else:
+            Y = sp.csr_matrix(np.asarray(y) != 0)
+        if Y.ndim != 2 or Y.shape[0] != n_samples:
+            raise ValueError(f"y: expected shape ({n_samples}, n_labels) with multilabel=True, got {Y.shape}")
+        return {
+            "label_indptr": np.ascontiguousarray(Y.indptr, dtype=np.int64),
+            "label_columns": np.ascontiguousarray(Y.indices, dtype=np.int64),
+        }
+    y = np.asarray(y.toarray() if sp.issparse(y) else y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise ValueError(f"y: expected shape ({n_samples},), got {y.shape}")
+    if y.dtype.kind in "biu":
+        return {"labels_i": np.ascontiguousarray(y, dtype=np.int64)}
+    if y.dtype.kind != "f":
+        raise TypeError(f"y: expected numeric labels, got dtype {y.dtype}")
+    return {"labels_f": np.ascontiguousarray(y, dtype=np.float64)}
+
+
+def _dump_values(X):
+    """Return ``(arguments, n_samples, n_features)`` of ``_core.svmlight_format_rows`` for ``X``."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        if not X.has_sorted_indices:
+            X = X.sorted_indices()  # a copy: the caller's matrix stays as it is
+        values = X.data
+        args = {
+            "indptr": np.ascontiguousarray(X.indptr, dtype=np.int64),
+            "indices": np.ascontiguousarray(X.indices, dtype=np.int64),
+        }
+    else:
+        values = np.asarray(X)
+        if values.ndim != 2:
+            raise ValueError(f"X: expected a 2-D array or sparse matrix, got {values.ndim} dimensions")
+        args = {"indptr": None, "indices": None}
+    args["values_i"] = args["values_f"] = None
+    if values.dtype.kind in "biu":
+        args["values_i"] = np.ascontiguousarray(values, dtype=np.int64).reshape(-1)
+    elif values.dtype.kind == "f":
+        args["values_f"] = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    else:
+        raise TypeError(f"X: expected numeric values, got dtype {values.dtype}")
+    return args, X.shape[0], X.shape[1]
+
+
+def dump_svmlight(X, y, f, *, zero_based=True, comment=None, query_id=None, multilabel=False):
+    """Write ``X`` and ``y`` in SVMlight / LIBSVM format.
+
+    ``sklearn.datasets.load_svmlight_file`` and :func:`load_svmlight` read the
+    file back to the same arrays: floats are written as the shortest text that
+    parses to the same float64 (float32 values exactly, as float64), integers as
+    integers.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+        Dense zeros are not written; the stored entries of a sparse matrix are,
+        explicit zeros included.
+    y : array-like of shape (n_samples,), or (n_samples, n_labels) with multilabel
+        Labels; with ``multilabel=True`` an indicator matrix (dense or sparse)
+        whose non-zero columns become the comma-separated labels of a line.
+    f : str, os.PathLike or binary file object
+        The file to write (a path is created or truncated).
+    zero_based : bool, default True
+        Write indices from 0 (True) or from 1 (False, the LIBSVM convention).
+    comment : str or bytes, optional
+        Text written as ``#`` lines at the top, after a line naming the writer.
+    query_id : array-like of shape (n_samples,), optional
+        Integer query ids, written as ``qid:<id>`` after each label.
+    multilabel : bool, default False
+        Whether ``y`` holds several labels per sample.
+
+    Raises
+    ------
+    ValueError
+        On mismatched shapes, a non-boolean ``zero_based`` or a comment with a
+        NUL byte; raised before anything is written.
+    TypeError
+        On non-numeric ``X``, ``y`` or ``query_id``, or an unsupported ``f``.
+    """
+    zero_based = _check_flag("zero_based", zero_based)
+    multilabel = _check_flag("multilabel", multilabel)
+    if comment is not None:
+        if isinstance(comment, str):
+            comment = comment.encode("utf-8")
+        elif isinstance(comment, bytes):
+            comment.decode("ascii")  # raises UnicodeDecodeError on non-ASCII bytes
+        else:
+            raise TypeError(f"comment: expected str or bytes, got {type(comment).__name__}")
+        if b"\0" in comment:
+            raise ValueError("comment: contains a NUL byte")
+    args, n_samples, n_features = _dump_values(X)
+    args.update({"labels_f": None, "labels_i": None, "label_indptr": None, "label_columns": None})
+    args.update(_dump_labels(y, multilabel, n_samples))
+    if query_id is not None:
+        qids = np.asarray(query_id)
+        if qids.ndim != 1 or qids.shape[0] != n_samples:
+            raise ValueError(f"query_id: expected shape ({n_samples},), got {qids.shape}")
+        if qids.dtype.kind not in "iu":
+            raise TypeError(f"query_id: expected integers, got dtype {qids.dtype}")
+        args["qids"] = np.ascontiguousarray(qids, dtype=np.int64)
+    else:
+        args["qids"] = None
+
+    header = b""
+    if comment:
+        base = "zero" if zero_based else "one"
+        header = f"# Generated by fastopt.datasets.dump_svmlight\n# Column indices are {base}-based\n#\n".encode()
+        header += b"".join(b"# " + line + b"\n" for line in comment.splitlines())
+
+    if isinstance(f, (str, bytes, os.PathLike)):
+        with open(f, "wb") as out:
+            _write_rows(out, header, args, n_samples, n_features, zero_based)
+    elif hasattr(f, "write"):
+        _write_rows(f, header, args, n_samples, n_features, zero_based)
+    else:
+        raise TypeError(f"f: expected a path or a binary file object, got {describe(f)}")
+
+
+def _write_rows(out, header, args, n_samples, n_features, zero_based):
+    if header:
+        out.write(header)
+    for start in range(0, n_samples, _DUMP_ROWS):
+        stop = min(start + _DUMP_ROWS, n_samples)
+        out.write(
+            _core.svmlight_format_rows(
+                row_begin=start,
+                row_end=stop,
+                columns=n_features,
+                index_offset=0 if zero_based else 1,
+                **args,
+            )
+        )
