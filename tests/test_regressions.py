@@ -152,8 +152,9 @@ def test_train_directory_data_message(tmp_path):
     # A directory exists, so "file not found" is false and sends the user
     # looking for a typo in the path.
     result = run_fastopt("train", "--data", str(tmp_path), "-q", cwd=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "file not found" not in result.stderr
+    assert "is a directory" in result.stderr
 
 
 # -- behaviours checked and found correct ---------------------------------------

@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, exceptions, linear_model, metrics, minimize, online, optim, prox
+from fastopt import datasets, exceptions, linear_model, metrics, minimize, model_file, online, optim, prox
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -22,6 +22,7 @@ __all__ = [
     "linear_model",
     "metrics",
     "minimize",
+    "model_file",
     "online",
     "openmp_enabled",
     "optim",

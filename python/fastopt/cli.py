@@ -1,56 +1,60 @@
-"""The ``fastopt`` command: train a model on a LIBSVM file and report test metrics.
+"""The ``fastopt`` command: train a regularized linear model on a LIBSVM file and report metrics.
 
-``fastopt train`` fits binary logistic regression with one of the optimizers
-in :mod:`fastopt.optim` and prints log loss, accuracy, precision, recall, F1
-and ROC-AUC on the test file (or on the training file when there is none).
-``fastopt info`` prints the build and runtime configuration. Progress goes to
-stderr through :mod:`logging`, the report to stdout.
+``fastopt train`` loads the data, fits a model of :mod:`fastopt.linear_model` (or an online
+learner of :mod:`fastopt.online`), shows the solver's progress on stderr, prints a metrics
+table and the time of each stage, and can save the model. ``fastopt evaluate`` and
+``fastopt predict`` use a saved model on another file; ``fastopt info`` prints the build.
+Without ``--data``, ``fastopt train`` runs on a generated click-through-rate-like problem.
 
-Exit status: 0 on success, 2 for invalid arguments or missing files (with
-argparse's usage message), 1 when the data cannot be used or training fails.
+Exit status: 0 on success, 2 for invalid arguments, 1 when a file is missing or unreadable,
+the data cannot be used or training fails. Errors are one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import logging
 import math
 import os
 import platform
 import sys
 import time
+import warnings
 
 import numpy as np
+import scipy.sparse as sp
 
 import fastopt
-from fastopt import metrics, optim
-from fastopt._logistic import SCHEDULES, fit_logistic_regression
-from fastopt.datasets import load_svmlight_files
-from fastopt.optim.optimizer import Optimizer
+from fastopt import metrics
+from fastopt.datasets import load_svmlight_files, make_sparse_classification
+from fastopt.exceptions import ConvergenceWarning
+from fastopt.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+from fastopt.linear_model._solve import SOLVERS as BATCH_SOLVERS
+from fastopt.model_file import load_model, save_model
+from fastopt.online import FTRLClassifier, SGDClassifier, SGDRegressor
 
-logger = logging.getLogger("fastopt.cli")
+ONLINE_SOLVERS = ("sgd", "ftrl")
+SOLVERS = tuple(BATCH_SOLVERS) + ONLINE_SOLVERS
+PENALTIES = ("l2", "l1", "elasticnet", "none")
 
-# Accepted label pairs (negative, positive) of binary LIBSVM files.
-BINARY_LABELS = ((-1.0, 1.0), (0.0, 1.0), (1.0, 2.0))
-
-
-class DataError(Exception):
-    """Input data that parses but cannot be used, reported as a one-line error."""
-
-
-def available_optimizers() -> dict[str, type[Optimizer]]:
-    """Return the optimizer classes exported by :mod:`fastopt.optim`, keyed by lower-case name."""
-    found = {}
-    for name in optim.__all__:
-        value = getattr(optim, name)
-        if isinstance(value, type) and issubclass(value, Optimizer) and value is not Optimizer:
-            found[name.lower()] = value
-    return found
+# The problem generated when no --data is given: sized to train and evaluate in well under a
+# minute on two cores, with a test split from the same distribution.
+DEFAULT_PROBLEM = {"n_samples": 250_000, "n_features": 2**14, "n_fields": 20, "random_state": 0}
+DEFAULT_TEST_ROWS = 50_000
 
 
-# -- argument parsing ---------------------------------------------------------
+class CommandError(Exception):
+    """A problem with the files or the data, reported as one line with exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the message and where to find the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# -- argument types ---------------------------------------------------------------------
 
 
 def _positive_int(text: str) -> int:
@@ -63,92 +67,131 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _float_at_least(low: float, *, strict: bool):
+def _number(low: float, high: float = math.inf, *, low_open=False, high_open=False):
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or value < low or (strict and value == low):
-            raise argparse.ArgumentTypeError(f"expected a finite number {'>' if strict else '>='} {low}, got {text!r}")
+        below = value <= low if low_open else value < low
+        above = value >= high if high_open else value > high
+        if not math.isfinite(value) or below or above:
+            left, right = "(" if low_open else "[", ")" if high_open else "]"
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {left}{low:g}, {high:g}{right}, got {text!r}")
         return value
 
     return parse
 
 
-def _optimizer_arg(text: str) -> tuple[str, object]:
-    name, equals, raw = text.partition("=")
-    if not equals or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw  # a bare word such as a mode name stays a string
-    return name, value
+def _zero_based(text: str):
+    choices = {"auto": "auto", "true": True, "false": False}
+    if text.lower() not in choices:
+        raise argparse.ArgumentTypeError(f"expected auto, true or false, got {text!r}")
+    return choices[text.lower()]
+
+
+# -- parser -----------------------------------------------------------------------------
+
+
+def _add_common(command) -> None:
+    command.add_argument("--threads", type=_positive_int, metavar="N",
+                         help="threads of fastopt's kernels (default: the OpenMP default)")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument("-q", "--quiet", action="store_true",
+                         help="no progress on stderr; errors are still reported")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``fastopt`` command and its subcommands."""
-    parser = argparse.ArgumentParser(
-        prog="fastopt", description="Train models with fastopt's fused optimizers."
-    )
+    parser = _Parser(prog="fastopt",
+                     description="Train regularized linear models on LIBSVM files with fastopt.")
     parser.add_argument("--version", action="version", version=f"fastopt {fastopt.__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
 
     train = commands.add_parser(
-        "train",
-        help="train binary logistic regression on a LIBSVM file",
-        description="Train binary logistic regression on a LIBSVM/SVMlight file by mini-batch steps of a "
-        "fastopt optimizer, then report metrics on the test file (or the training file without --test). "
-        "Labels must be {-1, +1}, {0, 1} or {1, 2}; the larger one is the positive class.",
+        "train", help="train a model and report its metrics",
+        description="Train a regularized linear model on a LIBSVM/SVMlight file, print metrics on "
+        "the test file, a held-out fraction or the training data, and save the model. Without "
+        "--data, train on a generated click-through-rate-like problem "
+        "(fastopt.datasets.make_sparse_classification).",
     )
-    train.add_argument("--data", required=True, metavar="PATH", help="training file (plain, .gz or .bz2)")
-    train.add_argument("--test", metavar="PATH", help="test file; default: evaluate on the training file")
-    train.add_argument(
-        "--n-features", type=_positive_int, metavar="D",
-        help="number of features; default: the largest index in the files",
-    )
-    optimizers = available_optimizers()
-    train.add_argument(
-        "--optimizer", default="adam", choices=sorted(optimizers), type=str.lower,
-        help="optimizer class of fastopt.optim (default: %(default)s)",
-    )
-    train.add_argument(
-        "--optimizer-arg", action="append", type=_optimizer_arg, default=[], metavar="NAME=VALUE",
-        help="extra keyword argument of the optimizer, as a Python literal, e.g. betas=(0.9,0.99); repeatable. "
-        "A weight_decay here applies to the intercept too, unlike --l2",
-    )
-    train.add_argument("--lr", type=_float_at_least(0.0, strict=True), default=0.01,
-                       help="learning rate (default: %(default)s)")
-    train.add_argument("--epochs", type=_positive_int, default=5, help="passes over the training data "
+    train.add_argument("--data", metavar="FILE", help="training file (plain, .gz, .bz2 or .xz)")
+    split = train.add_mutually_exclusive_group()
+    split.add_argument("--test", metavar="FILE", help="file to evaluate on")
+    split.add_argument("--validation-fraction", type=_number(0.0, 1.0, low_open=True, high_open=True),
+                       metavar="F", help="hold out this fraction of the training rows (seeded by "
+                       "--seed) and evaluate on it")
+    train.add_argument("--n-features", type=_positive_int, metavar="D",
+                       help="number of features (default: the widest file)")
+    train.add_argument("--zero-based", type=_zero_based, default="auto", metavar="auto|true|false",
+                       help="whether feature indices start at 0; auto: when some file has index 0 "
+                       "(default: auto)")
+    train.add_argument("--model", choices=("logistic", "linear"), default="logistic",
+                       help="logistic regression (binary or multinomial) or least squares "
                        "(default: %(default)s)")
-    train.add_argument("--batch-size", type=_positive_int, default=256, help="rows per step (default: %(default)s)")
-    train.add_argument("--l2", type=_float_at_least(0.0, strict=False), default=0.0,
-                       help="coefficient lambda of the penalty lambda/2 * ||w||^2 on the weights, not the "
-                       "intercept (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=0, help="seed of the row shuffling (default: %(default)s)")
-    train.add_argument("--threads", type=_positive_int, metavar="N",
-                       help="threads of fastopt's kernels; default: the OpenMP default")
-    train.add_argument(
-        "--schedule", choices=SCHEDULES, default="none",
-        help="per-step learning-rate schedule: cosine decays to 0 over all steps; warmup-cosine first rises "
-        "linearly from 1%% of --lr over 10%% of the steps (default: %(default)s)",
-    )
-    train.add_argument("--dtype", choices=("float32", "float64"), default="float64",
-                       help="floating-point type of the data and the parameters (default: %(default)s)")
-    train.add_argument("--output", metavar="PATH",
-                       help="save coef, intercept and the label values to this .npz file")
-    train.add_argument("--json", action="store_true", help="print the report as JSON")
-    train.add_argument("-q", "--quiet", action="store_true", help="log warnings only, not per-epoch progress")
-    train.set_defaults(handler=run_train, command_parser=train)
+    train.add_argument("--penalty", choices=PENALTIES, default="l2",
+                       help="regularization of the coefficients (default: %(default)s)")
+    train.add_argument("--alpha", type=_number(0.0), default=1e-4,
+                       help="penalty strength on the mean loss (default: %(default)s)")
+    train.add_argument("--l1-ratio", type=_number(0.0, 1.0), default=0.5,
+                       help="L1 share of an elastic-net penalty (default: %(default)s)")
+    train.add_argument("--solver", choices=SOLVERS, default="auto",
+                       help="full-batch solver, or sgd / ftrl for online learning "
+                       "(default: %(default)s)")
+    train.add_argument("--tol", type=_number(0.0, low_open=True), default=1e-4,
+                       help="relative optimality tolerance of full-batch solvers "
+                       "(default: %(default)s)")
+    train.add_argument("--max-iter", type=_positive_int, default=1000,
+                       help="iteration limit of full-batch solvers (default: %(default)s)")
+    train.add_argument("--epochs", type=_positive_int, default=5,
+                       help="passes over the data of online solvers (default: %(default)s)")
+    train.add_argument("--learning-rate", type=_number(0.0, low_open=True), metavar="LR",
+                       help="online solvers: FTRL's alpha (default 0.1), or a constant SGD step "
+                       "(default: SGD's 'optimal' schedule)")
+    train.add_argument("--early-stopping", action="store_true",
+                       help="stop when the loss on a held-out 10%% of the training rows stops "
+                       "improving, and keep the best iterate")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of splits and shuffling (default: %(default)s)")
+    train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                       help="floating-point type of the loaded features (default: %(default)s)")
+    train.add_argument("--output", metavar="PATH", help="save the model to this .npz file")
+    _add_common(train)
+    train.set_defaults(handler=run_train)
 
-    info = commands.add_parser("info", help="print version, instruction set, threads and OpenMP support")
+    evaluate = commands.add_parser(
+        "evaluate", help="report a saved model's metrics on a file",
+        description="Load a model saved by 'fastopt train --output' and print its metrics on a "
+        "LIBSVM file.")
+    evaluate.add_argument("--model", required=True, metavar="PATH", help="saved model (.npz)")
+    evaluate.add_argument("--data", required=True, metavar="FILE", help="LIBSVM file to evaluate on")
+    _add_common(evaluate)
+    evaluate.set_defaults(handler=run_evaluate)
+
+    predict = commands.add_parser(
+        "predict", help="write a saved model's predictions for a file",
+        description="Load a saved model and write one prediction per row of a LIBSVM file: the "
+        "label (classifiers) or value (regressors), or with --proba the class probabilities.")
+    predict.add_argument("--model", required=True, metavar="PATH", help="saved model (.npz)")
+    predict.add_argument("--data", required=True, metavar="FILE", help="LIBSVM file (labels unused)")
+    predict.add_argument("--output", metavar="PATH", help="write here instead of stdout")
+    predict.add_argument("--proba", action="store_true",
+                         help="classifiers: write the probability of each class, comma-separated "
+                         "in the order of the model's classes")
+    predict.add_argument("--threads", type=_positive_int, metavar="N",
+                         help="threads of fastopt's kernels (default: the OpenMP default)")
+    predict.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    predict.set_defaults(handler=run_predict, json=False)
+
+    info = commands.add_parser("info", help="print version, instruction set, threads and OpenMP")
     info.add_argument("--json", action="store_true", help="print as JSON")
-    info.set_defaults(handler=run_info, command_parser=info)
+    info.set_defaults(handler=run_info, quiet=True)
     return parser
 
 
-# -- fastopt info -------------------------------------------------------------
+# -- fastopt info -----------------------------------------------------------------------
 
 
 def collect_info() -> dict:
@@ -161,14 +204,14 @@ def collect_info() -> dict:
         "available_isas": fastopt.available_isas(),
         "threads": fastopt.get_num_threads(),
         "openmp": fastopt.openmp_enabled(),
-        "optimizers": [cls.__name__ for cls in available_optimizers().values()],
+        "solvers": list(SOLVERS[1:]),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
     }
 
 
-def run_info(args, parser) -> int:
+def run_info(args) -> int:
     info = collect_info()
     if args.json:
         print(json.dumps(info, indent=2))
@@ -182,193 +225,473 @@ def run_info(args, parser) -> int:
     return 0
 
 
-# -- fastopt train ------------------------------------------------------------
+# -- data -------------------------------------------------------------------------------
 
 
-def binary_targets(labels: list[np.ndarray], names: list[str]) -> tuple[list[np.ndarray], tuple[float, float]]:
-    """Map the labels of every file to {0, 1} with one accepted pair for all of them.
+def _check_input_file(option: str, path: str | None) -> None:
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path}: is a directory, expected a LIBSVM file")
+    if not os.path.isfile(path):
+        raise CommandError(f"{option} {path}: file not found")
 
-    Returns the mapped arrays and the pair (negative, positive) as written in
-    the files. Raises DataError for more than two classes, for an unknown
-    pair, or when all files together contain a single class.
+
+def _check_output_path(option: str, path: str | None) -> None:
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"{option} {path}: directory {directory} not found")
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path}: is a directory, expected a file name")
+
+
+def load_files(paths, *, zero_based, n_features, dtype):
+    """Load LIBSVM files with one width and one indexing; return (pairs, zero_based used).
+
+    The files are read with raw indices, then shifted when they are one-based, so the
+    decision of ``zero_based="auto"`` (one-based unless some file has index 0, as in
+    scikit-learn) is known and can be stored with the model.
     """
-    classes = np.unique(np.concatenate(labels))
-    if classes.size > 2:
-        shown = ", ".join(f"{c:g}" for c in classes[:10]) + (", ..." if classes.size > 10 else "")
-        raise DataError(
-            f"{' and '.join(names)}: found {classes.size} distinct labels ({shown}); only binary "
-            "classification is supported for now"
-        )
-    for pair in BINARY_LABELS:
-        if classes.size == 2 and tuple(classes) == pair:
-            break
-    else:
-        shown = ", ".join(f"{c:g}" for c in classes)
-        if classes.size < 2:
-            raise DataError(f"{' and '.join(names)}: all labels are {shown}; training needs two classes")
-        raise DataError(f"{' and '.join(names)}: labels {{{shown}}} are not one of {{-1, +1}}, {{0, 1}} or {{1, 2}}")
-    return [(y == pair[1]).astype(np.float64) for y in labels], pair
-
-
-def evaluate(model, X, y) -> dict[str, float]:
-    """Return log loss, accuracy, precision, recall, F1 and ROC-AUC of ``model`` on ``(X, y)``."""
-    logits = model.decision_function(X)
-    probability = model.predict_proba(X)
-    predicted = logits > 0
-    return {
-        "log_loss": metrics.log_loss(y, probability, labels=[0.0, 1.0]),
-        "accuracy": metrics.accuracy_score(y, predicted),
-        "precision": metrics.precision_score(y, predicted, zero_division=0.0),
-        "recall": metrics.recall_score(y, predicted, zero_division=0.0),
-        "f1": metrics.f1_score(y, predicted, zero_division=0.0),
-        "roc_auc": metrics.roc_auc_score(y, logits),
-    }
-
-
-def _check_paths(args, parser) -> None:
-    for option, path in (("--data", args.data), ("--test", args.test)):
-        if path is not None and os.path.isdir(path):
-            parser.error(f"argument {option}: expected a LIBSVM file, got the directory {path}")
-        if path is not None and not os.path.isfile(path):
-            parser.error(f"argument {option}: file not found: {path}")
-    if args.output is not None:
-        directory = os.path.dirname(os.path.abspath(args.output))
-        if not os.path.isdir(directory):
-            parser.error(f"argument --output: directory not found: {directory}")
-
-
-def _check_optimizer(args, parser) -> type[Optimizer]:
-    """Construct the optimizer on a placeholder array so bad options fail before any data is read."""
-    optimizer_class = available_optimizers()[args.optimizer]
-    options = dict(args.optimizer_arg)
-    if "lr" in options:
-        parser.error("argument --optimizer-arg: set the learning rate with --lr")
     try:
-        optimizer_class([np.zeros(1), np.zeros(1)], lr=args.lr, **options)
-    except (TypeError, ValueError) as exc:
-        parser.error(f"argument --optimizer-arg: invalid for {optimizer_class.__name__}: {exc}")
-    return optimizer_class
-
-
-def _load(args) -> tuple:
-    paths = [args.data] if args.test is None else [args.data, args.test]
-    started = time.perf_counter()
-    try:
-        loaded = load_svmlight_files(paths, n_features=args.n_features, dtype=np.dtype(args.dtype))
-    except (ValueError, OSError) as exc:
-        raise DataError(str(exc)) from None
-    logger.info("loaded %s in %.2f s", " and ".join(paths), time.perf_counter() - started)
-    for X, path in zip(loaded[0::2], paths):
-        if not np.isfinite(X.data).all():
-            raise DataError(f"{path}: feature values must be finite; found NaN or infinity")
+        loaded = load_svmlight_files(paths, zero_based=True, dtype=dtype)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    pairs = [(loaded[2 * i], loaded[2 * i + 1]) for i in range(len(paths))]
+    smallest = min((int(X.indices.min()) for X, _ in pairs if X.nnz), default=1)
+    if zero_based == "auto":
+        zero_based = smallest == 0
+    if not zero_based and smallest == 0:
+        path = next(p for p, (X, _) in zip(paths, pairs) if X.nnz and X.indices.min() == 0)
+        raise CommandError(f"{path}: feature index 0 found, but indices are one-based "
+                           "(--zero-based false)")
+    widest = max(X.shape[1] for X, _ in pairs) - (0 if zero_based else 1)
+    width = widest if n_features is None else n_features
+    result = []
+    for path, (X, y) in zip(paths, pairs):
+        if not zero_based:
+            X.indices -= 1
+        used = int(X.indices.max()) + 1 if X.nnz else 0
+        if used > width:
+            raise CommandError(f"{path}: has feature index {used - 1 + (0 if zero_based else 1)}, "
+                               f"beyond the {width} features {'given by --n-features' if n_features else 'expected'}")
         if X.shape[0] == 0:
-            raise DataError(f"{path}: no samples found")
-    return paths, loaded
+            raise CommandError(f"{path}: no samples found")
+        if not np.isfinite(X.data).all():
+            raise CommandError(f"{path}: feature values must be finite; found NaN or infinity")
+        if not np.isfinite(y).all():
+            raise CommandError(f"{path}: labels must be finite; found NaN or infinity")
+        X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width), copy=False)
+        result.append((X, y))
+    return result, bool(zero_based)
 
 
-def _describe(path: str, X) -> dict:
-    return {"path": path, "n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "nnz": int(X.nnz)}
+def _fit_to_width(path, X, width):
+    """Give X the model's width, or raise when the file uses features the model lacks."""
+    used = int(X.indices.max()) + 1 if X.nnz else 0
+    if used > width:
+        raise CommandError(f"{path}: uses feature {used} (counting from 1), but the model was "
+                           f"trained on {width} features")
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width), copy=False)
 
 
-def _print_table(report: dict) -> None:
-    train = report["train"]
+# -- models -----------------------------------------------------------------------------
+
+
+def build_estimator(args, n_samples: int):
+    """Return the unfitted estimator that the train options describe."""
+    penalty = None if args.penalty == "none" else args.penalty
+    verbose = 0 if args.quiet else 1
+    if args.solver in ONLINE_SOLVERS:
+        return _online_estimator(args, penalty, n_samples, verbose)
+    common = dict(fit_intercept=True, solver=args.solver, tol=args.tol, max_iter=args.max_iter,
+                  early_stopping=args.early_stopping, random_state=args.seed, verbose=verbose)
+    if args.model == "logistic":
+        return LogisticRegression(penalty=penalty, alpha=args.alpha, l1_ratio=args.l1_ratio, **common)
+    if penalty is None:
+        return LinearRegression(**common)
+    if penalty == "l2":
+        return Ridge(alpha=args.alpha, **common)
+    if penalty == "l1":
+        return Lasso(alpha=args.alpha, **common)
+    return ElasticNet(alpha=args.alpha, l1_ratio=args.l1_ratio, **common)
+
+
+def _online_estimator(args, penalty, n_samples, verbose):
+    if args.solver == "ftrl":
+        if args.model != "logistic":
+            raise CommandError("--solver ftrl: trains logistic models only; use --model logistic")
+        # FTRL's l1 and l2 act on the summed loss; alpha acts on the mean loss.
+        l1_share = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": args.l1_ratio}[penalty]
+        scale = 0.0 if penalty is None else args.alpha * n_samples
+        return FTRLClassifier(alpha=args.learning_rate or 0.1, l1=scale * l1_share,
+                              l2=scale * (1.0 - l1_share), epochs=args.epochs,
+                              random_state=args.seed, early_stopping=args.early_stopping)
+    schedule = {} if args.learning_rate is None else {"learning_rate": "constant",
+                                                      "eta0": args.learning_rate}
+    common = dict(penalty=penalty, alpha=args.alpha, l1_ratio=args.l1_ratio, max_iter=args.epochs,
+                  tol=None, random_state=args.seed, early_stopping=args.early_stopping, **schedule)
+    if args.model == "logistic":
+        return SGDClassifier(loss="log_loss", **common)
+    return SGDRegressor(loss="squared_error", **common)
+
+
+def describe(estimator) -> str:
+    """Return ``Name(key=value, ...)`` with the parameters that shape the model."""
+    keys = ("penalty", "alpha", "l1_ratio", "solver", "loss", "l1", "l2", "max_iter", "epochs")
+    params = estimator.get_params()
+    settings = [f"{k}={params[k]!r}" for k in keys if k in params]
+    return f"{type(estimator).__name__}({', '.join(settings)})"
+
+
+def _is_classifier(estimator) -> bool:
+    return hasattr(estimator, "classes_") or getattr(estimator, "_estimator_type", "") == "classifier"
+
+
+# -- metrics ----------------------------------------------------------------------------
+
+
+def _safely(compute):
+    """Return (value, None), or (None, reason) when the metric is undefined on this data."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = float(compute())
+        except ValueError as exc:
+            return None, str(exc)
+    if math.isnan(value):
+        # scikit-learn's convention: an undefined score warns and returns NaN.
+        reasons = [str(w.message) for w in caught]
+        return None, reasons[0] if reasons else "undefined on this data"
+    return value, None
+
+
+def classification_metrics(estimator, X, y) -> tuple[dict, dict]:
+    """Return ({metric: value or None}, {metric: why undefined}) for a classifier on (X, y)."""
+    classes = np.asarray(estimator.classes_)
+    predicted = estimator.predict(X)
+    probability = estimator.predict_proba(X)
+    values, notes = {}, {}
+
+    def record(name, compute):
+        values[name], reason = _safely(compute)
+        if reason is not None:
+            notes[name] = reason
+
+    record("accuracy", lambda: metrics.accuracy_score(y, predicted))
+    if classes.size == 2:
+        positive = classes[1]
+        present = np.isin(y, classes)
+        record("precision", lambda: metrics.precision_score(y, predicted, pos_label=positive,
+                                                            zero_division=0.0))
+        record("recall", lambda: metrics.recall_score(y, predicted, pos_label=positive,
+                                                      zero_division=0.0))
+        record("f1", lambda: metrics.f1_score(y, predicted, pos_label=positive, zero_division=0.0))
+        truth = (y == positive).astype(np.int64)
+        record("roc_auc", lambda: metrics.roc_auc_score(truth, probability[:, 1]))
+        record("pr_auc", lambda: metrics.average_precision_score(truth, probability[:, 1]))
+        record("log_loss", lambda: _log_loss(y, probability, classes, present))
+    else:
+        for name, function in (("precision", metrics.precision_score),
+                               ("recall", metrics.recall_score), ("f1", metrics.f1_score)):
+            record(f"{name}_macro", lambda f=function: f(y, predicted, labels=classes,
+                                                         average="macro", zero_division=0.0))
+        present = np.isin(y, classes)
+        record("roc_auc_ovr", lambda: _macro_one_vs_rest(metrics.roc_auc_score, y, probability,
+                                                         classes))
+        record("pr_auc_ovr", lambda: _macro_one_vs_rest(metrics.average_precision_score, y,
+                                                        probability, classes))
+        record("log_loss", lambda: _log_loss(y, probability, classes, present))
+    return values, notes
+
+
+def _log_loss(y, probability, classes, present):
+    if not present.all():
+        unknown = np.unique(y[~present])[:5]
+        raise ValueError(f"labels {unknown.tolist()} were not seen in training")
+    return metrics.log_loss(y, probability, labels=classes)
+
+
+def _macro_one_vs_rest(score, y, probability, classes):
+    """Mean over classes of the binary score of 'class k against the rest'."""
+    per_class = []
+    for k, label in enumerate(classes):
+        truth = (y == label).astype(np.int64)
+        if 0 < truth.sum() < truth.size:
+            per_class.append(score(truth, probability[:, k]))
+    if not per_class:
+        raise ValueError("no class has both positive and negative samples")
+    return np.mean(per_class)
+
+
+def regression_metrics(estimator, X, y) -> tuple[dict, dict]:
+    predicted = estimator.predict(X)
+    values, notes = {}, {}
+    for name, function in (("rmse", metrics.root_mean_squared_error),
+                           ("mae", metrics.mean_absolute_error), ("r2", metrics.r2_score)):
+        values[name], reason = _safely(lambda f=function: f(y, predicted))
+        if reason is not None:
+            notes[name] = reason
+    return values, notes
+
+
+def compute_metrics(estimator, X, y):
+    if _is_classifier(estimator):
+        return classification_metrics(estimator, X, y)
+    return regression_metrics(estimator, X, y)
+
+
+# -- reports ----------------------------------------------------------------------------
+
+
+def _shape_text(shape, nnz) -> str:
+    return f"{shape[0]:,} samples x {shape[1]:,} features, {nnz:,} nonzeros"
+
+
+def print_report(report: dict) -> None:
+    """Print the human-readable report of train or evaluate."""
+    if "train" in report:
+        train = report["train"]
+        print(f"data:      {train['source']}: {_shape_text(train['shape'], train['nnz'])}")
+    if "model" in report:
+        model = report["model"]
+        status = f", {model['n_iter']} {model['unit']}" if model.get("n_iter") is not None else ""
+        print(f"model:     {model['description']}{status}")
     evaluation = report["evaluation"]
-    print(
-        f"trained {report['optimizer']['name']} (lr {report['optimizer']['lr']:g}, schedule "
-        f"{report['schedule']}) for {len(report['epochs'])} epochs in {report['train_seconds']:.2f} s on "
-        f"{train['path']}: {train['n_samples']:,} samples x {train['n_features']:,} features, "
-        f"{train['nnz']:,} nonzeros"
-    )
-    print(f"evaluated on {evaluation['path']} ({evaluation['split']}, {evaluation['n_samples']:,} samples)")
+    print(f"evaluated: {evaluation['source']} ({evaluation['split']}, "
+          f"{evaluation['shape'][0]:,} samples)")
     print()
-    print(f"{'metric':<10} {'value':>8}")
+    print(f"{'metric':<14}{'value':>10}")
     for name, value in report["metrics"].items():
-        shown = "n/a" if value is None else f"{value:.4f}"
-        print(f"{name:<10} {shown:>8}")
+        text = f"{value:.4f}" if value is not None else "n/a"
+        print(f"{name:<14}{text:>10}")
+    for name, reason in report.get("undefined", {}).items():
+        print(f"  {name}: n/a because {reason}")
+    print()
+    print(f"{'stage':<14}{'seconds':>10}")
+    for stage, seconds in report["timing"].items():
+        print(f"{stage:<14}{seconds:>10.3f}")
+    if report.get("saved"):
+        print()
+        print(f"saved the model to {report['saved']}")
 
 
-def run_train(args, parser) -> int:
-    _check_paths(args, parser)
-    optimizer_class = _check_optimizer(args, parser)
+def _emit(report: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+
+
+def _note(args, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+# -- fastopt train ----------------------------------------------------------------------
+
+
+def _training_data(args, timing):
+    """Return (X_train, y_train, X_eval, y_eval, sources, zero_based)."""
+    started = time.perf_counter()
+    dtype = np.dtype(args.dtype)
+    if args.data is None:
+        if args.n_features is not None:
+            raise CommandError("--n-features: applies to --data files; the generated problem has "
+                               f"{DEFAULT_PROBLEM['n_features']} features")
+        if args.test is not None:
+            raise CommandError("--test: needs --data; without --data the generated problem has "
+                               "its own test rows")
+        if args.model != "logistic":
+            raise CommandError("--model linear: needs --data; the generated problem is a "
+                               "classification problem")
+        X, y = make_sparse_classification(**DEFAULT_PROBLEM, dtype=dtype)
+        arguments = ", ".join(f"{k}={v}" for k, v in DEFAULT_PROBLEM.items())
+        source = f"make_sparse_classification({arguments})"
+        _note(args, f"fastopt train: no --data given; training on a generated click-through-rate-"
+                    f"like problem, {source}, split into {len(y) - DEFAULT_TEST_ROWS:,} training "
+                    f"and {DEFAULT_TEST_ROWS:,} test rows")
+        cut = X.shape[0] - DEFAULT_TEST_ROWS
+        timing["load"] = time.perf_counter() - started
+        return X[:cut], y[:cut], X[cut:], y[cut:], (source, source + " test rows", "test"), True
+    paths = [args.data] if args.test is None else [args.data, args.test]
+    pairs, zero_based = load_files(paths, zero_based=args.zero_based, n_features=args.n_features,
+                                   dtype=dtype)
+    timing["load"] = time.perf_counter() - started
+    (X, y) = pairs[0]
+    if args.test is not None:
+        return X, y, pairs[1][0], pairs[1][1], (args.data, args.test, "test"), zero_based
+    if args.validation_fraction is not None:
+        rng = np.random.default_rng(args.seed)
+        order = rng.permutation(X.shape[0])
+        n_eval = int(round(args.validation_fraction * X.shape[0]))
+        if n_eval < 1 or n_eval >= X.shape[0]:
+            raise CommandError(f"--validation-fraction {args.validation_fraction}: leaves no "
+                               f"training or no evaluation rows out of {X.shape[0]}")
+        evaluation_rows, training_rows = np.sort(order[:n_eval]), np.sort(order[n_eval:])
+        return (X[training_rows], y[training_rows], X[evaluation_rows], y[evaluation_rows],
+                (args.data, f"{args.data} held-out rows", "validation"), zero_based)
+    return X, y, X, y, (args.data, args.data, "train"), zero_based
+
+
+def _check_labels(args, y, source):
+    if args.model == "logistic":
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise CommandError(f"{source}: all labels are {classes[0]:g}; a classifier needs two "
+                               "classes (use --model linear for a regression target)")
+        if classes.size > 1000:
+            raise CommandError(f"{source}: {classes.size} distinct labels; is this a regression "
+                               "target? Use --model linear")
+
+
+def run_train(args) -> int:
+    _check_input_file("--data", args.data)
+    _check_input_file("--test", args.test)
+    _check_output_path("--output", args.output)
     if args.threads is not None:
         fastopt.set_num_threads(args.threads)
-
-    paths, loaded = _load(args)
-    targets, (negative, positive) = binary_targets(loaded[1::2], paths)
-    X_train, y_train = loaded[0], targets[0]
-    X_eval, y_eval = (loaded[2], targets[1]) if args.test is not None else (X_train, y_train)
-    logger.info(
-        "training %s on %d samples x %d features, labels %g -> 0 and %g -> 1",
-        optimizer_class.__name__, X_train.shape[0], X_train.shape[1], negative, positive,
-    )
+    timing = {}
+    X, y, X_eval, y_eval, (source, eval_source, split), zero_based = _training_data(args, timing)
+    _check_labels(args, y, source)
+    estimator = build_estimator(args, X.shape[0])
 
     started = time.perf_counter()
-    try:
-        model = fit_logistic_regression(
-            X_train, y_train, optimizer_class,
-            lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, l2=args.l2,
-            seed=args.seed, schedule=args.schedule, optimizer_args=dict(args.optimizer_arg),
-        )
-    except FloatingPointError as exc:
-        raise DataError(str(exc)) from None
-    train_seconds = time.perf_counter() - started
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            estimator.fit(X, y)
+        except (ValueError, FloatingPointError) as exc:
+            raise CommandError(f"training failed: {exc}") from None
+    timing["train"] = time.perf_counter() - started
+    for warning in caught:
+        _note(args, f"fastopt train: warning: {warning.message}")
+    if args.solver in ONLINE_SOLVERS:
+        _note(args, f"{type(estimator).__name__} ({args.solver}): {estimator.n_iter_} epochs "
+                    f"in {timing['train']:.1f} s")
 
-    scores = evaluate(model, X_eval, y_eval)
+    started = time.perf_counter()
+    values, undefined = compute_metrics(estimator, X_eval, y_eval)
+    timing["evaluate"] = time.perf_counter() - started
+
+    online = args.solver in ONLINE_SOLVERS
     report = {
-        "train": _describe(paths[0], X_train),
-        "evaluation": {**_describe(paths[-1], X_eval), "split": "test" if args.test else "train"},
-        "labels": {"negative": negative, "positive": positive},
-        "optimizer": {"name": optimizer_class.__name__, "lr": args.lr, **dict(args.optimizer_arg)},
-        "schedule": args.schedule,
-        "batch_size": args.batch_size,
-        "l2": args.l2,
-        "seed": args.seed,
-        "dtype": args.dtype,
-        "threads": fastopt.get_num_threads(),
-        "epochs": [vars(record) for record in model.history],
-        "train_seconds": train_seconds,
-        # JSON has no NaN, so an undefined metric (ROC-AUC with one class) is null.
-        "metrics": {name: (None if math.isnan(value) else value) for name, value in scores.items()},
-        "model": None,
+        "train": {"source": source, "shape": list(X.shape), "nnz": int(X.nnz)},
+        "model": {
+            "description": describe(estimator),
+            "class": type(estimator).__name__,
+            "n_iter": int(estimator.n_iter_),
+            "unit": "epochs" if online else "iterations",
+            "solver": args.solver if online else estimator.solver_,
+            "zero_based": zero_based,
+        },
+        "evaluation": {"source": eval_source, "split": split, "shape": list(X_eval.shape)},
+        "metrics": values,
+        "undefined": undefined,
+        "timing": timing,
+        "saved": None,
     }
-
     if args.output is not None:
-        # Writing through a file object keeps the exact path; np.savez would append ".npz".
-        with open(args.output, "wb") as f:
-            np.savez(f, coef=model.coef, intercept=model.intercept, classes=np.array([negative, positive]))
-        report["model"] = args.output
-        logger.info("saved the model to %s", args.output)
-
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        _print_table(report)
+        started = time.perf_counter()
+        metadata = {"fastopt": fastopt.__version__, "train": report["train"],
+                    "evaluation": report["evaluation"], "metrics": values,
+                    "zero_based": zero_based, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        save_model(estimator, args.output, metadata)
+        timing["save"] = time.perf_counter() - started
+        report["saved"] = args.output
+    _emit(report, args.json)
     return 0
 
 
+# -- fastopt evaluate and predict -------------------------------------------------------
+
+
+def _load_model_and_data(args):
+    _check_input_file("--model", args.model)
+    _check_input_file("--data", args.data)
+    if args.threads is not None:
+        fastopt.set_num_threads(args.threads)
+    timing = {}
+    started = time.perf_counter()
+    try:
+        estimator, metadata = load_model(args.model, with_metadata=True)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    zero_based = metadata.get("zero_based", "auto") if isinstance(metadata, dict) else "auto"
+    if zero_based not in (True, False, "auto"):
+        zero_based = "auto"
+    width = int(estimator.n_features_in_)
+    pairs, _ = load_files([args.data], zero_based=zero_based, n_features=None,
+                          dtype=np.float64)
+    X, y = pairs[0]
+    X = _fit_to_width(args.data, X, width)
+    timing["load"] = time.perf_counter() - started
+    return estimator, X, y, timing
+
+
+def run_evaluate(args) -> int:
+    estimator, X, y, timing = _load_model_and_data(args)
+    started = time.perf_counter()
+    values, undefined = compute_metrics(estimator, X, y)
+    timing["evaluate"] = time.perf_counter() - started
+    report = {
+        "model": {"description": describe(estimator), "class": type(estimator).__name__,
+                  "source": args.model},
+        "evaluation": {"source": args.data, "split": "evaluate", "shape": list(X.shape)},
+        "metrics": values,
+        "undefined": undefined,
+        "timing": timing,
+    }
+    _emit(report, args.json)
+    return 0
+
+
+def run_predict(args) -> int:
+    _check_output_path("--output", args.output)
+    estimator, X, _, timing = _load_model_and_data(args)
+    classifier = _is_classifier(estimator)
+    if args.proba and not classifier:
+        raise CommandError(f"--proba: the model is a {type(estimator).__name__}, which has no "
+                           "class probabilities")
+    if args.proba:
+        rows = estimator.predict_proba(X)
+        lines = [",".join(repr(float(v)) for v in row) for row in rows]
+    else:
+        lines = [_label_text(v) for v in estimator.predict(X)]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w") as f:
+            f.write(text)
+        _note(args, f"fastopt predict: wrote {len(lines):,} predictions to {args.output}")
+    return 0
+
+
+def _label_text(value) -> str:
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}" if abs(value) < 1e15 else repr(value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``fastopt`` command with ``argv`` (default: ``sys.argv[1:]``) and return its exit status."""
+    """Run the ``fastopt`` command with ``argv`` (default: ``sys.argv[1:]``); return its status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    quiet = getattr(args, "quiet", False)
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
-        return args.handler(args, args.command_parser)
-    except DataError as exc:
+        return args.handler(args)
+    except CommandError as exc:
         print(f"fastopt {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"fastopt {args.command}: error: {exc}", file=sys.stderr)
+        print(f"fastopt {args.command}: error: {exc.strerror or exc}"
+              + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
         return 1
-    except MemoryError as exc:
-        # A feature index far beyond the data (such as 10**15) sizes the
-        # weights past any machine's memory. Report it instead of a traceback.
-        print(f"fastopt {args.command}: error: out of memory ({exc}); check --n-features and the "
-              "largest feature index in the data", file=sys.stderr)
+    except MemoryError:
+        print(f"fastopt {args.command}: error: out of memory; check --n-features and the largest "
+              "feature index in the data", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"fastopt {args.command}: interrupted", file=sys.stderr)

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from fastopt._progress import Progress
 from fastopt.exceptions import ConvergenceWarning, DataConversionWarning, not_fitted_error_class
 from fastopt.linear_model._early_stopping import ValidationMonitor, split_validation
 from fastopt.linear_model._objective import GLMObjective
@@ -252,6 +253,32 @@ def penalty_parts(penalty, alpha, l1_ratio):
 
 # -- the shared fit loop ------------------------------------------------------------------
 
+class _ProgressCallback:
+    """Solver callback that reports progress and forwards to the early-stopping monitor."""
+
+    def __init__(self, progress, objective, monitor, *, alpha, l1_ratio, n_coef):
+        self._progress = progress
+        self._objective = objective
+        self._monitor = monitor
+        self._alpha = alpha
+        self._l1_ratio = l1_ratio
+        self._n_coef = n_coef
+        self._count = 0
+
+    def objective(self, w):
+        """Return the penalized objective at ``w``; one pass over the data."""
+        coef = np.asarray(w)[: self._n_coef]
+        penalty = self._alpha * (self._l1_ratio * np.abs(coef).sum()
+                                 + 0.5 * (1.0 - self._l1_ratio) * np.dot(coef, coef))
+        return float(self._objective.value(w)) + float(penalty)
+
+    def __call__(self, w):
+        self._count += 1
+        if self._progress.due():
+            self._progress.update(self._count, self.objective(w))
+        return bool(self._monitor(w)) if self._monitor is not None else False
+
+
 class LinearModelBase(EstimatorParams):
     """Fit loop shared by the classifier and the regressors.
 
@@ -266,6 +293,7 @@ class LinearModelBase(EstimatorParams):
         check_int("max_iter", self.max_iter, low=1)
         check_bool("fit_intercept", self.fit_intercept)
         check_bool("warm_start", self.warm_start)
+        check_int("verbose", self.verbose, low=0)
         if check_bool("early_stopping", self.early_stopping):
             check_real("validation_fraction", self.validation_fraction, low=0.0, high=1.0,
                        low_open=True)
@@ -322,9 +350,18 @@ class LinearModelBase(EstimatorParams):
                                  fit_intercept=self.fit_intercept, n_classes=n_classes)
         if w0 is not None and not self.fit_intercept:
             w0 = w0[: k * p]
+        progress = None
+        callback = monitor
+        if self.verbose:
+            progress = Progress(f"{type(self).__name__} ({solver})", total=self.max_iter)
+            callback = _ProgressCallback(progress, objective, monitor, alpha=alpha,
+                                         l1_ratio=l1_ratio, n_coef=k * p)
         result = solve(objective, alpha=alpha, l1_ratio=l1_ratio, solver=solver, tol=self.tol,
-                       max_iter=self.max_iter, w0=w0, callback=monitor,
+                       max_iter=self.max_iter, w0=w0, callback=callback,
                        data=(X, y, sample_weight))
+        if progress is not None:
+            note = "converged" if result.converged else "stopped before tol"
+            progress.close(result.n_iter, callback.objective(result.w), note=note)
         w = result.w
         if monitor is not None:
             w = monitor.best_w if monitor.best_w is not None else w

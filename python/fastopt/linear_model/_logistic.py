@@ -72,6 +72,9 @@ class LogisticRegression(LinearModelBase):
     n_iter_no_change : int, default 5
     random_state : int, RandomState or None, default None
         Seeds the validation split.
+    verbose : int, default 0
+        Above 0, write the solver's progress (iterations, objective, elapsed time) to stderr,
+        at most once a second, or redrawn in place on a terminal.
 
     Attributes
     ----------
@@ -95,7 +98,7 @@ class LogisticRegression(LinearModelBase):
     def __init__(self, penalty="l2", *, alpha=1e-4, l1_ratio=0.5, fit_intercept=True,
                  solver="auto", tol=1e-6, max_iter=1000, class_weight=None, warm_start=False,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 random_state=None):
+                 random_state=None, verbose=0):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -109,6 +112,12 @@ class LogisticRegression(LinearModelBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        """Raise ValueError naming the first invalid hyperparameter."""
+        penalty_parts(self.penalty, self.alpha, self.l1_ratio)
+        self._check_common_params()
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and class labels ``y``; return self.

@@ -43,6 +43,9 @@ _COMMON_PARAMETERS = """
     n_iter_no_change : int, default 5
     random_state : int, RandomState or None, default None
         Seeds the validation split.
+    verbose : int, default 0
+        Above 0, write the solver's progress (iterations, objective, elapsed time) to stderr,
+        at most once a second, or redrawn in place on a terminal.
 
     Attributes
     ----------
@@ -68,6 +71,11 @@ class _LeastSquares(LinearModelBase):
     def _penalty(self):
         """Return the estimator's (alpha, l1_ratio, penalty name)."""
         raise NotImplementedError
+
+    def _check_params(self):
+        """Raise ValueError naming the first invalid hyperparameter."""
+        self._penalty()
+        self._check_common_params()
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and real targets ``y``; return self.
@@ -126,7 +134,7 @@ class LinearRegression(_LeastSquares):
 
     def __init__(self, *, fit_intercept=True, solver="auto", tol=1e-6, max_iter=1000,
                  warm_start=False, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=5, random_state=None):
+                 n_iter_no_change=5, random_state=None, verbose=0):
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.tol = tol
@@ -136,6 +144,7 @@ class LinearRegression(_LeastSquares):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+        self.verbose = verbose
 
     def _penalty(self):
         return 0.0, 0.0, None
@@ -157,7 +166,7 @@ class Ridge(_LeastSquares):
 
     def __init__(self, alpha=1e-4, *, fit_intercept=True, solver="auto", tol=1e-6,
                  max_iter=1000, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -168,6 +177,7 @@ class Ridge(_LeastSquares):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+        self.verbose = verbose
 
     def _penalty(self):
         return check_real("alpha", self.alpha, low=0.0), 0.0, "l2"
@@ -186,7 +196,7 @@ class Lasso(_LeastSquares):
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto", tol=1e-6,
                  max_iter=1000, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -197,6 +207,7 @@ class Lasso(_LeastSquares):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+        self.verbose = verbose
 
     def _penalty(self):
         return check_real("alpha", self.alpha, low=0.0), 1.0, "l1"
@@ -218,7 +229,7 @@ class ElasticNet(_LeastSquares):
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, solver="auto",
                  tol=1e-6, max_iter=1000, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, random_state=None):
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -230,6 +241,7 @@ class ElasticNet(_LeastSquares):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+        self.verbose = verbose
 
     def _penalty(self):
         alpha = check_real("alpha", self.alpha, low=0.0)
