@@ -58,3 +58,22 @@ def test_lines_are_throttled_and_redrawn_on_a_terminal():
     assert text.startswith("\rfit: epoch 1  objective 0.5")
     assert text.endswith("\n")
     assert text.count("\n") == 1
+
+
+def test_online_fit_reports_epochs(capsys):
+    import scipy.sparse as sp
+
+    from fastopt.online import FTRLClassifier, SGDClassifier
+
+    X = sp.random(400, 30, density=0.2, format="csr", random_state=0)
+    y = (X @ np.arange(30.0) > 20).astype(int)
+    model = SGDClassifier(loss="log_loss", max_iter=4, tol=None, random_state=0, verbose=1).fit(X, y)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("SGDClassifier: epoch 1/4  mean loss ")
+    assert err[-1].startswith("SGDClassifier: epoch 4/4  mean loss ")
+    assert float(err[-1].split("mean loss ")[1].split()[0]) == pytest.approx(model.loss_curve_[-1],
+                                                                           rel=1e-5)
+    FTRLClassifier(epochs=2, random_state=0).fit(X, y)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="verbose: expected an integer >= 0, got 'yes'"):
+        FTRLClassifier(verbose="yes").fit(X, y)

@@ -25,12 +25,16 @@ class Progress:
         The iteration limit, shown as ``12/1000``; None shows the count alone.
     stream : file object or None
         Where to write; default ``sys.stderr`` at the time of each write.
-    interval : float
-        Seconds between two lines (or redraws on a terminal).
+    interval : float or None
+        Seconds between two lines (or redraws on a terminal); default 1, or 0.1 on a terminal.
+    value_name : str
+        Name of the value passed to :meth:`update`.
     """
 
-    def __init__(self, label, unit="iteration", total=None, stream=None, interval=None):
+    def __init__(self, label, unit="iteration", total=None, stream=None, interval=None,
+                 value_name="objective"):
         self.label = label
+        self.value_name = value_name
         self.unit = unit
         self.total = total
         self._stream = stream
@@ -67,7 +71,7 @@ class Progress:
         count_text = f"{count}/{self.total}" if self.total else f"{count}"
         parts = [f"{self.label}: {self.unit} {count_text}"]
         if objective is not None:
-            parts.append(f"objective {objective:.6g}")
+            parts.append(f"{self.value_name} {objective:.6g}")
         parts.append(f"{self.elapsed():.1f} s")
         if note:
             parts.append(note)

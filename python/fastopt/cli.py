@@ -327,11 +327,13 @@ def _online_estimator(args, penalty, n_samples, verbose):
         scale = 0.0 if penalty is None else args.alpha * n_samples
         return FTRLClassifier(alpha=args.learning_rate or 0.1, l1=scale * l1_share,
                               l2=scale * (1.0 - l1_share), epochs=args.epochs,
-                              random_state=args.seed, early_stopping=args.early_stopping)
+                              random_state=args.seed, early_stopping=args.early_stopping,
+                              verbose=verbose)
     schedule = {} if args.learning_rate is None else {"learning_rate": "constant",
                                                       "eta0": args.learning_rate}
     common = dict(penalty=penalty, alpha=args.alpha, l1_ratio=args.l1_ratio, max_iter=args.epochs,
-                  tol=None, random_state=args.seed, early_stopping=args.early_stopping, **schedule)
+                  tol=None, random_state=args.seed, early_stopping=args.early_stopping,
+                  verbose=verbose, **schedule)
     if args.model == "logistic":
         return SGDClassifier(loss="log_loss", **common)
     return SGDRegressor(loss="squared_error", **common)
@@ -567,9 +569,6 @@ def run_train(args) -> int:
     timing["train"] = time.perf_counter() - started
     for warning in caught:
         _note(args, f"fastopt train: warning: {warning.message}")
-    if args.solver in ONLINE_SOLVERS:
-        _note(args, f"{type(estimator).__name__} ({args.solver}): {estimator.n_iter_} epochs "
-                    f"in {timing['train']:.1f} s")
 
     started = time.perf_counter()
     values, undefined = compute_metrics(estimator, X_eval, y_eval)

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from fastopt._progress import Progress
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
 from fastopt.online._solvers import partial_fit_many
@@ -64,6 +65,7 @@ class OnlineLinearModel(EstimatorParams):
 
     def _check_common_params(self):
         check_int(self._epochs_name, getattr(self, self._epochs_name), low=1)
+        check_int("verbose", self.verbose, low=0)
         check_int("n_iter_no_change", self.n_iter_no_change, low=1)
         if self.tol is not None:
             if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not math.isfinite(self.tol):
@@ -217,11 +219,17 @@ class OnlineLinearModel(EstimatorParams):
         self.loss_curve_ = []
         self.validation_scores_ = []
         self.n_iter_ = 0
+        progress = None
+        if self.verbose:
+            progress = Progress(type(self).__name__, unit="epoch", total=epochs,
+                                value_name="mean loss")
         for _ in range(epochs):
             order = rng.permutation(train) if self.shuffle else train
             loss = self._pass(X, targets, weights, order, sparse_input)
             self.loss_curve_.append(loss)
             self.n_iter_ += 1
+            if progress is not None:
+                progress.update(self.n_iter_, loss)
             # Both criteria are "lower is better": the loss, or minus the validation score.
             if self.early_stopping:
                 score = self.score(X_validation, y_validation)
@@ -238,6 +246,8 @@ class OnlineLinearModel(EstimatorParams):
                 if not self._decay_learning_rate():
                     break
                 stalls = 0
+        if progress is not None:
+            progress.close(self.n_iter_, self.loss_curve_[-1])
         return self
 
     def _decay_learning_rate(self):

@@ -62,6 +62,9 @@ _SGD_PARAMETERS_DOC = """
         (and 1 for dense X); "auto" does the same with ``learning_rate="optimal"`` only, and
         takes full steps with the other schedules, where damping slowed convergence in our
         measurements. A number applies to every input.
+    verbose : int, default 0
+        Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
+        pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
 """
 
 
@@ -144,7 +147,7 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
                  max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1, random_state=None,
                  learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
-                 average=False, method="sgd", intercept_decay="auto"):
+                 average=False, method="sgd", intercept_decay="auto", verbose=0):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -166,6 +169,7 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
         self.average = average
         self.method = method
         self.intercept_decay = intercept_decay
+        self.verbose = verbose
 
     def predict_proba(self, X):
         """Return class probabilities, shape (n, n_classes); only for ``loss="log_loss"``."""
@@ -203,7 +207,7 @@ class SGDRegressor(_SGDModel):
                  fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1,
                  random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 warm_start=False, average=False, method="sgd", intercept_decay="auto"):
+                 warm_start=False, average=False, method="sgd", intercept_decay="auto", verbose=0):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -224,6 +228,7 @@ class SGDRegressor(_SGDModel):
         self.average = average
         self.method = method
         self.intercept_decay = intercept_decay
+        self.verbose = verbose
 
     def _check_params(self):
         if self.loss not in ("squared_error", "huber"):
