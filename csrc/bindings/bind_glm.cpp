@@ -399,7 +399,7 @@ py::array design_gram(GlmDesign& design, py::handle d, bool fit_intercept, py::h
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> guard(design.lock());
     const int threads = cpu::get_num_threads();
-    double* work = design.gram_work(cpu::gram_work_size(x, fit_intercept, threads));
+    double* work = design.gram_work(cpu::gram_work_size(x, threads));
     status = cpu::kernels().glm_gram(x, dp, fit_intercept, op, work, threads);
   }
   raise_if_invalid(status);

@@ -16,29 +16,12 @@
 namespace fastopt::cpu {
 
 // Largest Gram matrix, in bytes of float64 output, that the binding accepts:
-// 256 MiB is p + 1 = 5792. The row-layout kernel also keeps partial matrices,
-// see kGramPartialBudget.
+// 256 MiB is p + 1 = 5792.
 constexpr std::int64_t kGramMaxBytes = std::int64_t(256) << 20;
-// Float64 elements of all partial Gram matrices of the row-block reduction
-// together (64 MiB), beyond the output itself.
-constexpr std::int64_t kGramPartialBudget = std::int64_t(8) << 20;
-// Rows per block of the row-layout reduction, at least.
-constexpr std::int64_t kGramMinRowsPerBlock = 1024;
 
-// Row blocks of the Gram kernel on a row layout (dense C or CSR) with m
-// output rows: each block owns a partial m x m matrix, block 0 the output.
-// The count depends on the shape only, never on the thread count.
-inline std::int64_t gram_row_blocks(std::int64_t n_rows, std::int64_t m) {
-  std::int64_t blocks = (n_rows + kGramMinRowsPerBlock - 1) / kGramMinRowsPerBlock;
-  blocks = std::min(blocks, 1 + kGramPartialBudget / std::max<std::int64_t>(1, m * m));
-  return std::max<std::int64_t>(1, std::min(blocks, kGlmMaxBlocks));
-}
-
-// Scratch elements glm_gram needs: the partial matrices of row blocks 1..
-// for row layouts, one dense n-vector per thread for CSC, none for dense F.
-inline std::int64_t gram_work_size(const GlmDesign& x, bool fit_intercept, int num_threads) {
-  const std::int64_t m = x.n_cols + (fit_intercept ? 1 : 0);
-  if (x.row_major()) return (gram_row_blocks(x.n_rows, m) - 1) * m * m;
+// Scratch elements glm_gram needs: one dense n-vector per thread for CSC,
+// none for the other layouts.
+inline std::int64_t gram_work_size(const GlmDesign& x, int num_threads) {
   if (x.layout == GlmLayout::csc) return static_cast<std::int64_t>(num_threads) * x.n_rows;
   return 0;
 }

@@ -2,13 +2,12 @@
 // coordinate descent on a dense quadratic model with that matrix.
 //
 // Row layouts (dense C, CSR) add each row's outer product, scaled by d_i,
-// into the partial matrix of its row block: for every stored pair (a, b) with
-// b at or after a in storage order, G[j_a][j_b] += d_i x_a x_b. Sorted
-// indices put every pair in the upper triangle; with unsorted indices some
-// land below the diagonal, and the fold at the end adds the two triangles.
-// The row blocks depend on the shape only (gram_row_blocks) and their
-// partials are summed in block order, so every thread count gives the same
-// bits. Cost: about sum_i nnz_i^2 / 2 multiply-adds.
+// into G: for every stored pair (a, b) with b at or after a in storage order,
+// G[j_a][j_b] += d_i x_a x_b. Sorted indices put every pair in the upper
+// triangle; with unsorted indices some land below the diagonal, and the fold
+// at the end adds the two triangles. Threads own rows of G (see gram_rows),
+// so every thread count gives the same bits. Cost: about sum_i nnz_i^2 / 2
+// multiply-adds, plus one read of X's indices per thread.
 //
 // Column layouts (dense F, CSC) compute each upper-triangle entry as one dot
 // product of two columns, and a thread owns whole rows of G, so no reduction
@@ -42,11 +41,13 @@ inline int threads_for_work(double work, std::int64_t tasks, int requested) {
   return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(tasks, requested)));
 }
 
-// Adds d_i times the outer product of CSR row i (upper part in storage
-// order) to G (m x m, row-major); the intercept is column p.
+// Adds d_i times the outer product of CSR row i to the rows [lo, hi) of G
+// (m x m, row-major): the pairs (a, b), b at or after a in storage order,
+// whose first index j_a lies in [lo, hi). The intercept is column p.
 template <typename T, typename I>
 bool add_sparse_row(const T* x, const I* idx, std::int64_t len, double di, std::int64_t p,
-                    bool intercept, std::int64_t m, double* __restrict G) {
+                    bool intercept, std::int64_t m, std::int64_t lo, std::int64_t hi,
+                    double* __restrict G) {
   bool bad = false;
   for (std::int64_t a = 0; a < len; ++a) {
     const std::int64_t ja = static_cast<std::int64_t>(idx[a]);
@@ -54,6 +55,7 @@ bool add_sparse_row(const T* x, const I* idx, std::int64_t len, double di, std::
       bad = true;
       continue;
     }
+    if (ja < lo || ja >= hi) continue;
     const double va = di * static_cast<double>(x[a]);
     double* __restrict row = G + ja * m;
     for (std::int64_t b = a; b < len; ++b) {
@@ -63,14 +65,13 @@ bool add_sparse_row(const T* x, const I* idx, std::int64_t len, double di, std::
     }
     if (intercept) row[p] += va;
   }
-  if (intercept) G[p * m + p] += di;
   return bad;
 }
 
 template <typename T>
 void add_dense_row(const T* __restrict x, double di, std::int64_t p, bool intercept,
-                   std::int64_t m, double* __restrict G) {
-  for (std::int64_t a = 0; a < p; ++a) {
+                   std::int64_t m, std::int64_t lo, std::int64_t hi, double* __restrict G) {
+  for (std::int64_t a = lo; a < hi; ++a) {
     const double va = di * static_cast<double>(x[a]);
     // Skipping a zero product adds nothing: X is finite, so every skipped
     // term would be a signed zero.
@@ -79,16 +80,16 @@ void add_dense_row(const T* __restrict x, double di, std::int64_t p, bool interc
     for (std::int64_t b = a; b < p; ++b) row[b] += va * static_cast<double>(x[b]);
     if (intercept) row[p] += va;
   }
-  if (intercept) G[p * m + p] += di;
 }
 
-// Row layouts: fixed row blocks, partial matrices, block-order sum.
+// Row layouts: thread t owns the rows [lo_t, hi_t) of G and reads every row
+// of X, adding only the pairs whose first entry falls in its range. Each
+// entry of G is then summed by one thread in row order, whatever the split,
+// so no partial matrices and no reduction are needed.
 template <typename T, typename I>
-bool gram_rows(const GlmDesign& x, const double* d, bool intercept, double* out, double* work,
+bool gram_rows(const GlmDesign& x, const double* d, bool intercept, double* out,
                int num_threads) {
   const std::int64_t n = x.n_rows, p = x.n_cols, m = p + (intercept ? 1 : 0);
-  const std::int64_t blocks = gram_row_blocks(n, m);
-  const std::int64_t rows_per_block = (n + blocks - 1) / blocks;
   const T* data = static_cast<const T*>(x.data);
   const I* indptr = static_cast<const I*>(x.indptr);
   const I* indices = static_cast<const I*>(x.indices);
@@ -96,18 +97,47 @@ bool gram_rows(const GlmDesign& x, const double* d, bool intercept, double* out,
   const double per_row = sparse ? static_cast<double>(x.nnz) / static_cast<double>(n)
                                 : static_cast<double>(p);
   const double work_estimate = static_cast<double>(n) * per_row * (per_row + 1.0) / 2.0;
-  const int threads = threads_for_work(work_estimate, blocks, num_threads);
+  const int threads = threads_for_work(work_estimate, p, num_threads);
+  std::fill(out, out + m * m, 0.0);
+  // Split the rows of G by their share of the pairs: for every stored entry,
+  // the entries at or after it in its row of X.
+  std::vector<std::int64_t> bounds(static_cast<std::size_t>(threads) + 1, p);
+  bounds[0] = 0;
+  if (threads > 1) {
+    std::vector<double> cost(static_cast<std::size_t>(p), 0.0);
+    double total = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (sparse) {
+        const std::int64_t begin = static_cast<std::int64_t>(indptr[i]);
+        const std::int64_t end = static_cast<std::int64_t>(indptr[i + 1]);
+        if (begin < 0 || begin > end || end > x.nnz) continue;  // reported below
+        for (std::int64_t e = begin; e < end; ++e) {
+          const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+          if (out_of_range(j, p)) continue;
+          cost[static_cast<std::size_t>(j)] += static_cast<double>(end - e);
+        }
+      } else {
+        for (std::int64_t j = 0; j < p; ++j) cost[static_cast<std::size_t>(j)] += static_cast<double>(p - j);
+      }
+    }
+    for (double c : cost) total += c;
+    double running = 0.0;
+    int next = 1;
+    for (std::int64_t j = 0; j < p && next < threads; ++j) {
+      running += cost[static_cast<std::size_t>(j)];
+      while (next < threads && running >= total * next / threads) bounds[static_cast<std::size_t>(next++)] = j + 1;
+    }
+  }
   bool bad = false;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1) \
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (threads > 1) \
     reduction(|| : bad)
 #endif
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    double* G = b == 0 ? out : work + (b - 1) * m * m;
-    std::fill(G, G + m * m, 0.0);
-    const std::int64_t lo = b * rows_per_block;
-    const std::int64_t hi = std::min(n, lo + rows_per_block);
-    for (std::int64_t i = lo; i < hi; ++i) {
+  for (int t = 0; t < threads; ++t) {
+    const std::int64_t lo = bounds[static_cast<std::size_t>(t)];
+    const std::int64_t hi = bounds[static_cast<std::size_t>(t) + 1];
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double di = d[i];
       if (sparse) {
         const std::int64_t begin = static_cast<std::int64_t>(indptr[i]);
         const std::int64_t end = static_cast<std::int64_t>(indptr[i + 1]);
@@ -115,26 +145,17 @@ bool gram_rows(const GlmDesign& x, const double* d, bool intercept, double* out,
           bad = true;
           continue;
         }
-        bad = add_sparse_row(data + begin, indices + begin, end - begin, d[i], p, intercept, m,
-                             G) || bad;
+        bad = add_sparse_row(data + begin, indices + begin, end - begin, di, p, intercept, m, lo,
+                             hi, out) || bad;
       } else {
-        add_dense_row(data + i * p, d[i], p, intercept, m, G);
+        add_dense_row(data + i * p, di, p, intercept, m, lo, hi, out);
       }
     }
   }
-  if (blocks > 1) {
-    const int combine_threads =
-        threads_for_work(static_cast<double>(blocks * m * m), m, num_threads);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(combine_threads) if (combine_threads > 1)
-#endif
-    for (std::int64_t r = 0; r < m; ++r) {
-      double* __restrict target = out + r * m;
-      for (std::int64_t b = 1; b < blocks; ++b) {
-        const double* __restrict part = work + (b - 1) * m * m + r * m;
-        for (std::int64_t c = 0; c < m; ++c) target[c] += part[c];
-      }
-    }
+  if (intercept) {
+    double total = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) total += d[i];
+    out[p * m + p] = total;
   }
   // Fold the pairs that unsorted indices put below the diagonal, then mirror.
   for (std::int64_t j = 0; j < m; ++j) {
@@ -251,7 +272,7 @@ bool gram_columns(const GlmDesign& x, const double* d, bool intercept, double* o
 template <typename T, typename I>
 bool gram_typed(const GlmDesign& x, const double* d, bool intercept, double* out, double* work,
                 int num_threads) {
-  return x.row_major() ? gram_rows<T, I>(x, d, intercept, out, work, num_threads)
+  return x.row_major() ? gram_rows<T, I>(x, d, intercept, out, num_threads)
                        : gram_columns<T, I>(x, d, intercept, out, work, num_threads);
 }
 
