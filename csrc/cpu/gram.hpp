@@ -40,7 +40,7 @@ struct GramCdArgs {
   const double* w = nullptr;  // m: current coefficients
   double a1 = 0.0;
   double a2 = 0.0;
-  // Stop once a sweep over all coordinates sees a largest model violation
+  // Stop once a sweep over all coordinates finds a largest model violation
   // (the minimum-norm subgradient component, as in coordinate_violation) of
   // at most tol.
   double tol = 0.0;

@@ -9,13 +9,20 @@ solver     penalties                                    losses
 ========== ============================================ =====================================
 lbfgs      smooth only (``l1_ratio == 0`` or no penalty) all
 newton-cg  smooth only (``l1_ratio == 0`` or no penalty) all
+newton     smooth only (``l1_ratio == 0`` or no penalty) logistic, squared, huber
 owlqn      any                                          all
 fista      any                                          all
 newton-cd  any                                          logistic, squared, huber
 ========== ============================================ =====================================
 
+"newton" forms the dense Hessian with the Gram kernel and solves each Newton system by
+Cholesky (``_gram``). newton-cd runs on that dense Hessian too, with O(p) coordinate steps,
+when ``_gram.gram_suitable`` holds (n_features + fit_intercept <= 2000 and at least twice as
+many samples); otherwise it runs the column-wise C++ kernel.
+
 "auto" picks newton-cd for an L1 term on a binary or regression loss, owlqn for an L1 term
-on the multinomial loss, and lbfgs for smooth objectives.
+on the multinomial loss, "newton" for smooth objectives that ``gram_suitable`` accepts, and
+lbfgs for the other smooth objectives.
 """
 
 from __future__ import annotations
@@ -124,7 +131,7 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
         Penalty strength, >= 0.
     l1_ratio : float
         L1 share of the penalty, in [0, 1].
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg"}
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"}
     tol : float
         Stop when the optimality violation falls to ``tol`` times its value at ``w = 0``.
     max_iter : int
