@@ -168,6 +168,7 @@ SOLVERS = {
     "fastopt owlqn": ("fastopt", ("l1-logistic", "lasso"), _fastopt("owlqn")),
     "fastopt lbfgs": ("fastopt", ("l2-logistic",), _fastopt("lbfgs")),
     "fastopt newton-cg": ("fastopt", ("l2-logistic",), _fastopt("newton-cg")),
+    "fastopt newton": ("fastopt", ("l2-logistic",), _fastopt("newton")),
     "fastopt fista": ("fastopt", TASKS, _fastopt("fista")),
     "sklearn liblinear": ("sklearn", ("l1-logistic", "l2-logistic"),
                           _sklearn_logistic("liblinear")),

@@ -12,6 +12,7 @@
 #include "bindings/pybind.hpp"
 #include "cpu/dispatch.hpp"
 #include "cpu/glm.hpp"
+#include "cpu/gram.hpp"
 #include "cpu/threads.hpp"
 
 namespace fastopt::bindings {
@@ -264,6 +265,13 @@ class GlmDesign {
     return {work_.data(), need};
   }
   std::mutex& lock() { return mutex_; }
+  // Scratch memory of the Gram kernel, under lock() like work().
+  double* gram_work(std::int64_t size) {
+    if (static_cast<std::int64_t>(gram_work_.size()) < size) {
+      gram_work_.resize(static_cast<std::size_t>(size));
+    }
+    return gram_work_.data();
+  }
 
   std::string layout_name() const {
     switch (view_.layout) {
@@ -297,6 +305,7 @@ class GlmDesign {
   cpu::GlmDesign view_;
   py::array data_, indptr_, indices_;  // keep the caller's buffers alive
   std::vector<double> work_;
+  std::vector<double> gram_work_;
   std::mutex mutex_;
 };
 
@@ -350,6 +359,51 @@ void design_rmatvec(GlmDesign& d, py::handle r, std::int64_t n_outputs, bool fit
                                         d.work(n_outputs), cpu::get_num_threads());
   }
   raise_if_invalid(status);
+}
+
+// G = [X, 1]^T diag(d) [X, 1] (the last row and column only with an
+// intercept), as a full symmetric float64 matrix.
+py::array design_gram(GlmDesign& design, py::handle d, bool fit_intercept, py::handle out) {
+  const cpu::GlmDesign& x = design.view();
+  const std::int64_t m = x.n_cols + (fit_intercept ? 1 : 0);
+  const double bytes = 8.0 * static_cast<double>(m) * static_cast<double>(m);
+  if (bytes > static_cast<double>(cpu::kGramMaxBytes)) {
+    throw py::value_error(
+        "X: a Gram matrix of " + std::to_string(m) + " x " + std::to_string(m) +
+        " (n_features + fit_intercept) needs " + std::to_string(static_cast<std::int64_t>(
+                                                   bytes / (1 << 20))) +
+        " MiB, above the limit of " + std::to_string(cpu::kGramMaxBytes >> 20) +
+        " MiB; use a solver that does not form the Hessian (lbfgs, newton-cg, newton-cd)");
+  }
+  py::array d_arr = float64_vector("d", d, x.n_rows, false);
+  const double* dp = static_cast<const double*>(d_arr.data());
+  const std::int64_t bad = first_non_finite(dp, x.n_rows);
+  if (bad >= 0) {
+    throw py::value_error("d[" + std::to_string(bad) + "]: expected a finite value, got " +
+                          number_text(dp[bad]));
+  }
+  py::array out_arr;
+  if (out.is_none()) {
+    out_arr = py::array_t<double>({m, m});
+  } else {
+    out_arr = float64_vector("out", out, m * m, true);
+    if (out_arr.ndim() != 2 || out_arr.shape(0) != m || out_arr.shape(1) != m) {
+      throw py::value_error("out: expected shape (" + std::to_string(m) + ", " +
+                            std::to_string(m) + "), got " + shape_text(out_arr));
+    }
+  }
+  check_no_overlap({{"d", &d_arr, false}, {"out", &out_arr, true}});
+  double* op = static_cast<double*>(out_arr.mutable_data());
+  cpu::GlmStatus status;
+  {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> guard(design.lock());
+    const int threads = cpu::get_num_threads();
+    double* work = design.gram_work(cpu::gram_work_size(x, threads));
+    status = cpu::kernels().glm_gram(x, dp, fit_intercept, op, work, threads);
+  }
+  raise_if_invalid(status);
+  return out_arr;
 }
 
 class GlmProblem {
@@ -518,7 +572,12 @@ void bind_glm(py::module_& m) {
       .def("rmatvec", &design_rmatvec, "r"_a, "n_outputs"_a, "fit_intercept"_a, "out"_a,
            "squared"_a = false,
            "Write r^T X (r^T (X * X) when squared) into out in the flat parameter layout, "
-           "followed by the column sums of r when fit_intercept.");
+           "followed by the column sums of r when fit_intercept.")
+      .def("gram", &design_gram, "d"_a, "fit_intercept"_a, "out"_a = py::none(),
+           "Return G = X^T diag(d) X as a full symmetric float64 (m, m) array, m = n_cols + "
+           "fit_intercept; with fit_intercept the last row and column hold the column sums of "
+           "diag(d) X and sum(d). Written into out when given. Raises ValueError when G would "
+           "need more than 256 MiB. The result does not depend on the thread count.");
   py::class_<GlmProblem>(m, "GlmProblem",
                          "The data term of a GLM objective on a GlmDesign: labels, normalized "
                          "sample weights and loss.")

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bindings/checks.hpp"
@@ -355,6 +356,69 @@ double newton_cd_violation(py::handle grad_smooth, py::handle w, double alpha, d
   return worst;
 }
 
+bool overlaps(const py::array& a, const py::array& b) {
+  if (a.nbytes() == 0 || b.nbytes() == 0) return false;
+  const auto alo = reinterpret_cast<std::uintptr_t>(a.data());
+  const auto blo = reinterpret_cast<std::uintptr_t>(b.data());
+  return alo < blo + static_cast<std::uintptr_t>(b.nbytes()) &&
+         blo < alo + static_cast<std::uintptr_t>(a.nbytes());
+}
+
+// Coordinate descent on the dense quadratic model of the Gram path of newton-cd.
+py::tuple gram_cd(py::handle H, py::handle q, py::handle w, py::handle step, py::handle hd,
+                  double a1, double a2, double tol, std::int64_t max_passes) {
+  py::array q_arr = as_array("q", q);
+  const py::ssize_t m = q_arr.ndim() == 1 ? q_arr.shape(0) : -1;
+  q_arr = float64_vector("q", q, m, false);
+  py::array h_arr = as_array("H", H);
+  if (!h_arr.dtype().equal(py::dtype::of<double>()) || h_arr.ndim() != 2 ||
+      h_arr.shape(0) != m || h_arr.shape(1) != m || !(h_arr.flags() & py::array::c_style)) {
+    throw py::value_error("H: expected a C-contiguous float64 array of shape (" +
+                          std::to_string(m) + ", " + std::to_string(m) + "), got " +
+                          describe(H));
+  }
+  py::array w_arr = float64_vector("w", w, m, false);
+  py::array step_arr = float64_vector("step", step, m, true);
+  py::array hd_arr = float64_vector("hd", hd, m, true);
+  const std::pair<const char*, const py::array*> all[] = {
+      {"H", &h_arr}, {"q", &q_arr}, {"w", &w_arr}, {"step", &step_arr}, {"hd", &hd_arr}};
+  for (const auto& written : {all[3], all[4]}) {
+    for (const auto& other : all) {
+      if (other.second != written.second && overlaps(*written.second, *other.second)) {
+        throw py::value_error(std::string(written.first) + " and " + other.first +
+                              " share memory; the kernel writes " + written.first);
+      }
+    }
+  }
+  if (!(a1 >= 0.0) || !std::isfinite(a1)) {
+    throw py::value_error("a1: expected a finite value >= 0, got " + repr(a1));
+  }
+  if (!(a2 >= 0.0) || !std::isfinite(a2)) {
+    throw py::value_error("a2: expected a finite value >= 0, got " + repr(a2));
+  }
+  if (!(tol >= 0.0)) throw py::value_error("tol: expected a value >= 0, got " + repr(tol));
+  if (max_passes < 1) {
+    throw py::value_error("max_passes: expected an int >= 1, got " + std::to_string(max_passes));
+  }
+  cpu::GramCdArgs args;
+  args.m = m;
+  args.H = static_cast<const double*>(h_arr.data());
+  args.q = static_cast<const double*>(q_arr.data());
+  args.w = static_cast<const double*>(w_arr.data());
+  args.a1 = a1;
+  args.a2 = a2;
+  args.tol = tol;
+  args.max_passes = max_passes;
+  args.step = static_cast<double*>(step_arr.mutable_data());
+  args.hd = static_cast<double*>(hd_arr.mutable_data());
+  cpu::GramCdResult result;
+  {
+    py::gil_scoped_release release;
+    result = cpu::kernels().gram_cd(args);
+  }
+  return py::make_tuple(result.passes, result.violation);
+}
+
 }  // namespace
 
 void bind_newton_cd(py::module_& m) {
@@ -373,6 +437,12 @@ void bind_newton_cd(py::module_& m) {
         "Return the infinity norm of the minimum-norm subgradient, as the newton-cd kernel "
         "computes it: the first num_coef entries are penalized coefficients, the rest are "
         "intercepts.");
+  m.def("gram_cd", &gram_cd, "H"_a, "q"_a, "w"_a, "step"_a, "hd"_a, py::kw_only(), "a1"_a,
+        "a2"_a, "tol"_a, "max_passes"_a,
+        "Cyclic coordinate descent on min_D q.D + D.H.D / 2 + a1 |w + D|_1 + a2/2 |w + D|^2 "
+        "with a dense symmetric H (m, m): updates step (D) and hd (H D, which must equal H "
+        "times the given step) in place and returns (passes, violation), the largest model "
+        "violation of the last sweep over all coordinates.");
 }
 
 }  // namespace fastopt::bindings

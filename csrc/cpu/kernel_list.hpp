@@ -7,6 +7,7 @@
 
 #include "cpu/hashing.hpp"
 #include "cpu/glm.hpp"
+#include "cpu/gram.hpp"
 #include "cpu/lbfgs.hpp"
 #include "cpu/online.hpp"
 #include "cpu/newton_cd.hpp"
@@ -101,4 +102,7 @@ struct GradStats {
   X(GlmStatus, glm_hessp, (const GlmDesign& x, const GlmTarget& t,                    \
                            const double* curvature, const double* v, double* out,     \
                            const GlmWork& work, int num_threads))                 \
-  X(NewtonCdResult, newton_cd, (const NewtonCdArgs& args))
+  X(NewtonCdResult, newton_cd, (const NewtonCdArgs& args))                          \
+  X(GlmStatus, glm_gram, (const GlmDesign& x, const double* d, bool fit_intercept,     \
+                          double* out, double* work, int num_threads))              \
+  X(GramCdResult, gram_cd, (const GramCdArgs& args))

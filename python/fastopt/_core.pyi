@@ -8,6 +8,8 @@ import numpy.typing
 import typing
 import typing_extensions
 __all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'get_num_threads', 'grad_stats', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
+import typing
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'get_num_threads', 'grad_stats', 'gram_cd', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step']
 class GlmDesign:
     """
     A validated view of a design matrix X that references, never copies, the caller's arrays.
@@ -15,6 +17,10 @@ class GlmDesign:
     def __init__(self, layout: str, n_rows: typing.SupportsInt | typing.SupportsIndex, n_cols: typing.SupportsInt | typing.SupportsIndex, data: typing.Any, indptr: typing.Any = None, indices: typing.Any = None) -> None:
         """
         Check X: layout 'dense_c' or 'dense_f' takes the 2-D array as data; 'csr' and 'csc' take the scipy.sparse data, indptr and indices arrays (int32 or int64, one dtype for both). Raises ValueError on a malformed structure or a non-finite value.
+        """
+    def gram(self, d: typing.Any, fit_intercept: bool, out: typing.Any = None) -> numpy.ndarray:
+        """
+        Return G = X^T diag(d) X as a full symmetric float64 (m, m) array, m = n_cols + fit_intercept; with fit_intercept the last row and column hold the column sums of diag(d) X and sum(d). Written into out when given. Raises ValueError when G would need more than 256 MiB. The result does not depend on the thread count.
         """
     def matvec(self, w: typing.Any, n_outputs: typing.SupportsInt | typing.SupportsIndex, fit_intercept: bool, out: typing.Any) -> None:
         """
@@ -165,6 +171,10 @@ def get_num_threads() -> int:
 def grad_stats(grads: typing.Any) -> tuple:
     """
     Return (sum of squares, all finite) over a list of gradient arrays.
+    """
+def gram_cd(H: typing.Any, q: typing.Any, w: typing.Any, step: typing.Any, hd: typing.Any, *, a1: typing.SupportsFloat | typing.SupportsIndex, a2: typing.SupportsFloat | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, max_passes: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """
+    Cyclic coordinate descent on min_D q.D + D.H.D / 2 + a1 |w + D|_1 + a2/2 |w + D|^2 with a dense symmetric H (m, m): updates step (D) and hd (H D, which must equal H times the given step) in place and returns (passes, violation), the largest model violation of the last sweep over all coordinates.
     """
 def hash_rows(rows: collections.abc.Iterable, n_bits: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool) -> tuple:
     """

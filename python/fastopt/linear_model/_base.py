@@ -325,7 +325,8 @@ class LinearModelBase(EstimatorParams):
         p = X.shape[1]
         k = n_classes if loss == "multinomial" else 1
         solver = select_solver(self.solver, loss=loss, alpha=alpha, l1_ratio=l1_ratio,
-                               penalty=penalty)
+                               penalty=penalty, n_samples=X.shape[0], n_features=p,
+                               fit_intercept=self.fit_intercept)
         w0 = self._warm_start_params(k, p)
         monitor = None
         if self.early_stopping:

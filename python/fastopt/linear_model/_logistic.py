@@ -49,11 +49,16 @@ class LogisticRegression(LinearModelBase):
     l1_ratio : float, default 0.5
         L1 share of the penalty, in [0, 1]; used only with ``penalty="elasticnet"``.
     fit_intercept : bool, default True
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg"}, default "auto"
-        "auto" uses lbfgs for smooth penalties, newton-cd for an L1 term with two classes and
-        owlqn for an L1 term with more. "newton-cg" is truncated Newton with preconditioned
-        conjugate gradients for smooth penalties. "lbfgs" and "newton-cg" reject an L1 term
-        and "newton-cd" more than two classes (ValueError).
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"}, \
+default "auto"
+        "auto" uses newton for smooth penalties with two classes when
+        ``n_features + fit_intercept <= 2000`` and there are at least twice as many samples,
+        lbfgs for the other smooth cases, newton-cd for an L1 term with two classes and owlqn
+        for an L1 term with more. "newton" takes exact Newton steps with the dense Hessian
+        (a Cholesky solve); newton-cd uses coordinate descent on that dense Hessian under the
+        same shape condition. "newton-cg" is truncated Newton with preconditioned conjugate
+        gradients for smooth penalties. "lbfgs", "newton-cg" and "newton" reject an L1 term,
+        and "newton-cd" and "newton" more than two classes (ValueError).
     tol : float, default 1e-6
         Stop when the optimality violation (infinity norm of the minimum-norm subgradient)
         falls to ``tol`` times its value at ``coef = 0, intercept = 0``.

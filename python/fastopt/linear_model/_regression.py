@@ -24,10 +24,14 @@ from fastopt.linear_model._base import (
 
 _COMMON_PARAMETERS = """
     fit_intercept : bool, default True
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg"}, default "auto"
-        "auto" uses lbfgs without an L1 term and newton-cd with one. "newton-cg" is truncated
-        Newton with preconditioned conjugate gradients. "lbfgs" and "newton-cg" reject an L1
-        term (ValueError).
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"}, \
+default "auto"
+        "auto" uses newton without an L1 term when ``n_features + fit_intercept <= 2000`` and
+        there are at least twice as many samples, lbfgs for the other problems without an L1
+        term, and newton-cd with one. "newton" solves with the dense Hessian (a Cholesky
+        solve); newton-cd uses coordinate descent on that dense Hessian under the same shape
+        condition. "newton-cg" is truncated Newton with preconditioned conjugate gradients.
+        "lbfgs", "newton-cg" and "newton" reject an L1 term (ValueError).
     tol : float, default 1e-6
         Stop when the optimality violation (infinity norm of the minimum-norm subgradient)
         falls to ``tol`` times its value at ``coef = 0, intercept = 0``.

@@ -9,13 +9,20 @@ solver     penalties                                    losses
 ========== ============================================ =====================================
 lbfgs      smooth only (``l1_ratio == 0`` or no penalty) all
 newton-cg  smooth only (``l1_ratio == 0`` or no penalty) all
+newton     smooth only (``l1_ratio == 0`` or no penalty) logistic, squared, huber
 owlqn      any                                          all
 fista      any                                          all
 newton-cd  any                                          logistic, squared, huber
 ========== ============================================ =====================================
 
+"newton" forms the dense Hessian with the Gram kernel and solves each Newton system by
+Cholesky (``_gram``). newton-cd runs on that dense Hessian too, with O(p) coordinate steps,
+when ``_gram.gram_suitable`` holds (n_features + fit_intercept <= 2000 and at least twice as
+many samples); otherwise it runs the column-wise C++ kernel.
+
 "auto" picks newton-cd for an L1 term on a binary or regression loss, owlqn for an L1 term
-on the multinomial loss, and lbfgs for smooth objectives.
+on the multinomial loss, "newton" for smooth objectives that ``gram_suitable`` accepts, and
+lbfgs for the other smooth objectives.
 """
 
 from __future__ import annotations
@@ -25,14 +32,20 @@ import numbers
 import numpy as np
 
 from fastopt.linear_model import _fista as _fista_module
+from fastopt.linear_model import _gram
 from fastopt.linear_model import _newton_cd as _newton_cd_module
 from fastopt.linear_model import _newton_cg as _newton_cg_module
 from fastopt.linear_model import _quasi_newton
 
-SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg")
+SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton")
 
 
 def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
+    if _gram.gram_suitable(obj.n_samples, obj.n_features, obj.fit_intercept, obj.loss):
+        # Few features and many samples: coordinate descent on the dense Hessian, O(p) per
+        # coordinate step instead of a pass over the column.
+        return _gram.newton_cd_gram(obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
+                                    max_iter=max_iter, w0=w0, callback=callback)
     if data is None:
         raise ValueError("data: solver 'newton-cd' works on the design matrix itself; pass "
                          "data=(X, y, sample_weight) as used to build the objective")
@@ -59,6 +72,10 @@ def _newton_cg(obj, *, data=None, **kwargs):
     return _newton_cg_module.newton_cg(obj, **kwargs)
 
 
+def _newton(obj, *, data=None, **kwargs):
+    return _gram.newton(obj, **kwargs)
+
+
 #: Solver name -> function(obj, *, alpha, l1_ratio, tol, max_iter, w0, callback, data).
 REGISTRY = {
     "lbfgs": _lbfgs,
@@ -66,13 +83,17 @@ REGISTRY = {
     "fista": _fista,
     "newton-cd": _newton_cd,
     "newton-cg": _newton_cg,
+    "newton": _newton,
 }
 
 
-def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None):
+def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None, n_samples=None,
+                  n_features=None, fit_intercept=True):
     """Return the concrete solver name for ``solver``, or raise ValueError for a bad pair.
 
-    ``penalty`` is the estimator's name for the penalty and only shapes the message.
+    ``penalty`` is the estimator's name for the penalty and only shapes the message. With the
+    shape of X given, "auto" picks the Gram-matrix "newton" for smooth objectives with few
+    features and many samples (``_gram.gram_suitable``); without it, "lbfgs".
     """
     if not isinstance(solver, str) or solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
@@ -81,18 +102,21 @@ def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None):
         penalty = f"l1_ratio={l1_ratio!r}" if l1_ratio > 0.0 else "l2"
     if solver == "auto":
         if not has_l1:
+            if (n_samples is not None and n_features is not None
+                    and _gram.gram_suitable(n_samples, n_features, fit_intercept, loss)):
+                return "newton"
             return "lbfgs"
         if loss != "multinomial":
             return "newton-cd"
         return "owlqn"
     # With alpha = 0 the L1 term vanishes, so lbfgs (and "auto", which picks it) can solve
     # a Lasso or L1 logistic problem at alpha = 0, the unpenalized fit.
-    if solver in ("lbfgs", "newton-cg") and has_l1:
+    if solver in ("lbfgs", "newton-cg", "newton") and has_l1:
         raise ValueError(f"solver: {solver!r} does not support penalty={penalty!r}, which has "
                          "an L1 term; use solver='owlqn', 'newton-cd', 'fista' or 'auto'")
-    if solver == "newton-cd" and loss == "multinomial":
+    if solver in ("newton-cd", "newton") and loss == "multinomial":
         others = "'owlqn', 'fista' or 'auto'" if has_l1 else "'lbfgs', 'owlqn' or 'auto'"
-        raise ValueError(f"solver: 'newton-cd' does not support loss {loss!r} (penalty="
+        raise ValueError(f"solver: {solver!r} does not support loss {loss!r} (penalty="
                          f"{penalty!r}); use solver={others}")
     return solver
 
@@ -107,7 +131,7 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
         Penalty strength, >= 0.
     l1_ratio : float
         L1 share of the penalty, in [0, 1].
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg"}
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"}
     tol : float
         Stop when the optimality violation falls to ``tol`` times its value at ``w = 0``.
     max_iter : int
@@ -136,7 +160,9 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
     tol = _check_real("tol", tol, low=0.0)
     if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
         raise ValueError(f"max_iter: expected an integer >= 1, got {max_iter!r}")
-    name = select_solver(solver, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio)
+    name = select_solver(solver, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
+                         n_samples=obj.n_samples, n_features=obj.n_features,
+                         fit_intercept=obj.fit_intercept)
     if w0 is not None:
         w0 = np.asarray(w0, dtype=np.float64)
         if w0.shape != (obj.n_params,):
