@@ -289,3 +289,12 @@ def test_gram_suitable_thresholds():
     assert not _gram.gram_suitable(4000, 2000, True, "logistic")
     assert not _gram.gram_suitable(3999, 1999, True, "squared")
     assert not _gram.gram_suitable(10**6, 10, True, "multinomial")
+
+
+def test_formation_sweeps_counts_row_products():
+    X = sp.random(300, 40, density=0.1, format="csr", random_state=4)
+    row_nnz = np.diff(X.indptr).astype(float)
+    expected = (row_nnz @ row_nnz) / 2.0 / X.nnz
+    assert _gram.formation_sweeps(as_design(X)) == pytest.approx(expected, rel=1e-12)
+    assert _gram.formation_sweeps(as_design(X.tocsc())) == pytest.approx(expected, rel=1e-12)
+    assert _gram.formation_sweeps(as_design(X.toarray())) == 20.0

@@ -80,6 +80,29 @@ def gram_suitable(n_samples, n_features, fit_intercept, loss):
     return m <= GRAM_MAX_PARAMS and n_samples >= GRAM_MIN_ROWS_PER_PARAM * m
 
 
+#: For losses whose Hessian changes at every iteration, the Gram path forms H once per
+#: outer iteration at a cost of sum_i nnz_i^2 / 2 multiply-adds, while one full sweep of
+#: column coordinate descent costs nnz. Forming H pays when it costs at most this many
+#: sweeps. The bound lies between a9a (6.9 sweeps, where the Gram path was the faster one for
+#: L1 logistic regression in bench_linear.py) and w8a (11.3 sweeps, where the column path was).
+GRAM_MAX_FORMATION_SWEEPS = 8.0
+
+
+def formation_sweeps(design):
+    """Return the cost of forming the Gram matrix, in full column sweeps over X."""
+    if design.layout.startswith("dense"):
+        return design.n_features / 2.0
+    if design.layout == "csr":
+        row_nnz = np.diff(design.indptr)
+    else:
+        row_nnz = np.bincount(design.indices, minlength=design.n_samples)
+    nnz = float(row_nnz.sum())
+    if nnz == 0.0:
+        return 0.0
+    row_nnz = row_nnz.astype(np.float64)
+    return float(row_nnz @ row_nnz) / 2.0 / nnz
+
+
 def newton(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None):
     """Minimize the data term of ``obj`` plus an L2 penalty by exact Newton steps.
 

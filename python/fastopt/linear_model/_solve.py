@@ -18,7 +18,9 @@ newton-cd  any                                          logistic, squared, huber
 "newton" forms the dense Hessian with the Gram kernel and solves each Newton system by
 Cholesky (``_gram``). newton-cd runs on that dense Hessian too, with O(p) coordinate steps,
 when ``_gram.gram_suitable`` holds (n_features + fit_intercept <= 2000 and at least twice as
-many samples); otherwise it runs the column-wise C++ kernel.
+many samples) and, for losses other than squared error, forming the Hessian costs at most
+``_gram.GRAM_MAX_FORMATION_SWEEPS`` column sweeps; otherwise it runs the column-wise C++
+kernel.
 
 "auto" picks newton-cd for an L1 term on a binary or regression loss, owlqn for an L1 term
 on the multinomial loss, "newton" for smooth objectives that ``gram_suitable`` accepts, and
@@ -41,7 +43,11 @@ SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"
 
 
 def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
-    if _gram.gram_suitable(obj.n_samples, obj.n_features, obj.fit_intercept, obj.loss):
+    gram = _gram.gram_suitable(obj.n_samples, obj.n_features, obj.fit_intercept, obj.loss)
+    if gram and obj.loss != "squared":
+        # The Hessian changes at every outer iteration, so it must be cheap to form again.
+        gram = _gram.formation_sweeps(obj.design) <= _gram.GRAM_MAX_FORMATION_SWEEPS
+    if gram:
         # Few features and many samples: coordinate descent on the dense Hessian, O(p) per
         # coordinate step instead of a pass over the column.
         return _gram.newton_cd_gram(obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
