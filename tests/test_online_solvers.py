@@ -436,3 +436,45 @@ def test_every_method_loss_penalty_combination_runs():
         model = LazySGD(X.shape[1], method=method, momentum=momentum, loss=loss,
                         l1_ratio=l1_ratio)
         assert np.isfinite(model.partial_fit(X, labels))
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: LazySGD(n, loss="log_loss", learning_rate="constant", eta0=0.1, alpha=1e-3),
+    lambda n: LazySGD(n, loss="huber", learning_rate="constant", eta0=0.1, alpha=1e-3,
+                      l1_ratio=0.5),
+    lambda n: FTRLProximal(n, alpha=0.1, l1=0.01),
+])
+def test_skipped_loss_same_weights(make):
+    X, labels, targets, _ = make_problem()
+    with_loss = make(X.shape[1])
+    without_loss = make(X.shape[1])
+    y = labels if with_loss._loss in ("log_loss", "hinge") else targets
+    for _ in range(3):
+        loss = with_loss.partial_fit(X, y)
+        skipped = without_loss.partial_fit(X, y, compute_loss=False)
+        assert loss > 0.0
+        assert skipped == 0.0
+    np.testing.assert_array_equal(with_loss.coef_, without_loss.coef_)
+    assert with_loss.intercept_ == without_loss.intercept_
+
+
+def test_skipped_loss_reports_overflow():
+    X, labels, _, _ = make_problem()
+    solver = LazySGD(X.shape[1], loss="squared_error", learning_rate="constant", eta0=1e200,
+                     alpha=0.0)
+    with np.errstate(all="ignore"):
+        result = solver.partial_fit(X * 1e100, labels, compute_loss=False)
+    assert np.isnan(result)
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_pass_rejects_nonfinite_data(bad):
+    X, labels, _, _ = make_problem()
+    X = X.tocsr(copy=True)
+    X.data[5] = bad
+    row = int(np.searchsorted(X.indptr, 5, side="right") - 1)
+    solver = LazySGD(X.shape[1], loss="log_loss", learning_rate="constant")
+    before = solver.get_state()
+    with pytest.raises(ValueError, match=f"at row {row}, column {X.indices[5]}"):
+        solver.partial_fit(X, labels)
+    np.testing.assert_array_equal(solver.get_state()["coef"], before["coef"])

@@ -2,8 +2,11 @@
 // check the values (labels, weights, NaN); these functions check every array's
 // dtype, shape, layout and every index that the kernel dereferences, with the
 // GIL held and before any write, then release the GIL for the pass.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,12 +66,69 @@ void check_structure(const I* indptr, const I* indices, std::int64_t num_rows, s
                             std::to_string(hi));
     }
   }
+  // A vectorized min/max first; the loop that names the bad entry runs only
+  // when there is one.
+  I lowest = 0;
+  I highest = 0;
+  for (std::int64_t e = 0; e < nnz; ++e) {
+    lowest = indices[e] < lowest ? indices[e] : lowest;
+    highest = indices[e] > highest ? indices[e] : highest;
+  }
+  if (lowest >= 0 && static_cast<std::int64_t>(highest) < num_features) return;
   for (std::int64_t e = 0; e < nnz; ++e) {
     const std::int64_t j = static_cast<std::int64_t>(indices[e]);
     if (j < 0 || j >= num_features) {
       throw py::value_error("indices[" + std::to_string(e) + "]: expected a column in [0, " +
                             std::to_string(num_features) + "), got " + std::to_string(j));
     }
+  }
+}
+
+// Raises on the first stored value that is not finite, naming its row and
+// column in the words of fastopt.online's own input check. Done here, in the
+// pass over the structure, so the Python side need not allocate a mask.
+// True when no value is infinite or NaN: an OR over the exponent bits, a loop
+// the compiler vectorizes, so the common all-finite case costs one read.
+template <typename T, typename Bits>
+bool all_finite(const T* data, std::int64_t nnz) {
+  static_assert(sizeof(T) == sizeof(Bits));
+  constexpr Bits exponent =
+      static_cast<Bits>(sizeof(T) == 8 ? 0x7ff0000000000000ull : 0x7f800000ull);
+  Bits bad = 0;
+  for (std::int64_t e = 0; e < nnz; ++e) {
+    Bits bits;
+    std::memcpy(&bits, data + e, sizeof(T));
+    bad |= static_cast<Bits>((bits & exponent) == exponent);
+  }
+  return bad == 0;
+}
+
+// Raises on the first stored value that is not finite, naming its row and
+// column in the words of fastopt.online's own input check. Done here, in the
+// pass over the structure, so the Python side need not allocate a mask.
+template <typename T, typename I>
+void check_finite_data(const T* data, const I* indptr, const I* indices, std::int64_t num_rows,
+                       std::int64_t nnz) {
+  using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+  if (all_finite<T, Bits>(data, nnz)) return;
+  for (std::int64_t e = 0; e < nnz; ++e) {
+    if (std::isfinite(data[e])) continue;
+    const I* row_end = std::upper_bound(indptr, indptr + num_rows + 1, static_cast<I>(e));
+    const std::int64_t row = static_cast<std::int64_t>(row_end - indptr) - 1;
+    throw py::value_error("X: expected finite values, got " +
+                          py::repr(py::float_(static_cast<double>(data[e]))).cast<std::string>() +
+                          " at row " + std::to_string(row) + ", column " +
+                          std::to_string(static_cast<std::int64_t>(indices[e])));
+  }
+}
+
+template <typename I>
+void check_data(const py::array& data, const I* indptr, const I* indices, std::int64_t num_rows,
+                std::int64_t nnz) {
+  if (data.dtype().equal(py::dtype::of<float>())) {
+    check_finite_data(static_cast<const float*>(data.data()), indptr, indices, num_rows, nnz);
+  } else {
+    check_finite_data(static_cast<const double*>(data.data()), indptr, indices, num_rows, nnz);
   }
 }
 
@@ -123,13 +183,15 @@ RowsArgs gather_rows(py::handle data, py::handle indices, py::handle indptr, py:
                           std::to_string(num_features));
   }
   if (rows.index64) {
-    check_structure(static_cast<const std::int64_t*>(indptr_arr.data()),
-                    static_cast<const std::int64_t*>(indices_arr.data()), num_rows, nnz,
-                    num_features);
+    const auto* ptr = static_cast<const std::int64_t*>(indptr_arr.data());
+    const auto* idx = static_cast<const std::int64_t*>(indices_arr.data());
+    check_structure(ptr, idx, num_rows, nnz, num_features);
+    check_data(data_arr, ptr, idx, num_rows, nnz);
   } else {
-    check_structure(static_cast<const std::int32_t*>(indptr_arr.data()),
-                    static_cast<const std::int32_t*>(indices_arr.data()), num_rows, nnz,
-                    num_features);
+    const auto* ptr = static_cast<const std::int32_t*>(indptr_arr.data());
+    const auto* idx = static_cast<const std::int32_t*>(indices_arr.data());
+    check_structure(ptr, idx, num_rows, nnz, num_features);
+    check_data(data_arr, ptr, idx, num_rows, nnz);
   }
   const auto* ord = static_cast<const std::int64_t*>(order_arr.data());
   for (py::ssize_t k = 0; k < order_arr.shape(0); ++k) {
@@ -215,7 +277,7 @@ cpu::LazySgdHyper sgd_hyper(int loss, int method, int learning_rate, double powe
                             double optimal_t0, double alpha, double l1, double l2,
                             double momentum, double beta1, double beta2, double eps,
                             double epsilon, bool fit_intercept, std::int64_t average_start,
-                            double intercept_decay) {
+                            double intercept_decay, bool compute_loss) {
   cpu::LazySgdHyper h;
   h.loss = enum_arg<cpu::OnlineLoss>("loss", loss, 4);
   h.method = enum_arg<cpu::OnlineMethod>("method", method, 4);
@@ -256,6 +318,7 @@ cpu::LazySgdHyper sgd_hyper(int loss, int method, int learning_rate, double powe
   h.fit_intercept = fit_intercept;
   h.average_start = average_start < 0 ? 0 : average_start;
   h.intercept_decay = intercept_decay;
+  h.compute_loss = compute_loss;
   return h;
 }
 
@@ -304,10 +367,11 @@ double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py:
                      int method, int learning_rate, double power_t, double optimal_t0,
                      double alpha, double l1, double l2, double momentum, double beta1,
                      double beta2, double eps, double epsilon, bool fit_intercept,
-                     std::int64_t average_start, double intercept_decay) {
+                     std::int64_t average_start, double intercept_decay, bool compute_loss) {
   const cpu::LazySgdHyper h =
       sgd_hyper(loss, method, learning_rate, power_t, optimal_t0, alpha, l1, l2, momentum, beta1,
-                beta2, eps, epsilon, fit_intercept, average_start, intercept_decay);
+                beta2, eps, epsilon, fit_intercept, average_start, intercept_decay,
+                compute_loss);
   py::array coef_any = vector_arg("coef", coef, py::dtype::of<double>(), -1, true);
   const std::int64_t num_features = coef_any.shape(0);
   RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
@@ -369,10 +433,11 @@ py::array_t<double> lazy_sgd_pass_many(
     py::handle sample_weight, py::handle order, py::handle states, int loss, int method,
     int learning_rate, double power_t, double optimal_t0, double alpha, double l1, double l2,
     double momentum, double beta1, double beta2, double eps, double epsilon, bool fit_intercept,
-    std::int64_t average_start, double intercept_decay) {
+    std::int64_t average_start, double intercept_decay, bool compute_loss) {
   const cpu::LazySgdHyper h =
       sgd_hyper(loss, method, learning_rate, power_t, optimal_t0, alpha, l1, l2, momentum, beta1,
-                beta2, eps, epsilon, fit_intercept, average_start, intercept_decay);
+                beta2, eps, epsilon, fit_intercept, average_start, intercept_decay,
+                compute_loss);
   const std::vector<py::tuple> tuples = state_tuples("states", states, 7);
   const std::int64_t count = static_cast<std::int64_t>(tuples.size());
   py::array coef_any = vector_arg("coef", tuples[0][0], py::dtype::of<double>(), -1, true);
@@ -404,7 +469,7 @@ py::array_t<double> lazy_sgd_pass_many(
 }
 
 cpu::FtrlHyper ftrl_hyper(int loss, double alpha, double beta, double l1, double l2,
-                          double epsilon, bool fit_intercept) {
+                          double epsilon, bool fit_intercept, bool compute_loss) {
   cpu::FtrlHyper h;
   h.loss = enum_arg<cpu::OnlineLoss>("loss", loss, 4);
   for (auto [name, x] : {std::pair<const char*, double>{"alpha", alpha}, {"beta", beta},
@@ -422,6 +487,7 @@ cpu::FtrlHyper ftrl_hyper(int loss, double alpha, double beta, double l1, double
   h.l2 = l2;
   h.epsilon = epsilon;
   h.fit_intercept = fit_intercept;
+  h.compute_loss = compute_loss;
   return h;
 }
 
@@ -439,8 +505,9 @@ cpu::FtrlState ftrl_state(py::handle z, py::handle n, py::handle globals, py::ha
 double ftrl_pass(py::handle data, py::handle indices, py::handle indptr, py::handle y,
                  py::handle sample_weight, py::handle order, py::handle z, py::handle n,
                  py::handle globals, py::handle t, int loss, double alpha, double beta,
-                 double l1, double l2, double epsilon, bool fit_intercept) {
-  const cpu::FtrlHyper h = ftrl_hyper(loss, alpha, beta, l1, l2, epsilon, fit_intercept);
+                 double l1, double l2, double epsilon, bool fit_intercept, bool compute_loss) {
+  const cpu::FtrlHyper h =
+      ftrl_hyper(loss, alpha, beta, l1, l2, epsilon, fit_intercept, compute_loss);
   py::array z_any = vector_arg("z", z, py::dtype::of<double>(), -1, true);
   const std::int64_t num_features = z_any.shape(0);
   RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
@@ -454,8 +521,9 @@ double ftrl_pass(py::handle data, py::handle indices, py::handle indptr, py::han
 py::array_t<double> ftrl_pass_many(py::handle data, py::handle indices, py::handle indptr,
                                    py::handle Y, py::handle sample_weight, py::handle order,
                                    py::handle states, int loss, double alpha, double beta,
-                                   double l1, double l2, double epsilon, bool fit_intercept) {
-  const cpu::FtrlHyper h = ftrl_hyper(loss, alpha, beta, l1, l2, epsilon, fit_intercept);
+                                   double l1, double l2, double epsilon, bool fit_intercept, bool compute_loss) {
+  const cpu::FtrlHyper h =
+      ftrl_hyper(loss, alpha, beta, l1, l2, epsilon, fit_intercept, compute_loss);
   const std::vector<py::tuple> tuples = state_tuples("states", states, 4);
   const std::int64_t count = static_cast<std::int64_t>(tuples.size());
   py::array z_any = vector_arg("z", tuples[0][0], py::dtype::of<double>(), -1, true);
@@ -493,26 +561,26 @@ void bind_online(py::module_& m) {
         "average_offset"_a, "globals"_a, "t"_a, py::kw_only(), "loss"_a, "method"_a,
         "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
         "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
-        "average_start"_a, "intercept_decay"_a = 1.0,
+        "average_start"_a, "intercept_decay"_a = 1.0, "compute_loss"_a = true,
         "One lazy SGD/Adagrad/Adam pass over CSR rows in the given order, updating the state "
-        "in place; returns the sum of the losses measured before each row's update.");
+        "in place; returns the sum of the losses measured before each row's update (with compute_loss=False: 0, or NaN when a margin was not finite).");
   m.def("ftrl_pass", &ftrl_pass, "data"_a, "indices"_a, "indptr"_a, "y"_a, "sample_weight"_a,
         "order"_a, "z"_a, "n"_a, "globals"_a, "t"_a, py::kw_only(), "loss"_a, "alpha"_a,
-        "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a,
+        "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a, "compute_loss"_a = true,
         "One FTRL-Proximal pass over CSR rows in the given order, updating (z, n) in place; "
-        "returns the sum of the losses measured before each row's update.");
+        "returns the sum of the losses measured before each row's update (with compute_loss=False: 0, or NaN when a margin was not finite).");
   m.def("lazy_sgd_pass_many", &lazy_sgd_pass_many, "data"_a, "indices"_a, "indptr"_a, "Y"_a,
         "sample_weight"_a, "order"_a, "states"_a, py::kw_only(), "loss"_a, "method"_a,
         "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
         "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
-        "average_start"_a, "intercept_decay"_a = 1.0,
+        "average_start"_a, "intercept_decay"_a = 1.0, "compute_loss"_a = true,
         "lazy_sgd_pass for several independent solvers with the same settings over the same "
         "rows: Y[k] holds the targets of states[k], a tuple (coef, l1_applied, state1, "
         "state2, average_offset, globals, t). The solvers run in parallel over fastopt's "
         "threads; each result equals its single-solver pass. Returns the loss sums.");
   m.def("ftrl_pass_many", &ftrl_pass_many, "data"_a, "indices"_a, "indptr"_a, "Y"_a,
         "sample_weight"_a, "order"_a, "states"_a, py::kw_only(), "loss"_a, "alpha"_a,
-        "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a,
+        "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a, "compute_loss"_a = true,
         "ftrl_pass for several independent solvers with the same settings over the same rows: "
         "Y[k] holds the targets of states[k], a tuple (z, n, globals, t). The solvers run in "
         "parallel over fastopt's threads; each result equals its single-solver pass. Returns "

@@ -63,6 +63,9 @@ struct LazySgdHyper {
   double intercept_decay = 1.0;
   // First step (1-based) included in the averaged weights; 0 turns averaging off.
   std::int64_t average_start = 0;
+  // When false the pass skips each row's loss value (a log1p per row for the
+  // logistic loss) and returns 0, or NaN when some margin was not finite.
+  bool compute_loss = true;
 };
 
 // Per-coordinate arrays of length num_features (null when the method or
@@ -89,6 +92,7 @@ struct FtrlHyper {
   double l2 = 1.0;
   double epsilon = 0.1;
   bool fit_intercept = true;
+  bool compute_loss = true;  // as LazySgdHyper::compute_loss
 };
 
 struct FtrlState {

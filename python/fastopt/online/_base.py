@@ -125,23 +125,27 @@ class OnlineLinearModel(EstimatorParams):
             self._check_params()
             self._accepted_params = key
 
-    def _pass(self, X, targets, sample_weight, order, sparse_input=True):
+    def _pass(self, X, targets, sample_weight, order, sparse_input=True, compute_loss=True):
         """Run every solver once over the rows in ``order``; return their mean progressive loss.
 
         The solvers (one per one-vs-rest class) share no state, so they run in parallel over
-        fastopt's threads, with results that do not depend on the number of threads.
+        fastopt's threads, with results that do not depend on the number of threads. With
+        ``compute_loss=False`` the loss values are skipped and the result is 0.0 (NaN after
+        an overflow, which raises here either way).
         """
         decay = self._intercept_decay(sparse_input)
         if decay is not None:
             for solver in self._solvers:
                 solver.intercept_decay = decay
-        losses = partial_fit_many(self._solvers, X, targets, sample_weight, order)
+        losses = partial_fit_many(self._solvers, X, targets, sample_weight, order,
+                                  compute_loss=compute_loss)
         self.t_ = self._solvers[0].t_
         loss = float(np.mean(losses))
         if not math.isfinite(loss):
             # Overflowed weights would otherwise give NaN predictions without any warning.
+            what = f"the training loss became {loss}" if compute_loss else "a margin was not finite"
             raise ValueError(
-                f"{type(self).__name__}: the training loss became {loss} after {self.t_} rows, so "
+                f"{type(self).__name__}: {what} after {self.t_} rows, so "
                 "the weights overflowed; scale the features (for example to unit variance) or "
                 "use a smaller eta0")
         return loss
@@ -275,7 +279,8 @@ class OnlineLinearModel(EstimatorParams):
         )
         if not fitted:
             self._reset(X.shape[1], len(targets))
-        self._pass(X, targets, weights, None, sparse_input)
+        # partial_fit reports no loss, so the passes skip computing it.
+        self._pass(X, targets, weights, None, sparse_input, compute_loss=False)
         return self
 
     def fit_stream(self, source, epochs=1, *, classes=None, n_features=None, chunk_rows=10_000,

@@ -57,12 +57,14 @@ def _check_dtype(dtype) -> np.dtype:
     return resolved
 
 
-def _as_rows(X, n_features: int, dtype: np.dtype) -> sp.csr_matrix:
+def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True) -> sp.csr_matrix:
     """Return X as a canonical CSR matrix with float32/float64 data, checked.
 
     Sparse input keeps its data dtype when it is float32 or float64; dense input
     and other dtypes are converted to ``dtype``. The caller's matrix is never
-    modified: duplicate entries are summed on a copy.
+    modified: duplicate entries are summed on a copy. ``check_finite=False`` leaves
+    the check of the values to the compiled passes, which make it (with the same
+    message) without allocating a mask.
     """
     if sp.issparse(X):
         X = X.tocsr()
@@ -92,6 +94,8 @@ def _as_rows(X, n_features: int, dtype: np.dtype) -> sp.csr_matrix:
         X = sp.csr_matrix(
             (X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)), shape=X.shape
         )
+    if not check_finite:
+        return X
     finite = np.isfinite(X.data)
     if not finite.all():
         position = int(np.flatnonzero(~finite)[0])
@@ -192,7 +196,8 @@ class _OnlineBase:
     _loss: str
 
     def _prepare(self, X, y, sample_weight, order):
-        X = _as_rows(X, self.n_features, self._dtype)
+        # The compiled pass checks that the values of X are finite.
+        X = _as_rows(X, self.n_features, self._dtype, check_finite=False)
         num_rows = X.shape[0]
         classification = self._loss in _CLASSIFICATION_LOSSES
         y = _check_targets(y, num_rows, classification, self._loss)
@@ -422,7 +427,7 @@ class LazySGD(_OnlineBase):
             return int(average)
         raise ValueError(f"average: expected a bool or an integer >= 0, got {average!r}")
 
-    def partial_fit(self, X, y, sample_weight=None, order=None) -> float:
+    def partial_fit(self, X, y, sample_weight=None, order=None, *, compute_loss=True) -> float:
         """Run one pass over the rows of X in ``order``; return their progressive mean loss.
 
         Parameters
@@ -436,17 +441,24 @@ class LazySGD(_OnlineBase):
             Finite weights >= 0 multiplying each row's loss (not the penalty).
         order : array-like of int, optional
             Rows to visit, in order; repeats and subsets are allowed. Default 0..n-1.
+        compute_loss : bool, default True
+            Evaluate each row's loss value. False saves its cost (a ``log1p`` per row
+            for the logistic loss, a sizable share of a pass) when the caller does not
+            use the result.
 
         Returns
         -------
         float
             Mean over the visits of the loss at the weights before that visit's update
-            (progressive validation); NaN when ``order`` is empty.
+            (progressive validation); NaN when ``order`` is empty. With
+            ``compute_loss=False``: 0.0, or NaN when some margin was infinite or NaN
+            (the weights overflowed).
         """
         X, y, weights, order = self._prepare(X, y, sample_weight, order)
         total = _core.lazy_sgd_pass(
             X.data, X.indices, X.indptr, y, weights, order,
-            *self._state_arrays(), **self._kernel_arguments())
+            *self._state_arrays(), **self._kernel_arguments(),
+            compute_loss=check_bool("compute_loss", compute_loss))
         return total / order.size if order.size else math.nan
 
     def _state_arrays(self):
@@ -601,7 +613,7 @@ class FTRLProximal(_OnlineBase):
         self._globals = np.zeros(_core.ftrl_num_globals)
         self._t = np.zeros(1, dtype=np.int64)
 
-    def partial_fit(self, X, y, sample_weight=None, order=None) -> float:
+    def partial_fit(self, X, y, sample_weight=None, order=None, *, compute_loss=True) -> float:
         """Run one pass over the rows of X in ``order``; return their progressive mean loss.
 
         Arguments and return value as :meth:`LazySGD.partial_fit`.
@@ -609,7 +621,8 @@ class FTRLProximal(_OnlineBase):
         X, y, weights, order = self._prepare(X, y, sample_weight, order)
         total = _core.ftrl_pass(
             X.data, X.indices, X.indptr, y, weights, order,
-            *self._state_arrays(), **self._kernel_arguments())
+            *self._state_arrays(), **self._kernel_arguments(),
+            compute_loss=check_bool("compute_loss", compute_loss))
         return total / order.size if order.size else math.nan
 
     def _state_arrays(self):
@@ -667,7 +680,8 @@ class FTRLProximal(_OnlineBase):
         self._set_arrays(state, self._STATE_ARRAYS, check)
 
 
-def partial_fit_many(solvers, X, targets, sample_weight=None, order=None) -> np.ndarray:
+def partial_fit_many(solvers, X, targets, sample_weight=None, order=None, *,
+                     compute_loss=True) -> np.ndarray:
     """Run ``solvers[k].partial_fit(X, targets[k], sample_weight, order)`` for every k at once.
 
     The solvers must be of one class with the same settings (as the one-vs-rest solvers of
@@ -679,7 +693,8 @@ def partial_fit_many(solvers, X, targets, sample_weight=None, order=None) -> np.
     Returns
     -------
     numpy.ndarray, shape (len(solvers),)
-        Each solver's mean progressive loss, as ``partial_fit`` returns it.
+        Each solver's mean progressive loss, as ``partial_fit`` returns it (see its
+        ``compute_loss``).
     """
     solvers = list(solvers)
     if not solvers:
@@ -701,5 +716,6 @@ def partial_fit_many(solvers, X, targets, sample_weight=None, order=None) -> np.
         Y[k] = _check_targets(targets[k], X.shape[0], classification, first._loss)
     many = _core.lazy_sgd_pass_many if isinstance(first, LazySGD) else _core.ftrl_pass_many
     totals = many(X.data, X.indices, X.indptr, Y, weights, order,
-                  [solver._state_arrays() for solver in solvers], **arguments)
+                  [solver._state_arrays() for solver in solvers], **arguments,
+                  compute_loss=check_bool("compute_loss", compute_loss))
     return totals / order.size if order.size else np.full(len(solvers), math.nan)
