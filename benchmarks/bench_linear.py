@@ -364,12 +364,17 @@ def _rss_now() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def measure_synthetic(rows: int, features: int) -> list[dict]:
+def measure_synthetic(rows: int, features: int, timeout: float) -> list[dict]:
     out = []
     for solver in ("owlqn", "newton-cd"):
         cmd = [sys.executable, __file__, "--synthetic-child", "--synthetic-solver", solver,
                "--synthetic-rows", str(rows), "--synthetic-features", str(features)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            out.append({"solver": solver, "error": [f"did not finish within {timeout:g} s"]})
+            print(f"synthetic {solver}: timed out after {timeout:g} s", flush=True)
+            continue
         if proc.returncode != 0:
             out.append({"solver": solver, "error": proc.stderr.strip().splitlines()[-1:]})
             continue
@@ -523,6 +528,8 @@ def main(argv=None) -> int:
     parser.add_argument("--synthetic-solver", default="owlqn", help=argparse.SUPPRESS)
     parser.add_argument("--synthetic-rows", type=int, default=1_000_000)
     parser.add_argument("--synthetic-features", type=int, default=1_000_000)
+    parser.add_argument("--synthetic-timeout", type=float, default=300.0,
+                        help="seconds each synthetic fit may take before it is stopped (default: 300)")
     args = parser.parse_args(argv)
     if args.synthetic_child:
         return synthetic_child(args)
@@ -560,7 +567,8 @@ def main(argv=None) -> int:
                 print(f"{dataset} {task} {fraction:g}: fastopt {_fmt(r['fastopt_s'])} s, "
                       f"best anchor {_fmt(r['anchor_s'])} s ({r['anchor']})", flush=True)
     if not args.quick and not args.no_synthetic:
-        result["synthetic"] = measure_synthetic(args.synthetic_rows, args.synthetic_features)
+        result["synthetic"] = measure_synthetic(args.synthetic_rows, args.synthetic_features,
+                                                args.synthetic_timeout)
     result["plots"] = plot(result, args.markdown.parent / "img")
     write_atomically(args.json, json.dumps(result, indent=1) + "\n")
     replace_section(args.markdown, BEGIN, END, markdown(result))
