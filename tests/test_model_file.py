@@ -174,3 +174,34 @@ def test_file_holds_no_pickles(tmp_path):
         assert str(archive["__format__"]) == FORMAT
         for key in archive.files:
             assert archive[key].dtype != object
+
+
+def test_classifier_without_classes_is_damaged(tmp_path):
+    X, y = _problem("classification")
+    good = tmp_path / "good.npz"
+    save_model(linear_model.LogisticRegression().fit(X, y), good)
+    bad = tmp_path / "bad.npz"
+    _rewrite(good, bad, lambda m: _set_state(m, {k: v for k, v in _state(m).items()
+                                                 if k != "classes_"}))
+    with pytest.raises(ValueError, match="a classifier without classes_"):
+        load_model(bad)
+
+
+def test_regressor_with_matrix_coef_is_damaged(tmp_path):
+    X, y = _problem("classification")
+    good = tmp_path / "good.npz"
+    save_model(linear_model.LogisticRegression().fit(X, y), good)
+    bad = tmp_path / "bad.npz"
+    _rewrite(good, bad, lambda m: m.update(__class__=np.array("fastopt.linear_model.Ridge")))
+    with pytest.raises(ValueError, match="a regressor's coef_ is 1-D"):
+        load_model(bad)
+
+
+def test_pickle_advice_is_not_relayed(tmp_path):
+    import pickle
+
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps({"coef_": [1.0]}))
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert "allow_pickle" not in str(info.value)

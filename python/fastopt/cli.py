@@ -76,7 +76,8 @@ def _number(low: float, high: float = math.inf, *, low_open=False, high_open=Fal
         below = value <= low if low_open else value < low
         above = value >= high if high_open else value > high
         if not math.isfinite(value) or below or above:
-            left, right = "(" if low_open else "[", ")" if high_open else "]"
+            left = "(" if low_open else "["
+            right = ")" if high_open or math.isinf(high) else "]"
             raise argparse.ArgumentTypeError(
                 f"expected a number in {left}{low:g}, {high:g}{right}, got {text!r}")
         return value
@@ -233,7 +234,8 @@ def _check_input_file(option: str, path: str | None) -> None:
         return
     if os.path.isdir(path):
         raise CommandError(f"{option} {path}: is a directory, expected a LIBSVM file")
-    if not os.path.isfile(path):
+    # exists, not isfile: a named pipe or /dev/stdin is a valid source of text.
+    if not os.path.exists(path):
         raise CommandError(f"{option} {path}: file not found")
 
 
@@ -264,8 +266,8 @@ def load_files(paths, *, zero_based, n_features, dtype):
         zero_based = smallest == 0
     if not zero_based and smallest == 0:
         path = next(p for p, (X, _) in zip(paths, pairs) if X.nnz and X.indices.min() == 0)
-        raise CommandError(f"{path}: feature index 0 found, but indices are one-based "
-                           "(--zero-based false)")
+        raise CommandError(f"{path}: has feature index 0, but the indices are one-based "
+                           "(--zero-based false, or the indexing the model was trained with)")
     widest = max(X.shape[1] for X, _ in pairs) - (0 if zero_based else 1)
     width = widest if n_features is None else n_features
     result = []
@@ -362,10 +364,13 @@ def _safely(compute):
             value = float(compute())
         except ValueError as exc:
             return None, str(exc)
-    if math.isnan(value):
-        # scikit-learn's convention: an undefined score warns and returns NaN.
+    if not math.isfinite(value):
+        # scikit-learn's convention: an undefined score warns and returns NaN. An overflow
+        # gives infinity, which JSON cannot hold either.
         reasons = [str(w.message) for w in caught]
-        return None, reasons[0] if reasons else "undefined on this data"
+        if reasons:
+            return None, reasons[0]
+        return None, "undefined on this data" if math.isnan(value) else "overflowed to infinity"
     return value, None
 
 
@@ -464,16 +469,16 @@ def print_report(report: dict) -> None:
     print(f"evaluated: {evaluation['source']} ({evaluation['split']}, "
           f"{evaluation['shape'][0]:,} samples)")
     print()
-    print(f"{'metric':<14}{'value':>10}")
+    print(f"{'metric':<16}{'value':>10}")
     for name, value in report["metrics"].items():
         text = f"{value:.4f}" if value is not None else "n/a"
-        print(f"{name:<14}{text:>10}")
+        print(f"{name:<16}{text:>10}")
     for name, reason in report.get("undefined", {}).items():
         print(f"  {name}: n/a because {reason}")
     print()
-    print(f"{'stage':<14}{'seconds':>10}")
+    print(f"{'stage':<16}{'seconds':>10}")
     for stage, seconds in report["timing"].items():
-        print(f"{stage:<14}{seconds:>10.3f}")
+        print(f"{stage:<16}{seconds:>10.3f}")
     if report.get("saved"):
         print()
         print(f"saved the model to {report['saved']}")
@@ -481,7 +486,7 @@ def print_report(report: dict) -> None:
 
 def _emit(report: dict, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2, allow_nan=False))
     else:
         print_report(report)
 
@@ -537,15 +542,20 @@ def _training_data(args, timing):
     return X, y, X, y, (args.data, args.data, "train"), zero_based
 
 
-def _check_labels(args, y, source):
+def _check_labels(args, y, source, split):
     if args.model == "logistic":
         classes = np.unique(y)
         if classes.size < 2:
-            raise CommandError(f"{source}: all labels are {classes[0]:g}; a classifier needs two "
+            rows = "the training rows" if split == "validation" else "all labels"
+            raise CommandError(f"{source}: {rows} are {classes[0]:g}; a classifier needs two "
                                "classes (use --model linear for a regression target)")
         if classes.size > 1000:
             raise CommandError(f"{source}: {classes.size} distinct labels; is this a regression "
                                "target? Use --model linear")
+        if classes.size > 20:
+            _note(args, f"fastopt train: note: {source} has {classes.size} distinct labels, so "
+                        f"this trains a {classes.size}-class classifier; use --model linear for "
+                        "a regression target")
 
 
 def run_train(args) -> int:
@@ -556,7 +566,9 @@ def run_train(args) -> int:
         fastopt.set_num_threads(args.threads)
     timing = {}
     X, y, X_eval, y_eval, (source, eval_source, split), zero_based = _training_data(args, timing)
-    _check_labels(args, y, source)
+    if X.shape[1] == 0:
+        raise CommandError(f"{source}: no features found; every row has labels only")
+    _check_labels(args, y, source, split)
     estimator = build_estimator(args, X.shape[0])
 
     started = time.perf_counter()
@@ -565,7 +577,11 @@ def run_train(args) -> int:
         try:
             estimator.fit(X, y)
         except (ValueError, FloatingPointError) as exc:
-            raise CommandError(f"training failed: {exc}") from None
+            message = str(exc)
+            if args.early_stopping and message.startswith("validation_fraction"):
+                message = (f"--early-stopping holds out 10% of the {X.shape[0]} training rows, "
+                           "which leaves too few; train without it")
+            raise CommandError(f"training failed: {message}") from None
     timing["train"] = time.perf_counter() - started
     for warning in caught:
         _note(args, f"fastopt train: warning: {warning.message}")

@@ -168,7 +168,13 @@ def _check_loaded(estimator, path):
                          f"{rows} rows of coefficients")
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
         raise ValueError(f"{path}: damaged model file, coefficients are not finite")
+    classifier = getattr(estimator, "_estimator_type", None) == "classifier"
+    if not classifier and coef.ndim != 1:
+        raise ValueError(f"{path}: damaged model file, coef_ has shape {coef.shape}; a "
+                         "regressor's coef_ is 1-D")
     classes = getattr(estimator, "classes_", None)
+    if classifier and classes is None:
+        raise ValueError(f"{path}: damaged model file, a classifier without classes_")
     if classes is not None:
         classes = np.asarray(classes)
         expected = 2 if rows == 1 else rows
@@ -196,7 +202,9 @@ def load_model(path, *, with_metadata=False):
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes fail in many ways inside zipfile
-        raise ValueError(f"{path}: not a fastopt model file ({type(exc).__name__}: {exc})") from None
+        # NumPy's message for pickled data advises allow_pickle=True, which this loader never uses.
+        detail = "not an .npz archive" if "pickle" in str(exc) else f"{type(exc).__name__}: {exc}"
+        raise ValueError(f"{path}: not a fastopt model file ({detail})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: not a fastopt model file (a single array, not an .npz archive)")
     with archive:
