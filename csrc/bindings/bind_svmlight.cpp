@@ -1,6 +1,6 @@
 // Bindings of the SVMlight / LIBSVM parser and writer. Python reads (and decompresses) the
-// file in blocks and feeds them here; parsing runs without the GIL. The parsed arrays move to
-// NumPy without a copy.
+// file in blocks and feeds them here; parsing runs without the GIL, so a Python thread can
+// decompress the next block meanwhile. The parsed arrays move to NumPy without a copy.
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -13,14 +13,14 @@
 namespace fastopt::bindings {
 namespace {
 
-// Wraps a malloc'ed block in a NumPy array that frees it.
+// Wraps a block of io::resize_block in a NumPy array that frees it.
 template <class T>
 py::array_t<T> adopt(T* data, std::size_t size) {
   if (data == nullptr || size == 0) {
-    std::free(data);
+    io::free_block(data);
     return py::array_t<T>(0);
   }
-  py::capsule owner(data, [](void* p) { std::free(p); });
+  py::capsule owner(data, [](void* p) { io::free_block(p); });
   return py::array_t<T>({static_cast<py::ssize_t>(size)}, {static_cast<py::ssize_t>(sizeof(T))},
                         data, owner);
 }
@@ -38,14 +38,18 @@ class Parser {
       : source_(std::move(source)),
         parser_(io::SvmlightOptions{multilabel, zero_based, float32, max_index, n_features}) {}
 
-  std::size_t feed(const py::buffer& data, std::int64_t max_lines) {
+  std::size_t feed(const py::buffer& data, std::int64_t max_lines, int threads) {
     py::buffer_info info = data.request();
     if (info.ndim != 1 || info.itemsize != 1 || (info.shape[0] > 1 && info.strides[0] != 1)) {
       throw py::type_error("data: expected a contiguous bytes-like object");
     }
     const char* bytes = static_cast<const char*>(info.ptr);
     const auto size = static_cast<std::size_t>(info.shape[0]);
-    const int threads = cpu::get_num_threads();
+    if (threads < 0) {
+      throw py::value_error("threads: expected 0 (fastopt's thread count) or a count >= 1, got " +
+                            std::to_string(threads));
+    }
+    if (threads == 0) threads = cpu::get_num_threads();
     std::size_t used = 0;
     try {
       py::gil_scoped_release release;
@@ -106,14 +110,16 @@ class Parser {
         // An index above int32 max that the one-based shift brought down to it.
         std::int32_t* narrow = io::narrow_indices(rows.indices.release(), nnz);
         if (nnz > 0) {
-          void* shrunk = std::realloc(narrow, nnz * sizeof(std::int32_t));
-          if (shrunk != nullptr) narrow = static_cast<std::int32_t*>(shrunk);
+          narrow = static_cast<std::int32_t*>(io::resize_block(narrow, nnz * sizeof(std::int32_t)));
         }
         out["indices"] = adopt(narrow, nnz);
       } else {
         out["indices"] = adopt(rows.indices32);
       }
-      out["indptr"] = adopt(io::narrow_indices(rows.indptr.release(), n_indptr), n_indptr);
+      // The int32 view needs half of the block: shrink it (in place) to that.
+      std::int32_t* indptr = io::narrow_indices(rows.indptr.release(), n_indptr);
+      indptr = static_cast<std::int32_t*>(io::resize_block(indptr, n_indptr * sizeof(std::int32_t)));
+      out["indptr"] = adopt(indptr, n_indptr);
     }
     rows.clear(multilabel);
     return out;
@@ -186,7 +192,9 @@ void bind_svmlight(py::module_& m) {
            py::arg("source"), py::arg("multilabel"), py::arg("zero_based"), py::arg("float32"),
            py::arg("max_index") = -1, py::arg("n_features") = 0)
       .def("feed", &Parser::feed, py::arg("data"), py::arg("max_lines") = -1,
-           "Parse the complete lines of a block; return how many bytes were used.")
+           py::arg("threads") = 0,
+           "Parse the complete lines of a block on `threads` threads (0: fastopt's setting); "
+           "return how many bytes were used.")
       .def("finish", &Parser::finish, "Parse a last line that has no final newline.")
       .def("take", &Parser::take, py::arg("shift"), py::arg("int32_indices"),
            "Move the rows parsed so far into a dict of arrays.")
