@@ -34,22 +34,24 @@ py::array_t<T> adopt(io::Buffer<T>& buffer) {
 class Parser {
  public:
   Parser(std::string source, bool multilabel, bool zero_based, bool float32,
-         std::int64_t max_index, std::int64_t n_features)
+         std::int64_t max_index, std::int64_t n_features, int threads)
       : source_(std::move(source)),
-        parser_(io::SvmlightOptions{multilabel, zero_based, float32, max_index, n_features}) {}
+        parser_(io::SvmlightOptions{multilabel, zero_based, float32, max_index, n_features}),
+        threads_(threads) {
+    if (threads < 0) {
+      throw py::value_error("threads: expected 0 (fastopt's thread count) or a count >= 1, got " +
+                            std::to_string(threads));
+    }
+  }
 
-  std::size_t feed(const py::buffer& data, std::int64_t max_lines, int threads) {
+  std::size_t feed(const py::buffer& data, std::int64_t max_lines) {
     py::buffer_info info = data.request();
     if (info.ndim != 1 || info.itemsize != 1 || (info.shape[0] > 1 && info.strides[0] != 1)) {
       throw py::type_error("data: expected a contiguous bytes-like object");
     }
     const char* bytes = static_cast<const char*>(info.ptr);
     const auto size = static_cast<std::size_t>(info.shape[0]);
-    if (threads < 0) {
-      throw py::value_error("threads: expected 0 (fastopt's thread count) or a count >= 1, got " +
-                            std::to_string(threads));
-    }
-    if (threads == 0) threads = cpu::get_num_threads();
+    const int threads = this->threads();
     std::size_t used = 0;
     try {
       py::gil_scoped_release release;
@@ -96,10 +98,9 @@ class Parser {
       if (shift == 0) {
         // indices stay as written
       } else if (rows.wide) {
-        io::shift_indices(rows.indices.data(), nnz, shift, cpu::get_num_threads());
+        io::shift_indices(rows.indices.data(), nnz, shift, threads());
       } else {
-        io::shift_indices(rows.indices32.data(), nnz, static_cast<std::int32_t>(shift),
-                          cpu::get_num_threads());
+        io::shift_indices(rows.indices32.data(), nnz, static_cast<std::int32_t>(shift), threads());
       }
     }
     if (!int32_indices) {
@@ -128,12 +129,15 @@ class Parser {
   io::SvmlightParser& parser() { return parser_; }
 
  private:
+  int threads() const { return threads_ > 0 ? threads_ : cpu::get_num_threads(); }
+
   [[noreturn]] void raise(const io::SvmlightError& error) const {
     throw py::value_error(source_ + ":" + std::to_string(error.line()) + ": " + error.what());
   }
 
   std::string source_;
   io::SvmlightParser parser_;
+  int threads_;  // 0: fastopt's setting at each call
 };
 
 template <class T>
@@ -188,13 +192,12 @@ py::bytes format_rows(std::int64_t row_begin, std::int64_t row_end, std::int64_t
 void bind_svmlight(py::module_& m) {
   py::class_<Parser>(m, "SvmlightParser",
                      "Incremental SVMlight / LIBSVM parser; use fastopt.datasets.load_svmlight.")
-      .def(py::init<std::string, bool, bool, bool, std::int64_t, std::int64_t>(),
+      .def(py::init<std::string, bool, bool, bool, std::int64_t, std::int64_t, int>(),
            py::arg("source"), py::arg("multilabel"), py::arg("zero_based"), py::arg("float32"),
-           py::arg("max_index") = -1, py::arg("n_features") = 0)
+           py::arg("max_index") = -1, py::arg("n_features") = 0, py::arg("threads") = 0,
+           "threads: parser threads, 0 for fastopt's setting at each call.")
       .def("feed", &Parser::feed, py::arg("data"), py::arg("max_lines") = -1,
-           py::arg("threads") = 0,
-           "Parse the complete lines of a block on `threads` threads (0: fastopt's setting); "
-           "return how many bytes were used.")
+           "Parse the complete lines of a block; return how many bytes were used.")
       .def("finish", &Parser::finish, "Parse a last line that has no final newline.")
       .def("take", &Parser::take, py::arg("shift"), py::arg("int32_indices"),
            "Move the rows parsed so far into a dict of arrays.")

@@ -72,7 +72,13 @@ def _parse(f, dtype, multilabel, allow_zero, offset, length, max_index=-1, n_fea
         if offset > 0:
             name += f" (lines counted from byte {offset})"
         parser = _core.SvmlightParser(
-            name, multilabel, allow_zero, dtype == np.float32, max_index=max_index, n_features=n_features
+            name,
+            multilabel,
+            allow_zero,
+            dtype == np.float32,
+            max_index=max_index,
+            n_features=n_features,
+            threads=source.plan()[0],
         )
         feed_all(parser, source, offset, length)
     return name, parser
