@@ -520,7 +520,7 @@ def test_index_beyond_int32(tmp_path):
 def small_blocks(monkeypatch):
     """Parse in blocks of 32 KiB (one thread) or 160 KiB per thread, whatever the file size.
 
-    The parser splits a block into one piece per thread down to 128 KiB per piece, so with
+    The parser splits a block into pieces of at least 128 KiB, up to four per thread, so with
     160 KiB per thread every thread gets a piece.
     """
     from fastopt.datasets import _source
@@ -540,7 +540,10 @@ def mixed_rows(n_rows, seed=0, qid=False):
         idx = np.sort(rng.choice(5000, size=k, replace=False)) + 1
         features = b" ".join(b"%d:%r" % (i, float(v)) for i, v in zip(idx, rng.standard_normal(k).round(5)))
         head = b"%d" % (r % 3 - 1) + (b" qid:%d" % (r // 7) if qid else b"")
-        lines.append(head + (b" " + features if k else b"") + (b" # row %d\n" % r if r % 11 == 0 else b"\n"))
+        line = head + b" " + features if k else head
+        if r % 11 == 0:
+            line += b" # row %d" % r
+        lines.append(line + b"\n")
         if r % 97 == 0:
             lines.append(b"\n")
     return b"".join(lines)

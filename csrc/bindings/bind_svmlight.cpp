@@ -1,5 +1,5 @@
 // Bindings of the SVMlight / LIBSVM parser and writer. Python reads (and decompresses) the
-// file in blocks and feeds them here; parsing runs without the GIL, so a Python thread can
+// file in blocks and feeds them here. Parsing runs without the GIL, so a Python thread can
 // decompress the next block meanwhile. The parsed arrays move to NumPy without a copy.
 #include <cstdint>
 #include <cstdlib>

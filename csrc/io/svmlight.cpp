@@ -326,10 +326,11 @@ struct SvmlightParser::Piece {
                   const SvmlightOptions& opt);
 };
 
-// Counts what parse_line writes, with the same token rules: a row per line with content, one
-// label (or the comma-separated list of a first token without ':' when multilabel), a qid when
-// the next token starts with "qid:", and a value per ':' after that. Each value parse_line
-// writes has its own ':' in that range, so the count bounds the writes even on malformed lines.
+// Counts what parse_line writes, with the same token rules. A line with content is a row. It
+// has one label, or when multilabel, the comma-separated list of a first token without ':'.
+// It has a qid when the next token starts with "qid:", and a value per ':' after that. Each
+// value parse_line writes has its own ':' there, so the count bounds the writes even on a
+// malformed line.
 void SvmlightParser::Piece::count(const SvmlightOptions& opt) {
   const char* p = begin;
   while (p < end) {
@@ -507,9 +508,15 @@ void SvmlightParser::parse_block(const char* begin, const char* end, int threads
   const std::size_t size = static_cast<std::size_t>(end - begin);
   // Below about 128 KiB per thread, waking the threads costs more than it saves.
   constexpr std::size_t min_piece = std::size_t{1} << 17;
-  const std::size_t wanted = std::max<std::size_t>(1, size / min_piece);
-  const int n_pieces = static_cast<int>(std::min<std::size_t>(
-      static_cast<std::size_t>(std::max(threads, 1)), wanted));
+  const std::size_t max_pieces = std::max<std::size_t>(1, size / min_piece);
+  n_threads_ = static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), max_pieces));
+  // Several pieces per thread, taken in turn: on a busy machine a thread that loses its core
+  // then delays the others by one piece at the barriers, not by its whole share.
+  const int n_pieces = n_threads_ == 1 ? 1
+                                       : static_cast<int>(std::min<std::size_t>(
+                                             std::size_t{kPiecesPerThread} * n_threads_,
+                                             max_pieces));
   while (pieces_.size() < static_cast<std::size_t>(n_pieces)) {
     pieces_.push_back(std::make_unique<Piece>());
   }
@@ -556,11 +563,11 @@ bool SvmlightParser::try_parse_block(int n_pieces) {
   const SvmlightOptions& opt = options_;
   std::exception_ptr grow_failure;
 #ifdef _OPENMP
-#pragma omp parallel num_threads(n_pieces) if (n_pieces > 1)
+#pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
 #endif
   {
 #ifdef _OPENMP
-#pragma omp for schedule(static, 1)
+#pragma omp for schedule(dynamic, 1)
 #endif
     for (int k = 0; k < n_pieces; ++k) {
       pieces_[static_cast<std::size_t>(k)]->count(opt);
@@ -605,8 +612,9 @@ bool SvmlightParser::try_parse_block(int n_pieces) {
       }
     }
 
+    // No barrier after the loop: the end of the parallel region is one.
 #ifdef _OPENMP
-#pragma omp for schedule(static, 1)
+#pragma omp for schedule(dynamic, 1) nowait
 #endif
     for (int k = 0; k < n_pieces; ++k) {
       Piece& piece = *pieces_[static_cast<std::size_t>(k)];

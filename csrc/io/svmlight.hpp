@@ -139,11 +139,12 @@ struct SvmlightRows {
 
 // Incremental parser: feed() takes blocks of bytes in file order, in any sizes.
 //
-// A block is split at newlines into one piece per thread and parsed in one OpenMP parallel
-// region, in two passes: each thread counts the rows, values, labels and qids of its piece, one
-// thread grows the output arrays by the totals, and each thread then parses its piece straight
-// into the arrays at the prefix-summed offsets. Nothing is staged per thread, so the memory in
-// use is the output plus the block of text, and the result does not depend on the thread count.
+// A block is split at newlines into a few pieces per thread and parsed in one OpenMP parallel
+// region with two passes. First each thread counts the rows, values, labels and qids of its
+// piece, and one thread grows the output arrays by the totals. Then each thread parses its
+// piece straight into the arrays at the prefix-summed offsets. Nothing is staged per thread,
+// so the memory in use is the output plus the block of text, and the result does not depend
+// on the thread count.
 class SvmlightParser {
  public:
   explicit SvmlightParser(const SvmlightOptions& options);
@@ -180,7 +181,9 @@ class SvmlightParser {
   SvmlightOptions options_;
   SvmlightRows rows_;
   std::string pending_;  // a partial line waiting for its newline
-  std::vector<std::unique_ptr<Piece>> pieces_;  // per-thread counts and offsets
+  static constexpr int kPiecesPerThread = 4;
+  std::vector<std::unique_ptr<Piece>> pieces_;  // counts and offsets of each piece of a block
+  int n_threads_ = 1;                           // threads for the current block
   std::int64_t lines_ = 0;     // newlines consumed
   std::int64_t position_ = 0;  // bytes consumed, plus the start set by set_position
   std::int64_t stop_ = -1;     // -1: no stop position
