@@ -83,7 +83,10 @@ void* resize_block(void* data, std::size_t bytes) {
         std::free(old);
       }
     }
-    if (region == MAP_FAILED) throw std::bad_alloc();
+    if (region == MAP_FAILED) {
+      if (old != nullptr && length <= old->bytes) return data;  // a failed shrink keeps the block
+      throw std::bad_alloc();
+    }
     auto* header = static_cast<BlockHeader*>(region);
     header->bytes = length;
     header->mapped = true;
@@ -91,7 +94,10 @@ void* resize_block(void* data, std::size_t bytes) {
   }
 #endif
   void* grown = std::realloc(old, total);
-  if (grown == nullptr) throw std::bad_alloc();
+  if (grown == nullptr) {
+    if (old != nullptr && total <= old->bytes) return data;  // a failed shrink keeps the block
+    throw std::bad_alloc();
+  }
   auto* header = static_cast<BlockHeader*>(grown);
   header->bytes = total;
   header->mapped = false;

@@ -26,8 +26,9 @@ namespace fastopt::io {
 // written are not resident, and shrinking returns the tail in place. So geometric growth costs
 // neither a copy nor resident memory beyond the bytes written. Smaller blocks, and every block
 // elsewhere, use malloc/realloc.
-// resize_block(nullptr, bytes) allocates; the contents up to the smaller size are kept; throws
-// std::bad_alloc and leaves `data` valid on failure. Blocks are freed by free_block only.
+// resize_block(nullptr, bytes) allocates, and the contents up to the smaller size are kept. A
+// failed growth throws std::bad_alloc and leaves `data` valid, and a failed shrink returns
+// `data` unchanged. Blocks are freed by free_block only.
 void* resize_block(void* data, std::size_t bytes);
 void free_block(void* data);
 

@@ -20,16 +20,16 @@ _XZ = b"\xfd7zXZ\x00"
 
 # Blocks of decompressed text handed to the parser: at least 1 MiB per thread, and for a plain
 # file of known size, up to 1/BLOCKS_PER_FILE of it. Each block is one parallel region with
-# three synchronizations, which cost the most on a busy machine: there, a 50 MB file loaded
-# 1.5x slower in 256 KiB blocks per thread than in 1 MiB blocks, and 1.4x faster in 4 MiB
-# blocks. The parser stages nothing per thread, so the block is the only memory beyond the
-# returned arrays, and 1/32 of the text is at most 1/32 of them for typical files.
+# three synchronizations, which cost the most on a busy machine. On a loaded 2-core machine, a
+# 50 MB file loaded 1.5x slower in blocks of 256 KiB per thread than of 1 MiB, and 1.4x faster
+# in blocks of 4 MiB per thread. The parser stages nothing per thread, so the block is the only
+# memory beyond the returned arrays (which are 0.9x to 2.5x the text for news20 and a9a).
 PER_THREAD_BLOCK = 1 << 20
 BLOCKS_PER_FILE = 32
 MAX_BLOCK = 16 << 20
-# Plain files below SERIAL_BELOW bytes are parsed on one thread, in blocks of SERIAL_BLOCK bytes
-# that stay in the L2 cache between the parser's counting and parsing passes. Such a file parses
-# in tens of milliseconds, and on a busy machine a second thread slowed it down.
+# Plain files below SERIAL_BELOW bytes are parsed on one thread, in blocks of SERIAL_BLOCK bytes,
+# small enough to stay in a typical L2 cache between the parser's counting and parsing passes.
+# Such a file parses in tens of milliseconds, and on a busy machine a second thread slowed it.
 SERIAL_BELOW = 4 << 20
 SERIAL_BLOCK = 256 << 10
 
