@@ -511,3 +511,181 @@ def test_index_beyond_int32(tmp_path):
     np.testing.assert_array_equal(X.indices, [0, 1, 2_999_999_999])
     np.testing.assert_array_equal(X.indptr, [0, 1, 3])
     np.testing.assert_array_equal(X.data, [1, 2, 3])
+
+
+# -- blocks, threads and the background reader ---------------------------------
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Parse in blocks of 32 KiB (one thread) or 160 KiB per thread, whatever the file size.
+
+    The parser splits a block into pieces of at least 128 KiB, up to four per thread, so with
+    160 KiB per thread every thread gets a piece.
+    """
+    from fastopt.datasets import _source
+
+    monkeypatch.setattr(_source, "SERIAL_BELOW", 0)
+    monkeypatch.setattr(_source, "SERIAL_BLOCK", 32 << 10)
+    monkeypatch.setattr(_source, "PER_THREAD_BLOCK", 160 << 10)
+    return _source
+
+
+def mixed_rows(n_rows, seed=0, qid=False):
+    """SVMlight text whose lines vary in length, with comments and blank lines in between."""
+    rng = np.random.default_rng(seed)
+    lines = [b"# generated rows\n"]
+    for r in range(n_rows):
+        k = int(rng.integers(0, 30))
+        idx = np.sort(rng.choice(5000, size=k, replace=False)) + 1
+        features = b" ".join(b"%d:%r" % (i, float(v)) for i, v in zip(idx, rng.standard_normal(k).round(5)))
+        head = b"%d" % (r % 3 - 1) + (b" qid:%d" % (r // 7) if qid else b"")
+        line = head + b" " + features if k else head
+        if r % 11 == 0:
+            line += b" # row %d" % r
+        lines.append(line + b"\n")
+        if r % 97 == 0:
+            lines.append(b"\n")
+    return b"".join(lines)
+
+
+def assert_same_arrays(a, b):
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(a[0], name), getattr(b[0], name), err_msg=name)
+        assert getattr(a[0], name).dtype == getattr(b[0], name).dtype, name
+    for x, y in zip(a[1:], b[1:]):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_many_blocks_any_thread_count(tmp_path, small_blocks):
+    path = write(tmp_path, "mixed.svm", mixed_rows(20_000, qid=True))
+    assert os.path.getsize(path) > 3 * 3 * (160 << 10)  # several blocks for every thread count
+    results = []
+    for n in (1, 2, 3):
+        fastopt.set_num_threads(n)
+        results.append(compare_file(path, query_id=True))
+    for other in results[1:]:
+        assert_same_arrays(results[0], other)
+
+
+def test_many_blocks_float32_and_multilabel(tmp_path, small_blocks):
+    text = mixed_rows(8000, seed=1).replace(b"\n-1 ", b"\n1,3 ").replace(b"\n0 ", b"\n2,5,7 ")
+    path = write(tmp_path, "multi.svm", text)
+    for n in (1, 2):
+        fastopt.set_num_threads(n)
+        ours = load_svmlight(path, multilabel=True, dtype=np.float32)
+        ref = sklearn_datasets.load_svmlight_file(path, multilabel=True, dtype=np.float32)
+        assert_same_as_sklearn(ours[0], np.zeros(1), ref[0], np.zeros(1))
+        assert ours[1] == ref[1]
+
+
+def test_small_file_uses_one_thread(tmp_path):
+    from fastopt.datasets import _source
+
+    fastopt.set_num_threads(4)
+    plain = _source.Source(write(tmp_path, "small.svm", b"1 1:1\n"))
+    packed = _source.Source(write(tmp_path, "small.bz2", bz2.compress(b"1 1:1\n")))
+    with plain, packed:
+        assert plain.plan() == (1, _source.SERIAL_BLOCK)
+        # The reader thread takes one of the threads from the parser.
+        assert packed.plan() == (3, 3 * _source.PER_THREAD_BLOCK)
+
+
+def reader_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "fastopt-svmlight-reader"]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_compressed_blocks_in_background(tmp_path, small_blocks, threads):
+    text = mixed_rows(10_000, seed=2)
+    plain = write(tmp_path, "plain.svm", text)
+    fastopt.set_num_threads(threads)
+    expected = load_svmlight(plain)
+    for name, pack in [("c.bz2", bz2.compress), ("c.gz", gzip.compress), ("c.xz", lzma.compress)]:
+        path = write(tmp_path, name, pack(text))
+        assert_same_arrays(load_svmlight(path), expected)
+        assert reader_threads() == []
+
+
+def test_compressed_error_stops_reader(tmp_path, small_blocks):
+    good = mixed_rows(20_000, seed=3)
+    n_lines = good.count(b"\n")
+    path = write(tmp_path, "bad.gz", gzip.compress(good + b"1 5:1 4:1\n" + good))
+    with pytest.raises(ValueError, match=rf"bad\.gz:{n_lines + 1}: feature index 4 follows 5"):
+        load_svmlight(path)
+    assert reader_threads() == []
+
+
+def test_compressed_range_stops_reader(tmp_path, small_blocks):
+    text = mixed_rows(20_000, seed=4)
+    path = write(tmp_path, "part.bz2", bz2.compress(text))
+    plain = write(tmp_path, "part.svm", text)
+    # Stops after the first lines, while the reader thread still has blocks to decompress.
+    ours = load_svmlight(path, n_features=5001, offset=1000, length=5000)
+    assert_same_arrays(ours, load_svmlight(plain, n_features=5001, offset=1000, length=5000))
+    assert ours[0].shape[0] > 0
+    assert reader_threads() == []
+
+
+def test_compressed_stream_chunks(tmp_path, small_blocks):
+    from fastopt.datasets import iter_svmlight
+
+    text = mixed_rows(6000, seed=5)
+    path = write(tmp_path, "chunks.xz", lzma.compress(text))
+    X, y = load_svmlight(write(tmp_path, "chunks.svm", text), n_features=5001, zero_based=False)
+    chunks = list(iter_svmlight(path, chunk_rows=1000, n_features=5001))
+    assert reader_threads() == []
+    assert (sp.vstack([c[0] for c in chunks]) != X).nnz == 0
+    np.testing.assert_array_equal(np.concatenate([c[1] for c in chunks]), y)
+    # A stream left early stops its reader too.
+    stream = iter_svmlight(path, chunk_rows=10, n_features=5001)
+    next(stream)
+    stream.close()
+    assert reader_threads() == []
+
+
+def test_index_beyond_int32_in_later_block(tmp_path, small_blocks):
+    # The int32 indices of earlier blocks and pieces widen to int64 at the first larger index,
+    # and a malformed line after it is still reported with its line number.
+    good = b"1 1:1 2:2 3:3\n" * 40_000
+    path = write(tmp_path, "late.txt", good + b"2 3000000000:3\n" + good)
+    bad = write(tmp_path, "late_bad.txt", good + b"2 3000000000:3\n" + good + b"1 x\n" + good)
+    for n in (1, 2):
+        fastopt.set_num_threads(n)
+        X, y = load_svmlight(path)
+        assert X.indices.dtype == np.int64
+        assert X.shape == (80_001, 3_000_000_000)
+        assert X.nnz == 240_001
+        np.testing.assert_array_equal(X.indices[:3], [0, 1, 2])
+        assert X.indices[120_000] == 2_999_999_999
+        np.testing.assert_array_equal(X.indices[-3:], [0, 1, 2])
+        with pytest.raises(ValueError, match=r"late_bad\.txt:80002: invalid feature 'x'"):
+            load_svmlight(bad)
+
+
+def test_peak_memory_below_twice_arrays(tmp_path):
+    # Short lines of binary features, like a9a: the arrays are about 2.5 bytes per byte of text,
+    # so a block of text or a staging copy would show here.
+    status = "/proc/self/status"
+    if not os.path.exists(status):
+        pytest.skip("needs /proc/self/status (Linux)")
+    rng = np.random.default_rng(6)
+    rows = [b"%d " % (2 * (r % 2) - 1) + b" ".join(b"%d:1" % i for i in np.sort(rng.choice(123, 14, replace=False)) + 1)
+            for r in range(60_000)]
+    path = write(tmp_path, "binary.svm", b"\n".join(rows) + b"\n")
+    probe = (
+        "import sys, fastopt.datasets\n"
+        "def field(name):\n"
+        "    return next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith(name))\n"
+        "base = field('VmRSS:')\n"
+        "X, y = fastopt.datasets.load_svmlight(sys.argv[1])\n"
+        "print(field('VmHWM:') - base, X.data.nbytes + X.indices.nbytes + X.indptr.nbytes + y.nbytes)\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", probe, path], check=True, capture_output=True, text=True)
+    peak, arrays = map(int, out.stdout.split())
+    assert peak < 2 * arrays, (peak, arrays)

@@ -1,6 +1,6 @@
 // Bindings of the SVMlight / LIBSVM parser and writer. Python reads (and decompresses) the
-// file in blocks and feeds them here; parsing runs without the GIL. The parsed arrays move to
-// NumPy without a copy.
+// file in blocks and feeds them here. Parsing runs without the GIL, so a Python thread can
+// decompress the next block meanwhile. The parsed arrays move to NumPy without a copy.
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -13,14 +13,14 @@
 namespace fastopt::bindings {
 namespace {
 
-// Wraps a malloc'ed block in a NumPy array that frees it.
+// Wraps a block of io::resize_block in a NumPy array that frees it.
 template <class T>
 py::array_t<T> adopt(T* data, std::size_t size) {
   if (data == nullptr || size == 0) {
-    std::free(data);
+    io::free_block(data);
     return py::array_t<T>(0);
   }
-  py::capsule owner(data, [](void* p) { std::free(p); });
+  py::capsule owner(data, [](void* p) { io::free_block(p); });
   return py::array_t<T>({static_cast<py::ssize_t>(size)}, {static_cast<py::ssize_t>(sizeof(T))},
                         data, owner);
 }
@@ -34,9 +34,15 @@ py::array_t<T> adopt(io::Buffer<T>& buffer) {
 class Parser {
  public:
   Parser(std::string source, bool multilabel, bool zero_based, bool float32,
-         std::int64_t max_index, std::int64_t n_features)
+         std::int64_t max_index, std::int64_t n_features, int threads)
       : source_(std::move(source)),
-        parser_(io::SvmlightOptions{multilabel, zero_based, float32, max_index, n_features}) {}
+        parser_(io::SvmlightOptions{multilabel, zero_based, float32, max_index, n_features}),
+        threads_(threads) {
+    if (threads < 0) {
+      throw py::value_error("threads: expected 0 (fastopt's thread count) or a count >= 1, got " +
+                            std::to_string(threads));
+    }
+  }
 
   std::size_t feed(const py::buffer& data, std::int64_t max_lines) {
     py::buffer_info info = data.request();
@@ -45,7 +51,7 @@ class Parser {
     }
     const char* bytes = static_cast<const char*>(info.ptr);
     const auto size = static_cast<std::size_t>(info.shape[0]);
-    const int threads = cpu::get_num_threads();
+    const int threads = this->threads();
     std::size_t used = 0;
     try {
       py::gil_scoped_release release;
@@ -92,10 +98,9 @@ class Parser {
       if (shift == 0) {
         // indices stay as written
       } else if (rows.wide) {
-        io::shift_indices(rows.indices.data(), nnz, shift, cpu::get_num_threads());
+        io::shift_indices(rows.indices.data(), nnz, shift, threads());
       } else {
-        io::shift_indices(rows.indices32.data(), nnz, static_cast<std::int32_t>(shift),
-                          cpu::get_num_threads());
+        io::shift_indices(rows.indices32.data(), nnz, static_cast<std::int32_t>(shift), threads());
       }
     }
     if (!int32_indices) {
@@ -106,14 +111,16 @@ class Parser {
         // An index above int32 max that the one-based shift brought down to it.
         std::int32_t* narrow = io::narrow_indices(rows.indices.release(), nnz);
         if (nnz > 0) {
-          void* shrunk = std::realloc(narrow, nnz * sizeof(std::int32_t));
-          if (shrunk != nullptr) narrow = static_cast<std::int32_t*>(shrunk);
+          narrow = static_cast<std::int32_t*>(io::resize_block(narrow, nnz * sizeof(std::int32_t)));
         }
         out["indices"] = adopt(narrow, nnz);
       } else {
         out["indices"] = adopt(rows.indices32);
       }
-      out["indptr"] = adopt(io::narrow_indices(rows.indptr.release(), n_indptr), n_indptr);
+      // The int32 view needs half of the block: shrink it (in place) to that.
+      std::int32_t* indptr = io::narrow_indices(rows.indptr.release(), n_indptr);
+      indptr = static_cast<std::int32_t*>(io::resize_block(indptr, n_indptr * sizeof(std::int32_t)));
+      out["indptr"] = adopt(indptr, n_indptr);
     }
     rows.clear(multilabel);
     return out;
@@ -122,12 +129,15 @@ class Parser {
   io::SvmlightParser& parser() { return parser_; }
 
  private:
+  int threads() const { return threads_ > 0 ? threads_ : cpu::get_num_threads(); }
+
   [[noreturn]] void raise(const io::SvmlightError& error) const {
     throw py::value_error(source_ + ":" + std::to_string(error.line()) + ": " + error.what());
   }
 
   std::string source_;
   io::SvmlightParser parser_;
+  int threads_;  // 0: fastopt's setting at each call
 };
 
 template <class T>
@@ -182,9 +192,10 @@ py::bytes format_rows(std::int64_t row_begin, std::int64_t row_end, std::int64_t
 void bind_svmlight(py::module_& m) {
   py::class_<Parser>(m, "SvmlightParser",
                      "Incremental SVMlight / LIBSVM parser; use fastopt.datasets.load_svmlight.")
-      .def(py::init<std::string, bool, bool, bool, std::int64_t, std::int64_t>(),
+      .def(py::init<std::string, bool, bool, bool, std::int64_t, std::int64_t, int>(),
            py::arg("source"), py::arg("multilabel"), py::arg("zero_based"), py::arg("float32"),
-           py::arg("max_index") = -1, py::arg("n_features") = 0)
+           py::arg("max_index") = -1, py::arg("n_features") = 0, py::arg("threads") = 0,
+           "threads: parser threads, 0 for fastopt's setting at each call.")
       .def("feed", &Parser::feed, py::arg("data"), py::arg("max_lines") = -1,
            "Parse the complete lines of a block; return how many bytes were used.")
       .def("finish", &Parser::finish, "Parse a last line that has no final newline.")

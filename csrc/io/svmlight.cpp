@@ -3,11 +3,18 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <exception>
 #include <limits>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
 
 #include "cpu/threads.hpp"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #if !defined(__cpp_lib_to_chars) || __cpp_lib_to_chars < 201611L
 #error "svmlight.cpp needs std::from_chars and std::to_chars for double (GCC >= 11, Clang >= 14 with libstdc++ 11, MSVC 2019)"
@@ -36,8 +43,77 @@ void SvmlightRows::widen() {
   if (wide) return;
   indices.resize(indices32.size());
   for (std::size_t i = 0; i < indices32.size(); ++i) indices.data()[i] = indices32.data()[i];
-  std::free(indices32.release());
+  free_block(indices32.release());
   wide = true;
+}
+
+namespace {
+
+// Every block starts with this header; the data follow at kBlockHeader bytes, which keeps them
+// 64-byte aligned in a mapping and 16-byte aligned after malloc.
+struct BlockHeader {
+  std::size_t bytes;  // allocated bytes, header included
+  bool mapped;        // an mmap'ed region rather than malloc'ed memory
+};
+constexpr std::size_t kBlockHeader = 64;
+static_assert(sizeof(BlockHeader) <= kBlockHeader);
+constexpr std::size_t kMapAtBytes = std::size_t{1} << 20;
+
+BlockHeader* header_of(void* data) {
+  return reinterpret_cast<BlockHeader*>(static_cast<char*>(data) - kBlockHeader);
+}
+
+}  // namespace
+
+void* resize_block(void* data, std::size_t bytes) {
+  BlockHeader* old = data != nullptr ? header_of(data) : nullptr;
+  const std::size_t total = kBlockHeader + bytes;
+#if defined(__linux__)
+  if ((old != nullptr && old->mapped) || total >= kMapAtBytes) {
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t length = (total + page - 1) / page * page;
+    void* region = MAP_FAILED;
+    if (old != nullptr && old->mapped) {
+      region = mremap(old, old->bytes, length, MREMAP_MAYMOVE);
+    } else {
+      region = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (region != MAP_FAILED && old != nullptr) {
+        std::memcpy(static_cast<char*>(region) + kBlockHeader, data,
+                    std::min(old->bytes, total) - kBlockHeader);
+        std::free(old);
+      }
+    }
+    if (region == MAP_FAILED) {
+      if (old != nullptr && length <= old->bytes) return data;  // a failed shrink keeps the block
+      throw std::bad_alloc();
+    }
+    auto* header = static_cast<BlockHeader*>(region);
+    header->bytes = length;
+    header->mapped = true;
+    return static_cast<char*>(region) + kBlockHeader;
+  }
+#endif
+  void* grown = std::realloc(old, total);
+  if (grown == nullptr) {
+    if (old != nullptr && total <= old->bytes) return data;  // a failed shrink keeps the block
+    throw std::bad_alloc();
+  }
+  auto* header = static_cast<BlockHeader*>(grown);
+  header->bytes = total;
+  header->mapped = false;
+  return static_cast<char*>(grown) + kBlockHeader;
+}
+
+void free_block(void* data) {
+  if (data == nullptr) return;
+  BlockHeader* header = header_of(data);
+#if defined(__linux__)
+  if (header->mapped) {
+    munmap(header, header->bytes);
+    return;
+  }
+#endif
+  std::free(header);
 }
 
 namespace {
@@ -186,48 +262,113 @@ const char* token_end(const char* p, const char* end) {
 
 }  // namespace
 
-// The rows of one contiguous range of lines, parsed by one thread.
+// Destinations of one piece's rows: each pointer is at the piece's first slot of its array.
+struct Output {
+  double* labels = nullptr;
+  std::int64_t* label_ends = nullptr;  // multilabel: label_indptr entries after each row
+  std::int64_t* row_ends = nullptr;    // indptr entries after each row
+  std::int32_t* indices32 = nullptr;   // exactly one of indices32 and indices64 is set
+  std::int64_t* indices64 = nullptr;
+  double* values64 = nullptr;          // exactly one of values64 and values32 is set
+  float* values32 = nullptr;
+  std::int64_t* qids = nullptr;
+  std::int64_t label_base = 0;  // labels before the piece
+  std::int64_t nnz_base = 0;    // values before the piece
+};
+
+// One contiguous range of lines of a block, counted and then parsed by one thread.
 struct SvmlightParser::Piece {
-  std::vector<double> labels;
-  std::vector<std::int64_t> label_counts;  // multilabel only
-  std::vector<std::int64_t> row_nnz;
-  std::vector<std::int64_t> indices;
-  std::vector<double> values64;
-  std::vector<float> values32;
-  std::vector<std::int64_t> qids;
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  // Counts of the first pass: exact for valid lines, and never below what the second pass
+  // writes for a malformed line, which ends the piece.
+  std::int64_t rows = 0;
+  std::int64_t nnz = 0;
+  std::int64_t labels = 0;  // label values: one per row, or the list lengths when multilabel
+  std::int64_t qids = 0;
+  std::int64_t newlines = 0;
+  // Offsets of the piece in this block's part of each array (prefix sums of the counts).
+  std::int64_t row_offset = 0;
+  std::int64_t nnz_offset = 0;
+  std::int64_t label_offset = 0;
+  std::int64_t qid_offset = 0;
+
   std::int64_t min_index = -1;
   std::int64_t max_index = -1;
   std::int64_t rows_without_qid = 0;
   std::int64_t first_line_without_qid = 0;  // local line numbers, 1-based; 0: none
   std::int64_t first_line_with_qid = 0;
-  std::int64_t newlines = 0;
   std::int64_t error_line = 0;  // 0: no error
   std::string error;
+  bool needs_wide = false;  // met an index beyond int32 while the output is int32
+  std::exception_ptr failure;  // an exception other than a malformed line (out of memory)
   std::string scratch;
 
-  void clear() {
-    labels.clear();
-    label_counts.clear();
-    row_nnz.clear();
-    indices.clear();
-    values64.clear();
-    values32.clear();
-    qids.clear();
+  void reset(const char* first, const char* last) {
+    begin = first;
+    end = last;
+    rows = nnz = labels = qids = newlines = 0;
     min_index = max_index = -1;
     rows_without_qid = 0;
     first_line_without_qid = first_line_with_qid = 0;
-    newlines = 0;
     error_line = 0;
     error.clear();
+    needs_wide = false;
+    failure = nullptr;
   }
 
-  // Parses one line without its comment and newline. Returns false with `error` set.
-  bool parse_line(const char* p, const char* end, std::int64_t line, const SvmlightOptions& opt);
-  void parse_lines(const char* begin, const char* end, const SvmlightOptions& opt);
+  void count(const SvmlightOptions& opt);
+  // Parses the piece into `out`. Stops at the first malformed line (error_line and error set)
+  // or index beyond int32 with int32 output (needs_wide set).
+  void parse(const Output& out, const SvmlightOptions& opt);
+
+ private:
+  // Row-local write positions while parsing.
+  std::int64_t row_ = 0;
+  std::int64_t nnz_ = 0;
+  std::int64_t label_ = 0;
+  std::int64_t qid_ = 0;
+  bool parse_line(const char* p, const char* end, std::int64_t line, const Output& out,
+                  const SvmlightOptions& opt);
 };
 
+// Counts what parse_line writes, with the same token rules. A line with content is a row. It
+// has one label, or when multilabel, the comma-separated list of a first token without ':'.
+// It has a qid when the next token starts with "qid:", and a value per ':' after that. Each
+// value parse_line writes has its own ':' there, so the count bounds the writes even on a
+// malformed line.
+void SvmlightParser::Piece::count(const SvmlightOptions& opt) {
+  const char* p = begin;
+  while (p < end) {
+    const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    const char* line_end = nl != nullptr ? static_cast<const char*>(nl) : end;
+    const void* hash = std::memchr(p, '#', static_cast<std::size_t>(line_end - p));
+    const char* content_end = hash != nullptr ? static_cast<const char*>(hash) : line_end;
+    p = skip_spaces(p, content_end);
+    if (p < content_end) {
+      ++rows;
+      const char* tok_end = token_end(p, content_end);
+      if (!opt.multilabel) {
+        ++labels;
+        p = skip_spaces(tok_end, content_end);
+      } else if (std::memchr(p, ':', static_cast<std::size_t>(tok_end - p)) == nullptr) {
+        labels += 1 + std::count(p, tok_end, ',');
+        p = skip_spaces(tok_end, content_end);
+      }
+      if (content_end - p >= 4 && std::memcmp(p, "qid:", 4) == 0) {
+        ++qids;
+        p = token_end(p, content_end);
+      }
+      nnz += std::count(p, content_end, ':');
+    }
+    if (nl == nullptr) break;
+    ++newlines;
+    p = line_end + 1;
+  }
+}
+
 bool SvmlightParser::Piece::parse_line(const char* p, const char* end, std::int64_t line,
-                                       const SvmlightOptions& opt) {
+                                       const Output& out, const SvmlightOptions& opt) {
   p = skip_spaces(p, end);
   if (p == end) return true;  // blank or comment-only line
   const char* tok_end = token_end(p, end);
@@ -238,12 +379,11 @@ bool SvmlightParser::Piece::parse_line(const char* p, const char* end, std::int6
       error = "invalid label " + show(p, tok_end) + ": each line must start with a number";
       return false;
     }
-    labels.push_back(label);
+    out.labels[label_++] = label;
     p = skip_spaces(tok_end, end);
   } else if (std::memchr(p, ':', static_cast<std::size_t>(tok_end - p)) != nullptr) {
-    label_counts.push_back(0);  // no labels: the first token is already a feature
+    // no labels: the first token is already a feature
   } else {
-    std::int64_t count = 0;
     for (const char* q = p; q <= tok_end;) {
       const void* comma = std::memchr(q, ',', static_cast<std::size_t>(tok_end - q));
       const char* item_end = comma != nullptr ? static_cast<const char*>(comma) : tok_end;
@@ -253,11 +393,9 @@ bool SvmlightParser::Piece::parse_line(const char* p, const char* end, std::int6
                 ": expected comma-separated numbers";
         return false;
       }
-      labels.push_back(label);
-      ++count;
+      out.labels[label_++] = label;
       q = item_end + 1;
     }
-    label_counts.push_back(count);
     p = skip_spaces(tok_end, end);
   }
 
@@ -268,7 +406,7 @@ bool SvmlightParser::Piece::parse_line(const char* p, const char* end, std::int6
       error = "invalid query id " + show(p, tok_end) + ": expected qid:<integer>";
       return false;
     }
-    qids.push_back(qid);
+    out.qids[qid_++] = qid;
     if (first_line_with_qid == 0) first_line_with_qid = line;
     p = skip_spaces(tok_end, end);
   } else {
@@ -276,7 +414,7 @@ bool SvmlightParser::Piece::parse_line(const char* p, const char* end, std::int6
     if (first_line_without_qid == 0) first_line_without_qid = line;
   }
 
-  std::int64_t nnz = 0;
+  const std::int64_t row_start = nnz_;
   std::int64_t previous = -1;
   while (p < end) {
     tok_end = token_end(p, end);
@@ -313,28 +451,39 @@ bool SvmlightParser::Piece::parse_line(const char* p, const char* end, std::int6
               ": indices within a line must be sorted and unique";
       return false;
     }
-    previous = index;
-    indices.push_back(index);
-    if (opt.float32) {
-      values32.push_back(static_cast<float>(value));
+    if (nnz_ >= nnz) throw std::logic_error("svmlight parser: more values than counted");
+    if (out.indices64 != nullptr) {
+      out.indices64[nnz_] = index;
+    } else if (index <= std::numeric_limits<std::int32_t>::max()) {
+      out.indices32[nnz_] = static_cast<std::int32_t>(index);
     } else {
-      values64.push_back(value);
+      needs_wide = true;
+      return false;
     }
-    ++nnz;
+    if (opt.float32) {
+      out.values32[nnz_] = static_cast<float>(value);
+    } else {
+      out.values64[nnz_] = value;
+    }
+    ++nnz_;
+    previous = index;
     p = skip_spaces(tok_end, end);
   }
-  if (nnz > 0) {
+  if (nnz_ > row_start) {
     // Indices increase within a line, so its first and last are its extremes.
-    const std::int64_t first = indices[indices.size() - static_cast<std::size_t>(nnz)];
+    const std::int64_t first = out.indices64 != nullptr ? out.indices64[row_start]
+                                                        : out.indices32[row_start];
     if (min_index < 0 || first < min_index) min_index = first;
     if (previous > max_index) max_index = previous;
   }
-  row_nnz.push_back(nnz);
+  out.row_ends[row_] = out.nnz_base + nnz_;
+  if (opt.multilabel) out.label_ends[row_] = out.label_base + label_;
+  ++row_;
   return true;
 }
 
-void SvmlightParser::Piece::parse_lines(const char* begin, const char* end,
-                                        const SvmlightOptions& opt) {
+void SvmlightParser::Piece::parse(const Output& out, const SvmlightOptions& opt) {
+  row_ = nnz_ = label_ = qid_ = 0;
   const char* p = begin;
   std::int64_t line = 0;
   while (p < end) {
@@ -343,13 +492,15 @@ void SvmlightParser::Piece::parse_lines(const char* begin, const char* end,
     ++line;
     const void* hash = std::memchr(p, '#', static_cast<std::size_t>(line_end - p));
     const char* content_end = hash != nullptr ? static_cast<const char*>(hash) : line_end;
-    if (!parse_line(p, content_end, line, opt)) {
-      error_line = line;
+    if (!parse_line(p, content_end, line, out, opt)) {
+      if (!needs_wide) error_line = line;
       return;
     }
     if (nl == nullptr) break;
-    ++newlines;
     p = line_end + 1;
+  }
+  if (row_ != rows || nnz_ != nnz || label_ != labels || qid_ != qids) {
+    throw std::logic_error("svmlight parser: the rows parsed differ from the rows counted");
   }
 }
 
@@ -359,104 +510,195 @@ SvmlightParser::SvmlightParser(const SvmlightOptions& options) : options_(option
 
 SvmlightParser::~SvmlightParser() = default;
 
-void SvmlightParser::append(Piece& piece, std::int64_t first_line) {
-  SvmlightRows& r = rows_;
-  const std::size_t n_rows = piece.row_nnz.size();
-  std::int64_t end = r.indptr.data()[r.indptr.size() - 1];
-  r.indptr.reserve(r.indptr.size() + n_rows);
-  for (std::size_t i = 0; i < n_rows; ++i) {
-    end += piece.row_nnz[i];
-    r.indptr.push_back(end);
-  }
-  if (options_.multilabel) {
-    std::int64_t label_end = r.label_indptr.data()[r.label_indptr.size() - 1];
-    for (std::size_t i = 0; i < n_rows; ++i) {
-      label_end += piece.label_counts[i];
-      r.label_indptr.push_back(label_end);
-    }
-  }
-  r.labels.append(piece.labels.data(), piece.labels.size());
-  if (!r.wide && piece.max_index > std::numeric_limits<std::int32_t>::max()) r.widen();
-  if (r.wide) {
-    r.indices.append(piece.indices.data(), piece.indices.size());
-  } else {
-    const std::size_t start = r.indices32.size();
-    r.indices32.resize(start + piece.indices.size());
-    std::int32_t* out = r.indices32.data() + start;
-    for (std::size_t i = 0; i < piece.indices.size(); ++i) {
-      out[i] = static_cast<std::int32_t>(piece.indices[i]);
-    }
-  }
-  r.values64.append(piece.values64.data(), piece.values64.size());
-  r.values32.append(piece.values32.data(), piece.values32.size());
-  r.qids.append(piece.qids.data(), piece.qids.size());
-  if (piece.min_index >= 0 && (r.min_index < 0 || piece.min_index < r.min_index)) {
-    r.min_index = piece.min_index;
-  }
-  r.max_index = std::max(r.max_index, piece.max_index);
-  r.rows_without_qid += piece.rows_without_qid;
-  if (r.first_line_without_qid == 0 && piece.first_line_without_qid > 0) {
-    r.first_line_without_qid = first_line + piece.first_line_without_qid - 1;
-  }
-  if (r.first_line_with_qid == 0 && piece.first_line_with_qid > 0) {
-    r.first_line_with_qid = first_line + piece.first_line_with_qid - 1;
-  }
-}
-
-void SvmlightParser::parse_serial(const char* begin, const char* end) {
-  parse_parallel(begin, end, 1);
-}
-
-void SvmlightParser::parse_parallel(const char* begin, const char* end, int threads) {
+void SvmlightParser::parse_block(const char* begin, const char* end, int threads) {
   const std::size_t size = static_cast<std::size_t>(end - begin);
-  // Below about 128 KiB per thread, starting the threads costs more than it saves.
+  // Below about 128 KiB per thread, waking the threads costs more than it saves.
   constexpr std::size_t min_piece = std::size_t{1} << 17;
-  const std::size_t wanted = std::max<std::size_t>(1, size / min_piece);
-  const int n_pieces = static_cast<int>(std::min<std::size_t>(
-      static_cast<std::size_t>(std::max(threads, 1)), wanted));
+  const std::size_t max_pieces = std::max<std::size_t>(1, size / min_piece);
+  n_threads_ = static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), max_pieces));
+  // Several pieces per thread, taken in turn: on a busy machine a thread that loses its core
+  // then delays the others by one piece at the barriers, not by its whole share.
+  const int n_pieces = n_threads_ == 1 ? 1
+                                       : static_cast<int>(std::min<std::size_t>(
+                                             std::size_t{kPiecesPerThread} * n_threads_,
+                                             max_pieces));
   while (pieces_.size() < static_cast<std::size_t>(n_pieces)) {
     pieces_.push_back(std::make_unique<Piece>());
   }
 
   // Piece k covers [cuts[k], cuts[k + 1]); every cut but the ends follows a newline.
-  std::vector<const char*> cuts(static_cast<std::size_t>(n_pieces) + 1, end);
-  cuts[0] = begin;
-  for (int k = 1; k < n_pieces; ++k) {
-    const char* target = std::max(begin + size * static_cast<std::size_t>(k) / n_pieces, cuts[k - 1]);
-    const void* nl = std::memchr(target, '\n', static_cast<std::size_t>(end - target));
-    cuts[k] = nl != nullptr ? static_cast<const char*>(nl) + 1 : end;
+  const char* cut = begin;
+  for (int k = 0; k < n_pieces; ++k) {
+    const char* next = end;
+    if (k + 1 < n_pieces) {
+      const char* target =
+          std::max(begin + size * static_cast<std::size_t>(k + 1) / n_pieces, cut);
+      const void* nl = std::memchr(target, '\n', static_cast<std::size_t>(end - target));
+      next = nl != nullptr ? static_cast<const char*>(nl) + 1 : end;
+    }
+    pieces_[static_cast<std::size_t>(k)]->reset(cut, next);
+    cut = next;
   }
 
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(n_pieces) schedule(static, 1) if (n_pieces > 1)
-#endif
-  for (int k = 0; k < n_pieces; ++k) {
-    Piece& piece = *pieces_[static_cast<std::size_t>(k)];
-    piece.clear();
-    piece.parse_lines(cuts[k], cuts[k + 1], options_);
+  if (!try_parse_block(n_pieces)) {
+    // An index beyond int32: move the rows so far to int64 indices and parse the block again.
+    rows_.widen();
+    for (int k = 0; k < n_pieces; ++k) {
+      Piece& piece = *pieces_[static_cast<std::size_t>(k)];
+      piece.reset(piece.begin, piece.end);
+    }
+    try_parse_block(n_pieces);
   }
 
   std::int64_t first_line = lines_ + 1;
   for (int k = 0; k < n_pieces; ++k) {
     Piece& piece = *pieces_[static_cast<std::size_t>(k)];
+    if (piece.failure) std::rethrow_exception(piece.failure);
     if (piece.error_line > 0) {
       throw SvmlightError(first_line + piece.error_line - 1, piece.error);
     }
     first_line += piece.newlines;
   }
-  first_line = lines_ + 1;
+  commit(n_pieces);
+  position_ += static_cast<std::int64_t>(size);
+}
+
+bool SvmlightParser::try_parse_block(int n_pieces) {
+  SvmlightRows& r = rows_;
+  const SvmlightOptions& opt = options_;
+  std::exception_ptr grow_failure;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
+#endif
+  {
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+    for (int k = 0; k < n_pieces; ++k) {
+      pieces_[static_cast<std::size_t>(k)]->count(opt);
+    }
+
+#ifdef _OPENMP
+#pragma omp single
+#endif
+    {
+      std::int64_t rows = 0, nnz = 0, labels = 0, qids = 0;
+      for (int k = 0; k < n_pieces; ++k) {
+        Piece& piece = *pieces_[static_cast<std::size_t>(k)];
+        piece.row_offset = rows;
+        piece.nnz_offset = nnz;
+        piece.label_offset = labels;
+        piece.qid_offset = qids;
+        rows += piece.rows;
+        nnz += piece.nnz;
+        labels += piece.labels;
+        qids += piece.qids;
+      }
+      try {
+        const auto extra = [](std::size_t size, std::int64_t count) {
+          return size + static_cast<std::size_t>(count);
+        };
+        r.indptr.grow(extra(r.indptr.size(), rows));
+        if (opt.multilabel) r.label_indptr.grow(extra(r.label_indptr.size(), rows));
+        r.labels.grow(extra(r.labels.size(), labels));
+        r.qids.grow(extra(r.qids.size(), qids));
+        if (r.wide) {
+          r.indices.grow(extra(r.indices.size(), nnz));
+        } else {
+          r.indices32.grow(extra(r.indices32.size(), nnz));
+        }
+        if (opt.float32) {
+          r.values32.grow(extra(r.values32.size(), nnz));
+        } else {
+          r.values64.grow(extra(r.values64.size(), nnz));
+        }
+      } catch (...) {
+        grow_failure = std::current_exception();
+      }
+    }
+
+    // No barrier after the loop: the end of the parallel region is one.
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1) nowait
+#endif
+    for (int k = 0; k < n_pieces; ++k) {
+      Piece& piece = *pieces_[static_cast<std::size_t>(k)];
+      if (grow_failure) continue;
+      const std::size_t nnz_at = r.nnz() + static_cast<std::size_t>(piece.nnz_offset);
+      Output out;
+      out.labels = r.labels.data() + r.labels.size() + piece.label_offset;
+      out.row_ends = r.indptr.data() + r.indptr.size() + piece.row_offset;
+      if (opt.multilabel) {
+        out.label_ends = r.label_indptr.data() + r.label_indptr.size() + piece.row_offset;
+      }
+      if (r.wide) {
+        out.indices64 = r.indices.data() + nnz_at;
+      } else {
+        out.indices32 = r.indices32.data() + nnz_at;
+      }
+      if (opt.float32) {
+        out.values32 = r.values32.data() + nnz_at;
+      } else {
+        out.values64 = r.values64.data() + nnz_at;
+      }
+      out.qids = r.qids.data() + r.qids.size() + piece.qid_offset;
+      out.label_base = static_cast<std::int64_t>(r.labels.size()) + piece.label_offset;
+      out.nnz_base = static_cast<std::int64_t>(nnz_at);
+      try {
+        piece.parse(out, opt);
+      } catch (...) {
+        piece.failure = std::current_exception();
+      }
+    }
+  }
+  if (grow_failure) std::rethrow_exception(grow_failure);
   for (int k = 0; k < n_pieces; ++k) {
-    Piece& piece = *pieces_[static_cast<std::size_t>(k)];
-    append(piece, first_line);
+    const Piece& piece = *pieces_[static_cast<std::size_t>(k)];
+    if (piece.failure || piece.error_line > 0) return true;  // reported by the caller
+    if (piece.needs_wide) return false;
+  }
+  return true;
+}
+
+void SvmlightParser::commit(int n_pieces) {
+  SvmlightRows& r = rows_;
+  std::int64_t rows = 0, nnz = 0, labels = 0, qids = 0;
+  std::int64_t first_line = lines_ + 1;
+  for (int k = 0; k < n_pieces; ++k) {
+    const Piece& piece = *pieces_[static_cast<std::size_t>(k)];
+    rows += piece.rows;
+    nnz += piece.nnz;
+    labels += piece.labels;
+    qids += piece.qids;
+    if (piece.min_index >= 0 && (r.min_index < 0 || piece.min_index < r.min_index)) {
+      r.min_index = piece.min_index;
+    }
+    r.max_index = std::max(r.max_index, piece.max_index);
+    r.rows_without_qid += piece.rows_without_qid;
+    if (r.first_line_without_qid == 0 && piece.first_line_without_qid > 0) {
+      r.first_line_without_qid = first_line + piece.first_line_without_qid - 1;
+    }
+    if (r.first_line_with_qid == 0 && piece.first_line_with_qid > 0) {
+      r.first_line_with_qid = first_line + piece.first_line_with_qid - 1;
+    }
     first_line += piece.newlines;
   }
-  lines_ = first_line - 1;
-  position_ += static_cast<std::int64_t>(size);
-  // Keep the per-thread buffers only when they are small, so memory after a large block
-  // goes back to the system.
-  for (auto& piece : pieces_) {
-    if (piece->indices.capacity() > (std::size_t{1} << 22)) piece = std::make_unique<Piece>();
+  r.indptr.resize(r.indptr.size() + static_cast<std::size_t>(rows));
+  if (options_.multilabel) r.label_indptr.resize(r.label_indptr.size() + static_cast<std::size_t>(rows));
+  r.labels.resize(r.labels.size() + static_cast<std::size_t>(labels));
+  r.qids.resize(r.qids.size() + static_cast<std::size_t>(qids));
+  if (r.wide) {
+    r.indices.resize(r.indices.size() + static_cast<std::size_t>(nnz));
+  } else {
+    r.indices32.resize(r.indices32.size() + static_cast<std::size_t>(nnz));
   }
+  if (options_.float32) {
+    r.values32.resize(r.values32.size() + static_cast<std::size_t>(nnz));
+  } else {
+    r.values64.resize(r.values64.size() + static_cast<std::size_t>(nnz));
+  }
+  lines_ = first_line - 1;
 }
 
 std::size_t SvmlightParser::feed(const char* data, std::size_t size, std::int64_t max_lines,
@@ -473,7 +715,7 @@ std::size_t SvmlightParser::feed(const char* data, std::size_t size, std::int64_
     pending_.append(data, used);
     const std::string line = std::move(pending_);
     pending_.clear();
-    parse_serial(line.data(), line.data() + line.size());
+    parse_block(line.data(), line.data() + line.size(), 1);
     if (max_lines > 0 && --max_lines == 0) return used;
   }
   if (stop_ >= 0 && position_ > stop_) {
@@ -519,7 +761,7 @@ std::size_t SvmlightParser::feed(const char* data, std::size_t size, std::int64_
     while (last > rest && last[-1] != '\n') --last;
     body = static_cast<std::size_t>(last - rest);
   }
-  parse_parallel(rest, rest + body, threads);
+  parse_block(rest, rest + body, threads);
   if (!limited) pending_.assign(rest + body, cut - body);
   return used + cut;
 }
@@ -528,7 +770,7 @@ void SvmlightParser::finish() {
   if (pending_.empty()) return;
   const std::string line = std::move(pending_);
   pending_.clear();
-  parse_serial(line.data(), line.data() + line.size());
+  parse_block(line.data(), line.data() + line.size(), 1);
 }
 
 void shift_indices(std::int64_t* indices, std::size_t count, std::int64_t shift, int threads) {

@@ -7,10 +7,12 @@
 // bound by memory and branches, not by vector arithmetic.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -19,54 +21,65 @@
 
 namespace fastopt::io {
 
-// A growable array of a trivially copyable type on malloc/realloc. Large blocks live in their own
-// mappings, so realloc grows them without a copy and untouched capacity costs no resident memory.
-// release() hands the block to a new owner, which must free() it.
+// Storage of the arrays the parser fills and NumPy adopts. On Linux, blocks of 1 MiB or more are
+// anonymous mappings: mremap grows them by moving page tables instead of copying, pages never
+// written are not resident, and shrinking returns the tail in place. So geometric growth costs
+// neither a copy nor resident memory beyond the bytes written. Smaller blocks, and every block
+// elsewhere, use malloc/realloc.
+// resize_block(nullptr, bytes) allocates, and the contents up to the smaller size are kept. A
+// failed growth throws std::bad_alloc and leaves `data` valid, and a failed shrink returns
+// `data` unchanged. Blocks are freed by free_block only.
+void* resize_block(void* data, std::size_t bytes);
+void free_block(void* data);
+
+// A growable array of a trivially copyable type on resize_block. release() hands the block to a
+// new owner, which must free it with free_block().
 template <class T>
 class Buffer {
  public:
   Buffer() = default;
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
-  ~Buffer() { std::free(data_); }
+  ~Buffer() { free_block(data_); }
 
   T* data() { return data_; }
   const T* data() const { return data_; }
   std::size_t size() const { return size_; }
+  std::size_t capacity() const { return capacity_; }
 
   void reserve(std::size_t capacity) {
     if (capacity <= capacity_) return;
-    void* grown = std::realloc(data_, capacity * sizeof(T));
-    if (grown == nullptr) throw std::bad_alloc();
-    data_ = static_cast<T*>(grown);
+    data_ = static_cast<T*>(resize_block(data_, capacity * sizeof(T)));
     capacity_ = capacity;
   }
 
+  // Makes room for `capacity` elements, at least doubling the capacity when it grows.
+  void grow(std::size_t capacity) {
+    if (capacity <= capacity_) return;
+    reserve(std::max({capacity, capacity_ * 2, std::size_t{1024}}));
+  }
+
   void push_back(T value) {
-    if (size_ == capacity_) reserve(capacity_ < 1024 ? 1024 : capacity_ * 2);
+    grow(size_ + 1);
     data_[size_++] = value;
   }
 
   void append(const T* values, std::size_t count) {
     if (count == 0) return;
-    if (size_ + count > capacity_) {
-      std::size_t grown = capacity_ < 1024 ? 1024 : capacity_ * 2;
-      reserve(grown > size_ + count ? grown : size_ + count);
-    }
+    grow(size_ + count);
     std::memcpy(data_ + size_, values, count * sizeof(T));
     size_ += count;
   }
 
   void resize(std::size_t size) {
-    reserve(size);
+    grow(size);
     size_ = size;
   }
 
-  // Returns the block, shrunk to its size, and leaves the buffer empty.
+  // Returns the block, shrunk to its size (in place for mappings), and leaves the buffer empty.
   T* release() {
-    if (size_ > 0 && size_ < capacity_) {
-      void* shrunk = std::realloc(data_, size_ * sizeof(T));
-      if (shrunk != nullptr) data_ = static_cast<T*>(shrunk);
+    if (data_ != nullptr && size_ < capacity_) {
+      data_ = static_cast<T*>(resize_block(data_, std::max<std::size_t>(size_, 1) * sizeof(T)));
     }
     T* out = data_;
     data_ = nullptr;
@@ -126,15 +139,22 @@ struct SvmlightRows {
 };
 
 // Incremental parser: feed() takes blocks of bytes in file order, in any sizes.
+//
+// A block is split at newlines into a few pieces per thread and parsed in one OpenMP parallel
+// region with two passes. First each thread counts the rows, values, labels and qids of its
+// piece, and one thread grows the output arrays by the totals. Then each thread parses its
+// piece straight into the arrays at the prefix-summed offsets. Nothing is staged per thread,
+// so the memory in use is the output plus the block of text, and the result does not depend
+// on the thread count.
 class SvmlightParser {
  public:
   explicit SvmlightParser(const SvmlightOptions& options);
   ~SvmlightParser();
 
-  // Parses the complete lines of `data` and keeps a trailing partial line for the next call.
-  // Stops after `max_lines` more lines when max_lines >= 0, or before the first line that starts
-  // beyond the stop position. Returns how many bytes of `data` were used; the caller passes
-  // the rest again later (after max_lines) or drops it (after stopped()).
+  // Parses the complete lines of `data` on up to `threads` threads and keeps a trailing partial
+  // line for the next call. Stops after `max_lines` more lines when max_lines >= 0, or before
+  // the first line that starts beyond the stop position. Returns how many bytes of `data` were
+  // used; the caller passes the rest again later (after max_lines) or drops it (after stopped()).
   std::size_t feed(const char* data, std::size_t size, std::int64_t max_lines, int threads);
 
   // Parses a pending last line that has no final newline.
@@ -152,14 +172,19 @@ class SvmlightParser {
 
  private:
   struct Piece;
-  void parse_serial(const char* begin, const char* end);
-  void parse_parallel(const char* begin, const char* end, int threads);
-  void append(Piece& piece, std::int64_t first_line);
+  // Parses whole lines; throws SvmlightError naming the first malformed line.
+  void parse_block(const char* begin, const char* end, int threads);
+  // Returns false when a piece met an index beyond int32 while the indices are int32; the
+  // block is then parsed again after widening.
+  bool try_parse_block(int n_pieces);
+  void commit(int n_pieces);
 
   SvmlightOptions options_;
   SvmlightRows rows_;
   std::string pending_;  // a partial line waiting for its newline
-  std::vector<std::unique_ptr<Piece>> pieces_;  // per-thread output, reused across blocks
+  static constexpr int kPiecesPerThread = 4;
+  std::vector<std::unique_ptr<Piece>> pieces_;  // counts and offsets of each piece of a block
+  int n_threads_ = 1;                           // threads for the current block
   std::int64_t lines_ = 0;     // newlines consumed
   std::int64_t position_ = 0;  // bytes consumed, plus the start set by set_position
   std::int64_t stop_ = -1;     // -1: no stop position

@@ -87,8 +87,10 @@ class SvmlightParser:
     """
     Incremental SVMlight / LIBSVM parser; use fastopt.datasets.load_svmlight.
     """
-    def __init__(self, source: str, multilabel: bool, zero_based: bool, float32: bool, max_index: typing.SupportsInt | typing.SupportsIndex = -1, n_features: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-        ...
+    def __init__(self, source: str, multilabel: bool, zero_based: bool, float32: bool, max_index: typing.SupportsInt | typing.SupportsIndex = -1, n_features: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        """
+        threads: parser threads, 0 for fastopt's setting at each call.
+        """
     def feed(self, data: typing_extensions.Buffer, max_lines: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
         """
         Parse the complete lines of a block; return how many bytes were used.

@@ -7,6 +7,8 @@ import gzip
 import io
 import lzma
 import os
+import queue
+import threading
 import zlib
 
 from fastopt import _core
@@ -16,12 +18,20 @@ _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
 
-# Blocks of decompressed text handed to the parser: 1 MiB per thread. Smaller blocks would make
-# the block and the per-thread buffers (about 4 bytes per byte of text) a smaller part of the
-# returned arrays. But each block is a parallel region: with 256 KiB blocks, a 50 MB file
-# loaded 1.5x slower on a loaded 2-core machine.
+# Blocks of decompressed text handed to the parser: at least 1 MiB per thread, and for a plain
+# file of known size, up to 1/BLOCKS_PER_FILE of it. Each block is one parallel region with
+# three synchronizations, which cost the most on a busy machine. On a loaded 2-core machine, a
+# 50 MB file loaded 1.5x slower in blocks of 256 KiB per thread than of 1 MiB, and 1.4x faster
+# in blocks of 4 MiB per thread. The parser stages nothing per thread, so the block is the only
+# memory beyond the returned arrays (which are 0.9x to 2.5x the text for news20 and a9a).
 PER_THREAD_BLOCK = 1 << 20
+BLOCKS_PER_FILE = 32
 MAX_BLOCK = 16 << 20
+# Plain files below SERIAL_BELOW bytes are parsed on one thread, in blocks of SERIAL_BLOCK bytes,
+# small enough to stay in a typical L2 cache between the parser's counting and parsing passes.
+# Such a file parses in tens of milliseconds, and on a busy machine a second thread slowed it.
+SERIAL_BELOW = 4 << 20
+SERIAL_BLOCK = 256 << 10
 
 DECOMPRESS_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 
@@ -57,6 +67,7 @@ class Source:
         self.prefix = b""
         self.size = None
         self._owned = []
+        self._reader = None
         if isinstance(f, bool):
             raise TypeError(f"f: expected a path, a file descriptor or a binary file object, got {f!r}")
         if isinstance(f, (str, bytes, os.PathLike)):
@@ -98,11 +109,32 @@ class Source:
             self.prefix = magic if isinstance(magic, bytes) else b""
             return magic
 
-    def block_size(self) -> int:
-        """Return the block size for the current fastopt thread count."""
-        return min(MAX_BLOCK, PER_THREAD_BLOCK * _core.get_num_threads())
+    @property
+    def compressed(self) -> bool:
+        return isinstance(self.stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile))
+
+    def plan(self) -> tuple[int, int]:
+        """Return ``(threads, block_size)``: the parser's threads and the bytes per block.
+
+        Compressed text is decompressed on a thread of its own (see :meth:`blocks`), which
+        takes one of fastopt's threads from the parser.
+        """
+        threads = _core.get_num_threads()
+        if self.compressed:
+            threads = max(1, threads - 1)
+        elif self.size is not None and self.size < SERIAL_BELOW:
+            threads = 1
+        if threads == 1:
+            return 1, SERIAL_BLOCK
+        block = PER_THREAD_BLOCK * threads
+        if self.size is not None and not self.compressed:
+            block = max(block, self.size // BLOCKS_PER_FILE)
+        return threads, min(MAX_BLOCK, block)
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.stop()  # before closing the stream it reads
+            self._reader = None
         for stream in self._owned:
             stream.close()
         self._owned = []
@@ -114,27 +146,39 @@ class Source:
         self.close()
 
     def blocks(self, size: int):
-        """Yield memoryviews of successive blocks; each is valid until the next one."""
+        """Yield memoryviews of successive blocks; each is valid until the next one.
+
+        Compressed text is decompressed by a background thread into a second buffer while
+        the caller parses the current block: Python's bz2, gzip (zlib) and lzma
+        decompressors release the GIL while they work, and so does the parser.
+        """
         if self.prefix:
             yield memoryview(self.prefix)
+        if self.compressed:
+            self._reader = _BackgroundReader(self, size)
+            yield from self._reader.blocks()
+            return
         buffer = bytearray(size)
         view = memoryview(buffer)
-        readinto = getattr(self.stream, "readinto", None)
         while True:
-            try:
-                if readinto is not None:
-                    n = readinto(view)
-                    block = view[:n] if n else None
-                else:
-                    data = self.stream.read(size)
-                    block = memoryview(data) if data else None
-            except DECOMPRESS_ERRORS as exc:
-                if isinstance(self.stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
-                    raise ValueError(f"{self.name}: failed to decompress: {exc}") from None
-                raise
-            if block is None:
+            n = self._read_into(view)
+            if not n:
                 return
-            yield block
+            yield view[:n]
+
+    def _read_into(self, view: memoryview) -> int:
+        """Fill ``view`` from the stream; return the bytes read, 0 at the end."""
+        try:
+            readinto = getattr(self.stream, "readinto", None)
+            if readinto is not None:
+                return readinto(view)
+            data = self.stream.read(len(view))
+        except DECOMPRESS_ERRORS as exc:
+            if self.compressed:
+                raise ValueError(f"{self.name}: failed to decompress: {exc}") from None
+            raise
+        view[: len(data)] = data
+        return len(data)
 
     def skip_to(self, offset: int) -> None:
         """Move to byte ``offset`` of the decompressed text, by seeking or reading."""
@@ -152,6 +196,54 @@ class Source:
             remaining -= len(data)
 
 
+class _BackgroundReader:
+    """Reads a source into two alternating buffers on a daemon thread, one block ahead.
+
+    The consumer parses one buffer while the thread fills the other. :meth:`stop` ends the
+    thread and waits for it, so that the source can be closed afterwards.
+    """
+
+    def __init__(self, source: Source, size: int):
+        self._source = source
+        self._empty = queue.SimpleQueue()  # buffers to fill, or None to stop
+        self._full = queue.SimpleQueue()  # (buffer, bytes) or an exception, in file order
+        self._stopping = threading.Event()
+        for _ in range(2):
+            self._empty.put(bytearray(size))
+        self._thread = threading.Thread(target=self._run, name="fastopt-svmlight-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            buffer = self._empty.get()
+            if buffer is None or self._stopping.is_set():
+                return
+            try:
+                n = self._source._read_into(memoryview(buffer))
+            except BaseException as exc:  # handed to the consumer, which raises it
+                self._full.put(exc)
+                return
+            self._full.put((buffer, n))
+            if not n:
+                return
+
+    def blocks(self):
+        while True:
+            item = self._full.get()
+            if isinstance(item, BaseException):
+                raise item
+            buffer, n = item
+            if not n:
+                return
+            yield memoryview(buffer)[:n]
+            self._empty.put(buffer)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._empty.put(None)
+        self._thread.join()
+
+
 def feed_all(parser, source: Source, offset: int = 0, length: int = -1) -> None:
     """Feed the text of ``source`` to ``parser``, honoring scikit-learn's offset and length.
 
@@ -160,7 +252,7 @@ def feed_all(parser, source: Source, offset: int = 0, length: int = -1) -> None:
     ``offset + length`` is read, so that consecutive ranges split a file into disjoint
     sets of lines.
     """
-    size = source.block_size()
+    _, size = source.plan()
     if offset > 0:
         source.skip_to(offset)
     if length > 0:

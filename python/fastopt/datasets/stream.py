@@ -69,6 +69,7 @@ def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dt
     chunk_rows = int(chunk_rows)
     shift = 0 if zero_based else 1
     with Source(path) as source:
+        threads, block_size = source.plan()
         parser = _core.SvmlightParser(
             source.name,
             False,
@@ -76,9 +77,10 @@ def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dt
             dtype == np.float32,
             max_index=n_features - 1 + shift,
             n_features=n_features,
+            threads=threads,
         )
         chunk_start = 0  # parser.lines at the start of the current chunk
-        for block in source.blocks(source.block_size()):
+        for block in source.blocks(block_size):
             while len(block):
                 used = parser.feed(block, max_lines=chunk_rows - (parser.lines - chunk_start))
                 block = block[used:]

@@ -5,12 +5,12 @@ and ``#`` starts a comment that runs to the end of the line. Feature indices
 within a line must be strictly increasing. The result matches
 ``sklearn.datasets.load_svmlight_file`` (scikit-learn 1.9) on valid input.
 
-The parser is C++ (``csrc/io/svmlight.cpp``): Python reads the file, and
-decompresses it when its header says gzip, bzip2 or xz, in blocks of a few MB;
-each block is split at line boundaries and its pieces are parsed on
-``fastopt.get_num_threads()`` threads without the GIL. The arrays grow in place
-and move to NumPy without a copy, so peak memory stays near the size of the
-result.
+The parser is C++ (``csrc/io/svmlight.cpp``). Python reads the file in blocks
+of up to a few MB and, when its header says gzip, bzip2 or xz, decompresses it
+on a background thread. The parser splits each block at line boundaries and
+parses the pieces without the GIL on ``fastopt.get_num_threads()`` threads (one
+for plain files under 4 MiB), straight into the returned arrays. The arrays
+move to NumPy without a copy, so peak memory stays near the size of the result.
 """
 
 from __future__ import annotations
@@ -72,7 +72,13 @@ def _parse(f, dtype, multilabel, allow_zero, offset, length, max_index=-1, n_fea
         if offset > 0:
             name += f" (lines counted from byte {offset})"
         parser = _core.SvmlightParser(
-            name, multilabel, allow_zero, dtype == np.float32, max_index=max_index, n_features=n_features
+            name,
+            multilabel,
+            allow_zero,
+            dtype == np.float32,
+            max_index=max_index,
+            n_features=n_features,
+            threads=source.plan()[0],
         )
         feed_all(parser, source, offset, length)
     return name, parser
