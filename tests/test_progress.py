@@ -13,7 +13,7 @@ def test_verbose_fit_reports_on_stderr(capsys):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((500, 20))
     y = (X[:, 0] > 0).astype(int)
-    model = LogisticRegression(alpha=1e-3, verbose=1).fit(X, y)
+    model = LogisticRegression(alpha=1e-3, solver="lbfgs", verbose=1).fit(X, y)
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("LogisticRegression (lbfgs): iteration 1/1000  objective ")
     assert err[-1].startswith(f"LogisticRegression (lbfgs): iteration {model.n_iter_}/1000")
