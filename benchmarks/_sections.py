@@ -24,3 +24,18 @@ def replace_section(path: Path, begin: str, end: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     write_atomically(path, text)
+
+
+def machine_environment() -> dict:
+    """Return the interpreter, machine and fastopt thread count that every benchmark records."""
+    import platform
+
+    import fastopt
+
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "unknown",
+        "cpu_count": os.cpu_count(),
+        "fastopt_threads": fastopt.get_num_threads(),
+    }

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _sections import replace_section, write_atomically
+from _sections import machine_environment, replace_section, write_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "metrics.json"
@@ -109,17 +107,8 @@ def roofline_seconds(nbytes, cache):
 def environment():
     import sklearn
 
-    import fastopt
-
-    return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or "unknown",
-        "cpu_count": os.cpu_count(),
-        "fastopt_threads": fastopt.get_num_threads(),
-        "numpy": np.__version__,
-        "scikit_learn": sklearn.__version__,
-    }
+    return {**machine_environment(), "numpy": np.__version__,
+            "scikit_learn": sklearn.__version__}
 
 
 def render_section(result):

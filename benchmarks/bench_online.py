@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from _sections import replace_section, write_atomically
+from _sections import machine_environment, replace_section, write_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "online.json"
@@ -242,11 +241,7 @@ def environment():
     import vowpalwabbit
 
     return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or "unknown",
-        "cpu_count": os.cpu_count(),
-        "fastopt_threads": fastopt.get_num_threads(),
+        **machine_environment(),
         "isa": fastopt.active_isa(),
         "scikit_learn": sklearn.__version__,
         "vowpalwabbit": vowpalwabbit.__version__,

@@ -22,7 +22,6 @@ import argparse
 import bz2
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from _sections import replace_section, write_atomically
+from _sections import machine_environment, replace_section, write_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "svmlight.json"
@@ -140,16 +139,7 @@ def measure(name: str, path: Path, text_bytes: int, repeats: int) -> dict:
 def environment():
     import sklearn
 
-    import fastopt
-
-    return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or "unknown",
-        "cpu_count": os.cpu_count(),
-        "fastopt_threads": fastopt.get_num_threads(),
-        "scikit_learn": sklearn.__version__,
-    }
+    return {**machine_environment(), "scikit_learn": sklearn.__version__}
 
 
 def render_section(result: dict) -> str:
