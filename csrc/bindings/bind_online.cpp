@@ -428,6 +428,20 @@ std::vector<py::tuple> state_tuples(const char* name, py::handle states, std::si
   return out;
 }
 
+// Checks Y (one row of targets per state) and gathers the rows of X, with the first row of Y
+// standing in for y while X, order and weights are checked.
+RowsArgs gather_rows_many(py::handle data, py::handle indices, py::handle indptr, py::handle Y,
+                          py::handle sample_weight, py::handle order, std::int64_t num_features,
+                          std::int64_t count) {
+  if (!py::isinstance<py::array>(Y) || py::reinterpret_borrow<py::array>(Y).ndim() != 2 ||
+      py::reinterpret_borrow<py::array>(Y).shape(0) != count) {
+    throw py::value_error("Y: expected a 2-D float64 array with one row per state (" +
+                          std::to_string(count) + ")");
+  }
+  py::object first_y = py::reinterpret_borrow<py::object>(Y)[py::int_(0)];
+  return gather_rows(data, indices, indptr, first_y, sample_weight, order, num_features);
+}
+
 py::array_t<double> lazy_sgd_pass_many(
     py::handle data, py::handle indices, py::handle indptr, py::handle Y,
     py::handle sample_weight, py::handle order, py::handle states, int loss, int method,
@@ -442,14 +456,8 @@ py::array_t<double> lazy_sgd_pass_many(
   const std::int64_t count = static_cast<std::int64_t>(tuples.size());
   py::array coef_any = vector_arg("coef", tuples[0][0], py::dtype::of<double>(), -1, true);
   const std::int64_t num_features = coef_any.shape(0);
-  // The first row of Y stands in for y while X, order and weights are checked.
-  if (!py::isinstance<py::array>(Y) || py::reinterpret_borrow<py::array>(Y).ndim() != 2 ||
-      py::reinterpret_borrow<py::array>(Y).shape(0) != count) {
-    throw py::value_error("Y: expected a 2-D float64 array with one row per state (" +
-                          std::to_string(count) + ")");
-  }
-  py::object first_y = py::reinterpret_borrow<py::object>(Y)[py::int_(0)];
-  RowsArgs rows = gather_rows(data, indices, indptr, first_y, sample_weight, order, num_features);
+  RowsArgs rows = gather_rows_many(data, indices, indptr, Y, sample_weight, order, num_features,
+                                   count);
   std::vector<cpu::CsrRows> per_output = rows_per_output(rows, Y, count);
   std::vector<py::array> written;
   std::vector<cpu::LazySgdState> s;
@@ -528,13 +536,8 @@ py::array_t<double> ftrl_pass_many(py::handle data, py::handle indices, py::hand
   const std::int64_t count = static_cast<std::int64_t>(tuples.size());
   py::array z_any = vector_arg("z", tuples[0][0], py::dtype::of<double>(), -1, true);
   const std::int64_t num_features = z_any.shape(0);
-  if (!py::isinstance<py::array>(Y) || py::reinterpret_borrow<py::array>(Y).ndim() != 2 ||
-      py::reinterpret_borrow<py::array>(Y).shape(0) != count) {
-    throw py::value_error("Y: expected a 2-D float64 array with one row per state (" +
-                          std::to_string(count) + ")");
-  }
-  py::object first_y = py::reinterpret_borrow<py::object>(Y)[py::int_(0)];
-  RowsArgs rows = gather_rows(data, indices, indptr, first_y, sample_weight, order, num_features);
+  RowsArgs rows = gather_rows_many(data, indices, indptr, Y, sample_weight, order, num_features,
+                                   count);
   std::vector<cpu::CsrRows> per_output = rows_per_output(rows, Y, count);
   std::vector<py::array> written;
   std::vector<cpu::FtrlState> s;
