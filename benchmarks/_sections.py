@@ -39,3 +39,13 @@ def machine_environment() -> dict:
         "cpu_count": os.cpu_count(),
         "fastopt_threads": fastopt.get_num_threads(),
     }
+
+
+def write_outputs(results: Path, docs: Path, begin: str, end: str, result: dict,
+                  section: str, repo: Path) -> None:
+    """Write the JSON record and the docs section of one benchmark, then print both paths."""
+    import json
+
+    write_atomically(results, json.dumps(result, indent=2) + "\n")
+    replace_section(docs, begin, end, section)
+    print(f"wrote {results.relative_to(repo)} and {docs.relative_to(repo)}")

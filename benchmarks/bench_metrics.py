@@ -19,7 +19,6 @@ one run, to check that the script works; it is not a measurement.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _sections import machine_environment, replace_section, write_atomically
+from _sections import machine_environment, write_outputs
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "metrics.json"
@@ -187,9 +186,7 @@ def main(argv=None):
               f"rel diff {entry['relative_difference']:.1e}", flush=True)
 
     if not args.no_write:
-        write_atomically(RESULTS, json.dumps(result, indent=2) + "\n")
-        replace_section(DOCS, BEGIN, END, render_section(result))
-        print(f"wrote {RESULTS.relative_to(REPO)} and {DOCS.relative_to(REPO)}")
+        write_outputs(RESULTS, DOCS, BEGIN, END, result, render_section(result), REPO)
     return 0
 
 

@@ -24,7 +24,6 @@ Results go to benchmarks/results/online.json and to docs/benchmarks.md between
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from _sections import machine_environment, replace_section, write_atomically
+from _sections import machine_environment, write_outputs
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "online.json"
@@ -311,9 +310,7 @@ def main(argv=None):
     result["stream_memory"] = stream_memory(lengths)
 
     if not args.no_write:
-        write_atomically(RESULTS, json.dumps(result, indent=2) + "\n")
-        replace_section(DOCS, BEGIN, END, render_section(result))
-        print(f"wrote {RESULTS.relative_to(REPO)} and {DOCS.relative_to(REPO)}")
+        write_outputs(RESULTS, DOCS, BEGIN, END, result, render_section(result), REPO)
     return 0
 
 

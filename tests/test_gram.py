@@ -109,7 +109,8 @@ def test_gram_cd_solves_the_quadratic_model():
     step, hd = np.zeros(8), np.zeros(8)
     passes, violation = _core.gram_cd(H, q, w, step, hd, a1=0.0, a2=0.1, tol=1e-12,
                                       max_passes=10_000)
-    assert violation <= 1e-12 and passes >= 1
+    assert violation <= 1e-12
+    assert passes >= 1
     exact = np.linalg.solve(H + 0.1 * np.eye(8), -(q + 0.1 * w))
     np.testing.assert_allclose(step, exact, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(hd, H @ step, rtol=1e-12, atol=1e-13)
@@ -230,7 +231,9 @@ def test_newton_warm_start_and_callback(data_file):
     seen = []
     stopped = solve(obj, alpha=alpha, l1_ratio=0.0, solver="newton", tol=1e-12, max_iter=100,
                     callback=lambda w: seen.append(w) or True)
-    assert stopped.n_iter == 1 and len(seen) == 1 and not stopped.converged
+    assert stopped.n_iter == 1
+    assert len(seen) == 1
+    assert not stopped.converged
 
 
 def test_newton_rejects_l1_and_multinomial():

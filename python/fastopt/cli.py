@@ -103,6 +103,11 @@ def _add_common(command) -> None:
                          help="no progress on stderr; errors are still reported")
 
 
+def _add_model_and_data(command, data_help: str) -> None:
+    command.add_argument("--model", required=True, metavar="PATH", help="saved model (.npz)")
+    command.add_argument("--data", required=True, metavar="FILE", help=data_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``fastopt`` command and its subcommands."""
     parser = _Parser(prog="fastopt",
@@ -166,8 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="report a saved model's metrics on a file",
         description="Load a model saved by 'fastopt train --output' and print its metrics on a "
         "LIBSVM file.")
-    evaluate.add_argument("--model", required=True, metavar="PATH", help="saved model (.npz)")
-    evaluate.add_argument("--data", required=True, metavar="FILE", help="LIBSVM file to evaluate on")
+    _add_model_and_data(evaluate, "LIBSVM file to evaluate on")
     _add_common(evaluate)
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -175,8 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "predict", help="write a saved model's predictions for a file",
         description="Load a saved model and write one prediction per row of a LIBSVM file: the "
         "label (classifiers) or value (regressors), or with --proba the class probabilities.")
-    predict.add_argument("--model", required=True, metavar="PATH", help="saved model (.npz)")
-    predict.add_argument("--data", required=True, metavar="FILE", help="LIBSVM file (labels unused)")
+    _add_model_and_data(predict, "LIBSVM file (labels unused)")
     predict.add_argument("--output", metavar="PATH", help="write here instead of stdout")
     predict.add_argument("--proba", action="store_true",
                          help="classifiers: write the probability of each class, comma-separated "
@@ -579,7 +582,7 @@ def run_train(args) -> int:
         except (ValueError, FloatingPointError) as exc:
             message = str(exc)
             if args.early_stopping and message.startswith("validation_fraction"):
-                message = (f"--early-stopping holds out 10% of the {X.shape[0]} training rows, "
+                message = (f"--early-stopping sets aside 10% of the {X.shape[0]} training rows, "
                            "which leaves too few; train without it")
             raise CommandError(f"training failed: {message}") from None
     timing["train"] = time.perf_counter() - started

@@ -73,7 +73,7 @@ CURVATURE_FLOOR = {"logistic": 1e-12, "huber": 1e-3, "squared": 0.0}
 
 
 def gram_suitable(n_samples, n_features, fit_intercept, loss):
-    """Whether the Gram-matrix path suits a problem of this shape and loss."""
+    """Return whether the Gram-matrix path suits a problem of this shape and loss."""
     if loss == "multinomial":
         return False
     m = n_features + (1 if fit_intercept else 0)
@@ -275,7 +275,7 @@ class _GramNewton:
             if self.a1 != 0.0:
                 decrease += self.a1 * float(np.abs(coef + dcoef).sum() - np.abs(coef).sum())
             if not decrease < 0.0:
-                break  # the model sees no descent: rounding limits further progress
+                break  # the model predicts no descent, so rounding limits further progress
             obj.design.native.matvec(d, 1, self.intercept, dz)
             step = self.line_search(z, dz, coef, dcoef, objective, decrease)
             if step == 0.0:
