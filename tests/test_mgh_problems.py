@@ -143,11 +143,16 @@ def test_reference_minimum_rounds_to_published(p):
 
 
 def gauss_newton_polish(p, x, steps=20):
+    # Near the minimum f moves by less than its own rounding error (Meyer's residuals are
+    # differences of numbers near 1e4), so a step counts as progress when it shrinks the
+    # gradient, not when it lowers f.
+    best = np.abs(p.grad(x)).max()
     for _ in range(steps):
         dx = np.linalg.lstsq(p.jacobian(x), -p.residuals(x), rcond=None)[0]
-        if p.fun(x + dx) > p.fun(x):
+        gradient_max = np.abs(p.grad(x + dx)).max()
+        if not gradient_max < best:
             break
-        x = x + dx
+        x, best = x + dx, gradient_max
     return x
 
 
@@ -185,12 +190,11 @@ def test_scipy_shortfall_tables(p):
         result = scipy.optimize.minimize(p.fun, p.x0, jac=p.grad, method="L-BFGS-B",
                                          options=options)
         short = result.fun - p.f_star > p.tolerance
+        # Only whether a run stalls is compared, because the point, iteration count and status
+        # of a stall move with the machine's floating-point path. The same SciPy on two x86-64
+        # CPUs ends Meyer at 345.8 and at 102.3. It ends Powell's badly scaled function with a
+        # line-search failure on one and a reported convergence on the other.
         assert short == (p.id in table)
-        if short:
-            recorded_f, recorded_nit, recorded_success = table[p.id]
-            assert result.fun == pytest.approx(recorded_f, rel=1e-4)
-            assert result.nit == recorded_nit
-            assert result.success == recorded_success
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
