@@ -238,9 +238,9 @@ class Optimizer(torch.optim.Optimizer):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state dict of this class or of the matching ``torch.optim`` class.
 
-        torch casts every floating-point state tensor to its parameter's dtype;
-        the state of a 16-bit parameter, its master copy included, is float32
-        here, so it is restored from the saved tensors instead of the cast ones.
+        torch casts every floating-point state tensor to its parameter's dtype.
+        Here the state of a 16-bit parameter (its master copy included) is
+        float32, so it is restored from the saved tensors instead.
         """
         saved_state = state_dict.get("state", {}) if isinstance(state_dict, dict) else {}
         super().load_state_dict(state_dict)
