@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, ClassVar
 
 import torch
 
@@ -81,6 +81,8 @@ class Bucket:
         self.params: list = []
         self.grads: list = []
         self.steps: list[int] = []
+        #: Scalar state the rule updates in place, such as NAdam's mu_product.
+        self.scalars: list[float] = []
         self._write_back: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def add(self, param: torch.Tensor, state: dict[str, Any], master_weights: bool) -> None:
@@ -129,8 +131,18 @@ class Optimizer(torch.optim.Optimizer):
     #: attributes to an optimizer that declares this (torch/amp/grad_scaler.py).
     _step_supports_amp_scaling = True
 
+    #: The rule's function in :mod:`fastopt.optim.functional`.
+    rule: ClassVar[Callable[..., Any]]
+    #: State tensors per parameter, in the order ``rule`` takes them after the gradients.
+    state_names: ClassVar[tuple[str, ...]] = ()
+    #: Options that only set up the state, which ``rule`` does not take.
+    setup_options: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, params, defaults: dict[str, Any], master_weights: bool = False):
         check_bool("master_weights", master_weights)
+        # The keywords of ``rule``, fixed here because torch adds its own keys
+        # (differentiable) to ``self.defaults`` when a state dict is loaded.
+        self._rule_options = tuple(k for k in defaults if k not in self.setup_options)
         defaults = dict(defaults, master_weights=master_weights)
         self.check_hyperparameters(dict(defaults), "")
         super().__init__(params, defaults)
@@ -141,10 +153,26 @@ class Optimizer(torch.optim.Optimizer):
         raise NotImplementedError
 
     def init_state(self, group: dict[str, Any], param: torch.Tensor, state: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Fill the empty ``state`` of ``param``: a ``step`` count and zeros for every state name."""
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+        for name in self.state_names:
+            state[name] = self.zeros(param)
+
+    def state_arrays(self, group: dict[str, Any], bucket: Bucket) -> list:
+        """Return the state arguments of ``rule`` for ``bucket``, one list (or None) each."""
+        return [bucket.state(name) for name in self.state_names]
 
     def update(self, group: dict[str, Any], bucket: Bucket, grad_scale: float | None) -> None:
-        raise NotImplementedError
+        """Run ``rule`` over one bucket with the group's hyperparameters."""
+        self.call_rule(group, bucket, self.state_arrays(group, bucket), bucket.steps, grad_scale)
+
+    def call_rule(self, group, bucket: Bucket, states: list, steps: list[int], grad_scale) -> None:
+        """Call ``rule`` with the group's hyperparameters, those of the constructor only."""
+        options = {key: group[key] for key in self._rule_options}
+        # GradScaler has checked the gradients before it passes a scale, so
+        # the kernel only divides by it and reads each gradient once.
+        type(self).rule(bucket.params, bucket.grads, *states, step=steps, grad_scale=grad_scale,
+                        check_finite=False, **options)
 
     # -- torch.optim.Optimizer ----------------------------------------------
 
@@ -180,6 +208,8 @@ class Optimizer(torch.optim.Optimizer):
                 loss = closure()
         grad_scale = getattr(self, "grad_scale", None)
         found_inf = getattr(self, "found_inf", None)
+        # NOTE: reading found_inf on the host synchronizes a CUDA stream once per
+        # step; torch's fused CUDA kernels read it on the device instead.
         if found_inf is not None and float(found_inf) != 0.0:
             return loss
         scale = None if grad_scale is None else float(grad_scale)

@@ -2,7 +2,9 @@
 
 Each class checks its hyperparameters with the same function as the NumPy
 optimizer of :mod:`fastopt.optim` and steps through the rule's function in
-:mod:`fastopt.optim.functional`, which runs the fused kernel.
+:mod:`fastopt.optim.functional`, which runs the fused kernel. The base class
+passes the group's hyperparameters to that function by name, so every
+constructor argument but ``master_weights`` is one of its keywords.
 """
 
 from __future__ import annotations
@@ -23,26 +25,12 @@ from fastopt.optim.rmsprop import _check_rmsprop
 from fastopt.optim.sgd import _check_sgd
 from fastopt.torch._base import Bucket, Optimizer, kernel_dtype, scalar_dtype
 
-# GradScaler has already checked the gradients when it passes a scale, so the
-# kernel only divides by it and never reads the gradients a second time.
-_AMP = dict(check_finite=False)
 
-
-def _new_step() -> torch.Tensor:
-    return torch.tensor(0.0, dtype=scalar_dtype())
-
-
-def _zero_states(optimizer: Optimizer, param: torch.Tensor, state: dict, names) -> None:
-    state["step"] = _new_step()
-    for name in names:
-        state[name] = optimizer.zeros(param)
-
-
-def _missing_zeros(optimizer: Optimizer, bucket: Bucket, name: str) -> list:
+def _with_missing_zeros(optimizer: Optimizer, bucket: Bucket, name: str) -> list:
     """Return the arrays of state ``name``, creating zeros where a parameter has none.
 
-    An option switched on after the first step (RMSprop's momentum or
-    centering) finds parameters without the matching buffer.
+    An option switched on after the first step (AMSGrad, RMSprop's momentum
+    or centering) finds parameters without the matching buffer.
     """
     for param, state in zip(bucket.tensors, bucket.states):
         if name not in state:
@@ -69,8 +57,11 @@ class SGD(Optimizer):
     maximize : bool, default False
     master_weights : bool, default False
         Keep a float32 copy of each float16/bfloat16 parameter in the state
-        (``master_param``), step it, and round it into the parameter.
+        (``master_param``), step it, and round it into the parameter. Without
+        it such a parameter is stepped on a float32 copy made for the step.
     """
+
+    rule = functional.sgd
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False, master_weights=False):
@@ -87,7 +78,7 @@ class SGD(Optimizer):
 
     def update(self, group, bucket, grad_scale):
         buffers = None
-        # Step 1 sets a new buffer to the gradient; 2 continues an existing one.
+        # The kernel sets the buffer to the gradient at step 1 and continues it after.
         steps = [2] * len(bucket.tensors)
         if group["momentum"] != 0.0:
             for i, state in enumerate(bucket.states):
@@ -95,12 +86,7 @@ class SGD(Optimizer):
                     state["momentum_buffer"] = self.zeros(bucket.tensors[i])
                     steps[i] = 1
             buffers = bucket.state("momentum_buffer")
-        functional.sgd(
-            bucket.params, bucket.grads, buffers, step=steps, lr=group["lr"],
-            momentum=group["momentum"], dampening=group["dampening"],
-            weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-            maximize=group["maximize"], grad_scale=grad_scale, **_AMP,
-        )
+        self.call_rule(group, bucket, [buffers], steps, grad_scale)
 
 
 class Adam(Optimizer):
@@ -124,6 +110,9 @@ class Adam(Optimizer):
         As in :class:`SGD`.
     """
 
+    rule = functional.adam
+    state_names = ("exp_avg", "exp_avg_sq")
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
                  master_weights=False):
@@ -137,18 +126,13 @@ class Adam(Optimizer):
         check_bool(f"{prefix}decoupled_weight_decay", group["decoupled_weight_decay"])
 
     def init_state(self, group, param, state):
-        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
-        _zero_states(self, param, state, names)
+        super().init_state(group, param, state)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = self.zeros(param)
 
-    def update(self, group, bucket, grad_scale):
-        maxes = _missing_zeros(self, bucket, "max_exp_avg_sq") if group["amsgrad"] else None
-        functional.adam(
-            bucket.params, bucket.grads, bucket.state("exp_avg"), bucket.state("exp_avg_sq"),
-            maxes, step=bucket.steps, lr=group["lr"], betas=group["betas"], eps=group["eps"],
-            weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
-            maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"],
-            grad_scale=grad_scale, **_AMP,
-        )
+    def state_arrays(self, group, bucket):
+        maxes = _with_missing_zeros(self, bucket, "max_exp_avg_sq") if group["amsgrad"] else None
+        return super().state_arrays(group, bucket) + [maxes]
 
 
 class AdamW(Adam):
@@ -172,6 +156,9 @@ class Adagrad(Optimizer):
     ``initial_accumulator_value``).
     """
 
+    rule = functional.adagrad
+    setup_options = ("initial_accumulator_value",)
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, *, maximize=False,
                  master_weights=False):
@@ -186,16 +173,12 @@ class Adagrad(Optimizer):
         )
 
     def init_state(self, group, param, state):
-        state["step"] = _new_step()
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["sum"] = torch.full(param.shape, group["initial_accumulator_value"],
                                   dtype=kernel_dtype(param), device=param.device)
 
-    def update(self, group, bucket, grad_scale):
-        functional.adagrad(
-            bucket.params, bucket.grads, bucket.state("sum"), step=bucket.steps, lr=group["lr"],
-            lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
-            maximize=group["maximize"], grad_scale=grad_scale, **_AMP,
-        )
+    def state_arrays(self, group, bucket):
+        return [bucket.state("sum")]
 
 
 class RMSprop(Optimizer):
@@ -205,6 +188,9 @@ class RMSprop(Optimizer):
     State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (when
     ``momentum > 0``) and ``grad_avg`` (when ``centered``).
     """
+
+    rule = functional.rmsprop
+    state_names = ("square_avg",)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, *, maximize=False, master_weights=False):
@@ -216,22 +202,17 @@ class RMSprop(Optimizer):
         _check_rmsprop(group, prefix)
 
     def init_state(self, group, param, state):
-        names = ["square_avg"]
+        super().init_state(group, param, state)
         if group["momentum"] > 0.0:
-            names.append("momentum_buffer")
+            state["momentum_buffer"] = self.zeros(param)
         if group["centered"]:
-            names.append("grad_avg")
-        _zero_states(self, param, state, names)
+            state["grad_avg"] = self.zeros(param)
 
-    def update(self, group, bucket, grad_scale):
-        buffers = _missing_zeros(self, bucket, "momentum_buffer") if group["momentum"] > 0 else None
-        averages = _missing_zeros(self, bucket, "grad_avg") if group["centered"] else None
-        functional.rmsprop(
-            bucket.params, bucket.grads, bucket.state("square_avg"), buffers, averages,
-            step=bucket.steps, lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
-            weight_decay=group["weight_decay"], momentum=group["momentum"],
-            centered=group["centered"], maximize=group["maximize"], grad_scale=grad_scale, **_AMP,
-        )
+    def state_arrays(self, group, bucket):
+        momentum = group["momentum"] > 0.0
+        buffers = _with_missing_zeros(self, bucket, "momentum_buffer") if momentum else None
+        averages = _with_missing_zeros(self, bucket, "grad_avg") if group["centered"] else None
+        return [bucket.state("square_avg"), buffers, averages]
 
 
 class Adadelta(Optimizer):
@@ -241,6 +222,9 @@ class Adadelta(Optimizer):
     State per parameter: ``step``, ``square_avg`` and ``acc_delta``.
     """
 
+    rule = functional.adadelta
+    state_names = ("square_avg", "acc_delta")
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False,
                  master_weights=False):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
@@ -248,17 +232,6 @@ class Adadelta(Optimizer):
 
     def check_hyperparameters(self, group, prefix):
         _check_adadelta(group, prefix)
-
-    def init_state(self, group, param, state):
-        _zero_states(self, param, state, ["square_avg", "acc_delta"])
-
-    def update(self, group, bucket, grad_scale):
-        functional.adadelta(
-            bucket.params, bucket.grads, bucket.state("square_avg"), bucket.state("acc_delta"),
-            step=bucket.steps, lr=group["lr"], rho=group["rho"], eps=group["eps"],
-            weight_decay=group["weight_decay"], maximize=group["maximize"],
-            grad_scale=grad_scale, **_AMP,
-        )
 
 
 class Adamax(Optimizer):
@@ -268,6 +241,9 @@ class Adamax(Optimizer):
     State per parameter: ``step``, ``exp_avg`` and ``exp_inf``.
     """
 
+    rule = functional.adamax
+    state_names = ("exp_avg", "exp_inf")
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
                  maximize=False, master_weights=False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -275,17 +251,6 @@ class Adamax(Optimizer):
 
     def check_hyperparameters(self, group, prefix):
         _check_adamax(group, prefix)
-
-    def init_state(self, group, param, state):
-        _zero_states(self, param, state, ["exp_avg", "exp_inf"])
-
-    def update(self, group, bucket, grad_scale):
-        functional.adamax(
-            bucket.params, bucket.grads, bucket.state("exp_avg"), bucket.state("exp_inf"),
-            step=bucket.steps, lr=group["lr"], betas=group["betas"], eps=group["eps"],
-            weight_decay=group["weight_decay"], maximize=group["maximize"],
-            grad_scale=grad_scale, **_AMP,
-        )
 
 
 class NAdam(Optimizer):
@@ -296,6 +261,9 @@ class NAdam(Optimizer):
     scalar dtype, float32 by default, rounded to it after every step as
     torch rounds it), ``exp_avg`` and ``exp_avg_sq``.
     """
+
+    rule = functional.nadam
+    state_names = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
@@ -309,19 +277,17 @@ class NAdam(Optimizer):
         _check_nadam(group, prefix)
 
     def init_state(self, group, param, state):
-        _zero_states(self, param, state, ["exp_avg", "exp_avg_sq"])
+        super().init_state(group, param, state)
         state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())
 
+    def state_arrays(self, group, bucket):
+        # The function replaces the items of this list by the new products.
+        bucket.scalars = [float(s["mu_product"]) for s in bucket.states]
+        return super().state_arrays(group, bucket) + [bucket.scalars]
+
     def update(self, group, bucket, grad_scale):
-        products = [float(s["mu_product"]) for s in bucket.states]
-        functional.nadam(
-            bucket.params, bucket.grads, bucket.state("exp_avg"), bucket.state("exp_avg_sq"),
-            products, step=bucket.steps, lr=group["lr"], betas=group["betas"], eps=group["eps"],
-            weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
-            decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
-            grad_scale=grad_scale, **_AMP,
-        )
-        for state, product in zip(bucket.states, products):
+        super().update(group, bucket, grad_scale)
+        for state, product in zip(bucket.states, bucket.scalars):
             state["mu_product"].fill_(product)
 
 
@@ -332,6 +298,9 @@ class RAdam(Optimizer):
     per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``.
     """
 
+    rule = functional.radam
+    state_names = ("exp_avg", "exp_avg_sq")
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled_weight_decay=False, *, maximize=False, master_weights=False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -341,18 +310,6 @@ class RAdam(Optimizer):
     def check_hyperparameters(self, group, prefix):
         _check_radam(group, prefix)
 
-    def init_state(self, group, param, state):
-        _zero_states(self, param, state, ["exp_avg", "exp_avg_sq"])
-
-    def update(self, group, bucket, grad_scale):
-        functional.radam(
-            bucket.params, bucket.grads, bucket.state("exp_avg"), bucket.state("exp_avg_sq"),
-            step=bucket.steps, lr=group["lr"], betas=group["betas"], eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
-            grad_scale=grad_scale, **_AMP,
-        )
-
 
 class Lion(Optimizer):
     r"""Lion (Chen et al., 2023); torch has no Lion, so the arguments follow the paper.
@@ -360,6 +317,9 @@ class Lion(Optimizer):
     The rule is written out in :func:`fastopt.optim.functional.lion`. State
     per parameter: ``step`` and ``exp_avg``.
     """
+
+    rule = functional.lion
+    state_names = ("exp_avg",)
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False,
                  master_weights=False):
@@ -369,16 +329,6 @@ class Lion(Optimizer):
     def check_hyperparameters(self, group, prefix):
         _check_lion(group, prefix)
 
-    def init_state(self, group, param, state):
-        _zero_states(self, param, state, ["exp_avg"])
-
-    def update(self, group, bucket, grad_scale):
-        functional.lion(
-            bucket.params, bucket.grads, bucket.state("exp_avg"), step=bucket.steps,
-            lr=group["lr"], betas=group["betas"], weight_decay=group["weight_decay"],
-            maximize=group["maximize"], grad_scale=grad_scale, **_AMP,
-        )
-
 
 class LAMB(Optimizer):
     r"""LAMB (You et al., 2020): Adam with a per-tensor trust ratio; torch has no LAMB.
@@ -386,6 +336,9 @@ class LAMB(Optimizer):
     The rule is written out in :func:`fastopt.optim.functional.lamb`. State
     per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``.
     """
+
+    rule = functional.lamb
+    state_names = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
                  bias_correction=True, *, maximize=False, master_weights=False):
@@ -395,14 +348,3 @@ class LAMB(Optimizer):
 
     def check_hyperparameters(self, group, prefix):
         _check_lamb(group, prefix)
-
-    def init_state(self, group, param, state):
-        _zero_states(self, param, state, ["exp_avg", "exp_avg_sq"])
-
-    def update(self, group, bucket, grad_scale):
-        functional.lamb(
-            bucket.params, bucket.grads, bucket.state("exp_avg"), bucket.state("exp_avg_sq"),
-            step=bucket.steps, lr=group["lr"], betas=group["betas"], eps=group["eps"],
-            weight_decay=group["weight_decay"], bias_correction=group["bias_correction"],
-            maximize=group["maximize"], grad_scale=grad_scale, **_AMP,
-        )
