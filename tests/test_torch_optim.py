@@ -231,6 +231,14 @@ def test_param_groups_and_add_param_group():
     assert "momentum_buffer" not in ours.state[c]
 
 
+def test_add_param_group_takes_generator():
+    first, second = torch.nn.Linear(3, 2), torch.nn.Linear(2, 1)
+    opt = ft.SGD(first.parameters(), lr=0.1)
+    opt.add_param_group({"params": second.parameters(), "lr": 0.2})
+    assert len(opt.param_groups[1]["params"]) == 2
+    assert opt.param_groups[1]["params"][0] is second.weight
+
+
 def test_zero_grad_sets_none():
     p = torch.nn.Parameter(torch.ones(3))
     p.grad = torch.ones(3)

@@ -184,10 +184,13 @@ class Optimizer(torch.optim.Optimizer):
         params = param_group.get("params")
         if params is None:
             raise ValueError(f"param_groups[{index}]: missing the 'params' key")
-        items = [params] if isinstance(params, torch.Tensor) else params
+        if not isinstance(params, (torch.Tensor, set)):
+            # A generator (model.parameters()) is read once, here.
+            param_group = {**param_group, "params": list(params)}
+        items = [params] if isinstance(params, torch.Tensor) else param_group["params"]
         if not isinstance(items, set):
             # torch rejects sets itself, with the reason (iteration order).
-            for i, p in enumerate(list(items)):
+            for i, p in enumerate(items):
                 check_param(p, f"param_groups[{index}]['params'][{i}]")
         merged = {**self.defaults, **param_group}
         self.check_hyperparameters(merged, f"param_groups[{index}].")
