@@ -1,6 +1,6 @@
 """fastopt.torch's optimizers against torch.optim and the NumPy oracle.
 
-Every registry case runs through the torch adapter on the CPU and is compared
+Every registry case runs through the torch adapter on the CPU. It is compared
 with the torch.optim class of the same name (same gradients, same steps) and
 with the float64 NumPy oracle of tests/reference.py, which also covers Lion
 and LAMB, the rules torch lacks.
