@@ -4,6 +4,7 @@ from fastopt import datasets, exceptions, linear_model, metrics, minimize, model
 from fastopt._system import (
     active_isa,
     available_isas,
+    get_cmake_dir,
     get_include,
     get_num_threads,
     openmp_enabled,
@@ -17,6 +18,7 @@ __all__ = [
     "available_isas",
     "datasets",
     "exceptions",
+    "get_cmake_dir",
     "get_include",
     "get_num_threads",
     "linear_model",

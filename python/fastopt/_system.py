@@ -1,4 +1,4 @@
-"""Threads, instruction-set dispatch and the installed C++ headers."""
+"""Threads, instruction-set dispatch and the installed C++ headers and CMake package."""
 
 from __future__ import annotations
 
@@ -44,3 +44,12 @@ def available_isas() -> list[str]:
 def get_include() -> str:
     """Return the directory of fastopt's C++ headers (``fastopt/rules/*.hpp``)."""
     return os.path.join(os.path.dirname(__file__), "include")
+
+
+def get_cmake_dir() -> str:
+    """Return the directory of fastopt's CMake package file (``fastoptConfig.cmake``).
+
+    Pass it as ``-Dfastopt_DIR=...`` so that ``find_package(fastopt)`` defines
+    the INTERFACE target ``fastopt::headers`` over :func:`get_include`.
+    """
+    return os.path.join(os.path.dirname(__file__), "share", "cmake", "fastopt")

@@ -1,0 +1,301 @@
+"""The base class of fastopt's torch optimizers: parameter checks, state, AMP and the step driver."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import torch
+
+from fastopt.optim._checks import check_bool
+from fastopt.torch._device import as_array, gpu_backend_error, stream_context
+
+# Dtypes the kernels run in, and those stepped through a float32 copy.
+KERNEL_DTYPES = (torch.float32, torch.float64)
+LOW_PRECISION_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def kernel_dtype(param: torch.Tensor) -> torch.dtype:
+    """Return the dtype of ``param``'s optimizer state: its own, or float32 for 16-bit floats."""
+    return param.dtype if param.dtype in KERNEL_DTYPES else torch.float32
+
+
+def scalar_dtype() -> torch.dtype:
+    """Return the dtype torch gives scalar state such as ``step`` (torch.optim.optimizer, 2.13)."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def check_param(param, name: str) -> None:
+    """Raise unless ``param`` is a tensor the kernels can update in place."""
+    if not isinstance(param, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(param).__name__}")
+    if param.dtype not in KERNEL_DTYPES + LOW_PRECISION_DTYPES:
+        raise TypeError(
+            f"{name}: expected dtype float32, float64, float16 or bfloat16, got {param.dtype}"
+        )
+    if param.layout != torch.strided:
+        raise TypeError(f"{name}: expected a dense (strided) tensor, got layout {param.layout}")
+    if param.device.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name}: expected a CPU or CUDA tensor, got device {param.device}")
+    if not param.is_contiguous():
+        raise ValueError(
+            f"{name}: expected a contiguous tensor, got shape {tuple(param.shape)} with strides "
+            f"{param.stride()}. fastopt updates parameters in place through a view of their "
+            "memory and never copies them; make the parameter contiguous before building the "
+            "optimizer (param.data = param.data.contiguous())"
+        )
+
+
+def check_grad(param: torch.Tensor, name: str) -> None:
+    """Raise unless ``param.grad`` can be read by the kernels next to ``param``."""
+    grad = param.grad
+    if grad.is_sparse:
+        raise RuntimeError(
+            f"{name}: fastopt's optimizers do not support sparse gradients; use "
+            "torch.optim.SparseAdam or a dense embedding (sparse=False)"
+        )
+    if grad.shape != param.shape:
+        raise ValueError(
+            f"{name}: expected a gradient of shape {tuple(param.shape)}, got {tuple(grad.shape)}"
+        )
+    if grad.dtype != param.dtype:
+        raise TypeError(f"{name}: expected a gradient of dtype {param.dtype}, got {grad.dtype}")
+    if grad.device != param.device:
+        raise ValueError(
+            f"{name}: expected the gradient on the parameter's device {param.device}, "
+            f"got {grad.device}"
+        )
+
+
+class Bucket:
+    """The parameters of one group on one device and kernel dtype, as kernel arrays.
+
+    ``params`` and ``grads`` are the arrays the kernel reads and writes: the
+    parameter itself, its float32 master copy, or a float32 copy of a 16-bit
+    parameter that :meth:`write_back` rounds back into it.
+    """
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.tensors: list[torch.Tensor] = []
+        self.states: list[dict[str, Any]] = []
+        self.params: list = []
+        self.grads: list = []
+        self.steps: list[int] = []
+        #: Scalar state the rule updates in place, such as NAdam's mu_product.
+        self.scalars: list[float] = []
+        self._write_back: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def add(self, param: torch.Tensor, state: dict[str, Any], master_weights: bool) -> None:
+        grad = param.grad.detach()
+        if param.dtype in KERNEL_DTYPES:
+            work = param
+            # Gradients are only read, so a strided one may be copied.
+            grad = grad.contiguous()
+        else:
+            if master_weights:
+                work = state["master_param"]
+            else:
+                work = param.detach().to(torch.float32, memory_format=torch.contiguous_format)
+            self._write_back.append((param, work))
+            grad = grad.to(torch.float32, memory_format=torch.contiguous_format)
+        self.tensors.append(param)
+        self.states.append(state)
+        self.params.append(as_array(work))
+        self.grads.append(as_array(grad))
+        if "step" in state:
+            self.steps.append(int(state["step"]) + 1)
+
+    def state(self, name: str) -> list:
+        """Return the kernel arrays of state entry ``name``, one per parameter."""
+        return [as_array(s[name]) for s in self.states]
+
+    def write_back(self) -> None:
+        """Round the float32 copies of 16-bit parameters back into the parameters."""
+        for param, work in self._write_back:
+            param.detach().copy_(work)
+
+
+class Optimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` whose update runs fastopt's fused kernels.
+
+    A subclass sets ``check_hyperparameters`` (validate and normalize one
+    group, naming the group in each message), ``init_state`` (the state of a
+    parameter before its first step) and ``update`` (call the rule's function
+    of :mod:`fastopt.optim.functional` on one :class:`Bucket`).
+
+    Every check runs before the first kernel writes, so a bad parameter,
+    gradient or hyperparameter in any group leaves every parameter unchanged.
+    """
+
+    #: torch.amp.GradScaler passes ``grad_scale`` and ``found_inf`` as
+    #: attributes to an optimizer that declares this (torch/amp/grad_scaler.py).
+    _step_supports_amp_scaling = True
+
+    #: The rule's function in :mod:`fastopt.optim.functional`.
+    rule: ClassVar[Callable[..., Any]]
+    #: State tensors per parameter, in the order ``rule`` takes them after the gradients.
+    state_names: ClassVar[tuple[str, ...]] = ()
+    #: Options that only set up the state, which ``rule`` does not take.
+    setup_options: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params, defaults: dict[str, Any], master_weights: bool = False):
+        check_bool("master_weights", master_weights)
+        # The keywords of ``rule``, fixed here because torch adds its own keys
+        # (differentiable) to ``self.defaults`` when a state dict is loaded.
+        self._rule_options = tuple(k for k in defaults if k not in self.setup_options)
+        defaults = dict(defaults, master_weights=master_weights)
+        self.check_hyperparameters(dict(defaults), "")
+        super().__init__(params, defaults)
+
+    # -- subclass interface -------------------------------------------------
+
+    def check_hyperparameters(self, group: dict[str, Any], prefix: str) -> None:
+        raise NotImplementedError
+
+    def init_state(self, group: dict[str, Any], param: torch.Tensor, state: dict[str, Any]) -> None:
+        """Fill the empty ``state`` of ``param``: a ``step`` count and zeros for every state name."""
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+        for name in self.state_names:
+            state[name] = self.zeros(param)
+
+    def state_arrays(self, group: dict[str, Any], bucket: Bucket) -> list:
+        """Return the state arguments of ``rule`` for ``bucket``, one list (or None) each."""
+        return [bucket.state(name) for name in self.state_names]
+
+    def update(self, group: dict[str, Any], bucket: Bucket, grad_scale: float | None) -> None:
+        """Run ``rule`` over one bucket with the group's hyperparameters."""
+        self.call_rule(group, bucket, self.state_arrays(group, bucket), bucket.steps, grad_scale)
+
+    def call_rule(self, group, bucket: Bucket, states: list, steps: list[int], grad_scale) -> None:
+        """Call ``rule`` with the group's hyperparameters, those of the constructor only."""
+        options = {key: group[key] for key in self._rule_options}
+        # GradScaler has checked the gradients before it passes a scale, so
+        # the kernel only divides by it and reads each gradient once.
+        type(self).rule(bucket.params, bucket.grads, *states, step=steps, grad_scale=grad_scale,
+                        check_finite=False, **options)
+
+    # -- torch.optim.Optimizer ----------------------------------------------
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Check a parameter group and add it, as ``torch.optim.Optimizer.add_param_group``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group: expected a dict, got {type(param_group).__name__}")
+        index = len(self.param_groups)
+        params = param_group.get("params")
+        if params is None:
+            raise ValueError(f"param_groups[{index}]: missing the 'params' key")
+        if not isinstance(params, (torch.Tensor, set)):
+            # A generator (model.parameters()) is read once, here.
+            param_group = {**param_group, "params": list(params)}
+        items = [params] if isinstance(params, torch.Tensor) else param_group["params"]
+        if not isinstance(items, set):
+            # torch rejects sets itself, with the reason (iteration order).
+            for i, p in enumerate(items):
+                check_param(p, f"param_groups[{index}]['params'][{i}]")
+        merged = {**self.defaults, **param_group}
+        self.check_hyperparameters(merged, f"param_groups[{index}].")
+        super().add_param_group(param_group)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return the closure's loss, if any.
+
+        Under ``torch.amp.GradScaler`` the scaler sets ``self.grad_scale`` and
+        ``self.found_inf``. Gradients are then divided by the scale inside the
+        update, and when ``found_inf`` is nonzero the step is skipped: no
+        parameter, state entry or step count changes.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        grad_scale = getattr(self, "grad_scale", None)
+        found_inf = getattr(self, "found_inf", None)
+        # NOTE: reading found_inf on the host synchronizes a CUDA stream once per
+        # step; torch's fused CUDA kernels read it on the device instead.
+        if found_inf is not None and float(found_inf) != 0.0:
+            return loss
+        scale = None if grad_scale is None else float(grad_scale)
+
+        # 1. Check every group before any state is created or any kernel writes.
+        for index, group in enumerate(self.param_groups):
+            prefix = f"param_groups[{index}]." if len(self.param_groups) > 1 else ""
+            self.check_hyperparameters(group, prefix)
+            for i, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                name = f"param_groups[{index}]['params'][{i}]"
+                check_param(p, name)
+                check_grad(p, f"{name}.grad")
+                if p.device.type == "cuda":
+                    reason = gpu_backend_error()
+                    if reason is not None:
+                        raise RuntimeError(f"{name}: cannot step a CUDA tensor: {reason}")
+
+        # 2. One fused call per group, device and kernel dtype.
+        stepped = []
+        for group in self.param_groups:
+            for bucket in self._buckets(group):
+                with stream_context(bucket.device):
+                    self.update(group, bucket, scale)
+                    bucket.write_back()
+                stepped.extend(s["step"] for s in bucket.states if "step" in s)
+
+        # 3. Count the step only after every update went through.
+        tensors = [s for s in stepped if isinstance(s, torch.Tensor)]
+        if tensors:
+            torch._foreach_add_(tensors, 1.0)
+        return loss
+
+    def _buckets(self, group: dict[str, Any]) -> list[Bucket]:
+        buckets: dict[tuple[torch.device, torch.dtype], Bucket] = {}
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                self.init_state(group, p, state)
+            if p.dtype in LOW_PRECISION_DTYPES and group["master_weights"] and "master_param" not in state:
+                state["master_param"] = p.detach().to(
+                    torch.float32, memory_format=torch.contiguous_format, copy=True)
+            key = (p.device, kernel_dtype(p))
+            if key not in buckets:
+                buckets[key] = Bucket(p.device)
+            buckets[key].add(p, state, group["master_weights"])
+        return list(buckets.values())
+
+    def zeros(self, param: torch.Tensor) -> torch.Tensor:
+        """Return a zero state tensor for ``param`` in its kernel dtype."""
+        return torch.zeros(param.shape, dtype=kernel_dtype(param), device=param.device)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state dict of this class or of the matching ``torch.optim`` class.
+
+        torch casts every floating-point state tensor to its parameter's dtype.
+        Here the state of a 16-bit parameter (its master copy included) is
+        float32, so it is restored from the saved tensors instead.
+        """
+        saved_state = state_dict.get("state", {}) if isinstance(state_dict, dict) else {}
+        super().load_state_dict(state_dict)
+        # A torch.optim state dict lacks fastopt's options (master_weights);
+        # they take the constructor's values, as torch fills its own new options.
+        for group in self.param_groups:
+            for key, value in self.defaults.items():
+                group.setdefault(key, value)
+        saved_ids = [i for g in state_dict["param_groups"] for i in g["params"]]
+        params = [p for g in self.param_groups for p in g["params"]]
+        for saved_id, p in zip(saved_ids, params):
+            state = self.state.get(p)
+            if not state:
+                continue
+            for name, value in list(state.items()):
+                # Scalars (step, NAdam's mu_product) stay as torch loaded them.
+                if not isinstance(value, torch.Tensor) or value.dim() == 0:
+                    continue
+                source = saved_state[saved_id][name]
+                state[name] = source.detach().to(
+                    device=p.device, dtype=kernel_dtype(p), memory_format=torch.contiguous_format,
+                    copy=True,
+                )
+            if "step" in state and not isinstance(state["step"], torch.Tensor):
+                state["step"] = torch.tensor(float(state["step"]), dtype=scalar_dtype())

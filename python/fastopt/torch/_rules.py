@@ -1,0 +1,350 @@
+"""One torch optimizer per fastopt update rule, with torch.optim's arguments and state names.
+
+Each class checks its hyperparameters with the same function as the NumPy
+optimizer of :mod:`fastopt.optim` and steps through the rule's function in
+:mod:`fastopt.optim.functional`, which runs the fused kernel. The base class
+passes the group's hyperparameters to that function by name, so every
+constructor argument but ``master_weights`` is one of its keywords.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fastopt.optim import functional
+from fastopt.optim._checks import check_bool, check_number
+from fastopt.optim.adadelta import _check_adadelta
+from fastopt.optim.adagrad import _check_adagrad
+from fastopt.optim.adam import _check_adam
+from fastopt.optim.adamax import _check_adamax
+from fastopt.optim.lamb import _check_lamb
+from fastopt.optim.lion import _check_lion
+from fastopt.optim.nadam import _check_nadam
+from fastopt.optim.radam import _check_radam
+from fastopt.optim.rmsprop import _check_rmsprop
+from fastopt.optim.sgd import _check_sgd
+from fastopt.torch._base import Bucket, Optimizer, kernel_dtype, scalar_dtype
+
+
+def _with_missing_zeros(optimizer: Optimizer, bucket: Bucket, name: str) -> list:
+    """Return the arrays of state ``name``, creating zeros where a parameter has none.
+
+    An option switched on after the first step (AMSGrad, RMSprop's momentum
+    or centering) finds parameters without the matching buffer.
+    """
+    for param, state in zip(bucket.tensors, bucket.states):
+        if name not in state:
+            state[name] = optimizer.zeros(param)
+    return bucket.state(name)
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with optional (Nesterov) momentum, as ``torch.optim.SGD``.
+
+    The rule is written out in :func:`fastopt.optim.functional.sgd`. State per
+    parameter: ``momentum_buffer`` when ``momentum`` is nonzero, created from
+    the first gradient as torch creates it. Like torch's SGD it keeps no
+    ``step``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+    lr : float, default 1e-3
+    momentum : float, default 0
+    dampening : float, default 0, in [0, 1]
+    weight_decay : float, default 0; L2 penalty added to the gradient
+    nesterov : bool, default False; requires ``momentum > 0`` and ``dampening == 0``
+    maximize : bool, default False
+    master_weights : bool, default False
+        Keep a float32 copy of each float16/bfloat16 parameter in the state
+        (``master_param``), step it, and round it into the parameter. Without
+        it such a parameter is stepped on a float32 copy made for the step.
+    """
+
+    rule = functional.sgd
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False, master_weights=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize), master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_sgd(group, prefix)
+
+    def init_state(self, group, param, state):
+        # The buffer appears with the first step, as in torch.
+        pass
+
+    def update(self, group, bucket, grad_scale):
+        buffers = None
+        # The kernel sets the buffer to the gradient at step 1 and continues it after.
+        steps = [2] * len(bucket.tensors)
+        if group["momentum"] != 0.0:
+            for i, state in enumerate(bucket.states):
+                if state.get("momentum_buffer") is None:
+                    state["momentum_buffer"] = self.zeros(bucket.tensors[i])
+                    steps[i] = 1
+            buffers = bucket.state("momentum_buffer")
+        self.call_rule(group, bucket, [buffers], steps, grad_scale)
+
+
+class Adam(Optimizer):
+    r"""Adam, as ``torch.optim.Adam`` (``decoupled_weight_decay=True`` is AdamW).
+
+    The rule is written out in :func:`fastopt.optim.functional.adam`. State
+    per parameter: ``step``, ``exp_avg``, ``exp_avg_sq`` and, with
+    ``amsgrad``, ``max_exp_avg_sq``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+    lr : float, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+    amsgrad : bool, default False
+    maximize : bool, default False
+    decoupled_weight_decay : bool, default False
+    master_weights : bool, default False
+        As in :class:`SGD`.
+    """
+
+    rule = functional.adam
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
+                 master_weights=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay),
+                         master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_adam(group, prefix)
+        check_bool(f"{prefix}decoupled_weight_decay", group["decoupled_weight_decay"])
+
+    def init_state(self, group, param, state):
+        super().init_state(group, param, state)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = self.zeros(param)
+
+    def state_arrays(self, group, bucket):
+        maxes = _with_missing_zeros(self, bucket, "max_exp_avg_sq") if group["amsgrad"] else None
+        return super().state_arrays(group, bucket) + [maxes]
+
+
+class AdamW(Adam):
+    r"""AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay, default 1e-2.
+
+    Parameters are those of :class:`Adam`.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, master_weights=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         master_weights=master_weights)
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad, as ``torch.optim.Adagrad``.
+
+    The rule is written out in :func:`fastopt.optim.functional.adagrad`.
+    State per parameter: ``step`` and ``sum`` (starting at
+    ``initial_accumulator_value``).
+    """
+
+    rule = functional.adagrad
+    setup_options = ("initial_accumulator_value",)
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False,
+                 master_weights=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize), master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_adagrad(group, prefix)
+        group["initial_accumulator_value"] = check_number(
+            f"{prefix}initial_accumulator_value", group["initial_accumulator_value"], low=0.0
+        )
+
+    def init_state(self, group, param, state):
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+        state["sum"] = torch.full(param.shape, group["initial_accumulator_value"],
+                                  dtype=kernel_dtype(param), device=param.device)
+
+    def state_arrays(self, group, bucket):
+        return [bucket.state("sum")]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop, plain or centered, with optional momentum, as ``torch.optim.RMSprop``.
+
+    The rule is written out in :func:`fastopt.optim.functional.rmsprop`.
+    State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (when
+    ``momentum > 0``) and ``grad_avg`` (when ``centered``).
+    """
+
+    rule = functional.rmsprop
+    state_names = ("square_avg",)
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, *, maximize=False, master_weights=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize),
+                         master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_rmsprop(group, prefix)
+
+    def init_state(self, group, param, state):
+        super().init_state(group, param, state)
+        if group["momentum"] > 0.0:
+            state["momentum_buffer"] = self.zeros(param)
+        if group["centered"]:
+            state["grad_avg"] = self.zeros(param)
+
+    def state_arrays(self, group, bucket):
+        momentum = group["momentum"] > 0.0
+        buffers = _with_missing_zeros(self, bucket, "momentum_buffer") if momentum else None
+        averages = _with_missing_zeros(self, bucket, "grad_avg") if group["centered"] else None
+        return [bucket.state("square_avg"), buffers, averages]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta, as ``torch.optim.Adadelta``.
+
+    The rule is written out in :func:`fastopt.optim.functional.adadelta`.
+    State per parameter: ``step``, ``square_avg`` and ``acc_delta``.
+    """
+
+    rule = functional.adadelta
+    state_names = ("square_avg", "acc_delta")
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False,
+                 master_weights=False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize), master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_adadelta(group, prefix)
+
+
+class Adamax(Optimizer):
+    r"""Adamax, as ``torch.optim.Adamax``.
+
+    The rule is written out in :func:`fastopt.optim.functional.adamax`.
+    State per parameter: ``step``, ``exp_avg`` and ``exp_inf``.
+    """
+
+    rule = functional.adamax
+    state_names = ("exp_avg", "exp_inf")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
+                 maximize=False, master_weights=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize), master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_adamax(group, prefix)
+
+
+class NAdam(Optimizer):
+    r"""NAdam, as ``torch.optim.NAdam``.
+
+    The rule is written out in :func:`fastopt.optim.functional.nadam`. State
+    per parameter: ``step``, ``mu_product`` (a scalar tensor of torch's
+    scalar dtype, float32 by default, rounded to it after every step as
+    torch rounds it), ``exp_avg`` and ``exp_avg_sq``.
+    """
+
+    rule = functional.nadam
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
+                 master_weights=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize), master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_nadam(group, prefix)
+
+    def init_state(self, group, param, state):
+        super().init_state(group, param, state)
+        state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())
+
+    def state_arrays(self, group, bucket):
+        # The function replaces the items of this list by the new products.
+        bucket.scalars = [float(s["mu_product"]) for s in bucket.states]
+        return super().state_arrays(group, bucket) + [bucket.scalars]
+
+    def update(self, group, bucket, grad_scale):
+        super().update(group, bucket, grad_scale)
+        for state, product in zip(bucket.states, bucket.scalars):
+            state["mu_product"].fill_(product)
+
+
+class RAdam(Optimizer):
+    r"""RAdam, as ``torch.optim.RAdam``.
+
+    The rule is written out in :func:`fastopt.optim.functional.radam`. State
+    per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``.
+    """
+
+    rule = functional.radam
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, *, maximize=False, master_weights=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize), master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_radam(group, prefix)
+
+
+class Lion(Optimizer):
+    r"""Lion (Chen et al., 2023); torch has no Lion, so the arguments follow the paper.
+
+    The rule is written out in :func:`fastopt.optim.functional.lion`. State
+    per parameter: ``step`` and ``exp_avg``.
+    """
+
+    rule = functional.lion
+    state_names = ("exp_avg",)
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False,
+                 master_weights=False):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay,
+                                      maximize=maximize), master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_lion(group, prefix)
+
+
+class LAMB(Optimizer):
+    r"""LAMB (You et al., 2020): Adam with a per-tensor trust ratio; torch has no LAMB.
+
+    The rule is written out in :func:`fastopt.optim.functional.lamb`. State
+    per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``.
+    """
+
+    rule = functional.lamb
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
+                 bias_correction=True, *, maximize=False, master_weights=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      bias_correction=bias_correction, maximize=maximize),
+                         master_weights)
+
+    def check_hyperparameters(self, group, prefix):
+        _check_lamb(group, prefix)
