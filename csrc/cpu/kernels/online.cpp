@@ -477,36 +477,34 @@ CsrSummary summarize_csr(const CsrRows& rows, std::int64_t nnz, int num_threads)
   return out;
 }
 
+// Calls visit(T{}, I{}) with the value type T and index type I of the rows.
+template <typename Visit>
+auto with_csr_types(const CsrRows& rows, Visit&& visit) {
+  const bool f32 = rows.dtype == DType::float32;
+  if (rows.index64) {
+    return f32 ? visit(float{}, std::int64_t{}) : visit(double{}, std::int64_t{});
+  }
+  return f32 ? visit(float{}, std::int32_t{}) : visit(double{}, std::int32_t{});
+}
+
 }  // namespace
 
 CsrSummary csr_summary(const CsrRows& rows, std::int64_t nnz, int num_threads) {
-  const bool f32 = rows.dtype == DType::float32;
-  if (rows.index64) {
-    return f32 ? summarize_csr<float, std::int64_t>(rows, nnz, num_threads)
-               : summarize_csr<double, std::int64_t>(rows, nnz, num_threads);
-  }
-  return f32 ? summarize_csr<float, std::int32_t>(rows, nnz, num_threads)
-             : summarize_csr<double, std::int32_t>(rows, nnz, num_threads);
+  return with_csr_types(rows, [&](auto value, auto index) {
+    return summarize_csr<decltype(value), decltype(index)>(rows, nnz, num_threads);
+  });
 }
 
 double lazy_sgd_pass(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
-  const bool f32 = rows.dtype == DType::float32;
-  if (rows.index64) {
-    return f32 ? lazy_sgd_method<float, std::int64_t>(rows, h, s)
-               : lazy_sgd_method<double, std::int64_t>(rows, h, s);
-  }
-  return f32 ? lazy_sgd_method<float, std::int32_t>(rows, h, s)
-             : lazy_sgd_method<double, std::int32_t>(rows, h, s);
+  return with_csr_types(rows, [&](auto value, auto index) {
+    return lazy_sgd_method<decltype(value), decltype(index)>(rows, h, s);
+  });
 }
 
 double ftrl_pass(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
-  const bool f32 = rows.dtype == DType::float32;
-  if (rows.index64) {
-    return f32 ? ftrl_rows<float, std::int64_t>(rows, h, s)
-               : ftrl_rows<double, std::int64_t>(rows, h, s);
-  }
-  return f32 ? ftrl_rows<float, std::int32_t>(rows, h, s)
-             : ftrl_rows<double, std::int32_t>(rows, h, s);
+  return with_csr_types(rows, [&](auto value, auto index) {
+    return ftrl_rows<decltype(value), decltype(index)>(rows, h, s);
+  });
 }
 
 // Independent outputs (one-vs-rest classes) over the same rows: each output's

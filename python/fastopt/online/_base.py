@@ -44,7 +44,8 @@ def check_sample_weight(sample_weight, n):
     """Return the checked weights as float64, or None (every weight 1) for None."""
     if sample_weight is None:
         return None
-    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    # Contiguous, because the compiled passes read the weights as one block.
+    sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
     if sample_weight.shape != (n,):
         raise ValueError(f"sample_weight: expected shape ({n},), got {sample_weight.shape}")
     bad = ~np.isfinite(sample_weight) | (sample_weight < 0)
