@@ -257,6 +257,21 @@ def test_unit_sample_weight_equals_none():
     np.testing.assert_array_equal(a.coef_, b.coef_)
 
 
+@pytest.mark.parametrize("make", [lambda: SGDClassifier(loss="log_loss", random_state=0),
+                                  lambda: FTRLClassifier(random_state=0)])
+def test_strided_sample_weight_equals_copy(make):
+    X, y = binary_data()
+    rng = np.random.default_rng(1)
+    strided = rng.uniform(0.5, 2.0, 800)[::2]
+    a = make().fit(X, y, sample_weight=strided)
+    b = make().fit(X, y, sample_weight=strided.copy())
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    c = make().partial_fit(X, y, classes=[0, 1], sample_weight=strided)
+    d = make().partial_fit(X, y, classes=[0, 1], sample_weight=strided.copy())
+    np.testing.assert_array_equal(c.coef_, d.coef_)
+
+
 # ----- stopping
 
 

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from online_reference import EagerFTRL, EagerSGD
 
+from fastopt import _core
 from fastopt.online import FTRLProximal, LazySGD
 
 LOSSES = ("log_loss", "squared_error", "hinge", "huber")
@@ -478,3 +479,65 @@ def test_pass_rejects_nonfinite_data(bad):
     with pytest.raises(ValueError, match=f"at row {row}, column {X.indices[5]}"):
         solver.partial_fit(X, labels)
     np.testing.assert_array_equal(solver.get_state()["coef"], before["coef"])
+
+
+@pytest.mark.parametrize("case", sorted(SOLVER_CASES))
+def test_default_order_equals_every_row(case):
+    X, labels, targets, weights = make_problem(num_rows=60, seed=11)
+    y = labels if case != "adam" else targets
+    default = SOLVER_CASES[case](X.shape[1])
+    explicit = SOLVER_CASES[case](X.shape[1])
+    for _ in range(2):
+        loss_default = default.partial_fit(X, y, sample_weight=weights)
+        loss_explicit = explicit.partial_fit(X, y, sample_weight=weights, order=np.arange(60))
+        assert loss_default == loss_explicit
+    states_equal(default.get_state(), explicit.get_state())
+
+
+def corrupted_rows(num_rows):
+    """Rows with 20 of 40 columns each, and copies with one bad entry in one of their arrays.
+
+    Each bad entry sits in the last quarter of its array, so that a check that read only
+    the first thread's share would miss it.
+    """
+    rng = np.random.default_rng(12)
+    indices = np.tile(np.arange(0, 40, 2, dtype=np.int32), num_rows)
+    indptr = np.arange(0, 20 * num_rows + 1, 20, dtype=np.int32)
+    X = sp.csr_matrix((rng.uniform(-0.4, 0.4, indices.size), indices, indptr),
+                      shape=(num_rows, 40))
+    labels = np.where(rng.random(num_rows) < 0.5, -1.0, 1.0)
+    bad_index = X.indices.copy()
+    position = 3 * X.nnz // 4
+    bad_index[position] = 40
+    bad_indptr = X.indptr.copy()
+    row = 3 * num_rows // 4
+    bad_indptr[row + 1] = bad_indptr[row] - 1
+    bad_data = X.data.copy()
+    bad_data[position] = np.inf
+    bad_order = np.arange(num_rows, dtype=np.int64)
+    bad_order[row] = -1
+    cases = [
+        (dict(indices=bad_index), rf"indices\[{position}\]: expected a column in \[0, 40\), "
+                                  r"got 40"),
+        (dict(indptr=bad_indptr), rf"indptr\[{row + 1}\]: expected a value in"),
+        (dict(data=bad_data), rf"X: expected finite values, got inf at row "),
+        (dict(order=bad_order), rf"order\[{row}\]: expected a row in \[0, {num_rows}\), got -1"),
+    ]
+    return X, labels, cases
+
+
+# 220,000 rows make 4.4e6 stored values, above the size from which the check is threaded.
+@pytest.mark.parametrize("num_rows", [30, 220_000])
+def test_core_pass_names_bad_entry_before_writing(num_rows):
+    X, labels, cases = corrupted_rows(num_rows)
+    solver = LazySGD(X.shape[1], loss="log_loss")
+    solver.partial_fit(X, labels)
+    before = solver.get_state()
+    for override, message in cases:
+        arrays = {"data": X.data, "indices": X.indices, "indptr": X.indptr, "order": None,
+                  **override}
+        with pytest.raises(ValueError, match=message):
+            _core.lazy_sgd_pass(arrays["data"], arrays["indices"], arrays["indptr"], labels,
+                                None, arrays["order"], *solver._state_arrays(),
+                                **solver._kernel_arguments())
+        states_equal(before, solver.get_state())

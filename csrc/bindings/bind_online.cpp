@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,15 +64,6 @@ void check_structure(const I* indptr, const I* indices, std::int64_t num_rows, s
                             std::to_string(hi));
     }
   }
-  // A vectorized min/max first; the loop that names the bad entry runs only
-  // when there is one.
-  I lowest = 0;
-  I highest = 0;
-  for (std::int64_t e = 0; e < nnz; ++e) {
-    lowest = indices[e] < lowest ? indices[e] : lowest;
-    highest = indices[e] > highest ? indices[e] : highest;
-  }
-  if (lowest >= 0 && static_cast<std::int64_t>(highest) < num_features) return;
   for (std::int64_t e = 0; e < nnz; ++e) {
     const std::int64_t j = static_cast<std::int64_t>(indices[e]);
     if (j < 0 || j >= num_features) {
@@ -85,32 +74,11 @@ void check_structure(const I* indptr, const I* indices, std::int64_t num_rows, s
 }
 
 // Raises on the first stored value that is not finite, naming its row and
-// column in the words of fastopt.online's own input check. Done here, in the
-// pass over the structure, so the Python side need not allocate a mask.
-// True when no value is infinite or NaN: an OR over the exponent bits, a loop
-// the compiler vectorizes, so the common all-finite case costs one read.
-template <typename T, typename Bits>
-bool all_finite(const T* data, std::int64_t nnz) {
-  static_assert(sizeof(T) == sizeof(Bits));
-  constexpr Bits exponent =
-      static_cast<Bits>(sizeof(T) == 8 ? 0x7ff0000000000000ull : 0x7f800000ull);
-  Bits bad = 0;
-  for (std::int64_t e = 0; e < nnz; ++e) {
-    Bits bits;
-    std::memcpy(&bits, data + e, sizeof(T));
-    bad |= static_cast<Bits>((bits & exponent) == exponent);
-  }
-  return bad == 0;
-}
-
-// Raises on the first stored value that is not finite, naming its row and
-// column in the words of fastopt.online's own input check. Done here, in the
-// pass over the structure, so the Python side need not allocate a mask.
+// column in the words of fastopt.online's own input check. Done here, after
+// the structure check, so the Python side need not allocate a mask.
 template <typename T, typename I>
 void check_finite_data(const T* data, const I* indptr, const I* indices, std::int64_t num_rows,
                        std::int64_t nnz) {
-  using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
-  if (all_finite<T, Bits>(data, nnz)) return;
   for (std::int64_t e = 0; e < nnz; ++e) {
     if (std::isfinite(data[e])) continue;
     const I* row_end = std::upper_bound(indptr, indptr + num_rows + 1, static_cast<I>(e));
@@ -123,12 +91,43 @@ void check_finite_data(const T* data, const I* indptr, const I* indices, std::in
 }
 
 template <typename I>
-void check_data(const py::array& data, const I* indptr, const I* indices, std::int64_t num_rows,
-                std::int64_t nnz) {
-  if (data.dtype().equal(py::dtype::of<float>())) {
-    check_finite_data(static_cast<const float*>(data.data()), indptr, indices, num_rows, nnz);
+void check_data(DType dtype, const void* data, const I* indptr, const I* indices,
+                std::int64_t num_rows, std::int64_t nnz) {
+  if (dtype == DType::float32) {
+    check_finite_data(static_cast<const float*>(data), indptr, indices, num_rows, nnz);
   } else {
-    check_finite_data(static_cast<const double*>(data.data()), indptr, indices, num_rows, nnz);
+    check_finite_data(static_cast<const double*>(data), indptr, indices, num_rows, nnz);
+  }
+}
+
+// Checks every index that a pass dereferences and every stored value. One
+// vectorized pass (the csr_summary kernel) computes bounds over the arrays. Only
+// when they reveal a bad entry do the sequential loops above run, to name it.
+void check_rows(const cpu::CsrRows& rows, std::int64_t nnz, std::int64_t num_features) {
+  const cpu::CsrSummary summary =
+      cpu::kernels().csr_summary(rows, nnz, cpu::get_num_threads());
+  const bool indices_valid = summary.min_index >= 0 && summary.max_index < num_features;
+  if (!summary.indptr_valid || !indices_valid || !summary.finite) {
+    if (rows.index64) {
+      const auto* ptr = static_cast<const std::int64_t*>(rows.indptr);
+      const auto* idx = static_cast<const std::int64_t*>(rows.indices);
+      check_structure(ptr, idx, rows.num_rows, nnz, num_features);
+      check_data(rows.dtype, rows.data, ptr, idx, rows.num_rows, nnz);
+    } else {
+      const auto* ptr = static_cast<const std::int32_t*>(rows.indptr);
+      const auto* idx = static_cast<const std::int32_t*>(rows.indices);
+      check_structure(ptr, idx, rows.num_rows, nnz, num_features);
+      check_data(rows.dtype, rows.data, ptr, idx, rows.num_rows, nnz);
+    }
+  }
+  if (summary.min_order < 0 || summary.max_order >= rows.num_rows) {
+    for (std::int64_t k = 0; k < rows.num_visits; ++k) {
+      const std::int64_t r = rows.order[k];
+      if (r < 0 || r >= rows.num_rows) {
+        throw py::value_error("order[" + std::to_string(k) + "]: expected a row in [0, " +
+                              std::to_string(rows.num_rows) + "), got " + std::to_string(r));
+      }
+    }
   }
 }
 
@@ -177,37 +176,25 @@ RowsArgs gather_rows(py::handle data, py::handle indices, py::handle indptr, py:
   const std::int64_t num_rows = indptr_arr.shape(0) - 1;
   const py::dtype f64 = py::dtype::of<double>();
   py::array y_arr = vector_arg("y", y, f64, num_rows, false);
-  py::array order_arr = vector_arg("order", order, py::dtype::of<std::int64_t>(), -1, false);
   if (num_features < 0) {
     throw py::value_error("n_features: expected a value >= 0, got " +
                           std::to_string(num_features));
-  }
-  if (rows.index64) {
-    const auto* ptr = static_cast<const std::int64_t*>(indptr_arr.data());
-    const auto* idx = static_cast<const std::int64_t*>(indices_arr.data());
-    check_structure(ptr, idx, num_rows, nnz, num_features);
-    check_data(data_arr, ptr, idx, num_rows, nnz);
-  } else {
-    const auto* ptr = static_cast<const std::int32_t*>(indptr_arr.data());
-    const auto* idx = static_cast<const std::int32_t*>(indices_arr.data());
-    check_structure(ptr, idx, num_rows, nnz, num_features);
-    check_data(data_arr, ptr, idx, num_rows, nnz);
-  }
-  const auto* ord = static_cast<const std::int64_t*>(order_arr.data());
-  for (py::ssize_t k = 0; k < order_arr.shape(0); ++k) {
-    if (ord[k] < 0 || ord[k] >= num_rows) {
-      throw py::value_error("order[" + std::to_string(k) + "]: expected a row in [0, " +
-                            std::to_string(num_rows) + "), got " + std::to_string(ord[k]));
-    }
   }
   rows.data = data_arr.data();
   rows.indices = indices_arr.data();
   rows.indptr = indptr_arr.data();
   rows.num_rows = num_rows;
   rows.y = static_cast<const double*>(y_arr.data());
-  rows.order = ord;
-  rows.num_visits = order_arr.shape(0);
-  out.keep = {data_arr, indices_arr, indptr_arr, y_arr, order_arr};
+  rows.num_visits = num_rows;
+  out.keep = {data_arr, indices_arr, indptr_arr, y_arr};
+  // None visits every row in turn without an index array to build and check.
+  if (!order.is_none()) {
+    py::array order_arr = vector_arg("order", order, py::dtype::of<std::int64_t>(), -1, false);
+    rows.order = static_cast<const std::int64_t*>(order_arr.data());
+    rows.num_visits = order_arr.shape(0);
+    out.keep.push_back(order_arr);
+  }
+  check_rows(rows, nnz, num_features);
   if (!sample_weight.is_none()) {
     py::array sw_arr = vector_arg("sample_weight", sample_weight, f64, num_rows, false);
     rows.sample_weight = static_cast<const double*>(sw_arr.data());
@@ -565,12 +552,13 @@ void bind_online(py::module_& m) {
         "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
         "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
         "average_start"_a, "intercept_decay"_a = 1.0, "compute_loss"_a = true,
-        "One lazy SGD/Adagrad/Adam pass over CSR rows in the given order, updating the state "
-        "in place; returns the sum of the losses measured before each row's update (with compute_loss=False: 0, or NaN when a margin was not finite).");
+        "One lazy SGD/Adagrad/Adam pass over CSR rows in the given order (None: every row in "
+        "turn), updating the state in place; returns the sum of the losses measured before each row's update (with compute_loss=False: 0, or NaN when a margin was not finite).");
   m.def("ftrl_pass", &ftrl_pass, "data"_a, "indices"_a, "indptr"_a, "y"_a, "sample_weight"_a,
         "order"_a, "z"_a, "n"_a, "globals"_a, "t"_a, py::kw_only(), "loss"_a, "alpha"_a,
         "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a, "compute_loss"_a = true,
-        "One FTRL-Proximal pass over CSR rows in the given order, updating (z, n) in place; "
+        "One FTRL-Proximal pass over CSR rows in the given order (None: every row in turn), "
+        "updating (z, n) in place; "
         "returns the sum of the losses measured before each row's update (with compute_loss=False: 0, or NaN when a margin was not finite).");
   m.def("lazy_sgd_pass_many", &lazy_sgd_pass_many, "data"_a, "indices"_a, "indptr"_a, "Y"_a,
         "sample_weight"_a, "order"_a, "states"_a, py::kw_only(), "loss"_a, "method"_a,

@@ -77,6 +77,7 @@ struct GradStats {
   X(double, lbfgs_dot, (std::int64_t n, DType dtype, const void* a, const void* b,    \
                         double* work, int num_threads))                            \
   X(void, prox, (const ProxArgs& args, DType dtype, int num_threads))              \
+  X(CsrSummary, csr_summary, (const CsrRows& rows, std::int64_t nnz, int num_threads)) \
   X(double, lazy_sgd_pass, (const CsrRows& rows, const LazySgdHyper& h,              \
                             const LazySgdState& s))                                 \
   X(double, ftrl_pass, (const CsrRows& rows, const FtrlHyper& h, const FtrlState& s)) \

@@ -14,7 +14,8 @@ enum class OnlineLoss : int { log_loss = 0, squared_error = 1, hinge = 2, huber 
 enum class OnlineMethod : int { sgd = 0, momentum = 1, adagrad = 2, adam = 3 };
 enum class LearningRate : int { constant = 0, invscaling = 1, optimal = 2, adaptive = 3 };
 
-// A CSR matrix and the rows to visit: rows order[0], ..., order[num_visits - 1].
+// A CSR matrix and the rows to visit: rows order[0], ..., order[num_visits - 1],
+// or every row in turn when order is null (then num_visits == num_rows).
 // data is float32 or float64; indices and indptr are both int32 or both int64,
 // as scipy.sparse stores them.
 struct CsrRows {
@@ -28,6 +29,18 @@ struct CsrRows {
   const double* sample_weight = nullptr;  // null means every weight is 1
   const std::int64_t* order = nullptr;
   std::int64_t num_visits = 0;
+};
+
+// Bounds over a whole CSR matrix and visit order, from one pass that the bindings
+// run before a solver pass. Only when they reveal a bad entry do the bindings
+// search for it, to name it in the error.
+struct CsrSummary {
+  bool indptr_valid = true;  // indptr[0] == 0 and indptr[r] <= indptr[r + 1] <= nnz
+  std::int64_t min_index = 0;   // min(0, smallest column index)
+  std::int64_t max_index = -1;  // largest column index, -1 when nnz == 0
+  bool finite = true;           // every stored value is finite
+  std::int64_t min_order = 0;   // min(0, smallest visited row), when order is given
+  std::int64_t max_order = -1;  // largest visited row, -1 when order is null or empty
 };
 
 // Slots of LazySgdState::globals, the scalar part of the state.

@@ -12,11 +12,14 @@ import scipy.sparse as sp
 from fastopt._progress import Progress
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
-from fastopt.online._solvers import partial_fit_many
+from fastopt.online._solvers import _as_rows, run_passes
 
 # The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
 # as scikit-learn's SGD does.
 _MIN_ADAPTIVE_ETA = 1e-6
+
+# Constructor parameter names of each estimator class, read once from its signature.
+_PARAM_NAMES = {}
 
 
 def check_features(X, n_features=None):
@@ -41,7 +44,8 @@ def check_sample_weight(sample_weight, n):
     """Return the checked weights as float64, or None (every weight 1) for None."""
     if sample_weight is None:
         return None
-    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    # Contiguous, because the compiled passes read the weights as one block.
+    sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
     if sample_weight.shape != (n,):
         raise ValueError(f"sample_weight: expected shape ({n},), got {sample_weight.shape}")
     bad = ~np.isfinite(sample_weight) | (sample_weight < 0)
@@ -57,8 +61,9 @@ class OnlineLinearModel(EstimatorParams):
     Parameters, ``repr`` and scikit-learn's tags come from the linear models' shared base, so
     these estimators work in scikit-learn's model-selection tools too.
 
-    Subclasses define ``_new_solver(n_features)``, ``_prepare_targets(y, first)`` that returns one
-    target vector per solver and per-row weights, ``score`` and ``_epochs_name``.
+    Subclasses define ``_new_solver(n_features)``, ``_prepare_targets(y, first)`` that returns
+    the checked targets as a C-contiguous float64 array of shape (n_solvers, n) and the checked
+    per-row weights, ``score`` and ``_epochs_name``.
     """
 
     _epochs_name = "max_iter"
@@ -116,7 +121,11 @@ class OnlineLinearModel(EstimatorParams):
         Checking builds a solver, which costs as much as a pass over a few thousand rows, so
         repeated ``partial_fit`` calls with unchanged parameters skip it.
         """
-        key = tuple((name, getattr(self, name)) for name in self._get_param_names())
+        names = _PARAM_NAMES.get(type(self))
+        if names is None:
+            # Reading the signature costs more than a pass over a small data set.
+            names = _PARAM_NAMES[type(self)] = tuple(self._get_param_names())
+        key = tuple((name, getattr(self, name)) for name in names)
         try:
             hash(key)
         except TypeError:
@@ -137,8 +146,12 @@ class OnlineLinearModel(EstimatorParams):
         if decay is not None:
             for solver in self._solvers:
                 solver.intercept_decay = decay
-        losses = partial_fit_many(self._solvers, X, targets, sample_weight, order,
-                                  compute_loss=compute_loss)
+        # check_features and _prepare_targets have checked X's width, the targets and the
+        # weights; _as_rows only fixes the CSR layout that the compiled pass expects.
+        first = self._solvers[0]
+        X = _as_rows(X, first.n_features, first._dtype, check_finite=False)
+        losses = run_passes(self._solvers, X, targets, sample_weight, order,
+                            compute_loss=compute_loss)
         self.t_ = self._solvers[0].t_
         loss = float(np.mean(losses))
         if not math.isfinite(loss):

@@ -64,12 +64,17 @@ class OnlineClassifierMixin:
             raise ValueError(
                 f"classes: expected {self.classes_.tolist()} as on the first call, got {np.asarray(classes).tolist()}"
             )
-        positions = np.searchsorted(self.classes_, y)
-        positions = np.minimum(positions, self.classes_.size - 1)
-        unknown = self.classes_[positions] != y
-        if unknown.any():
-            i = int(np.argmax(unknown))
-            raise ValueError(f"y[{i}]: label {y[i].item()!r} is not one of the classes {self.classes_.tolist()}")
+        classes = self.classes_
+        if classes.size == 2:
+            # Two comparisons cost a fraction of a binary search per row.
+            positive = y == classes[1]
+            known = positive | (y == classes[0])
+        else:
+            positions = np.minimum(np.searchsorted(classes, y), classes.size - 1)
+            known = classes[positions] == y
+        if not known.all():
+            i = int(np.argmin(known))
+            raise ValueError(f"y[{i}]: label {y[i].item()!r} is not one of the classes {classes.tolist()}")
         if incremental and isinstance(self.class_weight, str):
             raise ValueError(
                 "class_weight: 'balanced' needs the whole training set; pass a dict of weights for "
@@ -79,9 +84,10 @@ class OnlineClassifierMixin:
         per_row = self._class_weight_of(y, self.classes_)
         if per_row is not None:
             weights = per_row if weights is None else weights * per_row
-        if self.classes_.size == 2:
-            return [np.where(positions == 1, 1.0, -1.0)], weights
-        return [np.where(positions == k, 1.0, -1.0) for k in range(self.classes_.size)], weights
+        if classes.size == 2:
+            return np.where(positive, 1.0, -1.0).reshape(1, -1), weights
+        classes_column = np.arange(classes.size).reshape(-1, 1)
+        return np.where(positions == classes_column, 1.0, -1.0), weights
 
     def decision_function(self, X):
         """Return the decision values: shape (n,) for two classes, (n, n_classes) otherwise."""

@@ -238,11 +238,11 @@ class SGDRegressor(_SGDModel):
     def _prepare_targets(self, y, first, sample_weight, classes=None, incremental=False):
         if classes is not None:
             raise ValueError("classes: a regressor takes no classes")
-        y = np.asarray(y, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
         if not np.all(np.isfinite(y)):
             i = int(np.argmin(np.isfinite(y)))
             raise ValueError(f"y[{i}]: expected a finite target, got {y[i]}")
-        return [y], sample_weight
+        return y.reshape(1, -1), sample_weight
 
     @property
     def coef_(self):

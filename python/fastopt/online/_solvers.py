@@ -146,9 +146,10 @@ def _check_sample_weight(sample_weight, num_rows: int):
     return weights
 
 
-def _check_order(order, num_rows: int) -> np.ndarray:
+def _check_order(order, num_rows: int):
+    """Return the checked visit order as int64, or None (every row in turn) for None."""
     if order is None:
-        return np.arange(num_rows, dtype=np.int64)
+        return None
     order = np.asarray(order)
     if order.ndim != 1 or (order.size and order.dtype.kind not in "iu"):
         raise ValueError(
@@ -163,6 +164,18 @@ def _check_order(order, num_rows: int) -> np.ndarray:
             f"order[{index}]: expected a row index in [0, {num_rows}), got {int(order[index])}"
         )
     return order
+
+
+def _visits(X, order) -> int:
+    """Number of rows a pass visits: len(order), or every row of X for None."""
+    return X.shape[0] if order is None else order.size
+
+
+def _mean_loss(total, visits: int):
+    """Mean of a pass's loss sum (a float or one per solver); NaN after no visit."""
+    if visits == 0:
+        return np.full(np.shape(total), math.nan) if np.ndim(total) else math.nan
+    return total / visits
 
 
 def _loss_derivative(loss: str, y: float, p: float, epsilon: float) -> float:
@@ -459,7 +472,7 @@ class LazySGD(_OnlineBase):
             X.data, X.indices, X.indptr, y, weights, order,
             *self._state_arrays(), **self._kernel_arguments(),
             compute_loss=check_bool("compute_loss", compute_loss))
-        return total / order.size if order.size else math.nan
+        return _mean_loss(total, _visits(X, order))
 
     def _state_arrays(self):
         return (self._coef, self._l1_applied, self._state1, self._state2,
@@ -623,7 +636,7 @@ class FTRLProximal(_OnlineBase):
             X.data, X.indices, X.indptr, y, weights, order,
             *self._state_arrays(), **self._kernel_arguments(),
             compute_loss=check_bool("compute_loss", compute_loss))
-        return total / order.size if order.size else math.nan
+        return _mean_loss(total, _visits(X, order))
 
     def _state_arrays(self):
         return (self._z, self._n, self._globals, self._t)
@@ -714,8 +727,23 @@ def partial_fit_many(solvers, X, targets, sample_weight=None, order=None, *,
     Y[0] = y0
     for k in range(1, len(solvers)):
         Y[k] = _check_targets(targets[k], X.shape[0], classification, first._loss)
+    return run_passes(solvers, X, Y, weights, order,
+                      compute_loss=check_bool("compute_loss", compute_loss))
+
+
+def run_passes(solvers, X, Y, weights, order, *, compute_loss) -> np.ndarray:
+    """Run the passes of ``partial_fit_many`` on inputs that the caller has checked.
+
+    ``solvers`` share one class and its settings. ``X`` is CSR with float32/float64 data
+    and int32/int64 indices of the solvers' width; the compiled pass checks its structure
+    and values. ``Y`` is a C-contiguous float64 array of shape (len(solvers), n) with valid
+    targets for the loss, ``weights`` None or finite float64 values >= 0, and ``order`` None
+    or int64 row indices, which the compiled pass checks. The online estimators prepare
+    these once per call, so this skips the checks that ``partial_fit_many`` repeats.
+    """
+    first = solvers[0]
     many = _core.lazy_sgd_pass_many if isinstance(first, LazySGD) else _core.ftrl_pass_many
     totals = many(X.data, X.indices, X.indptr, Y, weights, order,
-                  [solver._state_arrays() for solver in solvers], **arguments,
-                  compute_loss=check_bool("compute_loss", compute_loss))
-    return totals / order.size if order.size else np.full(len(solvers), math.nan)
+                  [solver._state_arrays() for solver in solvers], **first._kernel_arguments(),
+                  compute_loss=compute_loss)
+    return _mean_loss(totals, _visits(X, order))
