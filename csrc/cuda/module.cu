@@ -1,0 +1,6 @@
+#include "cuda/bind.hpp"
+
+PYBIND11_MODULE(_cuda, m) {
+  m.doc() = "fastopt's CUDA kernels; use the fastopt package with CuPy arrays, not this module.";
+  fastopt::cuda::register_device(m);
+}

@@ -1,0 +1,147 @@
+"""The CUDA module is built when nvcc is present, and loads lazily.
+
+These tests need no GPU. They check that a build with a CUDA compiler
+produced fastopt._cuda, that ``import fastopt`` works without CuPy, the CUDA
+module or a device, and that the first GPU call raises a RuntimeError naming
+what is missing.
+"""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from fastopt import _build_info, _gpu
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+
+
+class FakeDeviceArray:
+    """An object with __cuda_array_interface__, standing for a GPU array without a GPU."""
+
+    def __init__(self, device_id=0):
+        self.device = type("Device", (), {"id": device_id})()
+        self.__cuda_array_interface__ = {"shape": (3,), "typestr": "<f4", "data": (0, False), "version": 3}
+
+
+def test_cuda_module_built_with_nvcc():
+    if shutil.which("nvcc") is None and not _build_info.cuda_compiler:
+        pytest.skip("nvcc is not on PATH, so a default (AUTO) build has no CUDA module")
+    if _build_info.cuda_option == "OFF":
+        pytest.skip("this build was configured with -DFASTOPT_CUDA=OFF")
+    assert _build_info.cuda_compiler, "nvcc is on PATH but the build found no CUDA compiler"
+    assert _build_info.cuda_built
+    assert importlib.util.find_spec("fastopt._cuda") is not None
+
+
+def test_cuda_module_reports_runtime():
+    if not _build_info.cuda_built:
+        pytest.skip("this build has no CUDA module")
+    from fastopt import _cuda
+
+    assert _cuda.runtime_version() >= 12000
+    assert _cuda.device_count() >= 0
+
+
+def test_import_does_not_load_gpu_modules():
+    result = run_python(
+        """
+        import sys
+        import fastopt
+        import fastopt.optim, fastopt.prox
+        print("cupy" in sys.modules, "fastopt._cuda" in sys.modules)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_import_without_cupy():
+    if not _build_info.cuda_built:
+        pytest.skip("this build has no CUDA module, which is reported before CuPy")
+    from fastopt import _cuda
+
+    if _cuda.device_count() == 0:
+        pytest.skip("no CUDA device, which is reported before CuPy")
+    result = run_python(
+        """
+        import sys
+        sys.modules["cupy"] = None  # makes `import cupy` raise ImportError
+        import fastopt
+        from fastopt import _gpu
+        try:
+            _gpu.cuda_module()
+        except RuntimeError as exc:
+            print(exc)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "needs CuPy" in result.stdout
+    assert "pip install cupy-cuda13x" in result.stdout
+
+
+def test_import_without_cuda_module():
+    result = run_python(
+        """
+        import sys
+        sys.modules["fastopt._cuda"] = None  # as if the build had no CUDA module
+        import fastopt
+        from fastopt import _gpu
+        try:
+            _gpu.cuda_module()
+        except RuntimeError as exc:
+            print(exc)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "fastopt cannot run on the GPU" in result.stdout
+    expected = "failed to load" if _build_info.cuda_built else "built without its CUDA module"
+    assert expected in result.stdout
+
+
+def test_first_gpu_use_without_device():
+    if not _build_info.cuda_built:
+        pytest.skip("this build has no CUDA module")
+    from fastopt import _cuda
+
+    if _cuda.device_count() > 0:
+        pytest.skip("a CUDA device is present; this test covers machines without one")
+    with pytest.raises(RuntimeError, match="no CUDA device is available"):
+        _gpu.cuda_module()
+
+
+def test_is_gpu_array():
+    np = pytest.importorskip("numpy")
+    assert _gpu.is_gpu_array(FakeDeviceArray())
+    assert not _gpu.is_gpu_array(np.zeros(3))
+    assert not _gpu.is_gpu_array([1.0, 2.0])
+
+
+def test_check_one_device_cpu():
+    import numpy as np
+
+    assert _gpu.check_one_device(params=[np.zeros(2)], grads=np.zeros(2), state=None) is False
+
+
+def test_check_one_device_gpu():
+    assert _gpu.check_one_device(params=[FakeDeviceArray()], grads=[None, FakeDeviceArray()]) is True
+
+
+def test_check_one_device_mixed():
+    import numpy as np
+
+    with pytest.raises(TypeError, match=r"grads\[1\] is on the CPU but params\[0\] is on the GPU \(device 0\)"):
+        _gpu.check_one_device(params=[FakeDeviceArray()], grads=[FakeDeviceArray(), np.zeros(3)])
+
+
+def test_check_one_device_two_gpus():
+    with pytest.raises(TypeError, match=r"grads is on the GPU \(device 1\) but params is on the GPU \(device 0\)"):
+        _gpu.check_one_device(params=FakeDeviceArray(0), grads=FakeDeviceArray(1))
