@@ -145,3 +145,30 @@ def test_check_one_device_mixed():
 def test_check_one_device_two_gpus():
     with pytest.raises(TypeError, match=r"grads is on the GPU \(device 1\) but params is on the GPU \(device 0\)"):
         _gpu.check_one_device(params=FakeDeviceArray(0), grads=FakeDeviceArray(1))
+
+
+def test_mixed_call_names_arguments():
+    import numpy as np
+
+    import fastopt
+
+    with pytest.raises(TypeError, match=r"grads\[0\] is on the CPU but params\[0\] is on the GPU \(device 0\)"):
+        fastopt.optim.functional.sgd([FakeDeviceArray()], [np.zeros(3, dtype=np.float32)], lr=0.1)
+    with pytest.raises(TypeError, match=r"grad is on the CPU but x is on the GPU \(device 0\)"):
+        fastopt.prox.prox_grad_step(FakeDeviceArray(), np.zeros(3, dtype=np.float32), 0.1, l1=0.1)
+
+
+def test_first_gpu_call_without_device():
+    if _build_info.cuda_built:
+        from fastopt import _cuda
+
+        if _cuda.device_count() > 0:
+            pytest.skip("a CUDA device is present; this test covers machines without one")
+    import fastopt
+
+    with pytest.raises(RuntimeError, match="fastopt cannot run on the GPU"):
+        fastopt.optim.functional.sgd([FakeDeviceArray()], [FakeDeviceArray()], lr=0.1)
+    with pytest.raises(RuntimeError, match="fastopt cannot run on the GPU"):
+        fastopt.optim.Adam([FakeDeviceArray()])
+    with pytest.raises(RuntimeError, match="fastopt cannot run on the GPU"):
+        fastopt.prox.soft_threshold(FakeDeviceArray(), 0.5)

@@ -15,5 +15,10 @@
 namespace fastopt::cuda {
 
 void register_device(pybind11::module_& m);
+void register_optim(pybind11::module_& m);
+void register_optim_adam(pybind11::module_& m);
+void register_optim_lamb(pybind11::module_& m);
+void register_optim_sgd(pybind11::module_& m);
+void register_prox(pybind11::module_& m);
 
 }  // namespace fastopt::cuda
