@@ -103,7 +103,7 @@ def test_import_without_cuda_module():
     )
     assert result.returncode == 0, result.stderr
     assert "fastopt cannot run on the GPU" in result.stdout
-    expected = "failed to load" if _build_info.cuda_built else "built without its CUDA module"
+    expected = "failed to load" if _build_info.cuda_built else "without its CUDA module"
     assert expected in result.stdout
 
 
@@ -172,3 +172,39 @@ def test_first_gpu_call_without_device():
         fastopt.optim.Adam([FakeDeviceArray()])
     with pytest.raises(RuntimeError, match="fastopt cannot run on the GPU"):
         fastopt.prox.soft_threshold(FakeDeviceArray(), 0.5)
+
+
+def test_cuda_bindings_check_arguments():
+    """The bound functions check their arguments on the host, before any CUDA call."""
+    if not _build_info.cuda_built:
+        pytest.skip("this build has no CUDA module")
+    from fastopt import _cuda
+
+    control = _cuda.StepControl()
+    hyper = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False, decoupled=False)
+    with pytest.raises(ValueError, match=r"pointers: expected 5 lists \(one per role\), got 3"):
+        _cuda.adam_step("float32", [[1], [2], [3]], [4], [1], [0], [], control, 0, **hyper)
+    with pytest.raises(ValueError, match=r"pointers\[1\]: expected 1 addresses to match numel, got 2"):
+        _cuda.adam_step("float32", [[1], [2, 3], [3], [4], [0]], [4], [1], [0], [], control, 0, **hyper)
+    with pytest.raises(TypeError, match="dtype: expected float32, float64, float16 or bfloat16, got int8"):
+        _cuda.adam_step("int8", [[1], [2], [3], [4], [0]], [4], [1], [0], [], control, 0, **hyper)
+    with pytest.raises(ValueError, match=r"aux\[0\]: expected a device address, got 0"):
+        _cuda.nadam_step("float32", [[1], [2], [3], [4]], [4], [1], [0], [0], control, 0, lr=1e-3, beta1=0.9,
+                         beta2=0.999, eps=1e-8, weight_decay=0.0, momentum_decay=4e-3, decoupled=False)
+    with pytest.raises(ValueError, match="penalty: expected 'l1', 'elasticnet', 'l2', 'box' or 'nonneg', got 'l3'"):
+        _cuda.prox_elementwise("float32", "l3", 1, 0, 1, 4, 1.0, 0, 0.1, 0, 0.0, 0, 0.0, 0, 0.0, 0)
+    assert _cuda.MAX_TENSORS_PER_LAUNCH == 128
+    assert _cuda.CHUNK_SIZE == 4096
+
+
+def test_cuda_launch_without_device_raises():
+    if not _build_info.cuda_built:
+        pytest.skip("this build has no CUDA module")
+    from fastopt import _cuda
+
+    if _cuda.device_count() > 0:
+        pytest.skip("a CUDA device is present; this test covers machines without one")
+    control = _cuda.StepControl()
+    with pytest.raises(RuntimeError, match="failed: cuda"):
+        _cuda.sgd_step("float32", [[1], [2], [0]], [4], [1], [0], [], control, 0, lr=0.1, momentum=0.0,
+                       dampening=0.0, weight_decay=0.0, nesterov=False)

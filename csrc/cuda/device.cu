@@ -41,7 +41,8 @@ void register_device(pybind11::module_& m) {
   m.def("runtime_version", &runtime_version,
         "Version of the CUDA runtime this module was built against, as 1000 major + 10 minor.");
   m.def("driver_version", &driver_version,
-        "Latest CUDA version the installed driver supports (1000 major + 10 minor), or 0 without a driver.");
+        "Latest CUDA version the installed driver supports (1000 major + 10 minor), or 0 "
+        "without a driver.");
 }
 
 }  // namespace fastopt::cuda

@@ -31,20 +31,12 @@ struct AdamRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* m = role<S>(b, 2, t);
-    S* v = role<S>(b, 3, t);
-    S param = load_as<S>(p, i);
-    S avg = m[i];
-    S avg_sq = v[i];
-    S max_sq = Amsgrad ? role<S>(b, 4, t)[i] : S(0);
-    adam_update<S, D, Amsgrad>(param, load_as<S>(role<const P>(b, 1, t), i) * factor, avg, avg_sq,
-                               max_sq, c);
-    store_as(p, i, param);
-    m[i] = avg;
-    v[i] = avg_sq;
-    if constexpr (Amsgrad) role<S>(b, 4, t)[i] = max_sq;
+    update_element<P, S, 2, 3, Amsgrad ? 4 : kNoRole>(
+        b, t, i, factor, [&](S& param, S g, S& avg, S& avg_sq, S& max_sq) {
+          adam_update<S, D, Amsgrad>(param, g, avg, avg_sq, max_sq, c);
+        });
   }
+
 };
 
 // Roles: params, grads, exp_avgs, exp_infs.
@@ -63,17 +55,11 @@ struct AdamaxRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* m = role<S>(b, 2, t);
-    S* u = role<S>(b, 3, t);
-    S param = load_as<S>(p, i);
-    S avg = m[i];
-    S inf_norm = u[i];
-    adamax_update<S, D>(param, load_as<S>(role<const P>(b, 1, t), i) * factor, avg, inf_norm, c);
-    store_as(p, i, param);
-    m[i] = avg;
-    u[i] = inf_norm;
+    update_element<P, S, 2, 3>(b, t, i, factor, [&](S& param, S g, S& avg, S& inf_norm) {
+      adamax_update<S, D>(param, g, avg, inf_norm, c);
+    });
   }
+
 };
 
 // Roles: params, grads, exp_avgs, exp_avg_sqs. aux[t] is the tensor's
@@ -98,17 +84,11 @@ struct NAdamRule {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* m = role<S>(b, 2, t);
-    S* v = role<S>(b, 3, t);
-    S param = load_as<S>(p, i);
-    S avg = m[i];
-    S avg_sq = v[i];
-    nadam_update<S, D>(param, load_as<S>(role<const P>(b, 1, t), i) * factor, avg, avg_sq, c);
-    store_as(p, i, param);
-    m[i] = avg;
-    v[i] = avg_sq;
+    update_element<P, S, 2, 3>(b, t, i, factor, [&](S& param, S g, S& avg, S& avg_sq) {
+      nadam_update<S, D>(param, g, avg, avg_sq, c);
+    });
   }
+
 
   // Runs before the step counter advances, so step_of is still this step.
   __device__ void advance(const TensorBatch<kDepth>& b, int t) const { *b.aux[t] = product(b, t); }
@@ -132,22 +112,15 @@ struct RAdamRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* m = role<S>(b, 2, t);
-    S* v = role<S>(b, 3, t);
-    S param = load_as<S>(p, i);
-    S avg = m[i];
-    S avg_sq = v[i];
-    const S g = load_as<S>(role<const P>(b, 1, t), i) * factor;
-    if (c.rectified) {
-      radam_update<S, D, true>(param, g, avg, avg_sq, c);
-    } else {
-      radam_update<S, D, false>(param, g, avg, avg_sq, c);
-    }
-    store_as(p, i, param);
-    m[i] = avg;
-    v[i] = avg_sq;
+    update_element<P, S, 2, 3>(b, t, i, factor, [&](S& param, S g, S& avg, S& avg_sq) {
+      if (c.rectified) {
+        radam_update<S, D, true>(param, g, avg, avg_sq, c);
+      } else {
+        radam_update<S, D, false>(param, g, avg, avg_sq, c);
+      }
+    });
   }
+
 };
 
 void adam_step(const std::string& dtype, Pointers pointers, Sizes numel, Sizes steps,
@@ -165,7 +138,8 @@ void adam_step(const std::string& dtype, Pointers pointers, Sizes numel, Sizes s
   h.amsgrad = amsgrad;
   with_decay(decay_mode(weight_decay, decoupled), [&](auto decay) {
     with_bool(amsgrad, [&](auto ams) {
-      launch_step(dtype, args, control, stream, AdamRule<decltype(decay)::value, decltype(ams)::value>{{}, h});
+      using Rule = AdamRule<decltype(decay)::value, decltype(ams)::value>;
+      launch_step(dtype, args, control, stream, Rule{{}, h});
     });
   });
 }
@@ -200,7 +174,8 @@ void nadam_step(const std::string& dtype, Pointers pointers, Sizes numel, Sizes 
   }
   for (std::size_t t = 0; t < args.aux.size(); ++t) {
     if (args.aux[t] == 0) {
-      throw pybind11::value_error("aux[" + std::to_string(t) + "]: expected a device address, got 0");
+      throw pybind11::value_error("aux[" + std::to_string(t) +
+                                  "]: expected a device address, got 0");
     }
   }
   NAdamHyper h;

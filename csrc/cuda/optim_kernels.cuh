@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cuda/bind.hpp"
@@ -94,6 +95,49 @@ struct NoAdvance {
 template <typename T, int Depth>
 __device__ __forceinline__ T* role(const TensorBatch<Depth>& batch, int r, int t) {
   return static_cast<T*>(batch.ptr[r][t]);
+}
+
+// A state argument of a rule's element update that this variant does not use
+// (AMSGrad's maximum without AMSGrad, say): it is 0 and never stored.
+inline constexpr int kNoRole = -1;
+
+template <typename S, int Role, int Depth>
+__device__ __forceinline__ S load_state(const TensorBatch<Depth>& batch, int t, std::int64_t i) {
+  if constexpr (Role == kNoRole) {
+    return S(0);
+  } else {
+    return role<S>(batch, Role, t)[i];
+  }
+}
+
+template <typename S, int Role, int Depth>
+__device__ __forceinline__ void store_state(const TensorBatch<Depth>& batch, int t, std::int64_t i,
+                                            S value) {
+  if constexpr (Role != kNoRole) role<S>(batch, Role, t)[i] = value;
+}
+
+template <typename P, typename S, int... Roles, int Depth, typename Update, std::size_t... K>
+__device__ __forceinline__ void update_element_impl(const TensorBatch<Depth>& batch, int t,
+                                                    std::int64_t i, S factor, const Update& update,
+                                                    std::index_sequence<K...>) {
+  P* p = role<P>(batch, 0, t);
+  S param = load_as<S>(p, i);
+  const S g = load_as<S>(role<const P>(batch, 1, t), i) * factor;
+  S state[] = {load_state<S, Roles>(batch, t, i)...};
+  update(param, g, state[K]...);
+  store_as(p, i, param);
+  (store_state<S, Roles>(batch, t, i, state[K]), ...);
+}
+
+// Updates one element of a rule. It loads the parameter (role 0, stored as P)
+// and the gradient (role 1, times factor) in S, and the states of `Roles`
+// (stored as S, or kNoRole). Then it calls update(param, grad, states...) on
+// the registers and stores the parameter and the states back.
+template <typename P, typename S, int... Roles, int Depth, typename Update>
+__device__ __forceinline__ void update_element(const TensorBatch<Depth>& batch, int t,
+                                               std::int64_t i, S factor, const Update& update) {
+  update_element_impl<P, S, Roles...>(batch, t, i, factor, update,
+                                      std::make_index_sequence<sizeof...(Roles)>{});
 }
 
 // Calls f(std::integral_constant<Decay, D>{}) for the runtime decay mode.

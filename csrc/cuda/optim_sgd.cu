@@ -16,7 +16,7 @@ namespace fastopt::cuda {
 namespace {
 
 // Roles: params, grads, momentum_buffers (with momentum only). A tensor's
-// first step writes the buffer without reading it, which coef.first selects.
+// first step sets the buffer to the gradient, which coef.first selects.
 template <Decay D, SgdMomentum M>
 struct SgdRule : NoAdvance {
   static constexpr int kDepth = 3;
@@ -32,25 +32,17 @@ struct SgdRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S param = load_as<S>(p, i);
-    const S g = load_as<S>(role<const P>(b, 1, t), i) * factor;
-    if constexpr (M == SgdMomentum::none) {
-      S unused = S(0);
-      sgd_update<S, D, M, false>(param, g, unused, c);
-    } else {
-      S* buf = role<S>(b, 2, t);
-      S momentum = S(0);
-      if (c.first) {
-        sgd_update<S, D, M, true>(param, g, momentum, c);
-      } else {
-        momentum = buf[i];
-        sgd_update<S, D, M, false>(param, g, momentum, c);
-      }
-      buf[i] = momentum;
-    }
-    store_as(p, i, param);
+    // On a tensor's first step the buffer is read but not used.
+    update_element<P, S, M == SgdMomentum::none ? kNoRole : 2>(
+        b, t, i, factor, [&](S& param, S g, S& buf) {
+          if (c.first) {
+            sgd_update<S, D, M, true>(param, g, buf, c);
+          } else {
+            sgd_update<S, D, M, false>(param, g, buf, c);
+          }
+        });
   }
+
 };
 
 // Roles: params, grads, state_sums.
@@ -69,14 +61,10 @@ struct AdagradRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* sums = role<S>(b, 2, t);
-    S param = load_as<S>(p, i);
-    S sum = sums[i];
-    adagrad_update<S, D>(param, load_as<S>(role<const P>(b, 1, t), i) * factor, sum, c);
-    store_as(p, i, param);
-    sums[i] = sum;
+    update_element<P, S, 2>(b, t, i, factor,
+                            [&](S& param, S g, S& sum) { adagrad_update<S, D>(param, g, sum, c); });
   }
+
 };
 
 // Roles: params, grads, square_avgs, grad_avgs (centered only),
@@ -96,19 +84,12 @@ struct RmspropRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* sq = role<S>(b, 2, t);
-    S param = load_as<S>(p, i);
-    S square_avg = sq[i];
-    S grad_avg = Centered ? role<S>(b, 3, t)[i] : S(0);
-    S buf = Momentum ? role<S>(b, 4, t)[i] : S(0);
-    rmsprop_update<S, D, Centered, Momentum>(param, load_as<S>(role<const P>(b, 1, t), i) * factor,
-                                             square_avg, grad_avg, buf, c);
-    store_as(p, i, param);
-    sq[i] = square_avg;
-    if constexpr (Centered) role<S>(b, 3, t)[i] = grad_avg;
-    if constexpr (Momentum) role<S>(b, 4, t)[i] = buf;
+    update_element<P, S, 2, Centered ? 3 : kNoRole, Momentum ? 4 : kNoRole>(
+        b, t, i, factor, [&](S& param, S g, S& square_avg, S& grad_avg, S& buf) {
+          rmsprop_update<S, D, Centered, Momentum>(param, g, square_avg, grad_avg, buf, c);
+        });
   }
+
 };
 
 // Roles: params, grads, square_avgs, acc_deltas.
@@ -127,18 +108,11 @@ struct AdadeltaRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* sq = role<S>(b, 2, t);
-    S* acc = role<S>(b, 3, t);
-    S param = load_as<S>(p, i);
-    S square_avg = sq[i];
-    S acc_delta = acc[i];
-    adadelta_update<S, D>(param, load_as<S>(role<const P>(b, 1, t), i) * factor, square_avg,
-                          acc_delta, c);
-    store_as(p, i, param);
-    sq[i] = square_avg;
-    acc[i] = acc_delta;
+    update_element<P, S, 2, 3>(b, t, i, factor, [&](S& param, S g, S& square_avg, S& acc_delta) {
+      adadelta_update<S, D>(param, g, square_avg, acc_delta, c);
+    });
   }
+
 };
 
 // Roles: params, grads, exp_avgs.
@@ -157,14 +131,10 @@ struct LionRule : NoAdvance {
   template <typename P, typename S>
   __device__ void element(const TensorBatch<kDepth>& b, int t, std::int64_t i, S factor,
                           const Coef<S>& c) const {
-    P* p = role<P>(b, 0, t);
-    S* m = role<S>(b, 2, t);
-    S param = load_as<S>(p, i);
-    S avg = m[i];
-    lion_update<S, D>(param, load_as<S>(role<const P>(b, 1, t), i) * factor, avg, c);
-    store_as(p, i, param);
-    m[i] = avg;
+    update_element<P, S, 2>(b, t, i, factor,
+                            [&](S& param, S g, S& avg) { lion_update<S, D>(param, g, avg, c); });
   }
+
 };
 
 void sgd_step(const std::string& dtype, Pointers pointers, Sizes numel, Sizes steps,

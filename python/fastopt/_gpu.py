@@ -79,6 +79,11 @@ def cuda_module():
 
         if _build_info.cuda_built:
             reason = f"fastopt._cuda was built but failed to load ({exc})"
+        elif _build_info.cuda_option == "OFF":
+            reason = (
+                "this fastopt was built with FASTOPT_CUDA=OFF, without its CUDA module; reinstall "
+                "with nvcc on PATH and without -DFASTOPT_CUDA=OFF in CMAKE_ARGS"
+            )
         else:
             reason = (
                 f"this fastopt was built without its CUDA module (FASTOPT_CUDA={_build_info.cuda_option}, "
