@@ -12,8 +12,11 @@ without synchronizing, so GPU work orders with the caller's other CuPy work.
 
 from __future__ import annotations
 
+import numbers
 import sys
 from typing import Any
+
+import numpy as np
 
 _INSTALL_CUPY = "install CuPy for your CUDA version, for example `pip install cupy-cuda13x`"
 
@@ -26,6 +29,8 @@ def is_gpu_array(x: Any) -> bool:
 
     Does not import CuPy: a program that never imported it has no CuPy arrays.
     """
+    if isinstance(x, (np.ndarray, numbers.Number)) or x is None:
+        return False  # the common CPU case, without the attribute lookup below
     cupy = sys.modules.get("cupy")
     if cupy is not None and isinstance(x, cupy.ndarray):
         return True
@@ -130,6 +135,12 @@ def _device_of(x: Any) -> int | None:
     return int(device_id) if device_id is not None else 0
 
 
+def _on_host(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(item is None or isinstance(item, (np.ndarray, numbers.Number)) for item in value)
+    return value is None or isinstance(value, (np.ndarray, numbers.Number))
+
+
 def _place(device: int | None) -> str:
     return "on the CPU" if device is None else f"on the GPU (device {device})"
 
@@ -142,6 +153,8 @@ def check_one_device(**named: Any) -> bool:
     naming one argument on each side, when some arrays are on the CPU and
     others on the GPU, or when they are on different GPUs.
     """
+    if all(_on_host(value) for value in named.values()):
+        return False  # the common CPU call, checked without naming anything
     first_name, first_device = None, None
     for name, value in named.items():
         items = [(name, value)]
