@@ -113,7 +113,8 @@ class Optimizer:
     A subclass sets ``state_names`` (the per-parameter arrays it keeps, in the
     order its kernel takes them), implements ``check_group`` to validate and
     normalize one group's hyperparameters, and ``update_group`` to run its
-    fused kernel over one group. Parameters are NumPy arrays updated in place.
+    fused kernel over one group. Parameters are NumPy arrays, or CuPy arrays
+    on one GPU (see fastopt.optim._gpu_step), updated in place.
 
     :meth:`step` takes the gradients in the order of the parameters across all
     groups, as a list with one entry per parameter. A None entry skips its
@@ -200,11 +201,9 @@ class Optimizer:
                     f"param_groups[{index}]['params'][{i}]: this array already appears in a parameter group"
                 )
             seen.add(id(p))
-        self._check_disjoint([*self.param_groups, group])
         every = [p for g in [*self.param_groups, group] for p in g["params"]]
         self._on_gpu = check_one_device(params=every)
-        if self._on_gpu:
-            cuda_module()  # the first GPU use: raises if the module, a device or CuPy is missing
+        self._check_disjoint([*self.param_groups, group])
         self.param_groups.append(group)
 
     @staticmethod
