@@ -193,7 +193,7 @@ def test_cuda_bindings_check_arguments():
                          beta2=0.999, eps=1e-8, weight_decay=0.0, momentum_decay=4e-3, decoupled=False)
     with pytest.raises(ValueError, match="penalty: expected 'l1', 'elasticnet', 'l2', 'box' or 'nonneg', got 'l3'"):
         _cuda.prox_elementwise("float32", "l3", 1, 0, 1, 4, 1.0, 0, 0.1, 0, 0.0, 0, 0.0, 0, 0.0, 0)
-    assert _cuda.MAX_TENSORS_PER_LAUNCH == 128
+    assert _cuda.MAX_TENSORS_PER_LAUNCH == 256
     assert _cuda.CHUNK_SIZE == 4096
 
 

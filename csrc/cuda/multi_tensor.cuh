@@ -10,9 +10,9 @@
 // metadata the same way). Offsets are 64-bit, so a tensor may exceed 2^31
 // elements.
 //
-// The batch takes up to about 17 KB of kernel parameters. Parameters over
-// 4 KB need CUDA 12.1 and a Volta or newer GPU; the build targets sm_80 and up
-// with CUDA 13.
+// The batch takes up to about 20 KB of kernel parameters (five roles).
+// Parameters over 4 KB need CUDA 12.1 and a Volta or newer GPU, and the build
+// targets sm_80 and up.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -29,7 +29,9 @@
 
 namespace fastopt::cuda {
 
-inline constexpr int kMaxTensorsPerLaunch = 128;
+// 256 tensors cover a transformer's parameter list (about 150 tensors) in
+// one launch.
+inline constexpr int kMaxTensorsPerLaunch = 256;
 // Elements per chunk: eight per thread of a block.
 inline constexpr std::int64_t kChunk = 8 * kBlockSize;
 
@@ -92,6 +94,9 @@ struct TensorBatch {
   double* aux[kMaxTensorsPerLaunch];
   int count;
 };
+
+// CUDA 12.1 raised the limit on a kernel's parameters from 4 KB to 32,764 bytes.
+static_assert(sizeof(TensorBatch<5>) + 256 <= 32764, "a launch's metadata exceeds the parameter limit");
 
 template <int Depth>
 __device__ __forceinline__ std::int64_t step_of(const TensorBatch<Depth>& batch, int t) {
