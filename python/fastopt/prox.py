@@ -35,6 +35,7 @@ import numbers
 import numpy as np
 
 from fastopt import _core
+from fastopt._gpu import check_one_device, cuda_module, is_gpu_array
 from fastopt.optim._checks import check_number
 
 __all__ = [
@@ -51,6 +52,8 @@ PENALTIES = ("l1", "elasticnet", "l2", "group", "box", "nonneg")
 
 
 def _check_x(x, name="x"):
+    if is_gpu_array(x):
+        return x  # checked by fastopt._prox_gpu
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
     if x.dtype not in (np.float32, np.float64):
@@ -64,6 +67,8 @@ def _param(name, value, x):
         raise TypeError(f"{name}: expected a number or an array, got {type(value).__name__}")
     if isinstance(value, numbers.Real):
         return float(value)
+    if is_gpu_array(x) or is_gpu_array(value):
+        return value  # a GPU array, checked with x by fastopt._prox_gpu
     array = np.asarray(value)
     if array.dtype.kind not in "fiu":
         raise TypeError(f"{name}: expected real numbers, got an array of dtype {array.dtype}")
@@ -78,6 +83,8 @@ def _step(step):
 
 def _groups(groups):
     """Return the group offsets as an int64 array (a copy only if needed)."""
+    if is_gpu_array(groups):
+        return groups
     array = np.asarray(groups)
     if array.size == 0:
         return array.astype(np.int64)  # rejected by the kernel's check with its message
@@ -87,12 +94,26 @@ def _groups(groups):
 
 
 def _weights(weights):
-    if weights is None:
-        return None
+    if weights is None or is_gpu_array(weights):
+        return weights
     array = np.asarray(weights)
     if array.dtype.kind not in "fiu":
         raise TypeError(f"weights: expected real numbers, got dtype {array.dtype}")
     return np.ascontiguousarray(array, dtype=np.float64)
+
+
+def _kernels(x, **arrays):
+    """Return the module of prox kernels for ``x``'s device: fastopt._core or fastopt._prox_gpu.
+
+    Raises TypeError, naming one argument of each, when the arrays are on
+    different devices.
+    """
+    if check_one_device(x=x, **{k: v for k, v in arrays.items() if not isinstance(v, numbers.Real)}):
+        from fastopt import _prox_gpu
+
+        cuda_module()  # the first GPU use: raises if the module, a device or CuPy is missing
+        return _prox_gpu
+    return _core
 
 
 def _threshold(name, value):
@@ -133,7 +154,8 @@ def soft_threshold(x, threshold, *, out=None):
     """
     _check_x(x)
     out = x if out is None else out
-    _core.prox_l1(x, out, _param("threshold", threshold, x), name="threshold")
+    _kernels(x, out=out, threshold=threshold).prox_l1(x, out, _param("threshold", threshold, x),
+                                                     name="threshold")
     return out
 
 
@@ -172,7 +194,8 @@ def elastic_net(x, l1, l2, *, step=1.0, out=None):
     """
     _check_x(x)
     out = x if out is None else out
-    _core.prox_elastic_net(x, out, _param("l1", l1, x), _param("l2", l2, x), step=_step(step))
+    _kernels(x, out=out, l1=l1, l2=l2).prox_elastic_net(x, out, _param("l1", l1, x), _param("l2", l2, x),
+                                                        step=_step(step))
     return out
 
 
@@ -200,7 +223,7 @@ def l2_shrink(x, l2, *, step=1.0, out=None):
     """
     _check_x(x)
     out = x if out is None else out
-    _core.prox_l2(x, out, _param("l2", l2, x), step=_step(step))
+    _kernels(x, out=out, l2=l2).prox_l2(x, out, _param("l2", l2, x), step=_step(step))
     return out
 
 
@@ -245,8 +268,8 @@ def group_soft_threshold(x, groups, threshold, *, weights=None, out=None):
     """
     _check_x(x)
     out = x if out is None else out
-    _core.prox_group(x, out, _groups(groups), _threshold("threshold", threshold),
-                     weights=_weights(weights))
+    _kernels(x, out=out).prox_group(x, out, _groups(groups), _threshold("threshold", threshold),
+                                    weights=_weights(weights))
     return out
 
 
@@ -276,7 +299,7 @@ def project_box(x, lower, upper, *, out=None):
     out = x if out is None else out
     lo = -np.inf if lower is None else _param("lower", lower, x)
     hi = np.inf if upper is None else _param("upper", upper, x)
-    _core.prox_box(x, out, lo, hi)
+    _kernels(x, out=out, lower=lower, upper=upper).prox_box(x, out, lo, hi)
     return out
 
 
@@ -299,7 +322,7 @@ def project_nonneg(x, *, out=None):
     """
     _check_x(x)
     out = x if out is None else out
-    _core.prox_nonneg(x, out)
+    _kernels(x, out=out).prox_nonneg(x, out)
     return out
 
 
@@ -388,23 +411,24 @@ def prox_grad_step(x, grad, step, *, penalty="l1", l1=None, l2=None, groups=None
     _check_x(x)
     t = _step(step)
     out = x if out is None else out
+    kernels = _kernels(x, out=out, grad=grad, l1=l1, l2=l2, lower=lower, upper=upper)
     if penalty == "l1":
         _require(penalty, l1=l1)
         _reject_unused(penalty, l2=l2, groups=groups, weights=weights, lower=lower, upper=upper)
-        _core.prox_l1(x, out, _param("l1", l1, x), grad=grad, step=t)
+        kernels.prox_l1(x, out, _param("l1", l1, x), grad=grad, step=t)
     elif penalty == "elasticnet":
         _require(penalty, l1=l1, l2=l2)
         _reject_unused(penalty, groups=groups, weights=weights, lower=lower, upper=upper)
-        _core.prox_elastic_net(x, out, _param("l1", l1, x), _param("l2", l2, x), grad=grad,
+        kernels.prox_elastic_net(x, out, _param("l1", l1, x), _param("l2", l2, x), grad=grad,
                                step=t)
     elif penalty == "l2":
         _require(penalty, l2=l2)
         _reject_unused(penalty, l1=l1, groups=groups, weights=weights, lower=lower, upper=upper)
-        _core.prox_l2(x, out, _param("l2", l2, x), grad=grad, step=t)
+        kernels.prox_l2(x, out, _param("l2", l2, x), grad=grad, step=t)
     elif penalty == "group":
         _require(penalty, groups=groups, l1=l1)
         _reject_unused(penalty, l2=l2, lower=lower, upper=upper)
-        _core.prox_group(x, out, _groups(groups), _threshold("l1", l1),
+        kernels.prox_group(x, out, _groups(groups), _threshold("l1", l1),
                          weights=_weights(weights), grad=grad, step=t)
     elif penalty == "box":
         _reject_unused(penalty, l1=l1, l2=l2, groups=groups, weights=weights)
@@ -412,11 +436,11 @@ def prox_grad_step(x, grad, step, *, penalty="l1", l1=None, l2=None, groups=None
             raise ValueError("lower, upper: penalty='box' requires at least one bound, got None")
         lo = -np.inf if lower is None else _param("lower", lower, x)
         hi = np.inf if upper is None else _param("upper", upper, x)
-        _core.prox_box(x, out, lo, hi, grad=grad, step=t)
+        kernels.prox_box(x, out, lo, hi, grad=grad, step=t)
     elif penalty == "nonneg":
         _reject_unused(penalty, l1=l1, l2=l2, groups=groups, weights=weights, lower=lower,
                        upper=upper)
-        _core.prox_nonneg(x, out, grad=grad, step=t)
+        kernels.prox_nonneg(x, out, grad=grad, step=t)
     else:
         raise ValueError(f"penalty: expected one of {', '.join(map(repr, PENALTIES))}, "
                          f"got {penalty!r}")

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from fastopt import _core
+from fastopt._gpu import check_one_device, cuda_module
 from fastopt.optim._checks import check_number
 
 
@@ -28,17 +29,10 @@ class StepResult:
     grad_norm: float | None = None
 
 
-def gradient_factor(grads, *, grad_scale, check_finite, max_grad_norm, maximize=False):
-    """Return ``(factor, StepResult)`` for a step over ``grads``.
+def step_options(grad_scale, check_finite, max_grad_norm) -> tuple[float, bool, float | None]:
+    """Check the gradient options of a step and return ``(1 / grad_scale, check_finite, max_grad_norm)``.
 
-    ``factor`` multiplies every gradient element inside the fused update: it
-    is ``1 / grad_scale`` times the clipping coefficient, negated for
-    ``maximize``. When ``check_finite`` is None it defaults to True exactly
-    when ``grad_scale`` is given, as with a mixed-precision gradient scaler.
-
-    Clipping and detection need the global norm before any element is
-    updated, so they cost one read-only pass over the gradients ahead of the
-    update pass. A step without them reads each gradient once.
+    ``check_finite`` None becomes True exactly when ``grad_scale`` is given.
     """
     factor = 1.0
     if grad_scale is not None:
@@ -52,6 +46,22 @@ def gradient_factor(grads, *, grad_scale, check_finite, max_grad_norm, maximize=
         raise TypeError(f"check_finite: expected a bool or None, got {type(check_finite).__name__} {check_finite!r}")
     if max_grad_norm is not None:
         max_grad_norm = check_number("max_grad_norm", max_grad_norm, low=0.0)
+    return factor, check_finite, max_grad_norm
+
+
+def gradient_factor(grads, *, grad_scale, check_finite, max_grad_norm, maximize=False):
+    """Return ``(factor, StepResult)`` for a step over ``grads``.
+
+    ``factor`` multiplies every gradient element inside the fused update: it
+    is ``1 / grad_scale`` times the clipping coefficient, negated for
+    ``maximize``. When ``check_finite`` is None it defaults to True exactly
+    when ``grad_scale`` is given, as with a mixed-precision gradient scaler.
+
+    Clipping and detection need the global norm before any element is
+    updated, so they cost one read-only pass over the gradients ahead of the
+    update pass. A step without them reads each gradient once.
+    """
+    factor, check_finite, max_grad_norm = step_options(grad_scale, check_finite, max_grad_norm)
 
     result = StepResult()
     if check_finite or max_grad_norm is not None:
@@ -74,18 +84,36 @@ def needs_prepass(grad_scale, check_finite, max_grad_norm) -> bool:
     return bool(check_finite) or max_grad_norm is not None or (check_finite is None and grad_scale is not None)
 
 
-def run_step(kernel, grads, *, grad_scale, check_finite, max_grad_norm, maximize) -> StepResult:
-    """Run ``kernel(grad_factor, validate_only)`` as one fused step of a functional rule.
+def run_step(kernel, grads, *, grad_scale, check_finite, max_grad_norm, maximize, arrays=None) -> StepResult:
+    """Run ``kernel(kernels, grad_factor, validate_only)`` as one fused step of a functional rule.
+
+    ``kernels`` is ``fastopt._core`` for NumPy arrays, or a
+    :class:`fastopt.optim._gpu_step.GpuKernels` for GPU arrays; both have the
+    same step functions. ``arrays`` names every array argument, so a call
+    that mixes CPU and GPU arrays raises a TypeError naming one of each.
 
     The kernel validates its arrays before it writes, so a plain step is one
     call. With a pre-pass the arrays are validated first, so that a bad array
     raises instead of being reported as a non-finite gradient.
     """
+    named = dict(arrays) if arrays else {}
+    named.setdefault("grads", grads)
+    if check_one_device(**named):
+        from fastopt.optim._gpu_step import GpuKernels, gpu_prepass
+
+        cuda_module()  # the first GPU use: raises if the module, a device or CuPy is missing
+        kernel(GpuKernels(), 1.0, True)
+        factor, step, result = gpu_prepass(
+            [g for g in grads], grad_scale=grad_scale, check_finite=check_finite,
+            max_grad_norm=max_grad_norm, maximize=maximize,
+        )
+        kernel(GpuKernels(step), factor, False)
+        return result
     if needs_prepass(grad_scale, check_finite, max_grad_norm):
-        kernel(1.0, True)
+        kernel(_core, 1.0, True)
     factor, result = gradient_factor(
         grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=maximize
     )
     if not result.found_inf:
-        kernel(factor, False)
+        kernel(_core, factor, False)
     return result

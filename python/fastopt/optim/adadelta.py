@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastopt import _core
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -73,15 +72,16 @@ def adadelta(
     square_avgs, acc_deltas = _as_list(square_avgs), _as_list(acc_deltas)
     steps = [1] * len(params) if step is None else _steps(step, len(params))
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.adadelta_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.adadelta_step(
             params, grads, square_avgs, acc_deltas, steps,
             lr=values["lr"], rho=values["rho"], eps=values["eps"],
             weight_decay=values["weight_decay"], grad_factor=factor, validate_only=validate_only,
         )
 
     return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
-                    max_grad_norm=max_grad_norm, maximize=maximize)
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, square_avgs=square_avgs, acc_deltas=acc_deltas))
 
 
 class Adadelta(Optimizer):
@@ -114,7 +114,7 @@ class Adadelta(Optimizer):
         _check_adadelta(group, prefix)
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
-        _core.adadelta_step(
+        self.kernels.adadelta_step(
             params, grads, [s["square_avg"] for s in states], [s["acc_delta"] for s in states], steps,
             lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
             grad_factor=grad_factor, validate_only=validate_only,

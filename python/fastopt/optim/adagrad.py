@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from fastopt import _core
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
-from fastopt.optim.optimizer import Optimizer
+from fastopt.optim.optimizer import Optimizer, full_state
 
 
 def _check_adagrad(values: dict[str, Any], prefix: str) -> None:
@@ -70,15 +67,16 @@ def adagrad(
     params, grads, sums = _as_list(params), _as_list(grads), _as_list(state_sums)
     steps = _steps(step, len(params))
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.adagrad_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.adagrad_step(
             params, grads, sums, steps,
             lr=values["lr"], lr_decay=values["lr_decay"], weight_decay=values["weight_decay"],
             eps=values["eps"], grad_factor=factor, validate_only=validate_only,
         )
 
     return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
-                    max_grad_norm=max_grad_norm, maximize=maximize)
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, state_sums=sums))
 
 
 class Adagrad(Optimizer):
@@ -119,10 +117,10 @@ class Adagrad(Optimizer):
         )
 
     def init_state(self, group, param):
-        return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}
+        return {"step": 0, "sum": full_state(param, group["initial_accumulator_value"])}
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
-        _core.adagrad_step(
+        self.kernels.adagrad_step(
             params, grads, [s["sum"] for s in states], steps,
             lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
             eps=group["eps"], grad_factor=grad_factor, validate_only=validate_only,

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from fastopt import _core
+from fastopt._gpu import is_gpu_array
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
-from fastopt.optim.optimizer import Optimizer
+from fastopt.optim.optimizer import Optimizer, zeros_state
 
 
 def _as_list(arrays):
-    return [arrays] if isinstance(arrays, np.ndarray) else list(arrays)
+    return [arrays] if isinstance(arrays, np.ndarray) or is_gpu_array(arrays) else list(arrays)
 
 
 def _check_adam(values: dict[str, Any], prefix: str) -> None:
@@ -28,6 +28,8 @@ def _check_adam(values: dict[str, Any], prefix: str) -> None:
 def _steps(step, count: int) -> list[int]:
     if isinstance(step, (int, np.integer)) and not isinstance(step, bool):
         return [int(step)] * count
+    if is_gpu_array(step):
+        return step  # device step counters, checked by the GPU kernels' wrapper
     try:
         steps = list(step)
     except TypeError:
@@ -97,8 +99,8 @@ def adam(
     steps = _steps(step, len(params))
     beta1, beta2 = values["betas"]
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.adam_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.adam_step(
             params, grads, exp_avgs, exp_avg_sqs, maxes, steps,
             lr=values["lr"], beta1=beta1, beta2=beta2, eps=values["eps"],
             weight_decay=values["weight_decay"], amsgrad=amsgrad,
@@ -106,7 +108,8 @@ def adam(
         )
 
     return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
-                    max_grad_norm=max_grad_norm, maximize=maximize)
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs, max_exp_avg_sqs=maxes))
 
 
 class Adam(Optimizer):
@@ -143,14 +146,14 @@ class Adam(Optimizer):
         _check_adam(group, prefix)
 
     def init_state(self, group, param):
-        state = {"step": 0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
+        state = {"step": 0, "exp_avg": zeros_state(param), "exp_avg_sq": zeros_state(param)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = np.zeros_like(param)
+            state["max_exp_avg_sq"] = zeros_state(param)
         return state
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
         beta1, beta2 = group["betas"]
-        _core.adam_step(
+        self.kernels.adam_step(
             params, grads,
             [s["exp_avg"] for s in states],
             [s["exp_avg_sq"] for s in states],

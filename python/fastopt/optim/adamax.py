@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastopt import _core
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -71,15 +70,16 @@ def adamax(
     steps = _steps(step, len(params))
     beta1, beta2 = values["betas"]
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.adamax_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.adamax_step(
             params, grads, exp_avgs, exp_infs, steps,
             lr=values["lr"], beta1=beta1, beta2=beta2, eps=values["eps"],
             weight_decay=values["weight_decay"], grad_factor=factor, validate_only=validate_only,
         )
 
     return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
-                    max_grad_norm=max_grad_norm, maximize=maximize)
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, exp_avgs=exp_avgs, exp_infs=exp_infs))
 
 
 class Adamax(Optimizer):
@@ -113,7 +113,7 @@ class Adamax(Optimizer):
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
         beta1, beta2 = group["betas"]
-        _core.adamax_step(
+        self.kernels.adamax_step(
             params, grads, [s["exp_avg"] for s in states], [s["exp_inf"] for s in states], steps,
             lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
             weight_decay=group["weight_decay"], grad_factor=grad_factor, validate_only=validate_only,

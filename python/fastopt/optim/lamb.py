@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastopt import _core
 from fastopt.optim._checks import check_betas, check_bool, check_number
-from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
 from fastopt.optim.optimizer import Optimizer
 
@@ -84,22 +83,17 @@ def lamb(
     steps = _steps(step, len(params))
     beta1, beta2 = values["betas"]
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.lamb_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.lamb_step(
             params, grads, exp_avgs, exp_avg_sqs, steps,
             lr=values["lr"], beta1=beta1, beta2=beta2, eps=values["eps"],
             weight_decay=values["weight_decay"], bias_correction=bias_correction,
             grad_factor=factor, validate_only=validate_only,
         )
 
-    call(1.0, True)
-    factor, result = gradient_factor(
-        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm,
-        maximize=maximize,
-    )
-    if not result.found_inf:
-        call(factor, False)
-    return result
+    return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs))
 
 
 class LAMB(Optimizer):
@@ -144,7 +138,7 @@ class LAMB(Optimizer):
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
         beta1, beta2 = group["betas"]
-        _core.lamb_step(
+        self.kernels.lamb_step(
             params, grads,
             [s["exp_avg"] for s in states],
             [s["exp_avg_sq"] for s in states],

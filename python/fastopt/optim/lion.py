@@ -6,7 +6,7 @@ from typing import Any
 
 from fastopt import _core
 from fastopt.optim._checks import check_betas, check_bool, check_number
-from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list
 from fastopt.optim.optimizer import Optimizer
 
@@ -65,20 +65,15 @@ def lion(
     params, grads, exp_avgs = _as_list(params), _as_list(grads), _as_list(exp_avgs)
     beta1, beta2 = values["betas"]
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.lion_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.lion_step(
             params, grads, exp_avgs, lr=values["lr"], beta1=beta1, beta2=beta2,
             weight_decay=values["weight_decay"], grad_factor=factor, validate_only=validate_only,
         )
 
-    call(1.0, True)
-    factor, result = gradient_factor(
-        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm,
-        maximize=maximize,
-    )
-    if not result.found_inf:
-        call(factor, False)
-    return result
+    return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, exp_avgs=exp_avgs))
 
 
 class Lion(Optimizer):
@@ -116,8 +111,11 @@ class Lion(Optimizer):
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
         beta1, beta2 = group["betas"]
-        _core.lion_step(
+        # Lion's update does not use the step count. The GPU kernels still take
+        # the device step counters, to advance them when the step applies.
+        counters = {} if self.kernels is _core else {"steps": steps}
+        self.kernels.lion_step(
             params, grads, [s["exp_avg"] for s in states],
             lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
-            grad_factor=grad_factor, validate_only=validate_only,
+            grad_factor=grad_factor, validate_only=validate_only, **counters,
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastopt import _core
+from fastopt._gpu import is_gpu_array
 from fastopt.optim._checks import check_betas, check_bool, check_number
-from fastopt.optim._step import StepResult, gradient_factor
+from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
 from fastopt.optim.optimizer import Optimizer
 
@@ -84,32 +84,30 @@ def nadam(
         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
     )
     _check_nadam(values, "")
-    if not isinstance(mu_products, list):
+    if not isinstance(mu_products, list) and not is_gpu_array(mu_products):
         raise TypeError(
-            f"mu_products: expected a list of floats (updated in place), "
-            f"got {type(mu_products).__name__}"
+            f"mu_products: expected a list of floats, or a float64 CuPy array on the GPU "
+            f"(updated in place), got {type(mu_products).__name__}"
         )
     params, grads = _as_list(params), _as_list(grads)
     exp_avgs, exp_avg_sqs = _as_list(exp_avgs), _as_list(exp_avg_sqs)
     steps = _steps(step, len(params))
     beta1, beta2 = values["betas"]
 
-    def call(factor: float, validate_only: bool):
-        return _core.nadam_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        products = kernels.nadam_step(
             params, grads, exp_avgs, exp_avg_sqs, mu_products, steps,
             lr=values["lr"], beta1=beta1, beta2=beta2, eps=values["eps"],
             weight_decay=values["weight_decay"], momentum_decay=values["momentum_decay"],
             decoupled=decoupled_weight_decay, grad_factor=factor, validate_only=validate_only,
         )
+        # The GPU kernel updates device products in place and returns them.
+        if not validate_only and products is not mu_products:
+            mu_products[:] = products
 
-    call(1.0, True)
-    factor, result = gradient_factor(
-        grads, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm,
-        maximize=maximize,
-    )
-    if not result.found_inf:
-        mu_products[:] = call(factor, False)
-    return result
+    return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs))
 
 
 class NAdam(Optimizer):
@@ -167,7 +165,7 @@ class NAdam(Optimizer):
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
         beta1, beta2 = group["betas"]
-        products = _core.nadam_step(
+        products = self.kernels.nadam_step(
             params, grads,
             [s["exp_avg"] for s in states],
             [s["exp_avg_sq"] for s in states],

@@ -9,22 +9,77 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from fastopt import _core
+from fastopt._gpu import as_cupy, check_one_device, cuda_module, is_gpu_array
 from fastopt.optim._step import StepResult, gradient_factor, needs_prepass
 
 
-def _as_param_list(params, where: str) -> list[np.ndarray]:
-    if isinstance(params, np.ndarray):
-        return [params]
+def _as_param_list(params, where: str) -> list:
+    if isinstance(params, np.ndarray) or is_gpu_array(params):
+        params = [params]
     try:
         items = list(params)
     except TypeError:
         raise TypeError(f"{where}: expected a numpy array or a list of them, got {type(params).__name__}") from None
     for i, p in enumerate(items):
+        if is_gpu_array(p):
+            # A CUDA torch tensor or another __cuda_array_interface__ array
+            # becomes a CuPy view of the same memory.
+            cuda_module()  # the first GPU use: raises if the module, a device or CuPy is missing
+            items[i] = p = as_cupy(p)
+            if str(p.dtype) not in ("float16", "bfloat16", "float32", "float64"):
+                raise TypeError(
+                    f"{where}[{i}]: expected dtype float16, bfloat16, float32 or float64 on the GPU, got {p.dtype}"
+                )
+            continue
         if not isinstance(p, np.ndarray):
-            raise TypeError(f"{where}[{i}]: expected a numpy.ndarray, got {type(p).__name__}")
+            raise TypeError(f"{where}[{i}]: expected a numpy.ndarray or a CuPy array, got {type(p).__name__}")
         if p.dtype not in (np.float32, np.float64):
             raise TypeError(f"{where}[{i}]: expected dtype float32 or float64, got {p.dtype}")
     return items
+
+
+def zeros_state(param):
+    """Return a zeroed state array for ``param``: float32 state for float16 and bfloat16 parameters."""
+    return full_state(param, 0.0)
+
+
+def full_state(param, value: float):
+    """Return a state array for ``param`` filled with ``value``, on ``param``'s device."""
+    if is_gpu_array(param):
+        import cupy
+
+        from fastopt.optim._gpu_step import state_dtype
+
+        with param.device:
+            return cupy.full(param.shape, value, dtype=state_dtype(param.dtype))
+    return np.full_like(param, value)
+
+
+def _scalars_to_device(state: dict[str, Any], param) -> dict[str, Any]:
+    """Move the Python numbers of a GPU parameter's state (step, mu_product) to 0-d device arrays.
+
+    The kernels read and advance them there, so a step never waits for the host.
+    """
+    if not is_gpu_array(param):
+        return state
+    import cupy
+
+    with param.device:
+        for key, value in state.items():
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, numbers.Integral):
+                state[key] = cupy.full((), value, dtype=cupy.int64)
+            elif isinstance(value, numbers.Real):
+                state[key] = cupy.full((), value, dtype=cupy.float64)
+    return state
+
+
+def _span(array) -> tuple[int, int]:
+    if is_gpu_array(array):
+        return array.data.ptr, array.data.ptr + array.nbytes
+    return byte_bounds(array)
 
 
 try:
@@ -58,7 +113,8 @@ class Optimizer:
     A subclass sets ``state_names`` (the per-parameter arrays it keeps, in the
     order its kernel takes them), implements ``check_group`` to validate and
     normalize one group's hyperparameters, and ``update_group`` to run its
-    fused kernel over one group. Parameters are NumPy arrays updated in place.
+    fused kernel over one group. Parameters are NumPy arrays, or CuPy arrays
+    on one GPU (see fastopt.optim._gpu_step), updated in place.
 
     :meth:`step` takes the gradients in the order of the parameters across all
     groups, as a list with one entry per parameter. A None entry skips its
@@ -80,7 +136,11 @@ class Optimizer:
         # Hyperparameters of each group as last validated; a step re-validates
         # a group only when a value changed (a schedule, or a caller's edit).
         self._validated: dict[int, list[tuple[str, type, Any]]] = {}
-        if isinstance(params, np.ndarray):
+        # The step functions of update_group: fastopt._core for NumPy
+        # parameters, fastopt.optim._gpu_step.GpuKernels for GPU parameters.
+        self.kernels = _core
+        self._on_gpu: bool | None = None
+        if isinstance(params, np.ndarray) or is_gpu_array(params):
             groups = [{"params": [params]}]
         else:
             groups = list(params)
@@ -104,7 +164,7 @@ class Optimizer:
         """Return the initial state of ``param``; by default zeros for every state name."""
         state: dict[str, Any] = {"step": 0}
         for name in self.state_names:
-            state[name] = np.zeros_like(param)
+            state[name] = zeros_state(param)
         return state
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only) -> None:
@@ -141,6 +201,8 @@ class Optimizer:
                     f"param_groups[{index}]['params'][{i}]: this array already appears in a parameter group"
                 )
             seen.add(id(p))
+        every = [p for g in [*self.param_groups, group] for p in g["params"]]
+        self._on_gpu = check_one_device(params=every)
         self._check_disjoint([*self.param_groups, group])
         self.param_groups.append(group)
 
@@ -151,7 +213,7 @@ class Optimizer:
         for gi, g in enumerate(groups):
             for pi, p in enumerate(g["params"]):
                 if p.size:
-                    low, high = byte_bounds(p)
+                    low, high = _span(p)
                     spans.append((low, high, f"param_groups[{gi}]['params'][{pi}]"))
         spans.sort()
         for (_, prev_high, prev_name), (low, _, name) in zip(spans, spans[1:]):
@@ -183,7 +245,7 @@ class Optimizer:
         StepResult
         """
         all_params = self.params
-        if isinstance(grads, np.ndarray):
+        if isinstance(grads, np.ndarray) or is_gpu_array(grads):
             grad_list = [grads]
         elif isinstance(grads, (list, tuple)):
             grad_list = list(grads)
@@ -208,12 +270,15 @@ class Optimizer:
                     continue
                 state = self.state.get(id(p))
                 if state is None:
-                    state = self.init_state(group, p)
+                    state = self._new_state(group, p)
                 params.append(p)
                 group_grads.append(g)
                 states.append(state)
                 positions.append(position - 1)
             plans.append((group, params, group_grads, states, positions))
+        if self._on_gpu or any(is_gpu_array(g) for g in grad_list if g is not None):
+            check_one_device(params=all_params, grads=grad_list)
+            return self._step_gpu(plans, grad_scale, check_finite, max_grad_norm)
         # Each kernel call validates before it writes, so one group (the usual
         # case) needs no separate validation unless a pre-pass reads first.
         active = [plan for plan in plans if plan[1]]
@@ -238,6 +303,33 @@ class Optimizer:
             for p, state, step in zip(params, states, steps):
                 state["step"] = step
                 self.state[id(p)] = state
+        return result
+
+    def _new_state(self, group, param) -> dict[str, Any]:
+        return _scalars_to_device(self.init_state(group, param), param)
+
+    def _step_gpu(self, plans, grad_scale, check_finite, max_grad_norm) -> StepResult:
+        """Run a step on the GPU without waiting for it: see fastopt.optim._gpu_step."""
+        from fastopt.optim._gpu_step import GpuKernels, gpu_prepass
+
+        active = [plan for plan in plans if plan[1]]
+        self.kernels = GpuKernels()
+        for group, params, group_grads, states, positions in active:
+            steps = [s["step"] for s in states]
+            self._update(group, params, group_grads, states, steps, 1.0, True, positions)
+
+        present = [g for plan in plans for g in plan[2]]
+        factor, step, result = gpu_prepass(
+            present, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm, maximize=False
+        )
+        self.kernels = GpuKernels(step)
+        for group, params, group_grads, states, positions in active:
+            steps = [s["step"] for s in states]
+            group_factor = -factor if group.get("maximize", False) else factor
+            self._update(group, params, group_grads, states, steps, group_factor, False, positions)
+            for p, state in zip(params, states):
+                self.state[id(p)] = state
+        self.kernels = GpuKernels()
         return result
 
     def _update(self, group, params, grads, states, steps, grad_factor, validate_only, positions):
@@ -274,7 +366,9 @@ class Optimizer:
         for p in self.params:
             s = self.state.get(id(p))
             if s is not None:
-                state[index_of[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                state[index_of[id(p)]] = {
+                    k: (v.copy() if isinstance(v, np.ndarray) or is_gpu_array(v) else v) for k, v in s.items()
+                }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -313,14 +407,20 @@ class Optimizer:
             p = all_params[key]
             entry = {}
             for name, value in saved.items():
-                if isinstance(value, np.ndarray) or name in self.state_names:
-                    arr = np.asarray(value)
+                if is_gpu_array(value) and as_cupy(value).ndim == 0:
+                    value = as_cupy(value).item()  # a scalar kept on the device (step, mu_product)
+                if isinstance(value, np.ndarray) or is_gpu_array(value) or name in self.state_names:
+                    arr = as_cupy(value).get() if is_gpu_array(value) else np.asarray(value)
                     if arr.shape != p.shape:
                         raise ValueError(
                             f"state_dict['state'][{key}]['{name}']: expected shape {p.shape} "
                             f"to match the parameter, got {arr.shape}"
                         )
-                    entry[name] = np.array(arr, dtype=p.dtype, order="C", copy=True)
+                    if is_gpu_array(p):
+                        entry[name] = full_state(p, 0.0)
+                        entry[name].set(arr.astype(entry[name].dtype))
+                    else:
+                        entry[name] = np.array(arr, dtype=p.dtype, order="C", copy=True)
                 else:
                     entry[name] = copy.deepcopy(value)
             step = entry.get("step")
@@ -336,6 +436,7 @@ class Optimizer:
             missing = sorted(set(expected) - set(entry))
             if missing:
                 raise ValueError(f"state_dict['state'][{key}]: missing entries {missing}")
+            _scalars_to_device(entry, p)
             new_state[id(p)] = entry
         self.param_groups = new_groups
         self.state = new_state

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from fastopt import _core
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
-from fastopt.optim.optimizer import Optimizer
+from fastopt.optim.optimizer import Optimizer, zeros_state
 
 
 def _check_rmsprop(values: dict[str, Any], prefix: str) -> None:
@@ -86,8 +83,8 @@ def rmsprop(
     averages = None if grad_avgs is None else _as_list(grad_avgs)
     steps = [1] * len(params) if step is None else _steps(step, len(params))
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.rmsprop_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.rmsprop_step(
             params, grads, square_avgs, buffers, averages, steps,
             lr=values["lr"], alpha=values["alpha"], eps=values["eps"],
             weight_decay=values["weight_decay"], momentum=values["momentum"], centered=centered,
@@ -95,7 +92,8 @@ def rmsprop(
         )
 
     return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
-                    max_grad_norm=max_grad_norm, maximize=maximize)
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, square_avgs=square_avgs, momentum_buffers=buffers, grad_avgs=averages))
 
 
 class RMSprop(Optimizer):
@@ -137,11 +135,11 @@ class RMSprop(Optimizer):
         _check_rmsprop(group, prefix)
 
     def init_state(self, group, param):
-        state: dict[str, Any] = {"step": 0, "square_avg": np.zeros_like(param)}
+        state: dict[str, Any] = {"step": 0, "square_avg": zeros_state(param)}
         if group["momentum"] > 0.0:
-            state["momentum_buffer"] = np.zeros_like(param)
+            state["momentum_buffer"] = zeros_state(param)
         if group["centered"]:
-            state["grad_avg"] = np.zeros_like(param)
+            state["grad_avg"] = zeros_state(param)
         return state
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
@@ -152,13 +150,13 @@ class RMSprop(Optimizer):
             for param, state in zip(params, states):
                 array = state.get(name)
                 if array is None:
-                    array = np.zeros_like(param)
+                    array = zeros_state(param)
                     if not validate_only:
                         state[name] = array
                 out.append(array)
             return out
 
-        _core.rmsprop_step(
+        self.kernels.rmsprop_step(
             params, grads, [s["square_avg"] for s in states],
             arrays("momentum_buffer", group["momentum"] > 0.0), arrays("grad_avg", group["centered"]),
             steps,

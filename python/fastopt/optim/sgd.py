@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from fastopt import _core
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
-from fastopt.optim.optimizer import Optimizer
+from fastopt.optim.optimizer import Optimizer, zeros_state
 
 
 def _check_sgd(values: dict[str, Any], prefix: str) -> None:
@@ -85,8 +82,8 @@ def sgd(
         raise ValueError("step: expected the step number when momentum is nonzero, got None")
     steps = [1] * len(params) if step is None else _steps(step, len(params))
 
-    def call(factor: float, validate_only: bool) -> None:
-        _core.sgd_step(
+    def call(kernels, factor: float, validate_only: bool) -> None:
+        kernels.sgd_step(
             params, grads, buffers, steps,
             lr=values["lr"], momentum=values["momentum"], dampening=values["dampening"],
             weight_decay=values["weight_decay"], nesterov=nesterov,
@@ -94,7 +91,8 @@ def sgd(
         )
 
     return run_step(call, grads, grad_scale=grad_scale, check_finite=check_finite,
-                    max_grad_norm=max_grad_norm, maximize=maximize)
+                    max_grad_norm=max_grad_norm, maximize=maximize,
+                    arrays=dict(params=params, momentum_buffers=buffers))
 
 
 class SGD(Optimizer):
@@ -138,7 +136,7 @@ class SGD(Optimizer):
     def init_state(self, group, param):
         state: dict[str, Any] = {"step": 0}
         if group["momentum"] != 0.0:
-            state["momentum_buffer"] = np.zeros_like(param)
+            state["momentum_buffer"] = zeros_state(param)
         return state
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only):
@@ -152,12 +150,14 @@ class SGD(Optimizer):
             for i, (param, state) in enumerate(zip(params, states)):
                 buffer = state.get("momentum_buffer")
                 if buffer is None:
-                    buffer = np.zeros_like(param)
+                    buffer = zeros_state(param)
+                    # NOTE: on the GPU this host step replaces the device step
+                    # counter for this one step, so that counter ends one behind.
                     kernel_steps[i] = 1
                     if not validate_only:
                         state["momentum_buffer"] = buffer
                 buffers.append(buffer)
-        _core.sgd_step(
+        self.kernels.sgd_step(
             params, grads, buffers, kernel_steps,
             lr=group["lr"], momentum=group["momentum"], dampening=group["dampening"],
             weight_decay=group["weight_decay"], nesterov=group["nesterov"],

@@ -32,7 +32,7 @@ struct AdadeltaCoef {
 };
 
 template <typename T>
-inline AdadeltaCoef<T> adadelta_coef(const AdadeltaHyper& h) {
+FASTOPT_HD AdadeltaCoef<T> adadelta_coef(const AdadeltaHyper& h) {
   AdadeltaCoef<T> c;
   c.rho = T(h.rho);
   c.one_minus_rho = T(1.0 - h.rho);

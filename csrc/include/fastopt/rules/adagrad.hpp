@@ -20,7 +20,8 @@ struct AdagradHyper {
   double eps = 1e-10;
 };
 
-// Per-tensor scalars of one step, computed once on the host in double.
+// Per-tensor scalars of one step, computed in double by the host for the CPU
+// kernels and by the device for the CUDA kernels.
 template <typename T>
 struct AdagradCoef {
   T weight_decay;
@@ -29,7 +30,7 @@ struct AdagradCoef {
 };
 
 template <typename T>
-inline AdagradCoef<T> adagrad_coef(const AdagradHyper& h, std::int64_t step) {
+FASTOPT_HD AdagradCoef<T> adagrad_coef(const AdagradHyper& h, std::int64_t step) {
   const double t = static_cast<double>(step);
   AdagradCoef<T> c;
   c.weight_decay = T(h.weight_decay);

@@ -24,7 +24,8 @@ struct AdamHyper {
   Decay decay = Decay::none;
 };
 
-// Per-tensor scalars of one step, computed once on the host in double.
+// Per-tensor scalars of one step, computed in double by the host for the CPU
+// kernels and by the device for the CUDA kernels.
 template <typename T>
 struct AdamCoef {
   T one_minus_beta1;
@@ -38,7 +39,7 @@ struct AdamCoef {
 };
 
 template <typename T>
-inline AdamCoef<T> adam_coef(const AdamHyper& h, std::int64_t step) {
+FASTOPT_HD AdamCoef<T> adam_coef(const AdamHyper& h, std::int64_t step) {
   const double t = static_cast<double>(step);
   const double bc1 = 1.0 - std::pow(h.beta1, t);
   const double bc2 = 1.0 - std::pow(h.beta2, t);

@@ -23,7 +23,8 @@ struct AdamaxHyper {
   double weight_decay = 0.0;
 };
 
-// Per-tensor scalars of one step, computed once on the host in double.
+// Per-tensor scalars of one step, computed in double by the host for the CPU
+// kernels and by the device for the CUDA kernels.
 template <typename T>
 struct AdamaxCoef {
   T one_minus_beta1;
@@ -34,7 +35,7 @@ struct AdamaxCoef {
 };
 
 template <typename T>
-inline AdamaxCoef<T> adamax_coef(const AdamaxHyper& h, std::int64_t step) {
+FASTOPT_HD AdamaxCoef<T> adamax_coef(const AdamaxHyper& h, std::int64_t step) {
   const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(step));
   AdamaxCoef<T> c;
   c.one_minus_beta1 = T(1.0 - h.beta1);

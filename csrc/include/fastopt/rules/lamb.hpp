@@ -25,7 +25,8 @@ struct LambHyper {
   bool bias_correction = true;
 };
 
-// Per-tensor scalars of one step, computed once on the host in double.
+// Per-tensor scalars of one step, computed in double by the host for the CPU
+// kernels and by the device for the CUDA kernels.
 template <typename T>
 struct LambCoef {
   T one_minus_beta1;
@@ -38,7 +39,7 @@ struct LambCoef {
 };
 
 template <typename T>
-inline LambCoef<T> lamb_coef(const LambHyper& h, std::int64_t step) {
+FASTOPT_HD LambCoef<T> lamb_coef(const LambHyper& h, std::int64_t step) {
   const double t = static_cast<double>(step);
   LambCoef<T> c;
   c.one_minus_beta1 = T(1.0 - h.beta1);
@@ -52,7 +53,7 @@ inline LambCoef<T> lamb_coef(const LambHyper& h, std::int64_t step) {
 }
 
 // The trust ratio from the sums of squares of p and u.
-inline double lamb_trust_ratio(double p_sumsq, double u_sumsq) {
+FASTOPT_HD double lamb_trust_ratio(double p_sumsq, double u_sumsq) {
   if (p_sumsq == 0.0 || u_sumsq == 0.0) return 1.0;
   return std::sqrt(p_sumsq) / std::sqrt(u_sumsq);
 }

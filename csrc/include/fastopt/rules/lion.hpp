@@ -29,7 +29,7 @@ struct LionCoef {
 };
 
 template <typename T>
-inline LionCoef<T> lion_coef(const LionHyper& h) {
+FASTOPT_HD LionCoef<T> lion_coef(const LionHyper& h) {
   LionCoef<T> c;
   c.beta1 = T(h.beta1);
   c.one_minus_beta1 = T(1.0 - h.beta1);

@@ -27,11 +27,12 @@ struct NAdamHyper {
 };
 
 // The momentum coefficient mu_t of step t.
-inline double nadam_mu(const NAdamHyper& h, std::int64_t step) {
+FASTOPT_HD double nadam_mu(const NAdamHyper& h, std::int64_t step) {
   return h.beta1 * (1.0 - 0.5 * std::pow(0.96, static_cast<double>(step) * h.momentum_decay));
 }
 
-// Per-tensor scalars of one step, computed once on the host in double.
+// Per-tensor scalars of one step, computed in double by the host for the CPU
+// kernels and by the device for the CUDA kernels.
 template <typename T>
 struct NAdamCoef {
   T one_minus_beta1;
@@ -47,7 +48,7 @@ struct NAdamCoef {
 
 // `mu_product` is prod_t: the product of mu_1 .. mu_t, this step included.
 template <typename T>
-inline NAdamCoef<T> nadam_coef(const NAdamHyper& h, std::int64_t step, double mu_product) {
+FASTOPT_HD NAdamCoef<T> nadam_coef(const NAdamHyper& h, std::int64_t step, double mu_product) {
   const double mu = nadam_mu(h, step);
   const double mu_next = nadam_mu(h, step + 1);
   NAdamCoef<T> c;

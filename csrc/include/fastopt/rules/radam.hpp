@@ -25,7 +25,8 @@ struct RAdamHyper {
   Decay decay = Decay::none;
 };
 
-// Per-tensor scalars of one step, computed once on the host in double.
+// Per-tensor scalars of one step, computed in double by the host for the CPU
+// kernels and by the device for the CUDA kernels.
 template <typename T>
 struct RAdamCoef {
   T one_minus_beta1;
@@ -42,7 +43,7 @@ struct RAdamCoef {
 };
 
 template <typename T>
-inline RAdamCoef<T> radam_coef(const RAdamHyper& h, std::int64_t step) {
+FASTOPT_HD RAdamCoef<T> radam_coef(const RAdamHyper& h, std::int64_t step) {
   const double t = static_cast<double>(step);
   const double beta2_t = std::pow(h.beta2, t);
   const double bc2 = 1.0 - beta2_t;

@@ -38,7 +38,7 @@ struct RmspropCoef {
 };
 
 template <typename T>
-inline RmspropCoef<T> rmsprop_coef(const RmspropHyper& h) {
+FASTOPT_HD RmspropCoef<T> rmsprop_coef(const RmspropHyper& h) {
   RmspropCoef<T> c;
   c.alpha = T(h.alpha);
   c.one_minus_alpha = T(1.0 - h.alpha);

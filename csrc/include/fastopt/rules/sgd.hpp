@@ -27,7 +27,8 @@ struct SgdHyper {
 // ball (the buffer does), or Nesterov's look-ahead (g + momentum * buffer does).
 enum class SgdMomentum : int { none = 0, heavy_ball = 1, nesterov = 2 };
 
-// Per-tensor scalars of one step, computed once on the host in double.
+// Per-tensor scalars of one step, computed in double by the host for the CPU
+// kernels and by the device for the CUDA kernels.
 template <typename T>
 struct SgdCoef {
   T weight_decay;
@@ -40,7 +41,7 @@ struct SgdCoef {
 };
 
 template <typename T>
-inline SgdCoef<T> sgd_coef(const SgdHyper& h, std::int64_t step) {
+FASTOPT_HD SgdCoef<T> sgd_coef(const SgdHyper& h, std::int64_t step) {
   SgdCoef<T> c;
   c.weight_decay = T(h.weight_decay);
   c.momentum = T(h.momentum);
