@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 
 import torch
 
@@ -11,15 +10,16 @@ import torch
 def gpu_backend_error() -> str | None:
     """Return why CUDA tensors cannot be stepped, or None when they can.
 
-    CUDA tensors need CuPy (the arrays the functional API takes on the GPU)
-    and fastopt's CUDA extension ``fastopt._cuda``, which a build makes only
-    when it finds a CUDA compiler.
+    CUDA tensors need fastopt's CUDA extension, a CUDA device and CuPy (the
+    arrays the functional API takes on the GPU). ``fastopt._gpu.cuda_module``
+    checks all three and names the missing one.
     """
-    if importlib.util.find_spec("cupy") is None:
-        return "CuPy is not installed (pip install cupy-cuda12x)"
-    if importlib.util.find_spec("fastopt._cuda") is None:
-        return ("this fastopt build has no CUDA extension (fastopt._cuda); rebuild it with nvcc "
-                "on PATH or -DFASTOPT_CUDA=ON")
+    from fastopt import _gpu
+
+    try:
+        _gpu.cuda_module()
+    except RuntimeError as exc:
+        return str(exc)
     return None
 
 
