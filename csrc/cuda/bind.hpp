@@ -15,5 +15,7 @@
 namespace fastopt::cuda {
 
 void register_device(pybind11::module_& m);
+void register_lbfgs(pybind11::module_& m);
+void register_glm(pybind11::module_& m);
 
 }  // namespace fastopt::cuda

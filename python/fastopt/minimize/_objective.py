@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from fastopt import _core
+from fastopt import _gpu
+from fastopt.minimize import _device
 
 
 class BudgetExhausted(Exception):
@@ -69,13 +70,20 @@ class Objective:
         self.njev += 1
         f = self._scalar(f)
         source = self._checked_gradient(g, g_out)
-        slope, inf_norm, finite_g = _core.lbfgs_gradient(source, g_out, d)
+        slope, inf_norm, finite_g = _device.gradient_pass(source, g_out, d)
         self.last_slope = slope
         self.last_inf_norm = inf_norm
         return f, math.isfinite(f) and finite_g
 
     @staticmethod
     def _scalar(f) -> float:
+        if _gpu.is_gpu_array(f):
+            # A 0-d CuPy array (the usual result of a reduction): one copy to the host.
+            f = _gpu.as_cupy(f)
+            if f.ndim != 0:
+                raise ValueError(
+                    f"fun: expected a scalar objective value, got an array of shape {f.shape}")
+            f = f.get()
         if np.ndim(f) != 0:
             raise ValueError(
                 f"fun: expected a scalar objective value, got an array of shape {np.shape(f)}")
@@ -94,6 +102,10 @@ class Objective:
         A C-contiguous gradient of the run's dtype is read directly; any other is first
         converted into ``g_out`` by NumPy, and the kernel then checks it in place.
         """
+        if _gpu.is_gpu_array(g_out):
+            return self._checked_device_gradient(g, g_out)
+        if _gpu.is_gpu_array(g):
+            _gpu.check_one_device(x=g_out, jac=g)  # raises TypeError naming both sides
         g = np.asarray(g)
         if g.shape != (self.n,):
             raise ValueError(
@@ -104,4 +116,18 @@ class Objective:
                 and not np.may_share_memory(g, g_out)):
             return g
         np.copyto(g_out, g, casting="unsafe")
+        return g_out
+
+    def _checked_device_gradient(self, g, g_out):
+        """Return the GPU array the gradient pass copies into ``g_out``, after checking ``g``."""
+        _gpu.check_one_device(x=g_out, jac=g)
+        g = _gpu.as_cupy(g)
+        if g.shape != (self.n,):
+            raise ValueError(
+                f"jac: expected a gradient of shape ({self.n},), got shape {g.shape}")
+        if g.dtype.kind not in "fiu":
+            raise ValueError(f"jac: expected a real gradient, got dtype {g.dtype}")
+        if g.dtype == g_out.dtype and g.flags.c_contiguous:
+            return g
+        g_out[...] = g.astype(g_out.dtype, copy=False)
         return g_out
