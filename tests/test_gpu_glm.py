@@ -77,6 +77,8 @@ def test_glm_bindings_check_arguments():
         _cuda.glm_gradient("csr", "float64", "int16", 4, 2, 1, 0, 0, 0, 0, 0, 0, 0)
     with pytest.raises(ValueError, match="expected n >= 1, p >= 0 and outputs >= 1, got n=0"):
         _cuda.glm_margins("dense_c", "float64", "int32", 0, 2, 1, 0, 0, 0, 0, 0, 0, 0)
+    with pytest.raises(ValueError, match="X: a C-order design supports at most 16776960 rows"):
+        _cuda.glm_gradient("dense_c", "float64", "int32", 17_000_000, 2, 1, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_gpu_objective_without_device():

@@ -307,6 +307,11 @@ void gradient(const std::string& layout_name, const std::string& dtype, const st
     const auto* residual = device_pointer<const double>(r);
     if (layout == Layout::dense_c) {
       const std::int64_t tiles = (n + kTileRows - 1) / kTileRows;
+      if (tiles > 65535) {  // the y dimension of a CUDA grid
+        throw std::invalid_argument("X: a C-order design supports at most " +
+                                    std::to_string(65535 * kTileRows) + " rows, got " +
+                                    std::to_string(n) + "; pass it in Fortran order or as CSR");
+      }
       const dim3 grid(static_cast<unsigned>((p + 255) / 256), static_cast<unsigned>(tiles));
       double* partials = device_pointer<double>(work);
       gradient_tiles_kernel<T><<<grid, 256, 0, stream>>>(device_pointer<const T>(data), n, p, residual,

@@ -28,9 +28,11 @@ def on_gpu(**named) -> bool:
     TypeError (from ``_gpu.check_one_device``) for a mix of devices, and RuntimeError when a
     GPU array arrives but no CUDA module or device is available.
     """
-    top_level = {name: (None if isinstance(value, (list, tuple)) and not value else
-                        np.empty(0) if isinstance(value, (list, tuple)) else value)
-                 for name, value in named.items()}
+    top_level = {}
+    for name, value in named.items():
+        if isinstance(value, (list, tuple)):
+            value = np.empty(0)  # a host sequence: its elements are not looked at
+        top_level[name] = value
     if not any(_gpu.is_gpu_array(v) for v in top_level.values()):
         return False
     _gpu.check_one_device(**top_level)

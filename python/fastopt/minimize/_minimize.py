@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -203,7 +204,9 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     else:
         state_type = GPULBFGSState if on_gpu else LBFGSState
         if state is None:
-            state = state_type(n, opts["history_size"], x0.dtype)
+            # A GPU state allocates on CuPy's current device, which must be x0's.
+            with x0.device if on_gpu else contextlib.nullcontext():
+                state = state_type(n, opts["history_size"], x0.dtype)
         else:
             _check_state(state, n, x0.dtype, options, opts["history_size"], state_type)
         strategy = LBFGSDirection(state)
@@ -211,7 +214,8 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     if l1 is None:
         feasible = parse_bounds(bounds, n, x0.dtype)
     else:
-        feasible = (GPUOrthant if on_gpu else Orthant)(l1, n, x0.dtype)
+        with x0.device if on_gpu else contextlib.nullcontext():
+            feasible = (GPUOrthant if on_gpu else Orthant)(l1, n, x0.dtype)
         objective = L1Objective(objective, l1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback: expected a callable or None, got {type(callback).__name__}")
@@ -276,7 +280,8 @@ def _device_l1(l1, n, x0):
     checked = check_l1(_gpu.as_cupy(l1).get(), n)
     if isinstance(checked, float):
         return checked
-    return _gpu._import_cupy().asarray(checked)
+    with x0.device:
+        return _gpu._import_cupy().asarray(checked)
 
 
 def _check_method_options(method, opts, options, bounds, state, n, x0=None):
