@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 from fastopt import _gpu
-from fastopt.linear_model._objective import LOSSES
+from fastopt.linear_model._objective import LOSSES, check_labels
 
 __all__ = ["GPUGLMObjective"]
 
@@ -170,7 +170,7 @@ class GPUGLMObjective:
         self.n_samples = n
         self.n_features = self.design.n_features
         self.y = self._vector_on_device("y", y, n)
-        self.n_outputs = self._check_labels(n_classes)
+        self.n_outputs = check_labels(self.y, loss, n_classes)
         self.sample_weight = self._normalized_weights(sample_weight)
         k = self.n_outputs
         self.n_params = k * self.n_features + (k if self.fit_intercept else 0)
@@ -202,36 +202,6 @@ class GPUGLMObjective:
             i = _first_bad(cupy, bad)
             raise ValueError(f"{name}: expected finite values, got {float(out[i])} at index {i}")
         return out
-
-    def _check_labels(self, n_classes) -> int:
-        cupy = _gpu._import_cupy()
-        y = self.y
-        if self.loss != "multinomial":
-            if n_classes is not None:
-                raise ValueError(f"n_classes: expected None for loss={self.loss!r}, got {n_classes!r}")
-            if self.loss == "logistic":
-                bad = (y != 1.0) & (y != -1.0)
-                if bool(bad.any()):
-                    i = _first_bad(cupy, bad)
-                    raise ValueError(f"y: expected labels -1 or +1 for loss='logistic', got "
-                                     f"{float(y[i])} at index {i}")
-            return 1
-        bad = (y < 0) | (y != cupy.floor(y))
-        if bool(bad.any()):
-            i = _first_bad(cupy, bad)
-            raise ValueError(f"y: expected class indices 0, 1, ... for loss='multinomial', got "
-                             f"{float(y[i])} at index {i}")
-        inferred = int(y.max()) + 1
-        if n_classes is None:
-            return max(inferred, 1)
-        if (not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool)
-                or n_classes < 1):
-            raise ValueError(f"n_classes: expected an int >= 1, got {n_classes!r}")
-        if inferred > n_classes:
-            i = _first_bad(cupy, y >= n_classes)
-            raise ValueError(f"y: expected class indices below n_classes={n_classes}, got "
-                             f"{float(y[i])} at index {i}")
-        return int(n_classes)
 
     def _normalized_weights(self, sample_weight):
         if sample_weight is None:

@@ -59,6 +59,43 @@ def _as_real_vector(name: str, values, n: int) -> np.ndarray:
     return out
 
 
+def check_labels(y, loss: str, n_classes) -> int:
+    """Check the labels for ``loss``; return the number of outputs K.
+
+    Works on NumPy and CuPy arrays alike (CuPy through NumPy's dispatch).
+    """
+    if loss != "multinomial":
+        if n_classes is not None:
+            raise ValueError(
+                f"n_classes: expected None for loss={loss!r}, got {n_classes!r}")
+        if loss == "logistic":
+            bad = (y != 1.0) & (y != -1.0)
+            if bad.any():
+                i = _first_bad(bad)
+                raise ValueError(
+                    f"y: expected labels -1 or +1 for loss='logistic', got {y[i]} at "
+                    f"index {i}")
+        return 1
+    bad = (y < 0) | (y != np.floor(y))
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(
+            f"y: expected class indices 0, 1, ... for loss='multinomial', got {y[i]} at "
+            f"index {i}")
+    inferred = int(y.max()) + 1
+    if n_classes is None:
+        return max(inferred, 1)
+    if (not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool)
+            or n_classes < 1):
+        raise ValueError(f"n_classes: expected an int >= 1, got {n_classes!r}")
+    if inferred > n_classes:
+        i = int(np.argmax(y >= n_classes))
+        raise ValueError(
+            f"y: expected class indices below n_classes={n_classes}, got {y[i]} at "
+            f"index {i}")
+    return int(n_classes)
+
+
 class GLMObjective:
     """Data term f(w) of a GLM, its gradient, Hessian products and line restrictions.
 
@@ -127,37 +164,7 @@ class GLMObjective:
     # ------------------------------------------------------------------ checks
 
     def _check_labels(self, n_classes) -> int:
-        y = self.y
-        if self.loss != "multinomial":
-            if n_classes is not None:
-                raise ValueError(
-                    f"n_classes: expected None for loss={self.loss!r}, got {n_classes!r}")
-            if self.loss == "logistic":
-                bad = (y != 1.0) & (y != -1.0)
-                if bad.any():
-                    i = _first_bad(bad)
-                    raise ValueError(
-                        f"y: expected labels -1 or +1 for loss='logistic', got {y[i]} at "
-                        f"index {i}")
-            return 1
-        bad = (y < 0) | (y != np.floor(y))
-        if bad.any():
-            i = _first_bad(bad)
-            raise ValueError(
-                f"y: expected class indices 0, 1, ... for loss='multinomial', got {y[i]} at "
-                f"index {i}")
-        inferred = int(y.max()) + 1
-        if n_classes is None:
-            return max(inferred, 1)
-        if (not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool)
-                or n_classes < 1):
-            raise ValueError(f"n_classes: expected an int >= 1, got {n_classes!r}")
-        if inferred > n_classes:
-            i = int(np.argmax(y >= n_classes))
-            raise ValueError(
-                f"y: expected class indices below n_classes={n_classes}, got {y[i]} at "
-                f"index {i}")
-        return int(n_classes)
+        return check_labels(self.y, self.loss, n_classes)
 
     def _normalized_weights(self, sample_weight):
         """Return the weights divided by their sum (None for equal weights)."""

@@ -18,7 +18,6 @@ from fastopt.exceptions import UndefinedMetricWarning
 from fastopt.metrics import _device
 from fastopt.metrics._validation import (
     as_label_vector,
-    as_scores,
     check_same_length,
     check_sample_weight,
     encode,

@@ -195,22 +195,26 @@ def _tie_groups(scores, column, positive, weight):
     return tps[ends], fps[ends]
 
 
-def _check_finite(scores, column):
+def _scan(scores, column, positive, weight):
+    """Return (TP_k, FP_k, P, N), or None with the first non-finite index."""
     cupy = _cupy()
     values = scores if column < 0 else scores[:, column]
-    return int(-1 if bool(cupy.isfinite(values).all()) else _first(~cupy.isfinite(values)))
+    finite = cupy.isfinite(values)
+    if not bool(finite.all()):
+        return None, _first(~finite)
+    tps, fps = _tie_groups(scores, column, positive, weight)
+    return (tps, fps, float(tps[-1]), float(fps[-1])), -1
 
 
 def roc_auc(scores, column, positive, weight):
     """Return (AUC, P, N, first non-finite index or -1) as ``_core.metrics_roc_auc``."""
-    bad = _check_finite(scores, column)
-    if bad >= 0:
+    scan, bad = _scan(scores, column, positive, weight)
+    if scan is None:
         return np.nan, 0.0, 0.0, bad
-    cupy = _cupy()
-    tps, fps = _tie_groups(scores, column, positive, weight)
-    p, n = float(tps[-1]), float(fps[-1])
+    tps, fps, p, n = scan
     if p <= 0 or n <= 0:
         return np.nan, p, n, -1
+    cupy = _cupy()
     previous_t = cupy.concatenate([cupy.zeros(1), tps[:-1]])
     previous_f = cupy.concatenate([cupy.zeros(1), fps[:-1]])
     area = float(((fps - previous_f) * (tps + previous_t)).sum()) / 2.0
@@ -219,14 +223,13 @@ def roc_auc(scores, column, positive, weight):
 
 def average_precision(scores, column, positive, weight):
     """Return (AP, P, N, first non-finite index or -1) as ``_core.metrics_average_precision``."""
-    bad = _check_finite(scores, column)
-    if bad >= 0:
+    scan, bad = _scan(scores, column, positive, weight)
+    if scan is None:
         return np.nan, 0.0, 0.0, bad
-    cupy = _cupy()
-    tps, fps = _tie_groups(scores, column, positive, weight)
-    p, n = float(tps[-1]), float(fps[-1])
+    tps, fps, p, n = scan
     if p <= 0:
         return 0.0, p, n, -1
+    cupy = _cupy()
     gained = tps - cupy.concatenate([cupy.zeros(1), tps[:-1]])
     predicted = tps + fps
     safe = cupy.where(predicted > 0, predicted, 1.0)

@@ -9,15 +9,14 @@ scalars (``s'y``, ``y'y``) to the host for the curvature test, and each directio
 
 from __future__ import annotations
 
-import numpy as np
 
 from fastopt import _gpu
 from fastopt.minimize._bounds import STEP_MAX
 from fastopt.minimize._owlqn import Orthant
-from fastopt.minimize._state import check_history_size
+from fastopt.minimize._state import LBFGSState
 
 
-class GPULBFGSState:
+class GPULBFGSState(LBFGSState):
     """L-BFGS curvature pairs on a CUDA device; see :class:`fastopt.minimize.LBFGSState`.
 
     Parameters
@@ -29,90 +28,36 @@ class GPULBFGSState:
     dtype : float32 or float64, default float64
         Storage type of the pairs; must match ``x0``.
 
-    The arrays are allocated on CuPy's current device.
+    The arrays are allocated on CuPy's current device. ``apply_inverse_hessian`` and
+    ``pairs`` return CuPy arrays.
     """
 
-    def __init__(self, n: int, history_size: int = 10, dtype=np.float64):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n: expected an integer >= 1, got {n!r}")
-        check_history_size(history_size)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype: expected float32 or float64, got {dtype}")
+    def _allocate(self, slots: int) -> None:
         cuda = _gpu.cuda_module()
         cupy = _gpu._import_cupy()
-        self.n = int(n)
-        self.history_size = int(history_size)
-        self.dtype = dtype
-        slots = self.history_size + 1
-        self.s = cupy.zeros((slots, self.n), dtype)
-        self.y = cupy.zeros((slots, self.n), dtype)
+        self.s = cupy.zeros((slots, self.n), self.dtype)
+        self.y = cupy.zeros((slots, self.n), self.dtype)
         self.sy = cupy.zeros((slots, slots), cupy.float64)
         self.yy = cupy.zeros((slots, slots), cupy.float64)
-        chunks = cuda.reduce_chunks(self.n)
         # Partials of the direction's first pass: up to 4 sums per stored pair.
-        self._work = cupy.empty(max(4 * slots, 3) * chunks, cupy.float64)
+        self._work = cupy.empty(max(4 * slots, 3) * cuda.reduce_chunks(self.n), cupy.float64)
         self._coef = cupy.zeros(2 * slots, cupy.float64)
         self._out = cupy.zeros(1 + 4 * slots, cupy.float64)
-        self._order: list[int] = []
-        self._stale: list[int] = []
-        self.gamma = 1.0
-        self.npairs = 0
-        self.nskipped = 0
-        self.version = 0
 
-    @property
-    def count(self) -> int:
-        """Number of pairs currently in the history."""
-        return len(self._order)
-
-    def reset(self) -> None:
-        """Drop every pair, keeping the storage and ``gamma``."""
-        self._order = []
-        self._stale = []
-        self.version += 1
-
-    def add_pair(self, x_new, x, g_new, g, eps: float | None = None) -> bool:
-        """Store ``s = x_new - x``, ``y = g_new - g`` unless the curvature test rejects it."""
-        if eps is None:
-            eps = float(np.finfo(self.dtype).eps)
-        used = set(self._order)
-        slot = next(i for i in range(self.history_size + 1) if i not in used)
-        cuda = _gpu.cuda_module()
-        cuda.lbfgs_pair(x_new.data.ptr, x.data.ptr, g_new.data.ptr, g.data.ptr,
-                        self.s[slot].data.ptr, self.y[slot].data.ptr, self.n, self.dtype.name,
-                        self._work.data.ptr, self._out.data.ptr, _gpu.current_stream_ptr())
+    def _store_pair(self, slot: int, x_new, x, g_new, g) -> tuple[float, float]:
+        _gpu.cuda_module().lbfgs_pair(
+            x_new.data.ptr, x.data.ptr, g_new.data.ptr, g.data.ptr, self.s[slot].data.ptr,
+            self.y[slot].data.ptr, self.n, self.dtype.name, self._work.data.ptr,
+            self._out.data.ptr, _gpu.current_stream_ptr())
         sy, yy = (float(v) for v in self._out[:2].get())
-        if not (np.isfinite(sy) and np.isfinite(yy) and sy > eps * yy and yy > 0.0):
-            self.nskipped += 1
-            return False
-        self._order.append(slot)
-        if len(self._order) > self.history_size:
-            dropped = self._order.pop(0)
-            if dropped in self._stale:
-                self._stale.remove(dropped)
-        self._stale.append(slot)
-        self.gamma = sy / yy
-        self.npairs += 1
-        self.version += 1
-        return True
+        return sy, yy
 
-    def direction(self, g, out):
-        """Write ``-H g`` into ``out`` and return it."""
-        self.direction_and_slope(g, out)
-        return out
-
-    def direction_and_slope(self, g, out) -> float:
-        """Write ``-H g`` into ``out`` and return ``g'out`` from the same pass."""
-        while len(self._stale) > 1:
-            self._fill_column(self._stale.pop(0))
-        new_slot = self._stale.pop() if self._stale else -1
-        cuda = _gpu.cuda_module()
-        cuda.lbfgs_direction(self.s.data.ptr, self.y.data.ptr, self.history_size + 1,
-                             self._order, new_slot, self.sy.data.ptr, self.yy.data.ptr,
-                             float(self.gamma), g.data.ptr, out.data.ptr, self.n, self.dtype.name,
-                             self._work.data.ptr, self._coef.data.ptr, self._out.data.ptr,
-                             _gpu.current_stream_ptr())
+    def _direction_kernel(self, g, out, new_slot: int) -> float:
+        _gpu.cuda_module().lbfgs_direction(
+            self.s.data.ptr, self.y.data.ptr, self.history_size + 1, self._order, new_slot,
+            self.sy.data.ptr, self.yy.data.ptr, float(self.gamma), g.data.ptr, out.data.ptr,
+            self.n, self.dtype.name, self._work.data.ptr, self._coef.data.ptr,
+            self._out.data.ptr, _gpu.current_stream_ptr())
         return float(self._out[0])
 
     def _fill_column(self, slot: int) -> None:
@@ -136,25 +81,8 @@ class GPULBFGSState:
         cupy.negative(out, out=out)
         return out
 
-    def pairs(self):
-        """Return copies of the stored pairs as ``(S, Y)``, oldest first, on the device."""
-        return self.s[self._order].copy(), self.y[self._order].copy()
-
-    def copy(self) -> GPULBFGSState:
-        """Return an independent copy (history included) on the same device."""
-        other = GPULBFGSState(self.n, self.history_size, self.dtype)
-        for name in ("s", "y", "sy", "yy"):
-            getattr(other, name)[...] = getattr(self, name)
-        other._order = list(self._order)
-        other._stale = list(self._stale)
-        other.gamma = self.gamma
-        other.npairs = self.npairs
-        other.nskipped = self.nskipped
-        return other
-
     def __repr__(self) -> str:
-        return (f"GPULBFGSState(n={self.n}, history_size={self.history_size}, "
-                f"dtype={self.dtype}, count={self.count}, gamma={self.gamma:.6g})")
+        return "GPU" + super().__repr__()
 
 
 def device_pseudo_gradient(x, g, l1, out=None):

@@ -250,21 +250,7 @@ def _check_device_method(method, bounds) -> None:
 
 def _check_device_x0(x0):
     """Return a private CuPy copy of a GPU ``x0`` in float32 or float64, checked like x0."""
-    arr = _gpu.as_cupy(x0)
-    if arr.ndim != 1:
-        raise ValueError(f"x0: expected a 1-D array, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError("x0: expected at least one variable, got shape (0,)")
-    if arr.dtype.kind not in "fiub":
-        raise ValueError(f"x0: expected real numbers, got dtype {arr.dtype}")
-    dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    x = arr.astype(dtype, order="C", copy=True)
-    cupy = _gpu._import_cupy()
-    bad = cupy.flatnonzero(~cupy.isfinite(x))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"x0: expected finite values, got x0[{i}] = {float(x[i])!r}")
-    return x
+    return _checked_copy(_gpu.as_cupy(x0), _gpu._import_cupy())
 
 
 def _device_l1(l1, n, x0):
@@ -315,6 +301,11 @@ def _check_x0(x0) -> np.ndarray:
     except Exception as exc:  # noqa: BLE001 - any conversion failure is a bad x0
         raise ValueError(f"x0: expected a 1-D array of real numbers, got {type(x0).__name__} "
                          f"({exc})") from None
+    return _checked_copy(arr, np)
+
+
+def _checked_copy(arr, xp):
+    """Return a private float32 or float64 copy of the array x0, checked, in module ``xp``."""
     if arr.ndim != 1:
         raise ValueError(f"x0: expected a 1-D array, got shape {arr.shape}")
     if arr.size == 0:
@@ -322,10 +313,11 @@ def _check_x0(x0) -> np.ndarray:
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"x0: expected real numbers, got dtype {arr.dtype}")
     dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    x = np.array(arr, dtype=dtype)
-    bad = np.flatnonzero(~np.isfinite(x))
+    x = xp.array(arr, dtype=dtype)
+    bad = xp.flatnonzero(~xp.isfinite(x))
     if bad.size:
-        raise ValueError(f"x0: expected finite values, got x0[{bad[0]}] = {x[bad[0]]!r}")
+        i = int(bad[0])
+        raise ValueError(f"x0: expected finite values, got x0[{i}] = {x[i].item()!r}")
     return x
 
 
@@ -368,19 +360,21 @@ def _check_options(options) -> dict:
             f"line_search: expected one of {LINE_SEARCHES}, got {opts['line_search']!r}")
     if opts["initial_step"] is not None:
         opts["initial_step"] = _check_float("initial_step", opts["initial_step"], positive=True)
-    if opts["state"] is not None and not isinstance(opts["state"], (LBFGSState, GPULBFGSState)):
+    if opts["state"] is not None and not isinstance(opts["state"], LBFGSState):
         raise ValueError(f"state: expected an LBFGSState, got {type(opts['state']).__name__}")
     return opts
 
 
 def _check_state(state, n, dtype, options, history_size, state_type=None) -> None:
-    if state_type is GPULBFGSState and isinstance(state, LBFGSState):
+    # A GPULBFGSState is also an LBFGSState, so the device is told apart by the subclass.
+    if state_type is GPULBFGSState and not isinstance(state, GPULBFGSState) \
+            and isinstance(state, LBFGSState):
         raise TypeError("state: is an LBFGSState on the CPU but x0 is on the GPU; pass a "
                         "GPULBFGSState (fastopt.minimize.GPULBFGSState)")
     if state_type is LBFGSState and isinstance(state, GPULBFGSState):
         raise TypeError("state: is a GPULBFGSState on the GPU but x0 is on the CPU; pass an "
                         "LBFGSState")
-    if not isinstance(state, (LBFGSState, GPULBFGSState)):
+    if not isinstance(state, LBFGSState):
         raise ValueError(f"state: expected an LBFGSState, got {type(state).__name__}")
     if state.n != n:
         raise ValueError(f"state: made for n={state.n} variables, but x0 has {n}")
