@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 from fastopt import _gpu
-from fastopt.linear_model._objective import LOSSES, check_labels
+from fastopt.linear_model._objective import check_labels, check_options
 
 __all__ = ["GPUGLMObjective"]
 
@@ -149,13 +149,7 @@ class GPUGLMObjective:
 
     def __init__(self, X, y, *, loss, sample_weight=None, fit_intercept=True, n_classes=None,
                  huber_delta=1.0):
-        if loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept: expected a bool, got {type(fit_intercept).__name__}")
-        if (not isinstance(huber_delta, numbers.Real) or not np.isfinite(huber_delta)
-                or huber_delta <= 0):
-            raise ValueError(f"huber_delta: expected a finite number > 0, got {huber_delta!r}")
+        check_options(loss, fit_intercept, huber_delta)
         weight_array = None if isinstance(sample_weight, numbers.Real) else sample_weight
         if not _gpu.check_one_device(X=_device_probe(X), y=y, sample_weight=weight_array):
             raise TypeError(f"X: expected a CuPy array or a cupyx.scipy.sparse matrix, got "

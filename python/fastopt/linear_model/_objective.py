@@ -59,6 +59,17 @@ def _as_real_vector(name: str, values, n: int) -> np.ndarray:
     return out
 
 
+def check_options(loss, fit_intercept, huber_delta) -> None:
+    """Raise ValueError or TypeError naming the first invalid objective option."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss: expected one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept: expected a bool, got {type(fit_intercept).__name__}")
+    if (not isinstance(huber_delta, numbers.Real) or not np.isfinite(huber_delta)
+            or huber_delta <= 0):
+        raise ValueError(f"huber_delta: expected a finite number > 0, got {huber_delta!r}")
+
+
 def check_labels(y, loss: str, n_classes) -> int:
     """Check the labels for ``loss``; return the number of outputs K.
 
@@ -134,13 +145,7 @@ class GLMObjective:
 
     def __init__(self, X, y, *, loss, sample_weight=None, fit_intercept=True, n_classes=None,
                  huber_delta=1.0):
-        if loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept: expected a bool, got {type(fit_intercept).__name__}")
-        if (not isinstance(huber_delta, numbers.Real) or not np.isfinite(huber_delta)
-                or huber_delta <= 0):
-            raise ValueError(f"huber_delta: expected a finite number > 0, got {huber_delta!r}")
+        check_options(loss, fit_intercept, huber_delta)
         self.design: Design = as_design(X)
         n = self.design.n_samples
         self.loss = loss

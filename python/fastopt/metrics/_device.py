@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastopt import _gpu
+from fastopt.metrics._validation import checked_labels
 
 #: True for this module's functions, False for the set ``host_ops`` returns.
 gpu = True
@@ -50,31 +51,8 @@ def _first(mask) -> int:
 
 def as_label_vector(name: str, values):
     """Return the labels as a 1-D CuPy array, checked as ``_validation.as_label_vector``."""
-    cupy = _cupy()
-    array = _gpu.as_cupy(values)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array.ravel()
-    if array.ndim == 2:
-        raise ValueError(
-            f"{name}: multilabel indicator and multi-output targets are not supported, got "
-            f"shape {array.shape}; pass a 1-D array of class labels")
-    if array.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array of labels, got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name}: expected at least one sample, got an empty array")
-    kind = array.dtype.kind
-    if kind == "f":
-        finite = cupy.isfinite(array)
-        if not bool(finite.all()):
-            index = _first(~finite)
-            raise ValueError(f"{name}[{index}]: expected a finite label, got {float(array[index])!r}")
-        integral = array == cupy.floor(array)
-        if not bool(integral.all()):
-            index = _first(~integral)
-            raise ValueError(
-                f"{name}[{index}]: classification metrics need discrete labels, got the "
-                f"continuous value {float(array[index])!r}")
-    elif kind not in "biu":
+    array = checked_labels(name, _gpu.as_cupy(values))
+    if array.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected real labels on the GPU, got dtype {array.dtype}")
     return array
 

@@ -17,16 +17,7 @@ from fastopt.minimize._state import LBFGSState
 
 
 class GPULBFGSState(LBFGSState):
-    """L-BFGS curvature pairs on a CUDA device; see :class:`fastopt.minimize.LBFGSState`.
-
-    Parameters
-    ----------
-    n : int
-        Number of variables.
-    history_size : int, default 10
-        Number of pairs kept, ``1 <= history_size <= 256``.
-    dtype : float32 or float64, default float64
-        Storage type of the pairs; must match ``x0``.
+    """L-BFGS curvature pairs on a CUDA device, with the parameters of :class:`LBFGSState`.
 
     The arrays are allocated on CuPy's current device. ``apply_inverse_hessian`` and
     ``pairs`` return CuPy arrays.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 
 import numpy as np
@@ -11,10 +10,10 @@ from fastopt import _gpu
 from fastopt.minimize._bfgs import BFGSDirection
 from fastopt.minimize._bounds import parse_bounds
 from fastopt.minimize._driver import Settings, run
+from fastopt.minimize._gpu_state import GPULBFGSState, GPUOrthant, device_pseudo_gradient
 from fastopt.minimize._lbfgs import LBFGSDirection
 from fastopt.minimize._objective import Objective
 from fastopt.minimize._owlqn import L1Objective, Orthant, check_l1, pseudo_gradient
-from fastopt.minimize._gpu_state import GPULBFGSState, GPUOrthant, device_pseudo_gradient
 from fastopt.minimize._state import LBFGSState, check_history_size
 
 METHODS = ("lbfgs", "owlqn", "bfgs")
@@ -203,10 +202,12 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
         strategy = BFGSDirection(n, x0.dtype)
     else:
         state_type = GPULBFGSState if on_gpu else LBFGSState
-        if state is None:
+        if state is None and on_gpu:
             # A GPU state allocates on CuPy's current device, which must be x0's.
-            with x0.device if on_gpu else contextlib.nullcontext():
-                state = state_type(n, opts["history_size"], x0.dtype)
+            with x0.device:
+                state = GPULBFGSState(n, opts["history_size"], x0.dtype)
+        elif state is None:
+            state = LBFGSState(n, opts["history_size"], x0.dtype)
         else:
             _check_state(state, n, x0.dtype, options, opts["history_size"], state_type)
         strategy = LBFGSDirection(state)
@@ -214,8 +215,11 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     if l1 is None:
         feasible = parse_bounds(bounds, n, x0.dtype)
     else:
-        with x0.device if on_gpu else contextlib.nullcontext():
-            feasible = (GPUOrthant if on_gpu else Orthant)(l1, n, x0.dtype)
+        if on_gpu:
+            with x0.device:
+                feasible = GPUOrthant(l1, n, x0.dtype)
+        else:
+            feasible = Orthant(l1, n, x0.dtype)
         objective = L1Objective(objective, l1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback: expected a callable or None, got {type(callback).__name__}")

@@ -100,34 +100,21 @@ class Objective:
         """Return the array the kernel copies into ``g_out``, after checking ``g``.
 
         A C-contiguous gradient of the run's dtype is read directly; any other is first
-        converted into ``g_out`` by NumPy, and the kernel then checks it in place.
+        converted into ``g_out`` by NumPy (CuPy on the GPU), and the kernel then checks it in
+        place. A gradient on another device than ``x`` raises TypeError naming both.
         """
-        if _gpu.is_gpu_array(g_out):
-            return self._checked_device_gradient(g, g_out)
-        if _gpu.is_gpu_array(g):
-            _gpu.check_one_device(x=g_out, jac=g)  # raises TypeError naming both sides
-        g = np.asarray(g)
+        on_gpu = _gpu.is_gpu_array(g_out)
+        if on_gpu or _gpu.is_gpu_array(g):
+            _gpu.check_one_device(x=g_out, jac=g)
+        xp = _device.array_module(g_out)
+        g = _gpu.as_cupy(g) if on_gpu else np.asarray(g)
         if g.shape != (self.n,):
             raise ValueError(
                 f"jac: expected a gradient of shape ({self.n},), got shape {g.shape}")
         if g.dtype.kind not in "fiu":
             raise ValueError(f"jac: expected a real gradient, got dtype {g.dtype}")
         if (g.dtype == g_out.dtype and g.flags.c_contiguous
-                and not np.may_share_memory(g, g_out)):
+                and not xp.may_share_memory(g, g_out)):
             return g
-        np.copyto(g_out, g, casting="unsafe")
-        return g_out
-
-    def _checked_device_gradient(self, g, g_out):
-        """Return the GPU array the gradient pass copies into ``g_out``, after checking ``g``."""
-        _gpu.check_one_device(x=g_out, jac=g)
-        g = _gpu.as_cupy(g)
-        if g.shape != (self.n,):
-            raise ValueError(
-                f"jac: expected a gradient of shape ({self.n},), got shape {g.shape}")
-        if g.dtype.kind not in "fiu":
-            raise ValueError(f"jac: expected a real gradient, got dtype {g.dtype}")
-        if g.dtype == g_out.dtype and g.flags.c_contiguous:
-            return g
-        g_out[...] = g.astype(g_out.dtype, copy=False)
+        xp.copyto(g_out, g, casting="unsafe")
         return g_out
