@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from gpu_helpers import FakeDeviceArray, cupy_or_skip, skip_if_device
 
 from fastopt import _build_info
+from fastopt.linear_model import Lasso, LogisticRegression, Ridge
 from fastopt.linear_model._gpu_objective import GPUGLMObjective
 from fastopt.linear_model._objective import GLMObjective
 from fastopt.linear_model._quasi_newton import lbfgs, owlqn
@@ -101,6 +102,12 @@ def test_gpu_objective_mixed_weights():
 def test_gpu_objective_cpu_input():
     with pytest.raises(TypeError, match="use GLMObjective for arrays on the CPU"):
         GPUGLMObjective(np.zeros((4, 2)), np.zeros(4), loss="squared")
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, Ridge, Lasso])
+def test_estimator_fit_gpu_input(estimator):
+    with pytest.raises(TypeError, match="X: fitting estimators on GPU arrays is not implemented yet"):
+        estimator().fit(FakeDeviceArray((4, 2)), np.array([0, 1, 0, 1]))
 
 
 # ------------------------------------------------------------------ with a GPU

@@ -219,6 +219,16 @@ bool is_double(const std::string& dtype) {
   throw std::invalid_argument("dtype: expected 'float32' or 'float64', got '" + dtype + "'");
 }
 
+// Calls f(T{}) with T the floating-point type named by dtype.
+template <typename F>
+void with_dtype(const std::string& dtype, F&& f) {
+  if (is_double(dtype)) {
+    f(double{});
+  } else {
+    f(float{});
+  }
+}
+
 Order make_order(const std::vector<int>& order, int slots) {
   if (order.size() > static_cast<std::size_t>(kMaxHistory)) {
     throw std::invalid_argument("order: expected at most " + std::to_string(kMaxHistory) +
@@ -243,7 +253,7 @@ void direction(std::uintptr_t s, std::uintptr_t y, int slots, const std::vector<
                std::uintptr_t d, std::int64_t n, const std::string& dtype, std::uintptr_t work,
                std::uintptr_t coef, std::uintptr_t out, std::uintptr_t stream_handle) {
   check_size("lbfgs_direction", n);
-  const bool f64 = is_double(dtype);
+  is_double(dtype);  // rejects an invalid dtype before anything is enqueued
   const Order order = make_order(order_list, slots);
   if (new_slot >= slots) {
     throw std::invalid_argument("new_slot: expected -1 or a slot below " + std::to_string(slots) +
@@ -257,15 +267,12 @@ void direction(std::uintptr_t s, std::uintptr_t y, int slots, const std::vector<
   const int c = order.count;
   if (c > 0) {
     const int quantities = new_slot >= 0 ? 4 * c : 2 * c;
-    if (f64) {
-      direction_dots_kernel<double><<<grid, kReduceThreads, 0, stream>>>(
-          device_pointer<double>(s), device_pointer<double>(y), order, new_slot,
-          device_pointer<double>(g), n, chunks, partials);
-    } else {
-      direction_dots_kernel<float><<<grid, kReduceThreads, 0, stream>>>(
-          device_pointer<float>(s), device_pointer<float>(y), order, new_slot,
-          device_pointer<float>(g), n, chunks, partials);
-    }
+    with_dtype(dtype, [&](auto value) {
+      using T = decltype(value);
+      direction_dots_kernel<T><<<grid, kReduceThreads, 0, stream>>>(
+          device_pointer<T>(s), device_pointer<T>(y), order, new_slot, device_pointer<T>(g), n,
+          chunks, partials);
+    });
     check_launch("direction_dots_kernel");
     combine_partials(partials, chunks, quantities, Combine::sum, dots, stream);
     direction_coefficients_kernel<<<1, 1, 0, stream>>>(dots, device_pointer<double>(sy),
@@ -273,15 +280,12 @@ void direction(std::uintptr_t s, std::uintptr_t y, int slots, const std::vector<
                                                        new_slot, gamma, device_pointer<double>(coef));
     check_launch("direction_coefficients_kernel");
   }
-  if (f64) {
-    direction_write_kernel<double><<<grid, kReduceThreads, 0, stream>>>(
-        device_pointer<double>(s), device_pointer<double>(y), order, device_pointer<double>(coef),
-        gamma, device_pointer<double>(g), device_pointer<double>(d), n, partials);
-  } else {
-    direction_write_kernel<float><<<grid, kReduceThreads, 0, stream>>>(
-        device_pointer<float>(s), device_pointer<float>(y), order, device_pointer<double>(coef),
-        gamma, device_pointer<float>(g), device_pointer<float>(d), n, partials);
-  }
+  with_dtype(dtype, [&](auto value) {
+    using T = decltype(value);
+    direction_write_kernel<T><<<grid, kReduceThreads, 0, stream>>>(
+        device_pointer<T>(s), device_pointer<T>(y), order, device_pointer<double>(coef), gamma,
+        device_pointer<T>(g), device_pointer<T>(d), n, partials);
+  });
   check_launch("direction_write_kernel");
   combine_partials(partials, chunks, 1, Combine::sum, device_pointer<double>(out), stream);
 }
@@ -295,17 +299,13 @@ void pair(std::uintptr_t x_new, std::uintptr_t x, std::uintptr_t g_new, std::uin
   const std::int64_t chunks = chunk_count(n);
   const unsigned grid = static_cast<unsigned>(chunks);
   double* partials = device_pointer<double>(work);
-  if (is_double(dtype)) {
-    pair_kernel<double><<<grid, kReduceThreads, 0, stream>>>(
-        device_pointer<double>(x_new), device_pointer<double>(x), device_pointer<double>(g_new),
-        device_pointer<double>(g), device_pointer<double>(s_slot), device_pointer<double>(y_slot),
-        n, chunks, partials);
-  } else {
-    pair_kernel<float><<<grid, kReduceThreads, 0, stream>>>(
-        device_pointer<float>(x_new), device_pointer<float>(x), device_pointer<float>(g_new),
-        device_pointer<float>(g), device_pointer<float>(s_slot), device_pointer<float>(y_slot), n,
-        chunks, partials);
-  }
+  with_dtype(dtype, [&](auto value) {
+    using T = decltype(value);
+    pair_kernel<T><<<grid, kReduceThreads, 0, stream>>>(
+        device_pointer<T>(x_new), device_pointer<T>(x), device_pointer<T>(g_new),
+        device_pointer<T>(g), device_pointer<T>(s_slot), device_pointer<T>(y_slot), n, chunks,
+        partials);
+  });
   check_launch("pair_kernel");
   combine_partials(partials, chunks, 2, Combine::sum, device_pointer<double>(out), stream);
 }
@@ -320,15 +320,11 @@ void gradient(std::uintptr_t g, std::uintptr_t out, std::uintptr_t d, std::int64
   const std::int64_t chunks = chunk_count(n);
   const unsigned grid = static_cast<unsigned>(chunks);
   double* partials = device_pointer<double>(work);
-  if (is_double(dtype)) {
-    gradient_kernel<double><<<grid, kReduceThreads, 0, stream>>>(
-        device_pointer<double>(g), device_pointer<double>(out), device_pointer<double>(d), n,
-        chunks, partials);
-  } else {
-    gradient_kernel<float><<<grid, kReduceThreads, 0, stream>>>(
-        device_pointer<float>(g), device_pointer<float>(out), device_pointer<float>(d), n, chunks,
-        partials);
-  }
+  with_dtype(dtype, [&](auto value) {
+    using T = decltype(value);
+    gradient_kernel<T><<<grid, kReduceThreads, 0, stream>>>(
+        device_pointer<T>(g), device_pointer<T>(out), device_pointer<T>(d), n, chunks, partials);
+  });
   check_launch("gradient_kernel");
   double* stats = device_pointer<double>(out_stats);
   combine_partials(partials, chunks, 2, Combine::sum, stats, stream);
@@ -342,13 +338,11 @@ void dot(std::uintptr_t a, std::uintptr_t b, std::int64_t n, const std::string& 
   const std::int64_t chunks = chunk_count(n);
   const unsigned grid = static_cast<unsigned>(chunks);
   double* partials = device_pointer<double>(work);
-  if (is_double(dtype)) {
-    dot_kernel<double><<<grid, kReduceThreads, 0, stream>>>(device_pointer<double>(a),
-                                                            device_pointer<double>(b), n, partials);
-  } else {
-    dot_kernel<float><<<grid, kReduceThreads, 0, stream>>>(device_pointer<float>(a),
-                                                           device_pointer<float>(b), n, partials);
-  }
+  with_dtype(dtype, [&](auto value) {
+    using T = decltype(value);
+    dot_kernel<T><<<grid, kReduceThreads, 0, stream>>>(device_pointer<T>(a), device_pointer<T>(b),
+                                                       n, partials);
+  });
   check_launch("dot_kernel");
   combine_partials(partials, chunks, 1, Combine::sum, device_pointer<double>(out), stream);
 }

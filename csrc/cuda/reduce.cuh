@@ -5,8 +5,8 @@
 // index order, the block combines the threads by a fixed shared-memory tree and
 // writes one partial per chunk; a second kernel sums the partials of each
 // quantity in chunk order. The chunk size and the block size are constants, not
-// launch choices, so every sum depends only on n and the data: no float
-// atomics, and the same bits on any GPU that runs the same code.
+// launch choices, and no float atomics are used, so every sum depends only on n
+// and the data.
 #pragma once
 
 #include <cuda_runtime.h>

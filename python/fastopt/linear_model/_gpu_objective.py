@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 from fastopt import _gpu
-from fastopt.linear_model._objective import check_labels, check_options
+from fastopt.linear_model._objective import _as_real_vector, check_labels, check_options
 
 __all__ = ["GPUGLMObjective"]
 
@@ -142,7 +142,7 @@ class GPUGLMObjective:
     Notes
     -----
     Every sum is a fixed-order reduction in float64, so the results do not depend on the
-    launch configuration or the GPU model; they equal the CPU objective's to rounding.
+    launch configuration. They equal the CPU objective's to rounding.
     ``hessp``, ``hess_diag`` and ``line`` of ``GLMObjective`` are not implemented on the GPU,
     so the solvers that need them (newton-cd, newton, newton-cg, fista) run on the CPU only.
     """
@@ -180,22 +180,9 @@ class GPUGLMObjective:
 
     @staticmethod
     def _vector_on_device(name, values, n):
-        cupy = _gpu._import_cupy()
         if not _gpu.is_gpu_array(values):
             raise TypeError(f"{name}: expected an array on the GPU like X, got {type(values).__name__}")
-        array = _gpu.as_cupy(values)
-        if array.ndim != 1:
-            raise ValueError(f"{name}: expected a 1-D array, got shape {array.shape}")
-        if array.shape[0] != n:
-            raise ValueError(f"{name}: expected {n} values (one per sample of X), got {array.shape[0]}")
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
-        out = cupy.array(array, dtype=cupy.float64, order="C")
-        bad = ~cupy.isfinite(out)
-        if bool(bad.any()):
-            i = _first_bad(cupy, bad)
-            raise ValueError(f"{name}: expected finite values, got {float(out[i])} at index {i}")
-        return out
+        return _as_real_vector(name, _gpu.as_cupy(values), n, _gpu._import_cupy())
 
     def _normalized_weights(self, sample_weight):
         if sample_weight is None:

@@ -42,17 +42,20 @@ def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def _as_real_vector(name: str, values, n: int) -> np.ndarray:
-    """Return ``values`` as a float64 vector of length n, checked to be finite."""
-    array = np.asarray(values)
+def _as_real_vector(name: str, values, n: int, xp=np) -> np.ndarray:
+    """Return ``values`` as a float64 vector of length n, checked to be finite.
+
+    ``xp`` is the array module of the result: NumPy, or CuPy for the GPU objective.
+    """
+    array = xp.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {array.shape}")
     if array.shape[0] != n:
         raise ValueError(f"{name}: expected {n} values (one per sample of X), got {array.shape[0]}")
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
-    out = np.array(array, dtype=np.float64, order="C")  # a private copy
-    bad = ~np.isfinite(out)
+    out = xp.array(array, dtype=np.float64, order="C")  # a private copy
+    bad = ~xp.isfinite(out)
     if bad.any():
         i = _first_bad(bad)
         raise ValueError(f"{name}: expected finite values, got {out[i]} at index {i}")

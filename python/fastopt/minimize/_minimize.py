@@ -187,7 +187,7 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     method = method.lower()
     on_gpu = _gpu.is_gpu_array(x0)
     if on_gpu:
-        # The GPU raises here, before any check, when no module or device is available.
+        # Without a CUDA module or device this raises RuntimeError before any other check.
         _gpu.cuda_module()
     x0 = _check_device_x0(x0) if on_gpu else _check_x0(x0)
     opts = _check_options(options)
@@ -370,7 +370,7 @@ def _check_options(options) -> dict:
 
 
 def _check_state(state, n, dtype, options, history_size, state_type=None) -> None:
-    # A GPULBFGSState is also an LBFGSState, so the device is told apart by the subclass.
+    # A GPULBFGSState is also an LBFGSState, so the subclass decides the device.
     if state_type is GPULBFGSState and not isinstance(state, GPULBFGSState) \
             and isinstance(state, LBFGSState):
         raise TypeError("state: is an LBFGSState on the CPU but x0 is on the GPU; pass a "
