@@ -20,5 +20,7 @@ void register_optim_adam(pybind11::module_& m);
 void register_optim_lamb(pybind11::module_& m);
 void register_optim_sgd(pybind11::module_& m);
 void register_prox(pybind11::module_& m);
+void register_lbfgs(pybind11::module_& m);
+void register_glm(pybind11::module_& m);
 
 }  // namespace fastopt::cuda

@@ -8,4 +8,6 @@ PYBIND11_MODULE(_cuda, m) {
   fastopt::cuda::register_optim_lamb(m);
   fastopt::cuda::register_optim_sgd(m);
   fastopt::cuda::register_prox(m);
+  fastopt::cuda::register_lbfgs(m);
+  fastopt::cuda::register_glm(m);
 }

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from fastopt import _gpu
 from fastopt._progress import Progress
 from fastopt.exceptions import ConvergenceWarning, DataConversionWarning, not_fitted_error_class
 from fastopt.linear_model._early_stopping import ValidationMonitor, split_validation
@@ -101,6 +102,12 @@ def check_X(X, *, name="X"):
     data pass through. Other dense input is converted to float64, other sparse formats to
     CSR. Raises ValueError for complex, non-numeric, non-2-D, empty or non-finite input.
     """
+    if _gpu.is_gpu_array(X) or type(X).__module__.startswith("cupyx."):
+        # NOTE: the GPU objective (GPUGLMObjective) exists, but the estimators' checks,
+        # label encoding, early stopping and prediction are NumPy code.
+        raise TypeError(f"{name}: fitting estimators on GPU arrays is not implemented yet; "
+                        f"pass a NumPy array or a scipy.sparse matrix (cupy.asnumpy({name}) "
+                        f"or {name}.get())")
     if sp.issparse(X):
         if X.format not in ("csr", "csc"):
             X = X.tocsr()

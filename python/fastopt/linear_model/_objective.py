@@ -42,21 +42,72 @@ def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def _as_real_vector(name: str, values, n: int) -> np.ndarray:
-    """Return ``values`` as a float64 vector of length n, checked to be finite."""
-    array = np.asarray(values)
+def _as_real_vector(name: str, values, n: int, xp=np) -> np.ndarray:
+    """Return ``values`` as a float64 vector of length n, checked to be finite.
+
+    ``xp`` is the array module of the result: NumPy, or CuPy for the GPU objective.
+    """
+    array = xp.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {array.shape}")
     if array.shape[0] != n:
         raise ValueError(f"{name}: expected {n} values (one per sample of X), got {array.shape[0]}")
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
-    out = np.array(array, dtype=np.float64, order="C")  # a private copy
-    bad = ~np.isfinite(out)
+    out = xp.array(array, dtype=np.float64, order="C")  # a private copy
+    bad = ~xp.isfinite(out)
     if bad.any():
         i = _first_bad(bad)
         raise ValueError(f"{name}: expected finite values, got {out[i]} at index {i}")
     return out
+
+
+def check_options(loss, fit_intercept, huber_delta) -> None:
+    """Raise ValueError or TypeError naming the first invalid objective option."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss: expected one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept: expected a bool, got {type(fit_intercept).__name__}")
+    if (not isinstance(huber_delta, numbers.Real) or not np.isfinite(huber_delta)
+            or huber_delta <= 0):
+        raise ValueError(f"huber_delta: expected a finite number > 0, got {huber_delta!r}")
+
+
+def check_labels(y, loss: str, n_classes) -> int:
+    """Check the labels for ``loss``; return the number of outputs K.
+
+    Works on NumPy and CuPy arrays alike (CuPy through NumPy's dispatch).
+    """
+    if loss != "multinomial":
+        if n_classes is not None:
+            raise ValueError(
+                f"n_classes: expected None for loss={loss!r}, got {n_classes!r}")
+        if loss == "logistic":
+            bad = (y != 1.0) & (y != -1.0)
+            if bad.any():
+                i = _first_bad(bad)
+                raise ValueError(
+                    f"y: expected labels -1 or +1 for loss='logistic', got {y[i]} at "
+                    f"index {i}")
+        return 1
+    bad = (y < 0) | (y != np.floor(y))
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(
+            f"y: expected class indices 0, 1, ... for loss='multinomial', got {y[i]} at "
+            f"index {i}")
+    inferred = int(y.max()) + 1
+    if n_classes is None:
+        return max(inferred, 1)
+    if (not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool)
+            or n_classes < 1):
+        raise ValueError(f"n_classes: expected an int >= 1, got {n_classes!r}")
+    if inferred > n_classes:
+        i = int(np.argmax(y >= n_classes))
+        raise ValueError(
+            f"y: expected class indices below n_classes={n_classes}, got {y[i]} at "
+            f"index {i}")
+    return int(n_classes)
 
 
 class GLMObjective:
@@ -97,13 +148,7 @@ class GLMObjective:
 
     def __init__(self, X, y, *, loss, sample_weight=None, fit_intercept=True, n_classes=None,
                  huber_delta=1.0):
-        if loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept: expected a bool, got {type(fit_intercept).__name__}")
-        if (not isinstance(huber_delta, numbers.Real) or not np.isfinite(huber_delta)
-                or huber_delta <= 0):
-            raise ValueError(f"huber_delta: expected a finite number > 0, got {huber_delta!r}")
+        check_options(loss, fit_intercept, huber_delta)
         self.design: Design = as_design(X)
         n = self.design.n_samples
         self.loss = loss
@@ -127,37 +172,7 @@ class GLMObjective:
     # ------------------------------------------------------------------ checks
 
     def _check_labels(self, n_classes) -> int:
-        y = self.y
-        if self.loss != "multinomial":
-            if n_classes is not None:
-                raise ValueError(
-                    f"n_classes: expected None for loss={self.loss!r}, got {n_classes!r}")
-            if self.loss == "logistic":
-                bad = (y != 1.0) & (y != -1.0)
-                if bad.any():
-                    i = _first_bad(bad)
-                    raise ValueError(
-                        f"y: expected labels -1 or +1 for loss='logistic', got {y[i]} at "
-                        f"index {i}")
-            return 1
-        bad = (y < 0) | (y != np.floor(y))
-        if bad.any():
-            i = _first_bad(bad)
-            raise ValueError(
-                f"y: expected class indices 0, 1, ... for loss='multinomial', got {y[i]} at "
-                f"index {i}")
-        inferred = int(y.max()) + 1
-        if n_classes is None:
-            return max(inferred, 1)
-        if (not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool)
-                or n_classes < 1):
-            raise ValueError(f"n_classes: expected an int >= 1, got {n_classes!r}")
-        if inferred > n_classes:
-            i = int(np.argmax(y >= n_classes))
-            raise ValueError(
-                f"y: expected class indices below n_classes={n_classes}, got {y[i]} at "
-                f"index {i}")
-        return int(n_classes)
+        return check_labels(self.y, self.loss, n_classes)
 
     def _normalized_weights(self, sample_weight):
         """Return the weights divided by their sum (None for equal weights)."""

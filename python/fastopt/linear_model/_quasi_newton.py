@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastopt.linear_model._result import SolverResult
+from fastopt.minimize._device import array_module
 from fastopt.linear_model._stopping import (
     add_l2_gradient,
     optimality_violation,
@@ -83,13 +84,16 @@ def _run(obj, method, alpha, l1_ratio, tol, max_iter, w0, callback):
     def full_objective(w, f_smooth):
         return f_smooth + a1 * float(np.abs(w[:n_coef]).sum())
 
-    zero = np.zeros(obj.n_params)
+    # A GPUGLMObjective keeps w and the gradient on its device; the penalty and stopping
+    # helpers are NumPy calls that CuPy arrays dispatch to CuPy.
+    xp = array_module(obj.y)
+    zero = xp.zeros(obj.n_params)
     f_zero, g_zero = smooth(zero)
     violation0 = violation_at(zero, g_zero)
     if w0 is None:
         w, f, g = zero, f_zero, g_zero
     else:
-        w = np.array(w0, dtype=np.float64)
+        w = xp.array(w0, dtype=np.float64)
         f, g = smooth(w)
     violation = violation_at(w, g)
     threshold = tol * violation0
@@ -113,13 +117,13 @@ def _run(obj, method, alpha, l1_ratio, tol, max_iter, w0, callback):
     options = {"history_size": HISTORY_SIZE, "gtol": 0.0, "ftol": 0.0, "maxiter": max_iter,
                "maxfun": DEFAULT_OPTIONS["max_linesearch"] * (max_iter + 1) + 1}
     if method == "owlqn":
-        l1 = np.zeros(obj.n_params)
+        l1 = xp.zeros(obj.n_params)
         l1[:n_coef] = a1
         options["l1"] = l1
     result = _minimize(smooth, w, jac=True, method=method, options=options,
                        callback=on_iteration)
     w = result.x
-    if last["x"] is not None and np.array_equal(last["x"], w):
+    if last["x"] is not None and bool(xp.array_equal(last["x"], w)):
         # With method "owlqn" result.fun already includes the L1 term.
         violation, objective = last["violation"], float(result.fun)
     else:

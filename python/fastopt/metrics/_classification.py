@@ -15,9 +15,9 @@ import numpy as np
 
 from fastopt import _core
 from fastopt.exceptions import UndefinedMetricWarning
+from fastopt.metrics import _device
 from fastopt.metrics._validation import (
     as_label_vector,
-    as_scores,
     check_same_length,
     check_sample_weight,
     encode,
@@ -41,6 +41,12 @@ _AVERAGES = (None, "micro", "macro", "weighted", "binary")
 # Above this many classes the per-class sums come from np.bincount rather than from a
 # K x K confusion matrix, which would need K**2 memory.
 _MAX_MATRIX_LABELS = 2048
+
+
+def _targets(y_true, y_pred, sample_weight):
+    if _device.on_gpu(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight):
+        return _device.Targets(y_true, y_pred, sample_weight)
+    return _Targets(y_true, y_pred, sample_weight)
 
 
 class _Targets:
@@ -105,7 +111,7 @@ def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None) -> flo
     -------
     float
     """
-    targets = _Targets(y_true, y_pred, sample_weight)
+    targets = _targets(y_true, y_pred, sample_weight)
     if targets.classes.size <= _MAX_MATRIX_LABELS:
         matrix = targets.confusion()
         correct = np.trace(matrix)
@@ -145,15 +151,19 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normali
     """
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize: expected None, 'true', 'pred' or 'all', got {normalize!r}")
-    integer_weight = sample_weight is None or np.asarray(sample_weight).dtype.kind in "biu"
-    targets = _Targets(y_true, y_pred, sample_weight)
+    targets = _targets(y_true, y_pred, sample_weight)
+    weight_dtype = getattr(sample_weight, "dtype", None)
+    if weight_dtype is None and sample_weight is not None:
+        weight_dtype = np.asarray(sample_weight).dtype
+    integer_weight = sample_weight is None or weight_dtype.kind in "biu"
     matrix = targets.confusion()
     if labels is not None:
         wanted = np.asarray(labels)
         if wanted.ndim != 1 or wanted.size == 0:
             raise ValueError(f"labels: expected a non-empty 1-D array, got shape {wanted.shape}")
         index = np.array([find_label(targets.classes, v) for v in wanted.tolist()])
-        present_in_true = np.bincount(targets.true_codes, minlength=targets.classes.size) > 0
+        present_in_true = _device.to_host(
+            np.bincount(targets.true_codes, minlength=targets.classes.size)) > 0
         if not any(i >= 0 and present_in_true[i] for i in index):
             raise ValueError(f"labels: none of {wanted.tolist()} occurs in y_true")
         selected = np.zeros((wanted.size, wanted.size), dtype=matrix.dtype)
@@ -283,7 +293,7 @@ def _prfs(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_wei
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
     if not isinstance(beta, numbers.Real) or not beta >= 0:
         raise ValueError(f"beta: expected a number >= 0, got {beta!r}")
-    targets = _Targets(y_true, y_pred, sample_weight)
+    targets = _targets(y_true, y_pred, sample_weight)
     classes = targets.classes
     if average == "binary":
         if targets.type != "binary":
@@ -378,15 +388,15 @@ def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
                          zero_division, beta=1.0)
 
 
-def _log_loss_classes(true: np.ndarray, labels) -> np.ndarray:
+def _log_loss_classes(true: np.ndarray, labels, ops) -> np.ndarray:
     if labels is None:
-        classes = unique_labels(true)
+        classes = ops.unique_labels(true)
         if classes.size == 1:
             raise ValueError(
                 f"y_true: contains only the label {classes.tolist()[0]!r}; pass labels= with every "
                 "class so the loss is defined")
         return classes
-    given = np.asarray(labels)
+    given = np.asarray(_device.to_host(labels))
     classes = unique_labels(given)
     if classes.size < 2:
         raise ValueError(f"labels: expected at least two labels, got {given.tolist()}")
@@ -445,13 +455,14 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
         y_proba = y_pred
     if y_proba is None:
         raise ValueError("y_proba: missing; pass the predicted probabilities")
-    true = as_label_vector("y_true", y_true)
-    proba = as_scores("y_proba", y_proba, true.shape[0])
+    ops = _device.ops_for(y_true=y_true, y_proba=y_proba, sample_weight=sample_weight)
+    true = ops.as_label_vector("y_true", y_true)
+    proba = ops.as_scores("y_proba", y_proba, true.shape[0])
     if proba.ndim == 2 and proba.shape[1] == 1:
         proba = proba.ravel()
-    weight = check_sample_weight(sample_weight, true.shape[0])
-    classes = _log_loss_classes(true, labels)
-    codes = encode(true, classes)
+    weight = ops.check_sample_weight(sample_weight, true.shape[0])
+    classes = _log_loss_classes(true, labels, ops)
+    codes = ops.encode(true, classes)
     unknown = (codes < 0) | (codes >= classes.size)
     if labels is not None and unknown.any():
         index = int(np.argmax(unknown))
@@ -463,10 +474,9 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
             f"has {classes.size} ({classes.tolist()}); pass labels= with every class")
     if proba.ndim == 1:
         positive = (codes == 1).view(np.uint8)
-        result = _core.metrics_log_loss(proba, positive, None, weight)
+        result = ops.log_loss(proba, positive, None, weight)
     else:
-        result = _core.metrics_log_loss(proba, None, np.ascontiguousarray(codes, np.int64),
-                                        weight)
+        result = ops.log_loss(proba, None, np.ascontiguousarray(codes, np.int64), weight)
     loss_sum, weight_sum, first_invalid, rows_not_normalized = result
     if first_invalid >= 0:
         row = np.atleast_1d(proba[first_invalid])

@@ -13,6 +13,7 @@ import numpy as np
 
 from fastopt import _core
 from fastopt.exceptions import UndefinedMetricWarning
+from fastopt.metrics import _device
 from fastopt.metrics._validation import (
     as_label_vector,
     as_scores,
@@ -36,9 +37,8 @@ def _run(kernel, scores, column, positive, weight, name="y_score"):
     return value, positive_weight, negative_weight
 
 
-def _binary_auc(scores, column, positive, weight) -> float:
-    value, positive_weight, negative_weight = _run(
-        _core.metrics_roc_auc, scores, column, positive, weight)
+def _binary_auc(scores, column, positive, weight, kernel=_core.metrics_roc_auc) -> float:
+    value, positive_weight, negative_weight = _run(kernel, scores, column, positive, weight)
     if positive_weight <= 0 or negative_weight <= 0:
         missing = "positive" if positive_weight <= 0 else "negative"
         warnings.warn(
@@ -98,11 +98,16 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None,
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
     if multi_class not in ("raise", "ovr", "ovo"):
         raise ValueError(f"multi_class: expected 'raise' or 'ovr', got {multi_class!r}")
-    true = as_label_vector("y_true", y_true)
-    scores = as_scores("y_score", y_score, true.shape[0])
-    weight = check_sample_weight(sample_weight, true.shape[0])
-    classes = unique_labels(true)
+    ops = _device.ops_for(y_true=y_true, y_score=y_score, sample_weight=sample_weight)
+    true = ops.as_label_vector("y_true", y_true)
+    scores = ops.as_scores("y_score", y_score, true.shape[0])
+    weight = ops.check_sample_weight(sample_weight, true.shape[0])
+    classes = ops.unique_labels(true)
     if classes.size > 2 or (scores.ndim == 2 and scores.shape[1] > 2):
+        if ops.gpu:
+            raise NotImplementedError(
+                "roc_auc_score: multiclass y_true on the GPU is not implemented yet; pass "
+                "NumPy arrays (cupy.asnumpy) to score it on the CPU")
         return _multiclass_auc(true, scores, classes, weight, average, multi_class, labels)
     if scores.ndim != 1:
         raise ValueError(
@@ -112,8 +117,8 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None,
             f"y_true contains only the class {classes.tolist()[0]!r}, so the ROC AUC is undefined "
             "and set to NaN", UndefinedMetricWarning, stacklevel=2)
         return math.nan
-    positive = (encode(true, classes) == 1).view(np.uint8)
-    return _binary_auc(scores, -1, positive, weight)
+    positive = (ops.encode(true, classes) == 1).view(np.uint8)
+    return _binary_auc(scores, -1, positive, weight, ops.roc_auc)
 
 
 def _multiclass_auc(true, scores, classes, weight, average, multi_class, labels):
@@ -206,14 +211,14 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1,
     """
     if average not in _AVERAGES:
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
-    true = as_label_vector("y_true", y_true)
-    scores = as_scores("y_score", y_score, true.shape[0])
-    weight = check_sample_weight(sample_weight, true.shape[0])
-    positive = _positive_class(true, pos_label, default_binary=False)
+    ops = _device.ops_for(y_true=y_true, y_score=y_score, sample_weight=sample_weight)
+    true = ops.as_label_vector("y_true", y_true)
+    scores = ops.as_scores("y_score", y_score, true.shape[0])
+    weight = ops.check_sample_weight(sample_weight, true.shape[0])
+    positive = _positive_class(true, pos_label, default_binary=False, ops=ops)
     if scores.ndim != 1:
         raise ValueError(f"y_score: expected a 1-D array of scores, got shape {scores.shape}")
-    value, positive_weight, _ = _run(_core.metrics_average_precision, scores, -1, positive,
-                                     weight)
+    value, positive_weight, _ = _run(ops.average_precision, scores, -1, positive, weight)
     if positive_weight <= 0:
         warnings.warn(
             "y_true has no positive samples of nonzero weight, so recall is undefined; "
@@ -222,9 +227,10 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1,
     return float(max(0.0, value))
 
 
-def _positive_class(true, pos_label, *, default_binary):
+def _positive_class(true, pos_label, *, default_binary, ops=None):
     """Return the uint8 mask of positive samples for a binary curve or score."""
-    classes = unique_labels(true)
+    ops = ops if ops is not None else _device.host_ops()
+    classes = ops.unique_labels(true)
     if classes.size > 2:
         raise ValueError(
             f"y_true: has {classes.size} classes; only binary targets are supported here")
@@ -240,8 +246,8 @@ def _positive_class(true, pos_label, *, default_binary):
     if index < 0 and classes.size == 2:
         raise ValueError(f"pos_label: {pos_label!r} is not one of the labels {classes.tolist()}")
     if index < 0:
-        return np.zeros(true.shape[0], dtype=np.uint8)
-    return (encode(true, classes) == index).view(np.uint8)
+        return ops.zeros_mask(true.shape[0])
+    return (ops.encode(true, classes) == index).view(np.uint8)
 
 
 def _curve_points(y_true, y_score, pos_label, sample_weight):

@@ -11,7 +11,14 @@ _MAX_TABLE_RANGE = 1 << 22
 
 def as_label_vector(name: str, values) -> np.ndarray:
     """Return ``values`` as a 1-D array of discrete labels, raising ValueError otherwise."""
-    array = np.asarray(values)
+    return checked_labels(name, np.asarray(values))
+
+
+def checked_labels(name: str, array):
+    """Check a label array as ``as_label_vector`` does and return it, raveled when (n, 1).
+
+    Works on NumPy and CuPy arrays alike (CuPy through NumPy's dispatch).
+    """
     if array.ndim == 2 and array.shape[1] == 1:
         array = array.ravel()
     if array.ndim == 2:
@@ -27,11 +34,11 @@ def as_label_vector(name: str, values) -> np.ndarray:
     if kind == "f":
         finite = np.isfinite(array)
         if not finite.all():
-            index = int(np.argmin(finite))
+            index = int(np.flatnonzero(~finite)[0])
             raise ValueError(f"{name}[{index}]: expected a finite label, got {array[index].item()!r}")
         integral = array == np.floor(array)
         if not integral.all():
-            index = int(np.argmin(integral))
+            index = int(np.flatnonzero(~integral)[0])
             raise ValueError(
                 f"{name}[{index}]: classification metrics need discrete labels, got the "
                 f"continuous value {array[index].item()!r}"

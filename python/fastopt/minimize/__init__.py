@@ -13,6 +13,7 @@ import types
 
 from fastopt.minimize._batched import minimize_batched
 from fastopt.minimize._driver import Status
+from fastopt.minimize._gpu_state import GPULBFGSState
 from fastopt.minimize._linesearch import LineSearchResult, backtracking_armijo, more_thuente
 from fastopt.minimize._minimize import DEFAULT_OPTIONS, minimize
 from fastopt.minimize._owlqn import pseudo_gradient
@@ -20,6 +21,7 @@ from fastopt.minimize._state import LBFGSInverseHessian, LBFGSState
 
 __all__ = [
     "DEFAULT_OPTIONS",
+    "GPULBFGSState",
     "LBFGSInverseHessian",
     "LBFGSState",
     "LineSearchResult",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastopt import _core
+from fastopt.minimize import _device
 
 # Largest step a line search may try when the path never leaves the box.
 STEP_MAX = 1e10
@@ -32,7 +33,7 @@ class Unconstrained:
 
     def stationarity(self, x: np.ndarray, g: np.ndarray) -> float:
         # The in-place form of the gradient pass only reads g; a NaN there propagates.
-        return _core.lbfgs_gradient(g, g)[1]
+        return _device.gradient_pass(g, g)[1]
 
     def direction_gradient(self, x, g, stationarity: float):
         """Return the gradient the direction strategy uses, and the active mask (None)."""
@@ -42,16 +43,16 @@ class Unconstrained:
         pass
 
     def initial_slope(self, x, d, g) -> float:
-        return _core.lbfgs_dot(g, d)
+        return _device.dot(g, d)
 
     def step_max(self, x, d) -> float:
         return STEP_MAX
 
     def trial(self, x, d, alpha: float, out: np.ndarray) -> None:
-        _core.lbfgs_trial(x, d, alpha, out)
+        _device.trial(x, d, alpha, out)
 
     def slope(self, x, d, alpha: float, g_trial) -> float:
-        return _core.lbfgs_dot(g_trial, d)
+        return _device.dot(g_trial, d)
 
 
 class Box:

@@ -16,7 +16,7 @@ from enum import IntEnum
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from fastopt import _core
+from fastopt.minimize import _device
 from fastopt.minimize._bounds import Unconstrained
 from fastopt.minimize._linesearch import backtracking_armijo, more_thuente
 from fastopt.minimize._objective import BudgetExhausted, Objective
@@ -64,15 +64,17 @@ class Settings:
 class _Point:
     """One point with its gradient, in buffers reused for the whole run."""
 
-    def __init__(self, n: int, dtype):
-        self.x = np.empty(n, dtype)
-        self.g = np.empty(n, dtype)
+    def __init__(self, n: int, dtype, xp=np):
+        self.x = xp.empty(n, dtype)
+        self.g = xp.empty(n, dtype)
         self.f = math.nan
         # max |g_i| from the objective's pass over g, or None when unknown.
         self.inf_norm = None
         # fun gets a read-only view, so it cannot change a point the loop still uses.
+        # NOTE: CuPy arrays have no read-only flag, so on the GPU fun receives x itself.
         self.x_view = self.x.view()
-        self.x_view.flags.writeable = False
+        if xp is np:
+            self.x_view.flags.writeable = False
 
 
 def _callback_wants_result(callback) -> bool:
@@ -87,15 +89,17 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
     """Minimize from ``x0``; return a :class:`scipy.optimize.OptimizeResult`."""
     dtype = x0.dtype
     n = x0.size
+    # The points and the direction live on x0's device: NumPy or CuPy arrays.
+    xp = _device.array_module(x0)
     eps = float(np.finfo(dtype).eps)
     # Below eps a relative reduction of f is rounding, so a float32 run stops on ftol at
     # its own precision instead of waiting for a line search failure. float64 keeps the
     # caller's ftol, as SciPy does: ftol=0 must let slow but real progress continue.
     ftol = settings.ftol if dtype == np.float64 else max(settings.ftol, eps)
-    points = [_Point(n, dtype) for _ in range(4)]
+    points = [_Point(n, dtype, xp) for _ in range(4)]
     cur, new, trial, best = points
-    d = np.empty(n, dtype)
-    np.copyto(cur.x, x0)
+    d = xp.empty(n, dtype)
+    xp.copyto(cur.x, x0)
     feasible.project(cur.x)
 
     counters = {"nit": 0, "nreset": 0}
@@ -166,7 +170,7 @@ def run(objective, x0: np.ndarray, strategy, feasible, settings: Settings, callb
             step = settings.initial_step
         elif first_step or strategy.gamma == 1.0:
             # A unit move along d, as L-BFGS-B's first step: the scale of x is unknown.
-            step = 1.0 / math.sqrt(_core.lbfgs_dot(d, d))
+            step = 1.0 / math.sqrt(_device.dot(d, d))
         else:
             step = 1.0  # steepest descent scaled by the last gamma
         step_max = feasible.step_max(cur.x, d)
@@ -320,8 +324,9 @@ class _TrialTracker:
     def min_move(self) -> float:
         """Return a bound on the relative move of x over the shortest finite trial step."""
         x = self.cur.x
-        scale = np.maximum(np.abs(x), np.finfo(x.dtype).tiny)
-        return self.min_step * float(np.max(np.abs(self.d) / scale)) if x.size else 0.0
+        xp = _device.array_module(x)
+        scale = xp.maximum(xp.abs(x), np.finfo(x.dtype).tiny)
+        return self.min_step * float(xp.max(xp.abs(self.d) / scale)) if x.size else 0.0
 
     def point_at(self, step: float):
         if self.best_step is not None and step == self.best_step:

@@ -6,9 +6,11 @@ import numbers
 
 import numpy as np
 
+from fastopt import _gpu
 from fastopt.minimize._bfgs import BFGSDirection
 from fastopt.minimize._bounds import parse_bounds
 from fastopt.minimize._driver import Settings, run
+from fastopt.minimize._gpu_state import GPULBFGSState, GPUOrthant, device_pseudo_gradient
 from fastopt.minimize._lbfgs import LBFGSDirection
 from fastopt.minimize._objective import Objective
 from fastopt.minimize._owlqn import L1Objective, Orthant, check_l1, pseudo_gradient
@@ -72,6 +74,13 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     Nocedal & Wright eq. (6.17), for small ``n`` (it stores :math:`n^2` float64 values and
     costs :math:`O(n^2)` per iteration), with the same line searches, pair skip rule, bounds
     handling and result fields as L-BFGS.
+
+    A CuPy ``x0`` (or any array with ``__cuda_array_interface__``) runs "lbfgs" and "owlqn"
+    on its GPU, on CuPy's current stream: ``fun`` receives and returns CuPy arrays, and the
+    history, the direction and every trial point stay on the device. Only ``f`` and the
+    scalars of the line search (slopes, norms, the curvature test) are copied to the host.
+    The result's ``x`` and ``jac`` are CuPy arrays, ``hess_inv`` is None and ``state`` is a
+    :class:`GPULBFGSState`. Bounds and method="bfgs" need a NumPy ``x0``.
 
     Parameters
     ----------
@@ -176,42 +185,96 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     method = method.lower()
-    x0 = _check_x0(x0)
+    on_gpu = _gpu.is_gpu_array(x0)
+    if on_gpu:
+        # Without a CUDA module or device this raises RuntimeError before any other check.
+        _gpu.cuda_module()
+    x0 = _check_device_x0(x0) if on_gpu else _check_x0(x0)
     opts = _check_options(options)
     if state is not None and opts["state"] is not None and state is not opts["state"]:
         raise ValueError("state: given both as a keyword and in options; pass it once")
     state = state if state is not None else opts["state"]
     n = x0.size
-    l1 = _check_method_options(method, opts, options, bounds, state, n)
+    if on_gpu:
+        _check_device_method(method, bounds)
+    l1 = _check_method_options(method, opts, options, bounds, state, n, x0)
     if method == "bfgs":
         strategy = BFGSDirection(n, x0.dtype)
     else:
-        if state is None:
+        state_type = GPULBFGSState if on_gpu else LBFGSState
+        if state is None and on_gpu:
+            # A GPU state allocates on CuPy's current device, which must be x0's.
+            with x0.device:
+                state = GPULBFGSState(n, opts["history_size"], x0.dtype)
+        elif state is None:
             state = LBFGSState(n, opts["history_size"], x0.dtype)
         else:
-            _check_state(state, n, x0.dtype, options, opts["history_size"])
+            _check_state(state, n, x0.dtype, options, opts["history_size"], state_type)
         strategy = LBFGSDirection(state)
     objective = Objective(fun, jac, n, x0.dtype, opts["maxfun"])
     if l1 is None:
         feasible = parse_bounds(bounds, n, x0.dtype)
     else:
-        feasible = Orthant(l1, n, x0.dtype)
+        if on_gpu:
+            with x0.device:
+                feasible = GPUOrthant(l1, n, x0.dtype)
+        else:
+            feasible = Orthant(l1, n, x0.dtype)
         objective = L1Objective(objective, l1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback: expected a callable or None, got {type(callback).__name__}")
     settings = Settings(gtol=opts["gtol"], ftol=opts["ftol"], maxiter=opts["maxiter"],
                         maxfun=opts["maxfun"], max_linesearch=opts["max_linesearch"],
                         line_search=opts["line_search"], initial_step=opts["initial_step"])
-    result = run(objective, x0, strategy, feasible, settings, callback)
+    if on_gpu:
+        with x0.device:
+            result = run(objective, x0, strategy, feasible, settings, callback)
+        # NOTE: no inverse Hessian operator on the GPU yet; state.apply_inverse_hessian
+        # gives H v as a CuPy array.
+        result.hess_inv = None
+    else:
+        result = run(objective, x0, strategy, feasible, settings, callback)
     if l1 is not None:
         # The driver returns the gradient of f; the caller's stationarity measure is the
         # pseudo-gradient of f + L1 at the same point.
-        result.jac = pseudo_gradient(result.x, result.jac, l1)
+        pseudo = device_pseudo_gradient if on_gpu else pseudo_gradient
+        result.jac = pseudo(result.x, result.jac, l1)
         result.message = result.message.replace("projected gradient", "pseudo-gradient")
     return result
 
 
-def _check_method_options(method, opts, options, bounds, state, n):
+def _check_device_method(method, bounds) -> None:
+    if method == "bfgs":
+        raise ValueError("method: 'bfgs' runs on the CPU only, got a GPU x0; use 'lbfgs' or "
+                         "'owlqn', or pass x0 as a NumPy array")
+    if bounds is not None:
+        raise ValueError("bounds: not supported with a GPU x0; pass x0 as a NumPy array to "
+                         "use bounds")
+
+
+def _check_device_x0(x0):
+    """Return a private CuPy copy of a GPU ``x0`` in float32 or float64, checked like x0."""
+    return _checked_copy(_gpu.as_cupy(x0), _gpu._import_cupy())
+
+
+def _device_l1(l1, n, x0):
+    """Return ``l1`` checked as on the CPU, as a float or a float64 array on x0's device.
+
+    Raises TypeError when ``l1`` is an array on another device than ``x0``.
+    """
+    if not _gpu.is_gpu_array(l1):
+        if isinstance(l1, np.ndarray) and l1.ndim > 0:
+            _gpu.check_one_device(x0=x0, l1=l1)
+        return check_l1(l1, n)
+    _gpu.check_one_device(x0=x0, l1=l1)
+    checked = check_l1(_gpu.as_cupy(l1).get(), n)
+    if isinstance(checked, float):
+        return checked
+    with x0.device:
+        return _gpu._import_cupy().asarray(checked)
+
+
+def _check_method_options(method, opts, options, bounds, state, n, x0=None):
     """Check the options that depend on the method; return the L1 strengths or None."""
     if method != "owlqn":
         if opts["l1"] is not None:
@@ -221,7 +284,10 @@ def _check_method_options(method, opts, options, bounds, state, n):
             raise ValueError("state: warm starts keep an L-BFGS history, which method='bfgs' "
                              "does not use; pass state only with method='lbfgs' or 'owlqn'")
         return None
-    l1 = check_l1(opts["l1"], n)
+    if _gpu.is_gpu_array(x0) or _gpu.is_gpu_array(opts["l1"]):
+        l1 = _device_l1(opts["l1"], n, x0)
+    else:
+        l1 = check_l1(opts["l1"], n)
     if bounds is not None:
         raise ValueError("bounds: method='owlqn' does not support bounds (its orthant "
                          "projection is the only constraint); use method='lbfgs' with "
@@ -239,6 +305,11 @@ def _check_x0(x0) -> np.ndarray:
     except Exception as exc:  # noqa: BLE001 - any conversion failure is a bad x0
         raise ValueError(f"x0: expected a 1-D array of real numbers, got {type(x0).__name__} "
                          f"({exc})") from None
+    return _checked_copy(arr, np)
+
+
+def _checked_copy(arr, xp):
+    """Return a private float32 or float64 copy of the array x0, checked, in module ``xp``."""
     if arr.ndim != 1:
         raise ValueError(f"x0: expected a 1-D array, got shape {arr.shape}")
     if arr.size == 0:
@@ -246,10 +317,11 @@ def _check_x0(x0) -> np.ndarray:
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"x0: expected real numbers, got dtype {arr.dtype}")
     dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    x = np.array(arr, dtype=dtype)
-    bad = np.flatnonzero(~np.isfinite(x))
+    x = xp.array(arr, dtype=dtype)
+    bad = xp.flatnonzero(~xp.isfinite(x))
     if bad.size:
-        raise ValueError(f"x0: expected finite values, got x0[{bad[0]}] = {x[bad[0]]!r}")
+        i = int(bad[0])
+        raise ValueError(f"x0: expected finite values, got x0[{i}] = {x[i].item()!r}")
     return x
 
 
@@ -297,7 +369,15 @@ def _check_options(options) -> dict:
     return opts
 
 
-def _check_state(state, n, dtype, options, history_size) -> None:
+def _check_state(state, n, dtype, options, history_size, state_type=None) -> None:
+    # A GPULBFGSState is also an LBFGSState, so the subclass decides the device.
+    if state_type is GPULBFGSState and not isinstance(state, GPULBFGSState) \
+            and isinstance(state, LBFGSState):
+        raise TypeError("state: is an LBFGSState on the CPU but x0 is on the GPU; pass a "
+                        "GPULBFGSState (fastopt.minimize.GPULBFGSState)")
+    if state_type is LBFGSState and isinstance(state, GPULBFGSState):
+        raise TypeError("state: is a GPULBFGSState on the GPU but x0 is on the CPU; pass an "
+                        "LBFGSState")
     if not isinstance(state, LBFGSState):
         raise ValueError(f"state: expected an LBFGSState, got {type(state).__name__}")
     if state.n != n:

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from fastopt import _core
+from fastopt import _gpu
+from fastopt.minimize import _device
 
 
 class BudgetExhausted(Exception):
@@ -69,13 +70,20 @@ class Objective:
         self.njev += 1
         f = self._scalar(f)
         source = self._checked_gradient(g, g_out)
-        slope, inf_norm, finite_g = _core.lbfgs_gradient(source, g_out, d)
+        slope, inf_norm, finite_g = _device.gradient_pass(source, g_out, d)
         self.last_slope = slope
         self.last_inf_norm = inf_norm
         return f, math.isfinite(f) and finite_g
 
     @staticmethod
     def _scalar(f) -> float:
+        if _gpu.is_gpu_array(f):
+            # A 0-d CuPy array (the usual result of a reduction): one copy to the host.
+            f = _gpu.as_cupy(f)
+            if f.ndim != 0:
+                raise ValueError(
+                    f"fun: expected a scalar objective value, got an array of shape {f.shape}")
+            f = f.get()
         if np.ndim(f) != 0:
             raise ValueError(
                 f"fun: expected a scalar objective value, got an array of shape {np.shape(f)}")
@@ -92,16 +100,21 @@ class Objective:
         """Return the array the kernel copies into ``g_out``, after checking ``g``.
 
         A C-contiguous gradient of the run's dtype is read directly; any other is first
-        converted into ``g_out`` by NumPy, and the kernel then checks it in place.
+        converted into ``g_out`` by NumPy (CuPy on the GPU), and the kernel then checks it in
+        place. A gradient on another device than ``x`` raises TypeError naming both.
         """
-        g = np.asarray(g)
+        on_gpu = _gpu.is_gpu_array(g_out)
+        if on_gpu or _gpu.is_gpu_array(g):
+            _gpu.check_one_device(x=g_out, jac=g)
+        xp = _device.array_module(g_out)
+        g = _gpu.as_cupy(g) if on_gpu else np.asarray(g)
         if g.shape != (self.n,):
             raise ValueError(
                 f"jac: expected a gradient of shape ({self.n},), got shape {g.shape}")
         if g.dtype.kind not in "fiu":
             raise ValueError(f"jac: expected a real gradient, got dtype {g.dtype}")
         if (g.dtype == g_out.dtype and g.flags.c_contiguous
-                and not np.may_share_memory(g, g_out)):
+                and not xp.may_share_memory(g, g_out)):
             return g
-        np.copyto(g_out, g, casting="unsafe")
+        xp.copyto(g_out, g, casting="unsafe")
         return g_out

@@ -48,12 +48,7 @@ class LBFGSState:
         self.n = int(n)
         self.history_size = int(history_size)
         self.dtype = dtype
-        slots = self.history_size + 1
-        self.s = np.zeros((slots, self.n), dtype)
-        self.y = np.zeros((slots, self.n), dtype)
-        self.sy = np.zeros((slots, slots))
-        self.yy = np.zeros((slots, slots))
-        self._work = np.zeros(_work_size(self.n, slots))
+        self._allocate(self.history_size + 1)
         #: Active slots, oldest first.
         self._order: list[int] = []
         self._order_array = np.zeros(0, np.int64)
@@ -66,6 +61,14 @@ class LBFGSState:
         self.nskipped = 0
         #: Incremented on every change, so inverse Hessian operators can detect reuse.
         self.version = 0
+
+    def _allocate(self, slots: int) -> None:
+        """Create the pairs, the cached products and the kernel's scratch space."""
+        self.s = np.zeros((slots, self.n), self.dtype)
+        self.y = np.zeros((slots, self.n), self.dtype)
+        self.sy = np.zeros((slots, slots))
+        self.yy = np.zeros((slots, slots))
+        self._work = np.zeros(_work_size(self.n, slots))
 
     @property
     def count(self) -> int:
@@ -98,7 +101,7 @@ class LBFGSState:
             eps = float(np.finfo(self.dtype).eps)
         used = set(self._order)
         slot = next(i for i in range(self.history_size + 1) if i not in used)
-        sy, yy, _ = _core.lbfgs_pair(x_new, x, g_new, g, self.s[slot], self.y[slot], self._work)
+        sy, yy = self._store_pair(slot, x_new, x, g_new, g)
         if not (np.isfinite(sy) and np.isfinite(yy) and sy > eps * yy and yy > 0.0):
             self.nskipped += 1
             return False
@@ -113,6 +116,11 @@ class LBFGSState:
         self.npairs += 1
         self.version += 1
         return True
+
+    def _store_pair(self, slot: int, x_new, x, g_new, g) -> tuple[float, float]:
+        """Write s and y into ``slot``; return s'y and y'y."""
+        sy, yy, _ = _core.lbfgs_pair(x_new, x, g_new, g, self.s[slot], self.y[slot], self._work)
+        return sy, yy
 
     def direction(self, g, out) -> np.ndarray:
         """Write ``-H g`` into ``out`` (the L-BFGS search direction) and return it."""
@@ -130,6 +138,9 @@ class LBFGSState:
         while len(self._stale) > 1:
             self._fill_column(self._stale.pop(0))
         new_slot = self._stale.pop() if self._stale else -1
+        return self._direction_kernel(g, out, new_slot)
+
+    def _direction_kernel(self, g, out, new_slot: int) -> float:
         return _core.lbfgs_direction(self.s, self.y, self._order_array, new_slot, self.sy,
                                      self.yy, self.gamma, g, out, self._work)
 
@@ -157,7 +168,7 @@ class LBFGSState:
 
     def copy(self) -> LBFGSState:
         """Return an independent copy (history included)."""
-        other = LBFGSState(self.n, self.history_size, self.dtype)
+        other = type(self)(self.n, self.history_size, self.dtype)
         for name in ("s", "y", "sy", "yy"):
             getattr(other, name)[...] = getattr(self, name)
         other._order = list(self._order)
