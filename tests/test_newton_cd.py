@@ -205,6 +205,29 @@ def test_logistic_matches_liblinear(data_file, name, n_rows, frac):
     assert ours <= theirs * (1.0 + 1e-9)
 
 
+def test_logistic_separable_matches_liblinear():
+    # Separable sparse data with a small alpha: some columns touch only samples with large
+    # margins, their Newton steps are far too long, and the step bound has to shorten them.
+    rng = np.random.default_rng(0)
+    X = sp.random(200, 2000, density=0.01, format="csc", random_state=0,
+                  data_rvs=lambda k: np.abs(rng.standard_normal(k)))
+    y = np.where(X @ rng.standard_normal(2000) >= 0, 1.0, -1.0)
+    alpha = 1e-3 * float(np.abs(X.T @ y).max()) / (2 * X.shape[0])
+    res = newton_cd(X, y, loss="logistic", alpha=alpha, l1_ratio=1.0, fit_intercept=False,
+                    tol=1e-8, max_iter=1000)
+    assert res.converged
+    violation = reference_violation(X, y, res.w, loss="logistic", alpha=alpha, l1_ratio=1.0,
+                                    fit_intercept=False)
+    assert violation <= 1e-8 * res.violation0 * (1.0 + 1e-6)
+    ref = liblinear_l1(X, y, alpha, fit_intercept=False)
+    ours = objective(X, y, res.w, loss="logistic", alpha=alpha, l1_ratio=1.0,
+                     fit_intercept=False)
+    theirs = objective(X, y, ref, loss="logistic", alpha=alpha, l1_ratio=1.0,
+                       fit_intercept=False)
+    assert ours == pytest.approx(theirs, rel=1e-6)
+    assert ours <= theirs * (1.0 + 1e-9)
+
+
 def test_logistic_intercept_matches_liblinear(data_file):
     # A large intercept_scaling makes liblinear's penalty on the intercept negligible.
     X, y = load_binary(data_file("heart_scale"))

@@ -19,9 +19,9 @@ import numpy as np
 def dot(a, b):
     """Return the inner product of two 1-D arrays as a float, without BLAS.
 
-    OpenBLAS splits a dot product of more than 10000 entries over its own threads; on a
-    machine with few cores they then compete with fastopt's threads, and one such product
-    on news20's 62061 coefficients took longer than a pass over the data.
+    OpenBLAS splits a dot product of more than 10000 entries over its own threads. On a
+    machine with few cores they compete with fastopt's threads: one such product over
+    news20's 62061 coefficients took longer than a pass over the data.
     """
     return float(np.einsum("i,i->", a, b))
 
