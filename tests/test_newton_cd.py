@@ -188,6 +188,16 @@ def liblinear_l1(X, y, alpha, fit_intercept, intercept_scaling=1.0):
     return sklearn_coef(model) if fit_intercept else np.ravel(model.coef_)
 
 
+def check_l1_logistic_against_liblinear(X, y, alpha, w):
+    """Assert that w (no intercept) is as good as liblinear's L1 logistic fit."""
+    ref = liblinear_l1(X, y, alpha, fit_intercept=False)
+    ours = objective(X, y, w, loss="logistic", alpha=alpha, l1_ratio=1.0, fit_intercept=False)
+    theirs = objective(X, y, ref, loss="logistic", alpha=alpha, l1_ratio=1.0,
+                       fit_intercept=False)
+    assert ours == pytest.approx(theirs, rel=1e-6)
+    assert ours <= theirs * (1.0 + 1e-9)
+
+
 @pytest.mark.parametrize("name,n_rows", [("mushrooms", None), ("a9a", 8000)])
 @pytest.mark.parametrize("frac", [0.1, 0.01])
 def test_logistic_matches_liblinear(data_file, name, n_rows, frac):
@@ -196,13 +206,35 @@ def test_logistic_matches_liblinear(data_file, name, n_rows, frac):
     res = newton_cd(X, y, loss="logistic", alpha=alpha, l1_ratio=1.0, fit_intercept=False,
                     tol=1e-10, max_iter=500)
     assert res.converged
-    ref = liblinear_l1(X, y, alpha, fit_intercept=False)
-    ours = objective(X, y, res.w, loss="logistic", alpha=alpha, l1_ratio=1.0,
-                     fit_intercept=False)
-    theirs = objective(X, y, ref, loss="logistic", alpha=alpha, l1_ratio=1.0,
-                       fit_intercept=False)
-    assert ours == pytest.approx(theirs, rel=1e-6)
-    assert ours <= theirs * (1.0 + 1e-9)
+    check_l1_logistic_against_liblinear(X, y, alpha, res.w)
+
+
+def test_logistic_separable_matches_liblinear():
+    # Separable sparse data with a small alpha: some columns touch only samples with large
+    # margins, their Newton steps are far too long, and the step bound has to shorten them.
+    rng = np.random.default_rng(0)
+    X = sp.random(200, 2000, density=0.01, format="csc", random_state=0,
+                  data_rvs=lambda k: np.abs(rng.standard_normal(k)))
+    y = np.where(X @ rng.standard_normal(2000) >= 0, 1.0, -1.0)
+    alpha = 1e-3 * float(np.abs(X.T @ y).max()) / (2 * X.shape[0])
+    res = newton_cd(X, y, loss="logistic", alpha=alpha, l1_ratio=1.0, fit_intercept=False,
+                    tol=1e-8, max_iter=1000)
+    assert res.converged
+    violation = reference_violation(X, y, res.w, loss="logistic", alpha=alpha, l1_ratio=1.0,
+                                    fit_intercept=False)
+    assert violation <= 1e-8 * res.violation0 * (1.0 + 1e-6)
+    check_l1_logistic_against_liblinear(X, y, alpha, res.w)
+
+
+def test_unchecked_input_gives_the_same_fit():
+    X, y = classification_problem()
+    alpha = 0.05 * alpha_max(X, y, loss="logistic")
+    checked = newton_cd(X, y, loss="logistic", alpha=alpha, l1_ratio=1.0, tol=1e-8)
+    unchecked = newton_cd(X, y, loss="logistic", alpha=alpha, l1_ratio=1.0, tol=1e-8,
+                          check_input=False)
+    np.testing.assert_array_equal(unchecked.w, checked.w)
+    with pytest.raises(TypeError, match="check_input: expected a bool, got str"):
+        newton_cd(X, y, loss="logistic", alpha=alpha, l1_ratio=1.0, check_input="no")
 
 
 def test_logistic_intercept_matches_liblinear(data_file):

@@ -32,6 +32,7 @@ import numpy as np
 from fastopt.linear_model._result import SolverResult
 from fastopt.linear_model._stopping import (
     add_l2_gradient,
+    dot,
     optimality_violation,
     penalty_value,
 )
@@ -95,12 +96,12 @@ def _accept(f_y, g_y, f_new, g_new, d, dd, lipschitz):
     compared with L instead.
     """
     lhs = f_new - f_y
-    rhs = float(g_y @ d) + 0.5 * lipschitz * dd
+    rhs = dot(g_y, d) + 0.5 * lipschitz * dd
     if lhs <= rhs:
         return True
     noise = ROUNDING_UNITS * np.finfo(np.float64).eps * max(abs(f_y), abs(f_new))
     if abs(lhs - rhs) <= noise:
-        return float((g_new - g_y) @ d) <= lipschitz * dd
+        return dot(g_new - g_y, d) <= lipschitz * dd
     return False
 
 
@@ -219,7 +220,7 @@ def fista(value_grad, prox, x0, *, penalty=None, lipschitz0=None, tol=1e-4, max_
             v += y
             prox(v, step, x_new)
             d = x_new - y
-            dd = float(d @ d)
+            dd = dot(d, d)
             if dd == 0.0:
                 # On the first trial y is a fixed point of the step. After
                 # rejections the step is too small to move y: the search failed.
@@ -255,7 +256,7 @@ def fista(value_grad, prox, x0, *, penalty=None, lipschitz0=None, tol=1e-4, max_
 
         # Restart when the last step x - x_prev has a positive component along
         # the gradient mapping (y - x): momentum is carrying x uphill.
-        if restart and float(-(d @ (x - x_prev))) > 0.0:
+        if restart and -dot(d, x - x_prev) > 0.0:
             momentum = 1.0
             n_restarts += 1
             y[...] = x

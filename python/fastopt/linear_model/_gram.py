@@ -52,7 +52,7 @@ import scipy.linalg
 
 from fastopt import _core
 from fastopt.linear_model._result import SolverResult
-from fastopt.linear_model._stopping import optimality_violation
+from fastopt.linear_model._stopping import dot, optimality_violation
 
 #: "auto" and "newton-cd" form the Hessian when n_features + fit_intercept is at most this
 #: and the samples are at least GRAM_MIN_ROWS_PER_PARAM times as many. A 2000 x 2000 Gram
@@ -100,7 +100,7 @@ def formation_sweeps(design):
     if nnz == 0.0:
         return 0.0
     row_nnz = row_nnz.astype(np.float64)
-    return float(row_nnz @ row_nnz) / 2.0 / nnz
+    return dot(row_nnz, row_nnz) / 2.0 / nnz
 
 
 def newton(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None):

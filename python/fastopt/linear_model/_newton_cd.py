@@ -28,7 +28,7 @@ def _first_non_finite(values):
     return (int(bad[0]), float(values[bad[0]])) if bad.size else None
 
 
-def _column_matrix(X):
+def _column_matrix(X, check_finite=True):
     """Return (data, indices, indptr, n, p) with column access to X.
 
     CSC with float32/float64 data and int32/int64 indices and F-contiguous
@@ -54,7 +54,7 @@ def _column_matrix(X):
             indices = indices.astype(np.int64)
             indptr = indptr.astype(np.int64)
         data = np.ascontiguousarray(X.data)
-        bad = _first_non_finite(data)
+        bad = _first_non_finite(data) if check_finite else None
         if bad is not None:
             k, value = bad
             row = int(indices[k])
@@ -71,6 +71,8 @@ def _column_matrix(X):
             raise TypeError(f"X: expected real numbers, got dtype {X.dtype}")
         X = X.astype(np.float64, order="F")
     X = np.asfortranarray(X)  # copy unless X is already column-major
+    if not check_finite:
+        return X, None, None, X.shape[0], X.shape[1]
     finite = np.isfinite(X)
     if not finite.all():
         row, column = np.argwhere(~finite)[0]
@@ -79,7 +81,7 @@ def _column_matrix(X):
     return X, None, None, X.shape[0], X.shape[1]
 
 
-def _sample_vector(name, values, n):
+def _sample_vector(name, values, n, check_finite=True):
     values = np.asarray(values)
     if values.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {values.shape}")
@@ -89,14 +91,14 @@ def _sample_vector(name, values, n):
                                                                     np.complexfloating):
         raise TypeError(f"{name}: expected real numbers, got dtype {values.dtype}")
     values = np.ascontiguousarray(values, dtype=np.float64)
-    bad = _first_non_finite(values)
+    bad = _first_non_finite(values) if check_finite else None
     if bad is not None:
         raise ValueError(f"{name}: expected finite values, got {bad[1]!r} at index {bad[0]}")
     return values
 
 
 def newton_cd(X, y, *, loss, alpha, l1_ratio, sample_weight=None, fit_intercept=True, w0=None,
-              tol=1e-6, max_iter=100, callback=None, huber_delta=1.0):
+              tol=1e-6, max_iter=100, callback=None, huber_delta=1.0, check_input=True):
     r"""Minimize a penalized GLM objective by working-set proximal Newton with coordinate descent.
 
     The objective, with sample weights :math:`s_i` (default 1) normalized to
@@ -169,6 +171,10 @@ def newton_cd(X, y, *, loss, alpha, l1_ratio, sample_weight=None, fit_intercept=
         outer iteration; a true return value stops the solver.
     huber_delta : float, default 1.0
         Threshold of the Huber loss, > 0.
+    check_input : bool, default True
+        Whether to check that X, y and sample_weight are finite, the labels are in
+        {-1, +1} and the weights non-negative. Pass False only for arrays already checked,
+        such as those a :class:`GLMObjective` was built from; the checks read every entry.
 
     Returns
     -------
@@ -206,20 +212,23 @@ def newton_cd(X, y, *, loss, alpha, l1_ratio, sample_weight=None, fit_intercept=
         raise ValueError(f"max_iter: expected an int >= 0, got {max_iter!r}")
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"fit_intercept: expected a bool, got {type(fit_intercept).__name__}")
+    if not isinstance(check_input, (bool, np.bool_)):
+        raise TypeError(f"check_input: expected a bool, got {type(check_input).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback: expected a callable or None, got {type(callback).__name__}")
 
-    data, indices, indptr, n, p = _column_matrix(X)
+    data, indices, indptr, n, p = _column_matrix(X, check_finite=check_input)
     if n < 1:
         raise ValueError("X: expected at least 1 sample, got 0")
-    y = _sample_vector("y", y, n)
-    if loss == "logistic":
+    y = _sample_vector("y", y, n, check_finite=check_input)
+    if loss == "logistic" and check_input:
         bad = np.flatnonzero((y != 1.0) & (y != -1.0))
         if bad.size:
             raise ValueError(f"y: expected labels in {{-1, +1}} for the logistic loss, got "
                              f"{float(y[bad[0]])!r} at index {bad[0]}")
     if sample_weight is not None:
-        sample_weight = _sample_vector("sample_weight", sample_weight, n)
+        sample_weight = _sample_vector("sample_weight", sample_weight, n,
+                                       check_finite=check_input)
         negative = np.flatnonzero(sample_weight < 0.0)
         if negative.size:
             raise ValueError(f"sample_weight: expected values >= 0, got "

@@ -32,9 +32,12 @@ convergent.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fastopt.linear_model._result import SolverResult
+from fastopt.linear_model._stopping import dot
 
 ARMIJO = 1e-4
 MAX_BACKTRACKS = 40
@@ -137,7 +140,7 @@ class _NewtonState:
         obj.design.native.rmatvec(self.residual, obj.n_outputs, obj.fit_intercept, g)
         coef = w[: self.n_coef]
         if self.alpha != 0.0:
-            f += 0.5 * self.alpha * float(np.dot(coef, coef))
+            f += 0.5 * self.alpha * dot(coef, coef)
             g[: self.n_coef] += self.alpha * coef
         self.w = w
         return float(f), g
@@ -166,14 +169,14 @@ class _NewtonState:
         r = -g
         z = m_inv * r
         p = z.copy()
-        rz = float(np.dot(r, z))
-        target = eta * float(np.linalg.norm(g))
+        rz = dot(r, z)
+        target = eta * math.sqrt(dot(g, g))
         hp = np.empty_like(g)
         # CG on an n_params-dimensional system converges in at most n_params steps in exact
         # arithmetic; the cap guards against rounding on ill-conditioned problems.
         for _ in range(max(2 * g.size, 10)):
             self.hessp(p, hp)
-            curvature = float(np.dot(p, hp))
+            curvature = dot(p, hp)
             if not curvature > 0.0:
                 # Zero curvature along p: the Hessian is singular there (an unpenalized fit
                 # on separable data or an unused feature). Keep what CG has, or the
@@ -184,10 +187,10 @@ class _NewtonState:
             step = rz / curvature
             d += step * p
             r -= step * hp
-            if float(np.linalg.norm(r)) <= target:
+            if math.sqrt(dot(r, r)) <= target:
                 break
             z = m_inv * r
-            rz_new = float(np.dot(r, z))
+            rz_new = dot(r, z)
             p *= rz_new / rz
             p += z
             rz = rz_new
@@ -200,13 +203,13 @@ class _NewtonState:
         dominates the decrease.
         """
         line = self.obj.line(w, d)
-        slope = float(np.dot(g, d))
+        slope = dot(g, d)
         if not slope < 0.0:
             return 0.0, line
         coef, dcoef = w[: self.n_coef], d[: self.n_coef]
-        cc = float(np.dot(coef, coef))
-        cd = float(np.dot(coef, dcoef))
-        dd = float(np.dot(dcoef, dcoef))
+        cc = dot(coef, coef)
+        cd = dot(coef, dcoef)
+        dd = dot(dcoef, dcoef)
         t = 1.0
         for _ in range(MAX_BACKTRACKS):
             f_t = line.value(t)

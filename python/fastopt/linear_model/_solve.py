@@ -58,7 +58,9 @@ def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, d
     X, y, sample_weight = data
     return _newton_cd_module.newton_cd(X, y, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
                             sample_weight=sample_weight, fit_intercept=obj.fit_intercept,
-                            w0=w0, tol=tol, max_iter=max_iter, callback=callback)
+                            w0=w0, tol=tol, max_iter=max_iter, callback=callback,
+                            # obj was built from these arrays and has checked them.
+                            check_input=False)
 
 
 def _fista(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
