@@ -12,6 +12,7 @@ from fastopt.torch._device import as_array, gpu_backend_error, stream_context
 # Dtypes the kernels run in, and those stepped through a float32 copy.
 KERNEL_DTYPES = (torch.float32, torch.float64)
 LOW_PRECISION_DTYPES = (torch.float16, torch.bfloat16)
+_CPU = torch.device("cpu")
 
 
 def kernel_dtype(param: torch.Tensor) -> torch.dtype:
@@ -66,6 +67,90 @@ def check_grad(param: torch.Tensor, name: str) -> None:
         )
 
 
+class _Slot:
+    """Kernel views of one CPU parameter and its state, kept across steps while valid.
+
+    Building a NumPy view and re-running :func:`check_param` cost a few
+    microseconds per tensor, which on a model with hundreds of small tensors
+    is a sizeable part of a step. A slot is trusted only while ``key`` (the
+    parameter's data pointer, shape, strides and dtype) is unchanged, so
+    ``param.data = ...`` or an in-place resize rebuilds it. A state view is
+    trusted while the state dict holds the same tensor at the same address,
+    and the host copy of ``step`` while the step tensor is the same object
+    and its version counter shows no write since this optimizer's last one.
+    """
+
+    __slots__ = ("param", "key", "array", "views", "step_tensor", "step_ptr", "step_version",
+                 "step_array", "step")
+
+    def __init__(self, param: torch.Tensor, key: tuple):
+        self.param = param
+        self.key = key
+        self.array = param.detach().numpy()
+        self.views: dict[str, tuple[torch.Tensor, int, Any]] = {}
+        self.step_tensor = None
+        self.step_ptr = 0
+        self.step_version = -1
+        self.step_array = None
+        self.step = 0
+
+    def view(self, tensor: torch.Tensor, name: str):
+        """Return the kernel array of state entry ``name``, which holds ``tensor``."""
+        cached = self.views.get(name)
+        if cached is not None and cached[0] is tensor and tensor.data_ptr() == cached[1]:
+            return cached[2]
+        array = as_array(tensor)
+        self.views[name] = (tensor, tensor.data_ptr(), array)
+        return array
+
+    def step_count(self, value) -> int:
+        """Return the count the ``step`` entry ``value`` holds, from the host copy when valid.
+
+        The copy is valid while ``value`` is the tensor it was read from, at
+        the same address, with no in-place write since (its version counter).
+        Only such a CPU scalar gets a NumPy view, through which :meth:`advance`
+        writes the next count without a torch call per tensor.
+        """
+        if (value is self.step_tensor and value._version == self.step_version
+                and value.data_ptr() == self.step_ptr):
+            return self.step
+        count = int(value)
+        self.step_tensor, self.step_array = None, None
+        if isinstance(value, torch.Tensor) and value.is_cpu and value.dim() == 0 and not value.requires_grad:
+            self.step_tensor, self.step_ptr, self.step_version = value, value.data_ptr(), value._version
+            self.step_array = value.numpy()
+            self.step = count
+        return count
+
+    def advance(self) -> None:
+        """Count one step in the host copy and in the step tensor (a NumPy write keeps its version)."""
+        self.step += 1
+        self.step_array[()] = self.step
+
+
+def _param_key(param: torch.Tensor) -> tuple:
+    return (param.data_ptr(), param.shape, param.stride(), param.dtype, param.is_cpu)
+
+
+def _fast_grad(grad: torch.Tensor, slot: _Slot):
+    """Return a NumPy view of ``grad`` when it is a dense CPU gradient laid out as the parameter.
+
+    Returns None for anything else (wrong shape, dtype or device, sparse,
+    strided, requiring grad), which the caller then checks and converts the
+    slow way, with :func:`check_grad`'s messages. Gradient views are not
+    kept across steps: a view holds its gradient's memory, which
+    ``zero_grad()`` means to free before the next backward pass.
+    """
+    try:
+        array = grad.numpy()
+    except (RuntimeError, TypeError):
+        return None
+    reference = slot.array
+    if array.dtype != reference.dtype or array.shape != reference.shape or array.strides != reference.strides:
+        return None
+    return array
+
+
 class Bucket:
     """The parameters of one group on one device and kernel dtype, as kernel arrays.
 
@@ -83,7 +168,27 @@ class Bucket:
         self.steps: list[int] = []
         #: Scalar state the rule updates in place, such as NAdam's mu_product.
         self.scalars: list[float] = []
+        #: The cached views of each parameter, None for one stepped the slow way.
+        self.slots: list[_Slot | None] = []
+        #: Slots whose step tensor advances through the host copy, and the other step tensors.
+        self.counted: list[_Slot] = []
+        self.step_tensors: list[torch.Tensor] = []
         self._write_back: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def add_cached(self, param: torch.Tensor, state: dict[str, Any], slot: _Slot, grad) -> None:
+        """Add a CPU parameter of a kernel dtype through its slot and checked gradient view."""
+        self.tensors.append(param)
+        self.states.append(state)
+        self.slots.append(slot)
+        self.params.append(slot.array)
+        self.grads.append(grad)
+        if "step" in state:
+            value = state["step"]
+            self.steps.append(slot.step_count(value) + 1)
+            if value is slot.step_tensor:
+                self.counted.append(slot)
+            elif isinstance(value, torch.Tensor):
+                self.step_tensors.append(value)
 
     def add(self, param: torch.Tensor, state: dict[str, Any], master_weights: bool) -> None:
         grad = param.grad.detach()
@@ -100,14 +205,18 @@ class Bucket:
             grad = grad.to(torch.float32, memory_format=torch.contiguous_format)
         self.tensors.append(param)
         self.states.append(state)
+        self.slots.append(None)
         self.params.append(as_array(work))
         self.grads.append(as_array(grad))
         if "step" in state:
             self.steps.append(int(state["step"]) + 1)
+            if isinstance(state["step"], torch.Tensor):
+                self.step_tensors.append(state["step"])
 
     def state(self, name: str) -> list:
         """Return the kernel arrays of state entry ``name``, one per parameter."""
-        return [as_array(s[name]) for s in self.states]
+        return [as_array(s[name]) if slot is None else slot.view(s[name], name)
+                for s, slot in zip(self.states, self.slots)]
 
     def write_back(self) -> None:
         """Round the float32 copies of 16-bit parameters back into the parameters."""
@@ -145,7 +254,18 @@ class Optimizer(torch.optim.Optimizer):
         self._rule_options = tuple(k for k in defaults if k not in self.setup_options)
         defaults = dict(defaults, master_weights=master_weights)
         self.check_hyperparameters(dict(defaults), "")
+        #: The slot of each CPU parameter by id(param); a slot holds its parameter.
+        self._slots: dict[int, _Slot] = {}
         super().__init__(params, defaults)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # torch pickles and deep-copies its own attributes only.
+        return {**super().__getstate__(), "_rule_options": self._rule_options}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # Views of the original tensors would write into them; a copy rebuilds its own.
+        self._slots = {}
 
     # -- subclass interface -------------------------------------------------
 
@@ -218,43 +338,82 @@ class Optimizer(torch.optim.Optimizer):
         scale = None if grad_scale is None else float(grad_scale)
 
         # 1. Check every group before any state is created or any kernel writes.
+        checked = []
         for index, group in enumerate(self.param_groups):
             prefix = f"param_groups[{index}]." if len(self.param_groups) > 1 else ""
             self.check_hyperparameters(group, prefix)
-            for i, p in enumerate(group["params"]):
-                if p.grad is None:
-                    continue
-                name = f"param_groups[{index}]['params'][{i}]"
-                check_param(p, name)
-                check_grad(p, f"{name}.grad")
-                if p.device.type == "cuda":
-                    reason = gpu_backend_error()
-                    if reason is not None:
-                        raise RuntimeError(f"{name}: cannot step a CUDA tensor: {reason}")
+            checked.append(self._check_params(index, group))
 
         # 2. One fused call per group, device and kernel dtype.
-        stepped = []
-        for group in self.param_groups:
-            for bucket in self._buckets(group):
+        tensors = []
+        counted = []
+        for group, entries in zip(self.param_groups, checked):
+            for bucket in self._buckets(group, entries):
                 with stream_context(bucket.device):
                     self.update(group, bucket, scale)
                     bucket.write_back()
-                stepped.extend(s["step"] for s in bucket.states if "step" in s)
+                tensors.extend(bucket.step_tensors)
+                counted.extend(bucket.counted)
 
         # 3. Count the step only after every update went through.
-        tensors = [s for s in stepped if isinstance(s, torch.Tensor)]
         if tensors:
             torch._foreach_add_(tensors, 1.0)
+        for slot in counted:
+            slot.advance()
         return loss
 
-    def _buckets(self, group: dict[str, Any]) -> list[Bucket]:
-        buckets: dict[tuple[torch.device, torch.dtype], Bucket] = {}
-        for p in group["params"]:
-            if p.grad is None:
+    def _check_params(self, index: int, group: dict[str, Any]) -> list[tuple]:
+        """Check each parameter that has a gradient, and the gradient, in order.
+
+        Returns ``(param, slot, grad view)`` per parameter; slot and view are
+        None where the parameter is stepped the slow way (CUDA, 16-bit, or a
+        gradient that needs a copy). A parameter whose slot is still valid
+        passed :func:`check_param` unchanged, so only its gradient is checked;
+        any failure goes through the full checks, which raise their messages.
+        """
+        slots = self._slots
+        entries = []
+        for i, p in enumerate(group["params"]):
+            grad = p.grad
+            if grad is None:
                 continue
+            slot = slots.get(id(p))
+            if slot is not None and slot.param is p and _param_key(p) == slot.key:
+                array = _fast_grad(grad, slot)
+                if array is not None:
+                    entries.append((p, slot, array))
+                    continue
+            else:
+                slot = None
+            name = f"param_groups[{index}]['params'][{i}]"
+            if slot is None:
+                check_param(p, name)
+            check_grad(p, f"{name}.grad")
+            if p.device.type == "cuda":
+                reason = gpu_backend_error()
+                if reason is not None:
+                    raise RuntimeError(f"{name}: cannot step a CUDA tensor: {reason}")
+            array = None
+            if slot is None and p.device.type == "cpu" and p.dtype in KERNEL_DTYPES:
+                slot = slots[id(p)] = _Slot(p, _param_key(p))
+                array = _fast_grad(grad, slot)
+            elif slot is not None:
+                array = _fast_grad(grad, slot)
+            entries.append((p, slot if array is not None else None, array))
+        return entries
+
+    def _buckets(self, group: dict[str, Any], entries: list[tuple]) -> list[Bucket]:
+        buckets: dict[tuple[torch.device, torch.dtype], Bucket] = {}
+        for p, slot, grad in entries:
             state = self.state[p]
             if not state:
                 self.init_state(group, p, state)
+            if slot is not None:
+                key = (_CPU, slot.key[3])
+                if key not in buckets:
+                    buckets[key] = Bucket(_CPU)
+                buckets[key].add_cached(p, state, slot, grad)
+                continue
             if p.dtype in LOW_PRECISION_DTYPES and group["master_weights"] and "master_param" not in state:
                 state["master_param"] = p.detach().to(
                     torch.float32, memory_format=torch.contiguous_format, copy=True)
@@ -276,6 +435,7 @@ class Optimizer(torch.optim.Optimizer):
         float32, so it is restored from the saved tensors instead.
         """
         saved_state = state_dict.get("state", {}) if isinstance(state_dict, dict) else {}
+        self._slots.clear()
         super().load_state_dict(state_dict)
         # A torch.optim state dict lacks fastopt's options (master_weights);
         # they take the constructor's values, as torch fills its own new options.
