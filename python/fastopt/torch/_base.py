@@ -75,7 +75,7 @@ class _Slot:
     is a sizeable part of a step. A slot is trusted only while ``key`` (the
     parameter's data pointer, shape, strides and dtype) is unchanged, so
     ``param.data = ...`` or an in-place resize rebuilds it. A state view is
-    trusted while the state dict holds the same tensor at the same address,
+    trusted while the state dict contains the same tensor at the same address,
     and the host copy of ``step`` while the step tensor is the same object
     and its version counter shows no write since this optimizer's last one.
     """
@@ -95,7 +95,7 @@ class _Slot:
         self.step = 0
 
     def view(self, tensor: torch.Tensor, name: str):
-        """Return the kernel array of state entry ``name``, which holds ``tensor``."""
+        """Return the kernel array of state entry ``name``, whose tensor is ``tensor``."""
         cached = self.views.get(name)
         if cached is not None and cached[0] is tensor and tensor.data_ptr() == cached[1]:
             return cached[2]
@@ -138,7 +138,7 @@ def _fast_grad(grad: torch.Tensor, slot: _Slot):
     Returns None for anything else (wrong shape, dtype or device, sparse,
     strided, requiring grad), which the caller then checks and converts the
     slow way, with :func:`check_grad`'s messages. Gradient views are not
-    kept across steps: a view holds its gradient's memory, which
+    kept across steps: a view keeps its gradient's memory alive, which
     ``zero_grad()`` means to free before the next backward pass.
     """
     try:
@@ -254,7 +254,7 @@ class Optimizer(torch.optim.Optimizer):
         self._rule_options = tuple(k for k in defaults if k not in self.setup_options)
         defaults = dict(defaults, master_weights=master_weights)
         self.check_hyperparameters(dict(defaults), "")
-        #: The slot of each CPU parameter by id(param); a slot holds its parameter.
+        #: The slot of each CPU parameter by id(param). A slot keeps its parameter alive, so ids stay unique.
         self._slots: dict[int, _Slot] = {}
         super().__init__(params, defaults)
 
@@ -289,6 +289,10 @@ class Optimizer(torch.optim.Optimizer):
     def call_rule(self, group, bucket: Bucket, states: list, steps: list[int], grad_scale) -> None:
         """Call ``rule`` with the group's hyperparameters, those of the constructor only."""
         options = {key: group[key] for key in self._rule_options}
+        if steps and steps.count(steps[0]) == len(steps):
+            # The usual case: one count for the whole bucket, which the rule
+            # takes as an int instead of checking a list element by element.
+            steps = steps[0]
         # GradScaler has checked the gradients before it passes a scale, so
         # the kernel only divides by it and reads each gradient once.
         type(self).rule(bucket.params, bucket.grads, *states, step=steps, grad_scale=grad_scale,
@@ -343,6 +347,10 @@ class Optimizer(torch.optim.Optimizer):
             prefix = f"param_groups[{index}]." if len(self.param_groups) > 1 else ""
             self.check_hyperparameters(group, prefix)
             checked.append(self._check_params(index, group))
+        if len(self._slots) > sum(len(group["params"]) for group in self.param_groups):
+            # A parameter left its group: drop its slot, which keeps its memory alive.
+            current = {id(p) for group in self.param_groups for p in group["params"]}
+            self._slots = {key: slot for key, slot in self._slots.items() if key in current}
 
         # 2. One fused call per group, device and kernel dtype.
         tensors = []
@@ -365,9 +373,9 @@ class Optimizer(torch.optim.Optimizer):
     def _check_params(self, index: int, group: dict[str, Any]) -> list[tuple]:
         """Check each parameter that has a gradient, and the gradient, in order.
 
-        Returns ``(param, slot, grad view)`` per parameter; slot and view are
-        None where the parameter is stepped the slow way (CUDA, 16-bit, or a
-        gradient that needs a copy). A parameter whose slot is still valid
+        Returns ``(param, slot, grad view)`` per parameter. Slot and view are
+        None where the parameter is stepped the slow way: CUDA, 16-bit, or a
+        gradient that needs a copy. A parameter whose slot is still valid
         passed :func:`check_param` unchanged, so only its gradient is checked;
         any failure goes through the full checks, which raise their messages.
         """
