@@ -95,25 +95,19 @@ class _Slot:
         self.step = 0
 
     def view(self, tensor: torch.Tensor, name: str):
-        """Return the kernel array of state entry ``name``, whose tensor is ``tensor``."""
-        cached = self.views.get(name)
-        if cached is not None and cached[0] is tensor and tensor.data_ptr() == cached[1]:
-            return cached[2]
+        """Build and keep the kernel array of state entry ``name``, whose tensor is ``tensor``."""
         array = as_array(tensor)
         self.views[name] = (tensor, tensor.data_ptr(), array)
         return array
 
-    def step_count(self, value) -> int:
-        """Return the count the ``step`` entry ``value`` holds, from the host copy when valid.
+    def read_step(self, value) -> int:
+        """Read the count of the ``step`` entry ``value`` and keep a host copy of it.
 
-        The copy is valid while ``value`` is the tensor it was read from, at
-        the same address, with no in-place write since (its version counter).
-        Only such a CPU scalar gets a NumPy view, through which :meth:`advance`
-        writes the next count without a torch call per tensor.
+        Only a CPU scalar tensor gets a copy, and a NumPy view through which
+        the step writes the next count without a torch call per tensor. The
+        copy is valid while ``value`` is the tensor it was read from, at the
+        same address, with no in-place write since (its version counter).
         """
-        if (value is self.step_tensor and value._version == self.step_version
-                and value.data_ptr() == self.step_ptr):
-            return self.step
         count = int(value)
         self.step_tensor, self.step_array = None, None
         if isinstance(value, torch.Tensor) and value.is_cpu and value.dim() == 0 and not value.requires_grad:
@@ -121,11 +115,6 @@ class _Slot:
             self.step_array = value.numpy()
             self.step = count
         return count
-
-    def advance(self) -> None:
-        """Count one step in the host copy and in the step tensor (a NumPy write keeps its version)."""
-        self.step += 1
-        self.step_array[()] = self.step
 
 
 def _param_key(param: torch.Tensor) -> tuple:
@@ -184,11 +173,17 @@ class Bucket:
         self.grads.append(grad)
         if "step" in state:
             value = state["step"]
-            self.steps.append(slot.step_count(value) + 1)
-            if value is slot.step_tensor:
+            # The host copy is valid (see _Slot.read_step): the usual case, tested inline.
+            if (value is slot.step_tensor and value._version == slot.step_version
+                    and value.data_ptr() == slot.step_ptr):
+                self.steps.append(slot.step + 1)
                 self.counted.append(slot)
-            elif isinstance(value, torch.Tensor):
-                self.step_tensors.append(value)
+            else:
+                self.steps.append(slot.read_step(value) + 1)
+                if value is slot.step_tensor:
+                    self.counted.append(slot)
+                elif isinstance(value, torch.Tensor):
+                    self.step_tensors.append(value)
 
     def add(self, param: torch.Tensor, state: dict[str, Any], master_weights: bool) -> None:
         grad = param.grad.detach()
@@ -215,8 +210,19 @@ class Bucket:
 
     def state(self, name: str) -> list:
         """Return the kernel arrays of state entry ``name``, one per parameter."""
-        return [as_array(s[name]) if slot is None else slot.view(s[name], name)
-                for s, slot in zip(self.states, self.slots)]
+        arrays = []
+        for s, slot in zip(self.states, self.slots):
+            tensor = s[name]
+            if slot is None:
+                arrays.append(as_array(tensor))
+                continue
+            # The view is valid while the state has the same tensor at the same address.
+            cached = slot.views.get(name)
+            if cached is not None and cached[0] is tensor and tensor.data_ptr() == cached[1]:
+                arrays.append(cached[2])
+            else:
+                arrays.append(slot.view(tensor, name))
+        return arrays
 
     def write_back(self) -> None:
         """Round the float32 copies of 16-bit parameters back into the parameters."""
@@ -367,7 +373,9 @@ class Optimizer(torch.optim.Optimizer):
         if tensors:
             torch._foreach_add_(tensors, 1.0)
         for slot in counted:
-            slot.advance()
+            # A NumPy write leaves the tensor's version counter, so the host copy stays valid.
+            slot.step += 1
+            slot.step_array[()] = slot.step
         return loss
 
     def _check_params(self, index: int, group: dict[str, Any]) -> list[tuple]:
