@@ -75,9 +75,9 @@ class _Slot:
     is a sizeable part of a step. A slot is trusted only while ``key`` (the
     parameter's data pointer, shape, strides and dtype) is unchanged, so
     ``param.data = ...`` or an in-place resize rebuilds it. A state view is
-    trusted while the state dict contains the same tensor at the same address,
-    and the host copy of ``step`` while the step tensor is the same object
-    and its version counter shows no write since this optimizer's last one.
+    trusted while the state dict contains the same tensor at the same address.
+    The host copy of ``step`` is trusted while the step tensor is the same
+    object and its version counter shows no write since this optimizer's last.
     """
 
     __slots__ = ("param", "key", "array", "views", "step_tensor", "step_ptr", "step_version",
@@ -384,8 +384,8 @@ class Optimizer(torch.optim.Optimizer):
         Returns ``(param, slot, grad view)`` per parameter. Slot and view are
         None where the parameter is stepped the slow way: CUDA, 16-bit, or a
         gradient that needs a copy. A parameter whose slot is still valid
-        passed :func:`check_param` unchanged, so only its gradient is checked;
-        any failure goes through the full checks, which raise their messages.
+        passed :func:`check_param` unchanged, so only its gradient is checked.
+        Any failure goes through the full checks, which raise their messages.
         """
         slots = self._slots
         entries = []
