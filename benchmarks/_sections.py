@@ -49,3 +49,12 @@ def write_outputs(results: Path, docs: Path, begin: str, end: str, result: dict,
     write_atomically(results, json.dumps(result, indent=2) + "\n")
     replace_section(docs, begin, end, section)
     print(f"wrote {results.relative_to(repo)} and {docs.relative_to(repo)}")
+
+
+def parse_choices(parser, flag: str, value: str, noun: str, allowed) -> list[str]:
+    """Split a comma-separated option into names, exiting through ``parser`` on an unknown one."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    for name in names:
+        if name not in allowed:
+            parser.error(f"{flag}: unknown {noun} {name!r}; expected some of {', '.join(allowed)}")
+    return names

@@ -40,6 +40,7 @@ from fastopt import _core
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _numpy_ref import NumpyAdam, NumpySGD  # noqa: E402
 from _report import write_json, write_markdown, write_plot  # noqa: E402
+from _sections import parse_choices  # noqa: E402
 from _workloads import num_elements, quick_transformer_shapes, transformer_shapes  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -421,10 +422,7 @@ def parse_args(argv=None):
     parser.add_argument("--no-write", action="store_true", help="print results without writing any file")
     args = parser.parse_args(argv)
 
-    args.rules = [r.strip() for r in args.rules.split(",") if r.strip()]
-    for r in args.rules:
-        if r not in RULES:
-            parser.error(f"--rules: unknown rule {r!r}; expected some of {', '.join(RULES)}")
+    args.rules = parse_choices(parser, "--rules", args.rules, "rule", RULES)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     for s in args.scenarios:
         if s not in ("flat", "transformer"):

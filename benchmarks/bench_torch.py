@@ -34,7 +34,7 @@ import fastopt.torch
 from fastopt import _core
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _sections import machine_environment, write_outputs  # noqa: E402
+from _sections import machine_environment, parse_choices, write_outputs  # noqa: E402
 from _workloads import num_elements, transformer_shapes  # noqa: E402
 from bench_optim import RULES, check_results, describe_machine, speedups, time_interleaved  # noqa: E402
 
@@ -210,14 +210,8 @@ def parse_args(argv=None):
                         help="repository root under which docs/ and benchmarks/results/ are written")
     parser.add_argument("--no-write", action="store_true", help="print results without writing any file")
     args = parser.parse_args(argv)
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    for m in args.models:
-        if m not in MODELS:
-            parser.error(f"--models: unknown model {m!r}; expected some of {', '.join(MODELS)}")
-    args.rules = [r.strip() for r in args.rules.split(",") if r.strip()]
-    for r in args.rules:
-        if r not in RULES:
-            parser.error(f"--rules: unknown rule {r!r}; expected some of {', '.join(RULES)}")
+    args.models = parse_choices(parser, "--models", args.models, "model", MODELS)
+    args.rules = parse_choices(parser, "--rules", args.rules, "rule", RULES)
     if args.threads < 1:
         parser.error(f"--threads: expected a positive count, got {args.threads}")
     if args.repeats < 0:

@@ -62,7 +62,7 @@ def to_device(cupy, value):
 
 
 def device_count() -> int:
-    """Return the CUDA devices fastopt._cuda sees, 0 when the module is missing."""
+    """Return the number of CUDA devices fastopt._cuda reports, 0 when the module is missing."""
     if not _build_info.cuda_built:
         return 0
     from fastopt import _cuda

@@ -149,7 +149,7 @@ __global__ void column_sums_kernel(const double* r, std::int64_t n, int outputs,
   }
 }
 
-// grad[k * p + j] = sum_i X_ij r[i * K + k], one warp per column j: xt holds
+// grad[k * p + j] = sum_i X_ij r[i * K + k], one warp per column j: xt contains
 // the rows of X^T (CSR of the transpose), or Fortran-order X (column j is
 // contiguous, xt.indptr == nullptr).
 template <typename T, typename I>
@@ -292,7 +292,7 @@ void loss(const std::string& loss_name, std::int64_t n, int outputs, std::uintpt
 }
 
 // grad (K x p float64) = r^T X. For CSR pass the transpose's arrays (p rows
-// of length n); for C order, work holds K * p * ceil(n / 256) doubles.
+// of length n); for C order, work must have room for K * p * ceil(n / 256) doubles.
 void gradient(const std::string& layout_name, const std::string& dtype, const std::string& index_dtype,
               std::int64_t n, std::int64_t p, int outputs, std::uintptr_t data, std::uintptr_t indptr,
               std::uintptr_t indices, std::uintptr_t r, std::uintptr_t grad, std::uintptr_t work,

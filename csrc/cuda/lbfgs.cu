@@ -246,7 +246,7 @@ Order make_order(const std::vector<int>& order, int slots) {
   return result;
 }
 
-// Writes d = -H g and out[0] = g'd. work holds at least
+// Writes d = -H g and out[0] = g'd. work must have room for at least
 // 4 * len(order) * chunk_count(n) partials and coef 2 * len(order) doubles.
 void direction(std::uintptr_t s, std::uintptr_t y, int slots, const std::vector<int>& order_list,
                int new_slot, std::uintptr_t sy, std::uintptr_t yy, double gamma, std::uintptr_t g,

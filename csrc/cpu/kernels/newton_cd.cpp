@@ -42,7 +42,7 @@ namespace {
 
 // Samples per block of the per-sample reductions.
 constexpr std::int64_t kSampleBlock = 4096;
-// Work of a pass, in stored entries, below which it runs on one thread; a
+// Work of a pass, in stored entries, below which it runs on one thread. A
 // sample's loss terms (an exp and a log) count as kSampleCost entries.
 constexpr std::int64_t kMinParallelPass = std::int64_t{1} << 22;
 constexpr std::int64_t kSampleCost = 8;
