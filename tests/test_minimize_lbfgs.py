@@ -553,6 +553,28 @@ def test_roofline_read_sums_every_array():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_roofline_writes_the_rotation_on_every_isa(dtype):
+    # The roofline kernel stands for an update's memory traffic, so it must
+    # really load every buffer and store every written one, vector body and
+    # scalar tail alike (37 and 1003 are not multiples of any vector width).
+    rng = np.random.default_rng(4)
+    before = fastopt.active_isa()
+    try:
+        for isa in fastopt.available_isas():
+            _core.select_isa(isa)
+            grads = [rng.standard_normal(n).astype(dtype) for n in (37, 1003)]
+            first = [rng.standard_normal(n).astype(dtype) for n in (37, 1003)]
+            second = [rng.standard_normal(n).astype(dtype) for n in (37, 1003)]
+            old_first = [a.copy() for a in first]
+            _core.roofline([grads], [first, second])
+            for g, a, b, old in zip(grads, first, second, old_first):
+                assert np.array_equal(a, g), isa
+                assert np.array_equal(b, old), isa
+    finally:
+        _core.select_isa(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_trial_kernel_matches_numpy_arithmetic(dtype):
     rng = np.random.default_rng(8)
     n = 50_003
