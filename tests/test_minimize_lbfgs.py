@@ -553,7 +553,7 @@ def test_roofline_read_sums_every_array():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_roofline_writes_the_rotation_on_every_isa(dtype):
+def test_roofline_stores_on_every_isa(dtype):
     # The roofline kernel stands for an update's memory traffic, so it must
     # really load every buffer and store every written one, vector body and
     # scalar tail alike (37 and 1003 are not multiples of any vector width).

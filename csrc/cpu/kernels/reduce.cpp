@@ -49,10 +49,9 @@ SumSq sumsq_block(const T* __restrict x, std::int64_t n) {
 
 // Loads every buffer and stores a rotation of the loaded values into the
 // written ones: exactly the bytes of an update with R read-only and W
-// read-write buffers, and no arithmetic. The buffers are separate arrays, but
-// the compiler cannot know it through an array of pointers and would emit one
-// scalar load and store at a time; copying 32-byte blocks through vector
-// registers keeps the loop as wide as the update kernels it is compared with.
+// read-write buffers, and no arithmetic. Through an array of pointers the
+// compiler cannot rule out aliasing, so it would move one element at a time.
+// Copying 32-byte blocks keeps the loop as wide as the update kernels.
 template <typename T, int R, int W>
 void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::int64_t e) {
   constexpr int B = R + W;
