@@ -15,7 +15,8 @@ Scores are the mean validation scores, higher is better (minus the loss for a lo
 candidate that failed or was pruned scores NaN. While a candidate trains, an iterative
 estimator may report intermediate validation scores: the search calls
 ``strategy.report(position, step, score)`` with the candidate's position in its batch, and a
-True result stops (prunes) that candidate. Strategies that do not prune return False.
+True result stops (prunes) that candidate. The search reports only to strategies whose
+``prunes`` attribute is True.
 
 A strategy owns its random state: :meth:`SearchStrategy.reset` restarts it from its seed, so
 fitting the same search twice evaluates the same candidates. A strategy must not depend on
@@ -51,12 +52,12 @@ class SearchStrategy:
     def tell(self, candidates, scores):
         """Receive the scores (floats, NaN for failed or pruned) of the last batch."""
 
+    #: Whether :meth:`report` may return True. The search computes intermediate scores,
+    #: which costs a scoring pass per report, only for a strategy that prunes.
+    prunes = False
+
     def report(self, position, step, score):
         """Receive an intermediate score of a running candidate; return True to prune it."""
-        return False
-
-    def pruned(self, position):
-        """Return whether the candidate at ``position`` of the last batch was pruned."""
         return False
 
 
