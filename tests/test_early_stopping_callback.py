@@ -107,9 +107,11 @@ def test_early_stopping_bad_arguments(kwargs, match):
 def test_lazy_logs_compute_once():
     calls = []
     logs = Logs({"a": 1}, lazy={"b": lambda: calls.append(1) or 2})
-    assert sorted(logs) == ["a", "b"] and len(logs) == 2
+    assert sorted(logs) == ["a", "b"]
+    assert len(logs) == 2
     assert calls == []
-    assert logs["b"] == 2 and logs["b"] == 2
+    assert logs["b"] == 2
+    assert logs["b"] == 2
     assert calls == [1]
 
 
@@ -146,7 +148,7 @@ def test_minimize_restores_best_monitored_iterate():
     np.testing.assert_allclose(result.jac, grad, rtol=1e-12)
 
 
-def test_minimize_callbacks_see_fun_and_keep_result_without_stop():
+def test_minimize_callbacks_without_stop():
     recorder = Recorder("fun", "nit")
     plain = minimize(rosenbrock, np.full(4, -1.2), jac=True)
     result = minimize(rosenbrock, np.full(4, -1.2), jac=True, callbacks=recorder)

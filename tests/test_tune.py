@@ -95,14 +95,16 @@ def test_random_strategy_draws_within_bounds():
              "kind": Categorical(["a", "b"]), "flag": [True, False]}
     candidates = RandomStrategy(space, 400, random_state=3).ask()
     alphas = np.array([c["alpha"] for c in candidates])
-    assert alphas.min() >= 1e-4 and alphas.max() <= 1e2
+    assert alphas.min() >= 1e-4
+    assert alphas.max() <= 1e2
     # Log-uniform: about as many draws in each decade.
     decades = np.histogram(np.log10(alphas), bins=6, range=(-4, 2))[0]
     assert decades.min() > 400 / 6 * 0.5
     assert all(0.2 <= c["ratio"] <= 0.4 for c in candidates)
     assert {c["depth"] for c in candidates} == {2, 3, 4, 5}
     steps = [c["steps"] for c in candidates]
-    assert min(steps) >= 1 and max(steps) <= 1000
+    assert min(steps) >= 1
+    assert max(steps) <= 1000
     assert all(isinstance(s, int) for s in steps)
     assert {c["kind"] for c in candidates} == {"a", "b"}
     assert {c["flag"] for c in candidates} == {True, False}

@@ -52,11 +52,12 @@ def test_optuna_search_finds_best_of_its_trials():
     assert search.cv_results_["status"] == ["ok"] * 12
     assert search.best_score_ == scores.max()
     assert search.best_params_ == search.cv_results_["params"][int(np.argmax(scores))]
-    # The study holds the same trials and values as the results table.
+    # The study contains the same trials and values as the results table.
     values = [trial.value for trial in search.study_.trials]
     np.testing.assert_array_equal(values, scores)
     alphas = [c["alpha"] for c in search.cv_results_["params"]]
-    assert min(alphas) >= 1e-5 and max(alphas) <= 10.0
+    assert min(alphas) >= 1e-5
+    assert max(alphas) <= 10.0
 
 
 def test_optuna_scores_match_exhaustive_evaluation():
@@ -87,7 +88,8 @@ def test_optuna_pruning_stops_bad_trials():
     # A pruned trial skipped its other splits and stopped its solver early.
     for i in pruned:
         record = search.results_[i]
-        assert np.isnan(record["split1_test_score"]) and np.isnan(record["split2_test_score"])
+        assert np.isnan(record["split1_test_score"])
+        assert np.isnan(record["split2_test_score"])
     # The pruned trials were the worse ones: each was behind the best complete trial at its
     # last reported step.
     best_complete = max(means[complete])
@@ -125,9 +127,12 @@ def test_optuna_strategy_suggests_every_space_type():
     candidates = strategy.ask()
     assert len(candidates) == 20
     for c in candidates:
-        assert 1e-3 <= c["a"] <= 1.0 and -1.0 <= c["b"] <= 1.0
-        assert 1 <= c["c"] <= 64 and 0 <= c["d"] <= 3
-        assert c["e"] in ("x", "y") and c["f"] in (None, marker)
+        assert 1e-3 <= c["a"] <= 1.0
+        assert -1.0 <= c["b"] <= 1.0
+        assert 1 <= c["c"] <= 64
+        assert 0 <= c["d"] <= 3
+        assert c["e"] in ("x", "y")
+        assert c["f"] in (None, marker)
     assert any(c["f"] is marker for c in candidates)
     strategy.tell(candidates, [float(i) for i in range(20)])
     assert len(strategy.study.trials) == 20

@@ -6,10 +6,10 @@ Every training loop of fastopt that accepts ``callbacks`` drives them the same w
    ``snapshot()`` copies the trained state (parameters) and ``restore(snapshot)`` writes such
    a copy back;
 2. ``callback.on_iteration_end(iteration, logs)`` after every iteration (an optimizer or
-   solver iteration, or an epoch of an online estimator), where ``logs`` is a read-only
-   mapping of the quantities the loop offers (see each loop's documentation); values that
-   cost a pass over the data are computed only when a callback reads them. A True result
-   stops the loop;
+   solver iteration, or an epoch of an online estimator). ``logs`` is a read-only mapping of
+   the quantities the loop offers, listed in each loop's documentation. Values that cost a
+   pass over the data are computed only when a callback reads them. A True result stops the
+   loop;
 3. ``callback.on_train_end()`` once when the loop ends, whatever the reason.
 
 :class:`EarlyStopping` is the one built on this protocol. Subclass :class:`Callback` to write
@@ -28,8 +28,8 @@ import numpy as np
 class Logs(Mapping):
     """Read-only mapping of named values, some computed on first access.
 
-    ``values`` holds ready values, ``lazy`` maps a name to a function of no arguments that
-    computes it; each is called at most once.
+    ``values`` contains the ready values, and ``lazy`` maps a name to a function of no
+    arguments that computes it. Each function is called at most once.
     """
 
     def __init__(self, values=None, lazy=None):

@@ -413,11 +413,11 @@ class LinearModelBase(EstimatorParams):
                          unpack, n_params):
         """Return a started CallbackRunner and the solver callback that feeds it.
 
-        The logs of each solver iteration: ``w`` (a copy of the flat parameters), and,
-        computed when read, ``objective`` (the penalized training objective, one pass over
-        the training data), ``val_loss`` (the data term on the validation split, with
-        ``early_stopping=True`` only) and ``estimator`` (a copy of this estimator fitted at
-        ``w``, for scoring on other data). The loop's snapshot is ``w``; a restore records
+        The logs of each solver iteration contain ``w``, a copy of the flat parameters. Three
+        more entries are computed when read: ``objective`` (the penalized training objective,
+        one pass over the training data), ``val_loss`` (the data term on the validation
+        split, with ``early_stopping=True`` only) and ``estimator`` (a copy of this estimator
+        fitted at ``w``, for scoring on other data). The loop's snapshot is ``w``; a restore records
         it in ``loop.restored`` for the fit to keep.
         """
         alpha, l1_ratio, n_coef = penalty

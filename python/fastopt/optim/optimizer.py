@@ -319,8 +319,8 @@ class Optimizer:
         """Run the callbacks' end-of-iteration hooks; return True when training should stop.
 
         The keywords are the logs, for example ``end_epoch(loss=train_loss,
-        val_loss=validation_loss)``. The first call starts the callbacks. When
-        one asks to stop, :meth:`end_training` runs before this returns.
+        val_loss=validation_loss)``. The first call starts the callbacks. When a
+        callback requests a stop, :meth:`end_training` runs before this returns.
         """
         if not self.callbacks:
             return False

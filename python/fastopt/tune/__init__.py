@@ -9,6 +9,7 @@ parameter name to a list of values or a distribution (:class:`Uniform`,
 :class:`Search` runs any strategy, built in or not.
 """
 
+from fastopt.tune._optuna import OptunaSearch, OptunaStrategy
 from fastopt.tune._results import ResultsTable
 from fastopt.tune._search import GridSearch, RandomSearch, Search, clone
 from fastopt.tune._space import Categorical, Distribution, IntUniform, LogUniform, Uniform
@@ -36,11 +37,3 @@ __all__ = [
     "clone",
 ]
 
-
-def __getattr__(name):
-    # The Optuna classes import optuna only when used, so fastopt.tune imports without it.
-    if name in ("OptunaSearch", "OptunaStrategy"):
-        from fastopt.tune import _optuna
-
-        return getattr(_optuna, name)
-    raise AttributeError(f"module 'fastopt.tune' has no attribute {name!r}")

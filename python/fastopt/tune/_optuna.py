@@ -1,6 +1,7 @@
 """Bayesian search with Optuna's TPE sampler over fastopt's search spaces, with pruning.
 
-Optuna is an optional dependency, imported when an :class:`OptunaStrategy` is built.
+Optuna is an optional dependency, imported when an :class:`OptunaStrategy` is built, so this
+module imports without it.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class OptunaSearch(Search):
     ``param_distributions`` is a space as for :class:`RandomSearch`. For an estimator with a
     ``callbacks`` parameter (fastopt's linear and online models), the first split of each
     trial reports its validation score every ``report_every`` solver iterations, and the
-    pruner stops trials that fall behind; a pruned trial skips its other splits and is
+    pruner stops trials that fall behind. A pruned trial skips its other splits and is
     recorded with status "pruned". The other keywords are those of :class:`Search`; see
     :class:`OptunaStrategy` for ``n_trials``, ``sampler``, ``pruner``, ``batch_size`` and
     ``random_state``.

@@ -8,13 +8,16 @@ import numpy as np
 class ResultsTable(list):
     """A list of records, one dict per candidate in the order the strategy proposed them.
 
-    Each record holds ``params`` (the candidate's dict), ``param_<name>`` for each of its
-    parameters, ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
-    ``rank_test_score`` (1 is best; ties share the lowest rank, NaN scores rank last),
-    ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``, ``mean_n_iter`` (NaN for
-    estimators without ``n_iter_``), the train scores with ``return_train_score`` and
-    ``status``: "ok", "failed" (some split raised) or "pruned" (stopped by the strategy).
-    Times are in seconds.
+    Each record contains these fields:
+
+    - ``params`` (the candidate's dict) and ``param_<name>`` for each of its parameters;
+    - ``split<k>_test_score``, ``mean_test_score``, ``std_test_score`` and
+      ``rank_test_score``, where 1 is best, ties share the lowest rank and NaN scores rank
+      last;
+    - ``mean_fit_time``, ``std_fit_time`` and ``mean_score_time``, in seconds;
+    - ``mean_n_iter``, NaN for estimators without ``n_iter_``;
+    - the train scores, with ``return_train_score``;
+    - ``status``: "ok", "failed" (some split raised) or "pruned" (stopped by the strategy).
     """
 
     def column(self, name):

@@ -55,7 +55,7 @@ def _is_classifier(estimator):
 
 
 class _PruningCallback(Callback):
-    """Scores the estimator of each iteration on the validation split and asks to prune."""
+    """Scores each iteration's estimator on the validation split and reports it for pruning."""
 
     def __init__(self, search, position, scorer, X_valid, y_valid, report_every):
         self._search = search

@@ -1,8 +1,8 @@
 """Search spaces: the distributions a hyperparameter is drawn from, and their checks.
 
-A space is a dict that maps an estimator parameter name to either a list of values (every
-value is a candidate; a grid search crosses the lists) or a distribution object of this
-module. Distributions draw from a ``numpy.random.Generator``, so a seeded search draws the
+A space is a dict that maps an estimator parameter name to either a list of values or a
+distribution object of this module. A grid search crosses the lists, so every combination of
+values is a candidate. Distributions draw from a ``numpy.random.Generator``, so a seeded search draws the
 same candidates on every run.
 """
 
@@ -122,7 +122,7 @@ def check_space(space, *, grid=False):
     """Return ``space`` as a dict of parameter name to a list or a Distribution.
 
     Raises ValueError for an empty space, a name that is not a string or an empty list of
-    values; with ``grid=True`` every entry must be a list of values or a Categorical.
+    values. With ``grid=True`` every entry must be a list of values or a Categorical.
     """
     if not isinstance(space, dict):
         raise ValueError(f"space: expected a dict of parameter name to values or a "

@@ -1,7 +1,7 @@
 """The search-strategy protocol and the grid and random strategies.
 
-A search (:class:`fastopt.tune.Search`) asks its strategy for candidates, evaluates them and
-tells it their scores::
+A search (:class:`fastopt.tune.Search`) requests candidates from its strategy, evaluates them
+and passes their scores back::
 
     strategy.reset()
     while True:
@@ -102,7 +102,7 @@ class RandomStrategy(SearchStrategy):
         Seed of the draws. None draws a seed once at construction, so :meth:`reset` still
         replays the same candidates.
     batch_size : int or None
-        Candidates per :meth:`ask`; None asks all ``n_iter`` at once. The draws do not depend
+        Candidates per :meth:`ask`. None returns all ``n_iter`` in one batch. The draws do not depend
         on it.
     """
 
