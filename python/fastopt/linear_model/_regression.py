@@ -51,12 +51,8 @@ default "auto"
         Above 0, write the solver's progress (iterations, objective, elapsed time) to stderr,
         at most once a second, or redrawn in place on a terminal.
     callbacks : Callback or list of Callback, default None
-        :mod:`fastopt.callbacks` objects run after each solver iteration, for example
-        ``EarlyStopping(monitor="val_loss")`` (with ``early_stopping=True``) or one whose
-        monitor scores ``logs["estimator"]`` on held-out data. The logs hold ``w`` (the flat
-        parameters: coefficients, then intercepts) and, computed when read, ``objective``,
-        ``val_loss`` and ``estimator`` (a copy fitted at ``w``). A True result stops the solver
-        without a ConvergenceWarning, and a restored iterate becomes the fitted one.
+        :mod:`fastopt.callbacks` objects run after each solver iteration, with the logs
+        described in :class:`LogisticRegression` (``w`` ends with the intercept).
 
     Attributes
     ----------

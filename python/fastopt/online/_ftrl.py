@@ -47,11 +47,7 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
         Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
         pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
     callbacks : Callback or list of Callback, default None
-        :mod:`fastopt.callbacks` objects run after each epoch of :meth:`fit` (not
-        ``partial_fit``). The logs hold ``loss`` (mean training loss of the pass),
-        ``val_score`` (with ``early_stopping``) and ``estimator`` (this estimator as of the
-        epoch). A True result ends the epochs, and a restore puts back the solvers' state of
-        an earlier epoch.
+        As in :class:`SGDClassifier`: run after each epoch of :meth:`fit`.
 
     References
     ----------

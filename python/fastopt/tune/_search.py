@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from fastopt.callbacks import Callback
+from fastopt.callbacks import Callback, check_callbacks
 from fastopt.tune._results import ResultsTable, build_records
 from fastopt.tune._strategy import GridStrategy, RandomStrategy, SearchStrategy
 from fastopt.tune._validation import make_scorer, make_splits
@@ -301,7 +301,9 @@ class Search:
             pruning = None
             if prune:
                 pruning = _PruningCallback(self, i, scorer, X_test, y_test, self.report_every)
-                estimator.set_params(callbacks=[pruning])
+                # This clone's own callbacks (copies of the caller's) run too.
+                own_callbacks = estimator.get_params()["callbacks"]
+                estimator.set_params(callbacks=check_callbacks(own_callbacks) + [pruning])
             start = time.perf_counter()
             try:
                 estimator.fit(X_train, y_train, **params)
@@ -318,7 +320,7 @@ class Search:
                 continue
             finally:
                 if pruning is not None:
-                    estimator.set_params(callbacks=self.estimator.get_params()["callbacks"])
+                    estimator.set_params(callbacks=own_callbacks)
             cells["fit_time"][i, s] = time.perf_counter() - start
             if pruning is not None and pruning.pruned:
                 status[i] = "pruned"
