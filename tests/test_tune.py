@@ -439,3 +439,16 @@ def test_custom_strategy_is_told_scores_in_order():
     assert [len(t) for t in strategy.told] == [2, 2]
     np.testing.assert_array_equal(strategy.told[0], search.cv_results_["mean_test_score"][:2])
     np.testing.assert_array_equal(strategy.told[1], search.cv_results_["mean_test_score"][2:])
+
+
+def test_grid_search_runs_sklearn_estimators():
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y = regression_data(n=150, seed=6)
+    grid = {"alpha": [1e-2, 1.0, 100.0], "fit_intercept": [True, False]}
+    splits = list(model_selection.KFold(3, shuffle=True, random_state=1).split(X))
+    ours = GridSearch(linear_model.Ridge(), grid, cv=splits, n_jobs=2).fit(X, y)
+    theirs = model_selection.GridSearchCV(linear_model.Ridge(), grid, cv=splits).fit(X, y)
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
+                               theirs.cv_results_["mean_test_score"], rtol=1e-12)
+    assert ours.best_params_ == theirs.best_params_
