@@ -13,11 +13,11 @@ in every repeat so machine noise hits them alike:
   with ``C = 1 / (alpha * n_train)``, the same objective up to the fold sizes.
 
 Before timing, the script checks that the fastopt search and GridSearchCV over the fastopt
-estimator give the same best alpha and the same fold scores to 1e-6 (warm starts converge
-to the solver's tolerance, not to the same bits). It also checks that scikit-learn's own
-model picks the same alpha with fold scores within 2e-3. It reports the median and minimum seconds of each search over
-``--repeats`` runs and the ratios of the medians (GridSearchCV / fastopt), with the load
-average before and after.
+estimator give the same best alpha and the same fold scores to 1e-6 (warm starts converge to
+the solver's tolerance, not to the same bits). It also checks that scikit-learn's own model
+picks the same alpha with fold scores within 2e-3. It reports the median and minimum seconds
+of each search over ``--repeats`` runs and the ratios of the medians (GridSearchCV /
+fastopt), with the load average before and after.
 
 Usage::
 

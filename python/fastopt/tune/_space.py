@@ -2,8 +2,8 @@
 
 A space is a dict that maps an estimator parameter name to either a list of values or a
 distribution object of this module. A grid search crosses the lists, so every combination of
-values is a candidate. Distributions draw from a ``numpy.random.Generator``, so a seeded search draws the
-same candidates on every run.
+values is a candidate. Distributions draw from a ``numpy.random.Generator``, so a seeded
+search draws the same candidates on every run.
 """
 
 from __future__ import annotations

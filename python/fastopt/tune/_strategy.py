@@ -102,8 +102,8 @@ class RandomStrategy(SearchStrategy):
         Seed of the draws. None draws a seed once at construction, so :meth:`reset` still
         replays the same candidates.
     batch_size : int or None
-        Candidates per :meth:`ask`. None returns all ``n_iter`` in one batch. The draws do not depend
-        on it.
+        Candidates per :meth:`ask`. None returns all ``n_iter`` in one batch. The draws do not
+        depend on it.
     """
 
     def __init__(self, space, n_iter=10, *, random_state=None, batch_size=None):
