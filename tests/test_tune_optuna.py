@@ -147,3 +147,20 @@ def test_optuna_bad_space_raises():
         OptunaStrategy({})
     with pytest.raises(ValueError, match=r"LogUniform: low must be > 0, got low=-1"):
         OptunaSearch(Ridge(), {"alpha": LogUniform(-1, 1.0)})
+
+
+def test_optuna_prunes_online_estimator_epochs():
+    from fastopt.online import SGDClassifier
+
+    X, y = classification_data(n=400, seed=7)
+    estimator = SGDClassifier(loss="log_loss", learning_rate="constant", tol=None, max_iter=20,
+                              random_state=0)
+    search = OptunaSearch(estimator, {"eta0": LogUniform(1e-5, 1.0)}, n_trials=20,
+                          random_state=1, cv=3, scoring="neg_log_loss").fit(X, y)
+    statuses = search.cv_results_["status"]
+    assert "pruned" in statuses
+    assert "ok" in statuses
+    for trial in search.study_.trials:
+        if trial.state == optuna.trial.TrialState.PRUNED:
+            # Pruned during the 20 epochs of the first split, one report per epoch.
+            assert max(trial.intermediate_values) < 20
