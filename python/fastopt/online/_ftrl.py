@@ -46,6 +46,8 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
     verbose : int, default 0
         Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
         pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
+    callbacks : Callback or list of Callback, default None
+        As in :class:`SGDClassifier`: run after each epoch of :meth:`fit`.
 
     References
     ----------
@@ -60,7 +62,7 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
     def __init__(self, alpha=0.1, beta=1.0, l1=1.0, l2=1.0, *, epochs=1, shuffle=True,
                  random_state=None, fit_intercept=True, class_weight=None, tol=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 warm_start=False, verbose=0):
+                 warm_start=False, verbose=0, callbacks=None):
         self.alpha = alpha
         self.beta = beta
         self.l1 = l1
@@ -76,6 +78,7 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _check_params(self):
         self._check_common_params()
