@@ -48,15 +48,17 @@ numpydoc_xref_param_type = False
 
 # The doctest builder runs every ``>>>`` example: the user guide's and the docstrings'.
 # Examples that read the LIBSVM files find them through FASTOPT_DATA_DIR, as the tests do.
-doctest_global_setup = """
+_REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+doctest_global_setup = f"""
 import os
 import numpy as np
 import fastopt
 np.set_printoptions(precision=4, suppress=True)
+EXAMPLES_DIR = {os.path.join(_REPOSITORY, "examples")!r}
 DATA_DIR = os.environ.get("FASTOPT_DATA_DIR", "")
 if not os.path.isdir(DATA_DIR):
     raise RuntimeError(
-        f"FASTOPT_DATA_DIR={DATA_DIR!r} is not a directory; set it to the folder with "
+        f"FASTOPT_DATA_DIR={{DATA_DIR!r}} is not a directory; set it to the folder with "
         "heart_scale and a9a (the LIBSVM data sets) before running the doctests")
 """
 
