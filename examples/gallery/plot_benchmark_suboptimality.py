@@ -16,9 +16,9 @@ import os
 
 import matplotlib.pyplot as plt
 
-# sphinx-gallery runs this file from examples/gallery; the results are two levels up.
-here = os.path.dirname(os.path.abspath(globals().get("__file__", "plot_benchmark_suboptimality.py")))
-results = os.path.join(here, "..", "..", "benchmarks", "results", "linear.json")
+# This file lives in examples/gallery, two levels below the repository root.
+gallery_dir = os.path.dirname(os.path.abspath(__file__))
+results = os.path.join(gallery_dir, "..", "..", "benchmarks", "results", "linear.json")
 with open(results) as f:
     bench = json.load(f)
 env = bench["environment"]

@@ -140,7 +140,7 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
 
     Returns
     -------
-    result : scipy.optimize.OptimizeResult
+    scipy.optimize.OptimizeResult
         With the fields:
 
         - ``x``, ``fun``, ``jac``: the best accepted iterate, its value and its gradient
