@@ -110,6 +110,13 @@ def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None) -> flo
     Returns
     -------
     float
+        The fraction in [0, 1], or with ``normalize=False`` the (weighted) count.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import accuracy_score
+    >>> accuracy_score(["a", "b", "b", "c"], ["a", "b", "c", "c"])
+    0.75
     """
     targets = _targets(y_true, y_pred, sample_weight)
     if targets.classes.size <= _MAX_MATRIX_LABELS:
@@ -148,6 +155,16 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normali
     Returns
     -------
     numpy.ndarray of shape (n_classes, n_classes)
+        Row ``i`` counts (or weighs) the samples of class ``labels[i]``, column ``j`` those
+        predicted as ``labels[j]``.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import confusion_matrix
+    >>> confusion_matrix([0, 1, 1, 2, 2, 2], [0, 1, 2, 2, 2, 1])
+    array([[1, 0, 0],
+           [0, 1, 1],
+           [0, 1, 2]])
     """
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize: expected None, 'true', 'pred' or 'all', got {normalize!r}")
@@ -525,6 +542,7 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
     Returns
     -------
     float
+        The mean (or with ``normalize=False`` the summed) negative log-likelihood.
 
     Notes
     -----
@@ -534,6 +552,12 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
     References
     ----------
     C. M. Bishop, *Pattern Recognition and Machine Learning*, Springer, 2006, sec. 4.3.2.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import log_loss
+    >>> round(log_loss([0, 1, 1], [0.1, 0.8, 0.6]), 4)
+    0.2798
     """
     if y_pred is not None:
         if y_proba is not None:

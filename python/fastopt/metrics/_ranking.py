@@ -93,6 +93,12 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None,
     T. Fawcett, "An introduction to ROC analysis", Pattern Recognition Letters 27(8),
     2006. D. J. Hand and R. J. Till, "A simple generalisation of the area under the ROC
     curve for multiple class classification problems", Machine Learning 45, 2001.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import roc_auc_score
+    >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
     """
     if average not in _AVERAGES:
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
@@ -208,6 +214,12 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1,
     ----------
     C. D. Manning, P. Raghavan and H. Schütze, *Introduction to Information Retrieval*,
     Cambridge University Press, 2008, sec. 8.4.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import average_precision_score
+    >>> round(average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
+    0.8333
     """
     if average not in _AVERAGES:
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
