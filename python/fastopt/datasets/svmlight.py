@@ -382,6 +382,21 @@ def dump_svmlight(X, y, f, *, zero_based=True, comment=None, query_id=None, mult
         NUL byte; raised before anything is written.
     TypeError
         On non-numeric ``X``, ``y`` or ``query_id``, or an unsupported ``f``.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from fastopt.datasets import dump_svmlight, load_svmlight
+    >>> X = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    >>> buffer = io.BytesIO()
+    >>> dump_svmlight(X, np.array([1.0, -1.0]), buffer, zero_based=False)
+    >>> buffer.getvalue().decode().splitlines()
+    ['1 2:1.5', '-1 1:2 3:-1']
+    >>> X_read, y_read = load_svmlight(io.BytesIO(buffer.getvalue()), n_features=3)
+    >>> X_read.toarray(), y_read
+    (array([[ 0. ,  1.5,  0. ],
+           [ 2. ,  0. , -1. ]]), array([ 1., -1.]))
     """
     zero_based = _check_flag("zero_based", zero_based)
     multilabel = _check_flag("multilabel", multilabel)

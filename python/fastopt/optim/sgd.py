@@ -129,6 +129,19 @@ class SGD(Optimizer):
     USSR Comput. Math. Math. Phys. 4(5), 1964.
     Sutskever, I., Martens, J., Dahl, G. and Hinton, G. "On the importance of initialization
     and momentum in deep learning", ICML 2013.
+
+    Examples
+    --------
+    Two parameter groups with their own learning rates, stepped with one list of
+    gradients in the order of the parameters:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> weights, bias = np.ones(3, dtype=np.float32), np.zeros(1, dtype=np.float32)
+    >>> opt = SGD([{"params": [weights]}, {"params": [bias], "lr": 0.5}], lr=0.1, momentum=0.9)
+    >>> _ = opt.step([np.full(3, 2.0, dtype=np.float32), np.ones(1, dtype=np.float32)])
+    >>> weights, bias
+    (array([0.8, 0.8, 0.8], dtype=float32), array([-0.5], dtype=float32))
     """
 
     state_names = ("momentum_buffer",)
