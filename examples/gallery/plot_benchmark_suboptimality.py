@@ -16,8 +16,12 @@ import os
 
 import matplotlib.pyplot as plt
 
-# This file lives in examples/gallery, two levels below the repository root.
-gallery_dir = os.path.dirname(os.path.abspath(__file__))
+# This file lives in examples/gallery, two levels below the repository root. sphinx-gallery
+# runs it from that folder without defining __file__.
+if "__file__" in globals():
+    gallery_dir = os.path.dirname(os.path.abspath(__file__))
+else:
+    gallery_dir = os.getcwd()
 results = os.path.join(gallery_dir, "..", "..", "benchmarks", "results", "linear.json")
 with open(results) as f:
     bench = json.load(f)
