@@ -8,7 +8,19 @@ from fastopt import _core
 
 
 def get_num_threads() -> int:
-    """Return the number of threads fastopt's kernels use."""
+    """Return the number of threads fastopt's kernels use.
+
+    Returns
+    -------
+    int
+        The count set by :func:`set_num_threads`, or the OpenMP default.
+
+    Examples
+    --------
+    >>> import fastopt
+    >>> fastopt.get_num_threads() >= 1
+    True
+    """
     return _core.get_num_threads()
 
 
@@ -18,31 +30,85 @@ def set_num_threads(num_threads: int) -> None:
     Results do not depend on this setting: element-wise updates are exact per
     element and reductions combine fixed blocks in a fixed order. The default
     is what the OpenMP runtime offers (``OMP_NUM_THREADS`` or the core count).
+
+    Parameters
+    ----------
+    num_threads : int
+        Number of threads for every later kernel call, from 1 to 4096.
+
+    Raises
+    ------
+    ValueError
+        When ``num_threads`` is outside [1, 4096].
+
+    Examples
+    --------
+    >>> import fastopt
+    >>> previous = fastopt.get_num_threads()
+    >>> fastopt.set_num_threads(1)
+    >>> fastopt.get_num_threads()
+    1
+    >>> fastopt.set_num_threads(previous)
     """
     _core.set_num_threads(num_threads)
 
 
 def openmp_enabled() -> bool:
-    """Return whether the extension was built with OpenMP."""
+    """Return whether the extension was built with OpenMP.
+
+    Returns
+    -------
+    bool
+        False when the compiler had no OpenMP or the build turned it off
+        (``-DFASTOPT_OPENMP=OFF``); the kernels then run on one thread.
+    """
     return _core.openmp_enabled()
 
 
 def active_isa() -> str:
     """Return the instruction set of the kernels in use.
 
-    One of ``"baseline"``, ``"avx2"`` or ``"avx512"``, chosen at import from
-    what the CPU supports; the environment variable ``FASTOPT_ISA`` caps it.
+    Returns
+    -------
+    str
+        One of ``"baseline"``, ``"avx2"`` or ``"avx512"``, chosen at import from
+        what the CPU supports; the environment variable ``FASTOPT_ISA`` caps it.
+
+    Examples
+    --------
+    >>> import fastopt
+    >>> fastopt.active_isa() in ("baseline", "avx2", "avx512")
+    True
     """
     return _core.active_isa()
 
 
 def available_isas() -> list[str]:
-    """Return the instruction sets compiled in and supported by this CPU."""
+    """Return the instruction sets compiled in and supported by this CPU.
+
+    Returns
+    -------
+    list of str
+        Names as :func:`active_isa` returns them, from the least to the most capable.
+    """
     return list(_core.available_isas())
 
 
 def get_include() -> str:
-    """Return the directory of fastopt's C++ headers (``fastopt/rules/*.hpp``)."""
+    """Return the directory of fastopt's C++ headers (``fastopt/rules/*.hpp``).
+
+    Returns
+    -------
+    str
+        Pass it to the compiler as ``-I``; the headers have no dependencies.
+
+    Examples
+    --------
+    >>> import os
+    >>> import fastopt
+    >>> os.path.isfile(os.path.join(fastopt.get_include(), "fastopt", "rules", "adam.hpp"))
+    True
+    """
     return os.path.join(os.path.dirname(__file__), "include")
 
 
@@ -51,5 +117,10 @@ def get_cmake_dir() -> str:
 
     Pass it as ``-Dfastopt_DIR=...`` so that ``find_package(fastopt)`` defines
     the INTERFACE target ``fastopt::headers`` over :func:`get_include`.
+
+    Returns
+    -------
+    str
+        The directory that holds ``fastoptConfig.cmake``.
     """
     return os.path.join(os.path.dirname(__file__), "share", "cmake", "fastopt")

@@ -97,11 +97,12 @@ def save_model(estimator, path, metadata=None):
 
     Parameters
     ----------
-    estimator : a fitted estimator of fastopt.linear_model or fastopt.online
+    estimator : estimator
+        A fitted estimator of :mod:`fastopt.linear_model` or :mod:`fastopt.online`.
     path : str or os.PathLike
         Written as given (no ``.npz`` suffix is appended), through a temporary file in the
         same directory that replaces ``path`` only once complete.
-    metadata : dict or None
+    metadata : dict or None, default None
         JSON-serializable values stored with the model (for example the training file and
         the metrics), returned by ``load_model(path, with_metadata=True)``.
 
@@ -189,7 +190,20 @@ def _check_loaded(estimator, path):
 def load_model(path, *, with_metadata=False):
     """Load an estimator saved by :func:`save_model`.
 
-    Returns the estimator, or ``(estimator, metadata)`` with ``with_metadata=True``.
+    The file is read with ``allow_pickle=False``, so loading runs no code from the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save_model`.
+    with_metadata : bool, default False
+        Also return the metadata dict saved with the model.
+
+    Returns
+    -------
+    estimator or tuple
+        The fitted estimator, of the class that was saved, or ``(estimator, metadata)``
+        with ``with_metadata=True``.
 
     Raises
     ------
@@ -198,6 +212,20 @@ def load_model(path, *, with_metadata=False):
     ValueError
         When the file is not a fastopt model file, names a class that is not fastopt's, or
         contains state that does not fit its class. The message names the file and the problem.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fastopt.linear_model import Ridge
+    >>> from fastopt.model_file import load_model, save_model
+    >>> X = np.arange(20.0).reshape(10, 2)
+    >>> model = Ridge(alpha=0.1).fit(X, X @ [1.0, -2.0])
+    >>> path = os.path.join(tempfile.mkdtemp(), "ridge.npz")
+    >>> save_model(model, path, metadata={"data": "arange"})
+    >>> loaded, metadata = load_model(path, with_metadata=True)
+    >>> bool(np.array_equal(loaded.coef_, model.coef_)), metadata
+    (True, {'data': 'arange'})
     """
     path = os.fspath(path)
     try:

@@ -151,6 +151,16 @@ def soft_threshold(x, threshold, *, out=None):
     ValueError
         If a threshold is negative or not finite, shapes differ, ``out`` is not
         C-contiguous or writeable, or ``out`` partially overlaps an input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.prox import soft_threshold
+    >>> x = np.array([-2.0, -0.5, 0.0, 0.3, 1.5])
+    >>> soft_threshold(x, 0.5)
+    array([-1.5,  0. ,  0. ,  0. ,  1. ])
+    >>> x                      # updated in place
+    array([-1.5,  0. ,  0. ,  0. ,  1. ])
     """
     _check_x(x)
     out = x if out is None else out
@@ -191,6 +201,13 @@ def elastic_net(x, l1, l2, *, step=1.0, out=None):
     With scalar strengths the products ``t l1`` and ``t l2`` are formed in
     float64 and rounded once to ``x``'s dtype. With arrays they are formed in
     ``x``'s dtype, element by element.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.prox import elastic_net
+    >>> elastic_net(np.array([-2.0, 0.5, 3.0]), l1=1.0, l2=1.0, step=0.5)
+    array([-1.    ,  0.    ,  1.6667])
     """
     _check_x(x)
     out = x if out is None else out
@@ -265,6 +282,16 @@ def group_soft_threshold(x, groups, threshold, *, weights=None, out=None):
     -----
     Each group's norm is summed in float64 by one thread, in a fixed order,
     and the factor is applied in float64 before rounding to ``x``'s dtype.
+
+    Examples
+    --------
+    Two groups, ``x[0:2]`` with norm 5 and ``x[2:4]`` with norm 0.5:
+
+    >>> import numpy as np
+    >>> from fastopt.prox import group_soft_threshold
+    >>> x = np.array([3.0, 4.0, 0.3, 0.4])
+    >>> group_soft_threshold(x, np.array([0, 2, 4]), 1.0)
+    array([2.4, 3.2, 0. , 0. ])
     """
     _check_x(x)
     out = x if out is None else out
@@ -407,6 +434,23 @@ def prox_grad_step(x, grad, step, *, penalty="l1", l1=None, l2=None, groups=None
     ----------
     A. Beck and M. Teboulle, "A fast iterative shrinkage-thresholding algorithm
     for linear inverse problems", SIAM J. Imaging Sciences 2(1), 2009.
+
+    Examples
+    --------
+    ISTA for the lasso :math:`\frac{1}{2}\|A x - b\|^2 + \lambda \|x\|_1`, with the step
+    :math:`1 / \|A\|_2^2`:
+
+    >>> import numpy as np
+    >>> from fastopt.prox import prox_grad_step
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((50, 10))
+    >>> b = A @ np.array([2.0, -1.0] + [0.0] * 8)
+    >>> x = np.zeros(10)
+    >>> step = 1.0 / np.linalg.norm(A, 2) ** 2
+    >>> for _ in range(500):
+    ...     _ = prox_grad_step(x, A.T @ (A @ x - b), step, penalty="l1", l1=1.0)
+    >>> int(np.count_nonzero(x)), bool(abs(x[0] - 2.0) < 0.1)
+    (2, True)
     """
     _check_x(x)
     t = _step(step)

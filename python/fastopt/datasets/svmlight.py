@@ -133,8 +133,21 @@ def load_svmlight_files(
     files : sequence of str, os.PathLike, int or binary file objects
         Paths, file descriptors or open binary files. Plain, gzip, bzip2 and xz
         content is recognized from its header, not from the file name.
-    n_features, zero_based, dtype, multilabel, query_id, offset, length
-        As in :func:`load_svmlight`; ``offset`` and ``length`` apply to every file.
+    n_features : int, optional
+        Number of columns of every ``X``; by default the largest index in any file plus
+        one.
+    zero_based : bool or "auto", default "auto"
+        Whether indices start at 0; "auto" decides once for all the files, as in
+        :func:`load_svmlight`.
+    dtype : float32 or float64, default float64
+        Type of the values of every ``X``.
+    multilabel : bool, default False
+        Whether labels are comma-separated lists, as in :func:`load_svmlight`.
+    query_id : bool, default False
+        Also return the ``qid:<int>`` of each line of each file.
+    offset, length : int, default 0 and -1
+        Read a part of each file, as in :func:`load_svmlight`; ``n_features`` is then
+        required.
 
     Returns
     -------
@@ -242,7 +255,7 @@ def load_svmlight(
     Returns
     -------
     X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
-        Values as written, including explicit zeros, with sorted indices; int32
+        The values as written, including explicit zeros, with sorted indices; int32
         indices when ``n_features`` and the number of values fit, else int64.
     y : numpy.ndarray of shape (n_samples,), or list of tuples
         float64 labels; a list of tuples with ``multilabel=True``.
@@ -369,6 +382,21 @@ def dump_svmlight(X, y, f, *, zero_based=True, comment=None, query_id=None, mult
         NUL byte; raised before anything is written.
     TypeError
         On non-numeric ``X``, ``y`` or ``query_id``, or an unsupported ``f``.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from fastopt.datasets import dump_svmlight, load_svmlight
+    >>> X = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    >>> buffer = io.BytesIO()
+    >>> dump_svmlight(X, np.array([1.0, -1.0]), buffer, zero_based=False)
+    >>> buffer.getvalue().decode().splitlines()
+    ['1 2:1.5', '-1 1:2 3:-1']
+    >>> X_read, y_read = load_svmlight(io.BytesIO(buffer.getvalue()), n_features=3)
+    >>> X_read.toarray(), y_read
+    (array([[ 0. ,  1.5,  0. ],
+           [ 2. ,  0. , -1. ]]), array([ 1., -1.]))
     """
     zero_based = _check_flag("zero_based", zero_based)
     multilabel = _check_flag("multilabel", multilabel)

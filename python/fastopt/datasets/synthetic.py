@@ -56,6 +56,7 @@ def make_sparse_classification(n_samples=100_000, n_features=2**18, *, n_fields=
     Parameters
     ----------
     n_samples : int, default 100000
+        Number of rows.
     n_features : int, default 2**18
         Total number of columns; must be at least ``n_fields``.
     n_fields : int, default 20
@@ -69,8 +70,9 @@ def make_sparse_classification(n_samples=100_000, n_features=2**18, *, n_fields=
     skew : float >= 1, default 3.0
         Concentration of each field on its first values; 1 draws values uniformly.
     dtype : float32 or float64, default float64
-        dtype of ``X.data``.
+        The dtype of ``X.data``.
     random_state : int, default 0
+        Seed of the generator; the arrays depend only on the arguments.
     return_coef : bool, default False
         Also return the true ``(coef, intercept)``.
 

@@ -110,6 +110,13 @@ def accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None) -> flo
     Returns
     -------
     float
+        The fraction in [0, 1], or with ``normalize=False`` the (weighted) count.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import accuracy_score
+    >>> accuracy_score(["a", "b", "b", "c"], ["a", "b", "c", "c"])
+    0.75
     """
     targets = _targets(y_true, y_pred, sample_weight)
     if targets.classes.size <= _MAX_MATRIX_LABELS:
@@ -148,6 +155,16 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normali
     Returns
     -------
     numpy.ndarray of shape (n_classes, n_classes)
+        Row ``i`` counts (or weighs) the samples of class ``labels[i]``, column ``j`` those
+        predicted as ``labels[j]``.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import confusion_matrix
+    >>> confusion_matrix([0, 1, 1, 2, 2, 2], [0, 1, 2, 2, 2, 1])
+    array([[1, 0, 0],
+           [0, 1, 1],
+           [0, 1, 2]])
     """
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize: expected None, 'true', 'pred' or 'all', got {normalize!r}")
@@ -357,35 +374,123 @@ def _single_score(which, y_true, y_pred, labels, pos_label, average, sample_weig
     return scores[which]
 
 
+_SCORE_PARAMETERS = """
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels (binary or multiclass; multilabel input raises).
+    labels : array-like, optional
+        Classes to report, in this order; by default the sorted union of the labels in
+        ``y_true`` and ``y_pred``.
+    pos_label : int, float, bool or str, default=1
+        The positive class when ``average="binary"``.
+    average : {"binary", "micro", "macro", "weighted", None}, default="binary"
+        How to combine the classes, as in :func:`precision_recall_fscore_support`; None
+        returns one score per class.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value of a score whose denominator is zero ("warn": 0.0 with an
+        UndefinedMetricWarning).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The score, or with ``average=None`` one per class in the order of ``labels``.
+
+    Raises
+    ------
+    ValueError
+        For inputs of different lengths, multilabel or continuous targets, more than two
+        classes or a ``pos_label`` that is not a class with ``average="binary"``, or an
+        invalid ``average`` or ``zero_division``.
+"""
+
+
 def precision_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
                     sample_weight=None, zero_division="warn"):
-    """Compute precision ``tp / (tp + fp)``; see :func:`precision_recall_fscore_support`."""
     return _single_score(0, y_true, y_pred, labels, pos_label, average, sample_weight,
                          zero_division)
 
 
+precision_score.__doc__ = """Compute the precision ``tp / (tp + fp)``.
+
+    The fraction of the samples predicted as a class that belong to it; see
+    :func:`precision_recall_fscore_support` for the definitions.
+
+    Parameters
+    ----------""" + _SCORE_PARAMETERS + """
+    Examples
+    --------
+    >>> from fastopt.metrics import precision_score
+    >>> precision_score([0, 1, 1, 0, 1], [0, 1, 0, 1, 1])
+    0.6666666666666666
+    """
+
+
 def recall_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
                  sample_weight=None, zero_division="warn"):
-    """Compute recall ``tp / (tp + fn)``; see :func:`precision_recall_fscore_support`."""
     return _single_score(1, y_true, y_pred, labels, pos_label, average, sample_weight,
                          zero_division)
 
 
+recall_score.__doc__ = """Compute the recall ``tp / (tp + fn)``.
+
+    The fraction of the samples of a class that are predicted as it; see
+    :func:`precision_recall_fscore_support` for the definitions.
+
+    Parameters
+    ----------""" + _SCORE_PARAMETERS + """
+    Examples
+    --------
+    >>> from fastopt.metrics import recall_score
+    >>> recall_score([0, 1, 1, 0, 1], [0, 1, 0, 0, 0])
+    0.3333333333333333
+    """
+
+
 def fbeta_score(y_true, y_pred, *, beta, labels=None, pos_label=1, average="binary",
                 sample_weight=None, zero_division="warn"):
-    """Compute ``(1 + beta^2) tp / ((1 + beta^2) tp + beta^2 fn + fp)``.
-
-    See :func:`precision_recall_fscore_support` for the parameters.
-    """
     return _single_score(2, y_true, y_pred, labels, pos_label, average, sample_weight,
                          zero_division, beta=beta)
 
 
+fbeta_score.__doc__ = """Compute the F-beta score ``(1 + beta^2) tp / ((1 + beta^2) tp + beta^2 fn + fp)``.
+
+    The weighted harmonic mean of precision and recall, with recall ``beta`` times as
+    important as precision.
+
+    Parameters
+    ----------""" + _SCORE_PARAMETERS.replace("    labels : array-like", """    beta : float
+        Weight of recall relative to precision, >= 0 (``inf`` gives the recall, 0 the
+        precision).
+    labels : array-like""", 1) + """
+    Examples
+    --------
+    >>> from fastopt.metrics import fbeta_score
+    >>> round(fbeta_score([0, 1, 1, 0, 1], [0, 1, 0, 1, 1], beta=2.0), 4)
+    0.6667
+    """
+
+
 def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
              sample_weight=None, zero_division="warn"):
-    """Compute the F1 score ``2 tp / (2 tp + fp + fn)``, the harmonic mean of P and R."""
     return _single_score(2, y_true, y_pred, labels, pos_label, average, sample_weight,
                          zero_division, beta=1.0)
+
+
+f1_score.__doc__ = """Compute the F1 score ``2 tp / (2 tp + fp + fn)``.
+
+    The harmonic mean of precision and recall (:func:`fbeta_score` with ``beta=1``).
+
+    Parameters
+    ----------""" + _SCORE_PARAMETERS + """
+    Examples
+    --------
+    >>> from fastopt.metrics import f1_score
+    >>> f1_score([0, 1, 1, 0, 1], [0, 1, 0, 1, 1])
+    0.6666666666666666
+    >>> f1_score([0, 1, 2, 2], [0, 2, 2, 1], average="macro")
+    0.5
+    """
 
 
 def _log_loss_classes(true: np.ndarray, labels, ops) -> np.ndarray:
@@ -437,6 +542,7 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
     Returns
     -------
     float
+        The mean (or with ``normalize=False`` the summed) negative log-likelihood.
 
     Notes
     -----
@@ -446,6 +552,12 @@ def log_loss(y_true, y_proba=None, *, normalize=True, sample_weight=None, labels
     References
     ----------
     C. M. Bishop, *Pattern Recognition and Machine Learning*, Springer, 2006, sec. 4.3.2.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import log_loss
+    >>> round(log_loss([0, 1, 1], [0.1, 0.8, 0.6]), 4)
+    0.2798
     """
     if y_pred is not None:
         if y_proba is not None:

@@ -93,6 +93,12 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None,
     T. Fawcett, "An introduction to ROC analysis", Pattern Recognition Letters 27(8),
     2006. D. J. Hand and R. J. Till, "A simple generalisation of the area under the ROC
     curve for multiple class classification problems", Machine Learning 45, 2001.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import roc_auc_score
+    >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
     """
     if average not in _AVERAGES:
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
@@ -208,6 +214,12 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1,
     ----------
     C. D. Manning, P. Raghavan and H. Schütze, *Introduction to Information Retrieval*,
     Cambridge University Press, 2008, sec. 8.4.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import average_precision_score
+    >>> round(average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
+    0.8333
     """
     if average not in _AVERAGES:
         raise ValueError(f"average: expected one of {_AVERAGES}, got {average!r}")
@@ -266,14 +278,32 @@ def _curve_points(y_true, y_score, pos_label, sample_weight):
     return fps, tps, thresholds
 
 
-def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):
-    """Compute the ROC curve: false- and true-positive rates at each distinct score.
+_CURVE_PARAMETERS = """
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Binary labels.
+    y_score : array-like of shape (n_samples,)
+        Finite scores, higher for the positive class (probabilities or margins).
+    pos_label : int, float, bool or str, optional
+        The positive class; by default 1, which needs labels {0, 1} or {-1, 1}.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights.
+    drop_intermediate : bool, default={drop}
+        Leave out the points that do not change the curve's shape.
+"""
 
-    Returns ``fpr``, ``tpr`` and ``thresholds`` (decreasing, starting at ``inf`` for the
-    point (0, 0)). With ``drop_intermediate``, points collinear with their neighbours
-    are left out; the area is unchanged. A rate whose class weighs zero is NaN, with an
-    UndefinedMetricWarning.
-    """
+_CURVE_RAISES = """
+    Raises
+    ------
+    ValueError
+        For more than two classes, labels other than {0, 1} or {-1, 1} without
+        ``pos_label``, a ``pos_label`` that is not a class, a 2-D or non-finite
+        ``y_score``, lengths that differ or invalid sample weights.
+"""
+
+
+def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):
     fps, tps, thresholds = _curve_points(y_true, y_score, pos_label, sample_weight)
     if drop_intermediate and fps.size > 2:
         bends = np.logical_or(np.diff(fps, 2), np.diff(tps, 2))
@@ -294,13 +324,31 @@ def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_inter
     return rates[0], rates[1], thresholds
 
 
+roc_curve.__doc__ = """Compute the ROC curve: false- and true-positive rates at each distinct score.
+
+    With ``drop_intermediate``, points collinear with their neighbours are left out, which
+    leaves the area unchanged. A rate whose class weighs zero is NaN, with an
+    UndefinedMetricWarning.
+""" + _CURVE_PARAMETERS.replace("{drop}", "True") + """
+    Returns
+    -------
+    fpr, tpr : numpy.ndarray of shape (n_points,)
+        False- and true-positive rates, increasing, from (0, 0).
+    thresholds : numpy.ndarray of shape (n_points,)
+        Decreasing scores: the point ``i`` counts the samples with ``y_score >=
+        thresholds[i]`` as positive. The first is ``inf``, for the point (0, 0).
+""" + _CURVE_RAISES + """
+    Examples
+    --------
+    >>> from fastopt.metrics import roc_curve
+    >>> fpr, tpr, thresholds = roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> fpr, tpr, thresholds
+    (array([0. , 0. , 0.5, 0.5, 1. ]), array([0. , 0.5, 0.5, 1. , 1. ]), array([ inf, 0.8 , 0.4 , 0.35, 0.1 ]))
+    """
+
+
 def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=None,
                            drop_intermediate=False):
-    """Compute precision and recall at each distinct score.
-
-    Returns ``precision`` and ``recall`` for increasing thresholds, each ending with the
-    point (recall 0, precision 1) that has no threshold, and the ``thresholds``.
-    """
     fps, tps, thresholds = _curve_points(y_true, y_score, pos_label, sample_weight)
     if drop_intermediate and fps.size > 2:
         moves = np.logical_or(np.diff(tps[:-1]), np.diff(tps[1:]))
@@ -316,3 +364,26 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=Non
         recall = tps / tps[-1]
     return (np.concatenate([precision[::-1], [1.0]]), np.concatenate([recall[::-1], [0.0]]),
             thresholds[::-1])
+
+
+precision_recall_curve.__doc__ = """Compute precision and recall at each distinct score.
+
+    Without positive samples the recall is set to 1 at every threshold, with a UserWarning.
+""" + _CURVE_PARAMETERS.replace("{drop}", "False") + """
+    Returns
+    -------
+    precision, recall : numpy.ndarray of shape (n_thresholds + 1,)
+        For increasing thresholds, each ending with the point (recall 0, precision 1)
+        that has no threshold.
+    thresholds : numpy.ndarray of shape (n_thresholds,)
+        Increasing scores: the point ``i`` counts the samples with ``y_score >=
+        thresholds[i]`` as positive.
+""" + _CURVE_RAISES + """
+    Examples
+    --------
+    >>> from fastopt.metrics import precision_recall_curve
+    >>> precision, recall, thresholds = precision_recall_curve([0, 0, 1, 1],
+    ...                                                        [0.1, 0.4, 0.35, 0.8])
+    >>> precision, recall, thresholds
+    (array([0.5   , 0.6667, 0.5   , 1.    , 1.    ]), array([1. , 1. , 0.5, 0.5, 0. ]), array([0.1 , 0.35, 0.4 , 0.8 ]))
+    """

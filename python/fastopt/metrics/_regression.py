@@ -60,23 +60,78 @@ def _weighted_mean(values: np.ndarray, weight) -> np.ndarray:
     return np.average(values, axis=0, weights=weight)
 
 
+_PARAMETERS = """
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True and predicted targets, finite and of the same shape.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights; all 1 when omitted.
+    multioutput : {"uniform_average", "raw_values"} or array-like of shape (n_outputs,), \
+default="uniform_average"
+        How to combine the outputs: their mean, one value per output, or a weighted mean
+        with these weights.{extra}
+
+    Returns
+    -------
+    float or numpy.ndarray of shape (n_outputs,)
+        The combined value, or one per output with ``multioutput="raw_values"``.
+
+    Raises
+    ------
+    ValueError
+        For shapes that differ, an empty or non-finite input, invalid sample weights or
+        weights that sum to zero, or an invalid ``multioutput``.
+"""
+
+
+def _document(summary, formula, example, extra=""):
+    """Return a docstring: the summary, the formula, the shared sections and an example."""
+    return (summary + "\n\n    " + formula + "\n" + _PARAMETERS.replace("{extra}", extra)
+            + "\n    Examples\n    --------\n" + example)
+
+
 def mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
-    """Compute the (weighted) mean of ``(y_true - y_pred)**2`` per output, then combine."""
     true, pred, weight, multioutput = _targets(y_true, y_pred, sample_weight, multioutput)
     return _combine(_weighted_mean((true - pred) ** 2, weight), multioutput)
 
 
+mean_squared_error.__doc__ = _document(
+    "Compute the (weighted) mean squared error per output, then combine.",
+    ".. math:: \\mathrm{MSE} = \\frac{\\sum_i w_i (y_i - \\hat y_i)^2}{\\sum_i w_i}",
+    """    >>> from fastopt.metrics import mean_squared_error
+    >>> mean_squared_error([3.0, -0.5, 2.0, 7.0], [2.5, 0.0, 2.0, 8.0])
+    0.375
+    """)
+
+
 def root_mean_squared_error(y_true, y_pred, *, sample_weight=None,
                             multioutput="uniform_average"):
-    """Compute the square root of the mean squared error of each output, then combine."""
     true, pred, weight, multioutput = _targets(y_true, y_pred, sample_weight, multioutput)
     return _combine(np.sqrt(_weighted_mean((true - pred) ** 2, weight)), multioutput)
 
 
+root_mean_squared_error.__doc__ = _document(
+    "Compute the square root of the mean squared error of each output, then combine.",
+    ".. math:: \\mathrm{RMSE} = \\sqrt{\\mathrm{MSE}}",
+    """    >>> from fastopt.metrics import root_mean_squared_error
+    >>> root_mean_squared_error([3.0, -0.5, 2.0, 7.0], [2.5, 0.0, 2.0, 8.0])
+    0.6123724356957945
+    """)
+
+
 def mean_absolute_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
-    """Compute the (weighted) mean of ``|y_true - y_pred|`` per output, then combine."""
     true, pred, weight, multioutput = _targets(y_true, y_pred, sample_weight, multioutput)
     return _combine(_weighted_mean(np.abs(true - pred), weight), multioutput)
+
+
+mean_absolute_error.__doc__ = _document(
+    "Compute the (weighted) mean absolute error per output, then combine.",
+    ".. math:: \\mathrm{MAE} = \\frac{\\sum_i w_i |y_i - \\hat y_i|}{\\sum_i w_i}",
+    """    >>> from fastopt.metrics import mean_absolute_error
+    >>> mean_absolute_error([3.0, -0.5, 2.0, 7.0], [2.5, 0.0, 2.0, 8.0])
+    0.5
+    """)
 
 
 def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
@@ -86,8 +141,36 @@ def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average
 
     with :math:`\\bar y` the weighted mean of ``y_true``. A constant ``y_true`` gives 1.0
     for a perfect prediction and 0.0 otherwise; fewer than two samples give NaN with an
-    UndefinedMetricWarning. With ``multioutput="variance_weighted"`` the outputs are
-    averaged with weights equal to their denominators.
+    UndefinedMetricWarning.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True and predicted targets, finite and of the same shape.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights; all 1 when omitted.
+    multioutput : {"uniform_average", "raw_values", "variance_weighted"} or array-like of \
+shape (n_outputs,), default="uniform_average"
+        How to combine the outputs: their mean, one value per output, a mean weighted by
+        each output's denominator, or a weighted mean with these weights.
+
+    Returns
+    -------
+    float or numpy.ndarray of shape (n_outputs,)
+        The combined :math:`R^2`, or one per output with ``multioutput="raw_values"``; NaN
+        for fewer than two samples.
+
+    Raises
+    ------
+    ValueError
+        For shapes that differ, an empty or non-finite input, invalid sample weights, or an
+        invalid ``multioutput``.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import r2_score
+    >>> round(r2_score([3.0, -0.5, 2.0, 7.0], [2.5, 0.0, 2.0, 8.0]), 4)
+    0.9486
     """
     variance_weighted = isinstance(multioutput, str) and multioutput == "variance_weighted"
     true, pred, weight, checked = _targets(

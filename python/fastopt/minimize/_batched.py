@@ -123,6 +123,21 @@ def minimize_batched(fun, X0, jac=None, method="lbfgs", options=None):
     -----
     ``fun`` is called once per round until every problem has stopped, so the number of calls
     is the largest ``nfev`` of the batch. Bounds and callbacks are not supported here.
+
+    Examples
+    --------
+    Three quadratics :math:`\frac12 \|x - c_i\|^2` solved together:
+
+    >>> import numpy as np
+    >>> from fastopt.minimize import minimize_batched
+    >>> centers = np.array([[1.0, 2.0], [-1.0, 0.0], [3.0, 3.0]])
+    >>> def quadratics(X):
+    ...     return 0.5 * ((X - centers) ** 2).sum(axis=1), X - centers
+    >>> results = minimize_batched(quadratics, np.zeros((3, 2)), jac=True)
+    >>> np.array([r.x for r in results])
+    array([[ 1.,  2.],
+           [-1.,  0.],
+           [ 3.,  3.]])
     """
     X0 = _check_x0(X0)
     if jac is None or jac is False:

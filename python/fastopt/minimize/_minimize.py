@@ -149,18 +149,22 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
     Returns
     -------
     scipy.optimize.OptimizeResult
-        x, fun, jac : the best accepted iterate, its value and its gradient (always from the
-            same evaluation, also when a budget runs out inside a line search). With
-            method="owlqn", ``fun`` is :math:`F = f + \sum_i \lambda_i |x_i|` and ``jac`` the
-            pseudo-gradient of ``F``, whose inf-norm is the quantity compared with gtol.
-        nit, nfev, njev : iterations and evaluations of ``fun`` and of the gradient.
-        status : int, a :class:`fastopt.minimize.Status` value; success : bool, True for
-            GTOL, FTOL and PRECISION_FLOOR; message : str, quoting the limit that applied.
-        hess_inv : LBFGSInverseHessian, a LinearOperator applying :math:`H` including
-            :math:`\gamma`; with method="bfgs" the dense ``(n, n)`` float64 ndarray, as
-            scipy's BFGS returns it.
-        nskipped : int, pairs rejected by the curvature test. nreset : int, history resets
-            after a stalled line search.
+        With the fields:
+
+        - ``x``, ``fun``, ``jac``: the best accepted iterate, its value and its gradient
+          (always from the same evaluation, also when a budget runs out inside a line
+          search). With method="owlqn", ``fun`` is :math:`F = f + \sum_i \lambda_i |x_i|`
+          and ``jac`` the pseudo-gradient of ``F``, whose inf-norm is the quantity compared
+          with gtol.
+        - ``nit``, ``nfev``, ``njev``: iterations and evaluations of ``fun`` and of the
+          gradient.
+        - ``status``: a :class:`fastopt.minimize.Status` value. ``success`` is True for GTOL,
+          FTOL and PRECISION_FLOOR, and ``message`` quotes the limit that applied.
+        - ``hess_inv``: an :class:`LBFGSInverseHessian`, a LinearOperator applying
+          :math:`H` including :math:`\gamma`; with method="bfgs" the dense ``(n, n)``
+          float64 ndarray, as SciPy's BFGS returns it.
+        - ``nskipped``: pairs rejected by the curvature test; ``nreset``: history resets
+          after a stalled line search.
 
     Raises
     ------
@@ -181,14 +185,36 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
 
     References
     ----------
-    G. Andrew and J. Gao, Scalable training of L1-regularized log-linear models, ICML 2007.
-    J. Nocedal and S. J. Wright, Numerical Optimization, 2nd ed., Springer, 2006.
-    R. H. Byrd, J. Nocedal and R. B. Schnabel, Representations of quasi-Newton matrices and
-    their use in limited memory methods, Math. Programming 63, 1994.
-    J. J. More and D. J. Thuente, Line search algorithms with guaranteed sufficient decrease,
-    ACM Trans. Math. Software 20(3), 1994.
-    D. P. Bertsekas, Projected Newton methods for optimization problems with simple
-    constraints, SIAM J. Control Optim. 20(2), 1982.
+    .. [1] G. Andrew and J. Gao, "Scalable training of L1-regularized log-linear models",
+       ICML 2007.
+    .. [2] J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer, 2006.
+    .. [3] R. H. Byrd, J. Nocedal and R. B. Schnabel, "Representations of quasi-Newton
+       matrices and their use in limited memory methods", Math. Programming 63, 1994.
+    .. [4] J. J. More and D. J. Thuente, "Line search algorithms with guaranteed sufficient
+       decrease", ACM Trans. Math. Software 20(3), 1994.
+    .. [5] D. P. Bertsekas, "Projected Newton methods for optimization problems with simple
+       constraints", SIAM J. Control Optim. 20(2), 1982.
+
+    Examples
+    --------
+    The Rosenbrock function in 10 variables, with SciPy's gradient:
+
+    >>> import numpy as np
+    >>> from scipy.optimize import rosen, rosen_der
+    >>> import fastopt
+    >>> res = fastopt.minimize(rosen, np.zeros(10), jac=rosen_der, method="lbfgs")
+    >>> bool(res.success), bool(np.allclose(res.x, 1.0, atol=1e-4))
+    (True, True)
+
+    An L1 penalty with OWL-QN zeroes coordinates exactly:
+
+    >>> target = np.array([3.0, 0.5, -0.2, -4.0])
+    >>> def half_squared_distance(x):
+    ...     return 0.5 * np.sum((x - target) ** 2), x - target
+    >>> res = fastopt.minimize(half_squared_distance, np.zeros(4), jac=True,
+    ...                        method="owlqn", options={"l1": 1.0})
+    >>> res.x
+    array([ 2.,  0.,  0., -3.])
     """
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")

@@ -36,6 +36,24 @@ class LBFGSState:
         Number of pairs kept, ``1 <= history_size <= 256``.
     dtype : float32 or float64, default float64
         Storage and arithmetic type of the pairs; must match ``x0`` of the runs using it.
+
+    Examples
+    --------
+    One pair from a quadratic with Hessian ``diag(1, 4)``; ``H`` then scales by
+    :math:`\gamma = s^\top y / y^\top y`:
+
+    >>> import numpy as np
+    >>> from fastopt.minimize import LBFGSState
+    >>> state = LBFGSState(2, history_size=5)
+    >>> hessian = np.array([1.0, 4.0])
+    >>> x, x_new = np.zeros(2), np.array([1.0, 1.0])
+    >>> state.add_pair(x_new, x, hessian * x_new, hessian * x)
+    True
+    >>> state.count
+    1
+    >>> S, Y = state.pairs()
+    >>> S, Y
+    (array([[1., 1.]]), array([[1., 4.]]))
     """
 
     def __init__(self, n: int, history_size: int = 10, dtype=np.float64):
@@ -92,6 +110,15 @@ class LBFGSState:
         which does not change when ``f`` is scaled. ``eps`` defaults to the machine epsilon of
         the dtype. A rejected pair is counted in ``nskipped`` and leaves the history unchanged.
 
+        Parameters
+        ----------
+        x_new, x : numpy.ndarray of shape (n,)
+            The new and the previous iterate.
+        g_new, g : numpy.ndarray of shape (n,)
+            The gradients at ``x_new`` and ``x``.
+        eps : float, optional
+            Threshold of the curvature test; the dtype's machine epsilon by default.
+
         Returns
         -------
         bool
@@ -123,7 +150,20 @@ class LBFGSState:
         return sy, yy
 
     def direction(self, g, out) -> np.ndarray:
-        """Write ``-H g`` into ``out`` (the L-BFGS search direction) and return it."""
+        """Write ``-H g`` into ``out`` (the L-BFGS search direction) and return it.
+
+        Parameters
+        ----------
+        g : numpy.ndarray of shape (n,)
+            The gradient, in the state's dtype.
+        out : numpy.ndarray of shape (n,)
+            Receives the direction; of the state's dtype, C-contiguous.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
         self.direction_and_slope(g, out)
         return out
 
@@ -132,6 +172,16 @@ class LBFGSState:
 
         The product is summed in the blocks and lanes of ``fastopt._core.lbfgs_dot(g, out)``,
         so it has the same bits.
+
+        Parameters
+        ----------
+        g, out : numpy.ndarray of shape (n,)
+            As in :meth:`direction`.
+
+        Returns
+        -------
+        float
+            The slope :math:`g^\top d` of the direction ``d`` written into ``out``.
         """
         # Normally one pair is stale; the kernel fills its column during the same pass. Older
         # stale slots (a second pair added without a direction in between) are filled first.
@@ -155,7 +205,18 @@ class LBFGSState:
             self.yy[slot, i] = yy
 
     def apply_inverse_hessian(self, v) -> np.ndarray:
-        """Return ``H v`` for the current history, in the state's dtype."""
+        """Return ``H v`` for the current history, in the state's dtype.
+
+        Parameters
+        ----------
+        v : array_like of n elements
+            The vector to multiply.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            :math:`H v`, with :math:`H` including the scaling :math:`\gamma`.
+        """
         v = np.ascontiguousarray(v, dtype=self.dtype).reshape(self.n)
         out = np.empty(self.n, self.dtype)
         self.direction(v, out)
@@ -163,11 +224,23 @@ class LBFGSState:
         return out
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return copies of the stored pairs as ``(S, Y)``, oldest first, each ``(count, n)``."""
+        """Return copies of the stored pairs, oldest first.
+
+        Returns
+        -------
+        S, Y : numpy.ndarray of shape (count, n)
+            The steps :math:`s_i` and the gradient changes :math:`y_i`, one pair per row.
+        """
         return self.s[self._order].copy(), self.y[self._order].copy()
 
     def copy(self) -> LBFGSState:
-        """Return an independent copy (history included)."""
+        """Return an independent copy (history included).
+
+        Returns
+        -------
+        LBFGSState
+            A state with its own arrays, equal to this one.
+        """
         other = type(self)(self.n, self.history_size, self.dtype)
         for name in ("s", "y", "sy", "yy"):
             getattr(other, name)[...] = getattr(self, name)

@@ -94,11 +94,18 @@ class Adadelta(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
-    lr : float, default 1.0, >= 0; scales the computed delta
-    rho : float, default 0.9, in [0, 1]; smoothing constant of both averages
-    eps : float, default 1e-6, > 0; added inside both square roots
-    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    lr : float, default 1.0
+        Scales the computed delta. Must be >= 0.
+    rho : float, default 0.9
+        Smoothing constant of both averages. Must be in [0, 1].
+    eps : float, default 1e-6
+        Added inside both square roots. Must be > 0.
+    weight_decay : float, default 0
+        L2 penalty added to the gradient. Must be >= 0.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------

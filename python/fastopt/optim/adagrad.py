@@ -89,12 +89,20 @@ class Adagrad(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
-    lr : float, default 1e-2, >= 0
-    lr_decay : float, default 0, >= 0; step ``t`` uses ``lr / (1 + (t - 1) lr_decay)``
-    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
-    initial_accumulator_value : float, default 0, >= 0; starting value of ``sum``
-    eps : float, default 1e-10, > 0; added after the square root
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    lr : float, default 1e-2
+        Learning rate. Must be >= 0.
+    lr_decay : float, default 0
+        Step ``t`` uses ``lr / (1 + (t - 1) lr_decay)``. Must be >= 0.
+    weight_decay : float, default 0
+        L2 penalty added to the gradient. Must be >= 0.
+    initial_accumulator_value : float, default 0
+        Starting value of ``sum``. Must be >= 0.
+    eps : float, default 1e-10
+        Added after the square root. Must be > 0.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------

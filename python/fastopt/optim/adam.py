@@ -122,17 +122,40 @@ class Adam(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
     lr : float, default 1e-3
-    betas : (float, float), default (0.9, 0.999), each in [0, 1)
-    eps : float, default 1e-8, > 0; added after the bias-corrected square root
-    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
+        Learning rate.
+    betas : (float, float), default (0.9, 0.999)
+        Coefficients of the running averages of the gradient and of its square. Each
+        must be in [0, 1).
+    eps : float, default 1e-8
+        Added after the bias-corrected square root. Must be > 0.
+    weight_decay : float, default 0
+        L2 penalty added to the gradient. Must be >= 0.
     amsgrad : bool, default False
+        Use the running maximum of the second moment (the AMSGrad variant).
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------
     Kingma, D. P. and Ba, J. "Adam: A Method for Stochastic Optimization", ICLR 2015.
     Reddi, S. J., Kale, S. and Kumar, S. "On the Convergence of Adam and Beyond", ICLR 2018.
+
+    Examples
+    --------
+    Minimize :math:`\frac12 \|w - t\|^2`, whose gradient is :math:`w - t`:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import Adam
+    >>> w = np.zeros(4)
+    >>> target = np.array([1.0, -2.0, 0.5, 3.0])
+    >>> opt = Adam([w], lr=0.1)
+    >>> for _ in range(300):
+    ...     result = opt.step([w - target])
+    >>> bool(np.allclose(w, target, atol=1e-2)), opt.state_dict()["state"][0]["step"]
+    (True, 300)
     """
 
     decoupled_weight_decay = False
@@ -173,6 +196,15 @@ class AdamW(Adam):
     step first multiplies the parameter by ``1 - lr * weight_decay``, then
     applies the Adam update to the plain gradient. The default
     ``weight_decay`` is 1e-2, as in torch.
+
+    Parameters
+    ----------
+    params : array, list of arrays, or list of dicts (parameter groups)
+        As in :class:`Adam`.
+    lr, betas, eps, amsgrad, maximize
+        As in :class:`Adam`.
+    weight_decay : float, default 1e-2
+        Decoupled weight decay factor. Must be >= 0.
 
     References
     ----------

@@ -92,11 +92,19 @@ class Adamax(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
-    lr : float, default 2e-3, >= 0
-    betas : (float, float), default (0.9, 0.999), each in [0, 1)
-    eps : float, default 1e-8, > 0; added to ``|g|`` inside the maximum
-    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    lr : float, default 2e-3
+        Learning rate. Must be >= 0.
+    betas : (float, float), default (0.9, 0.999)
+        Coefficients of the running averages of the gradient and of its square. Each
+        must be in [0, 1).
+    eps : float, default 1e-8
+        Added to ``|g|`` inside the maximum. Must be > 0.
+    weight_decay : float, default 0
+        L2 penalty added to the gradient. Must be >= 0.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------

@@ -31,6 +31,16 @@ def clip_grad_norm_(grads, max_norm: float, *, error_if_nonfinite: bool = False)
     -------
     float
         The global norm before clipping.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.optim import clip_grad_norm_
+    >>> grads = [np.array([3.0, 0.0]), np.array([4.0])]
+    >>> clip_grad_norm_(grads, max_norm=1.0)
+    5.0
+    >>> grads
+    [array([0.6, 0. ]), array([0.8])]
     """
     arrays = [grads] if isinstance(grads, np.ndarray) else list(grads)
     max_norm = check_number("max_norm", max_norm, low=0.0)

@@ -112,13 +112,22 @@ class LAMB(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
     lr : float, default 1e-3
-    betas : (float, float), default (0.9, 0.999), each in [0, 1)
-    eps : float, default 1e-6, > 0; added after the bias-corrected square root
-    weight_decay : float, default 0, >= 0; added to the update direction,
-        so it is scaled by the trust ratio too
+        Learning rate.
+    betas : (float, float), default (0.9, 0.999)
+        Coefficients of the running averages of the gradient and of its square. Each
+        must be in [0, 1).
+    eps : float, default 1e-6
+        Added after the bias-corrected square root. Must be > 0.
+    weight_decay : float, default 0
+        Added to the update direction, so it is scaled by the trust ratio too. Must be
+        >= 0.
     bias_correction : bool, default True
+        Divide the moments by their bias corrections, as Adam does.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------

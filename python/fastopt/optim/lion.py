@@ -88,11 +88,17 @@ class Lion(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
     lr : float, default 1e-4
-    betas : (float, float), default (0.9, 0.99), each in [0, 1)
+        Learning rate.
+    betas : (float, float), default (0.9, 0.99)
         ``beta1`` interpolates the update direction, ``beta2`` the momentum.
-    weight_decay : float, default 0, >= 0; decoupled: ``param *= 1 - lr * weight_decay``
+        Each must be in [0, 1).
+    weight_decay : float, default 0
+        Decoupled: ``param *= 1 - lr * weight_decay``. Must be >= 0.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------

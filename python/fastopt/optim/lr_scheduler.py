@@ -127,6 +127,21 @@ class CosineAnnealingLR(LRScheduler):
     This is the closed form of ``torch.optim.lr_scheduler.CosineAnnealingLR``
     (Loshchilov & Hutter, "SGDR", 2017, without restarts). Past ``T_max`` it
     keeps following the cosine, as torch's closed form does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> from fastopt.optim.lr_scheduler import CosineAnnealingLR
+    >>> opt = SGD([np.zeros(2)], lr=1.0)
+    >>> scheduler = CosineAnnealingLR(opt, T_max=4)
+    >>> rates = []
+    >>> for _ in range(4):
+    ...     _ = opt.step([np.ones(2)])
+    ...     scheduler.step()
+    ...     rates.append(round(opt.param_groups[0]["lr"], 4))
+    >>> rates
+    [0.8536, 0.5, 0.1464, 0.0]
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):

@@ -189,7 +189,22 @@ class Optimizer:
         return [p for group in self.param_groups for p in group["params"]]
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group of parameters with its own hyperparameters."""
+        """Add a group of parameters with its own hyperparameters.
+
+        Parameters
+        ----------
+        param_group : dict
+            ``"params"`` (an array or a list of arrays, none already in a group) and any
+            hyperparameters of the optimizer; the others take the optimizer's defaults.
+
+        Raises
+        ------
+        TypeError
+            For a ``param_group`` that is not a dict or has unknown hyperparameters.
+        ValueError
+            For a missing ``"params"`` key, an array already in a group, or an invalid
+            hyperparameter.
+        """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group: expected a dict, got {type(param_group).__name__}")
         index = len(self.param_groups)
@@ -253,6 +268,8 @@ class Optimizer:
         Returns
         -------
         StepResult
+            Whether the step was skipped for a non-finite gradient, and the global
+            gradient norm when clipping or the finiteness check computed it.
         """
         all_params = self.params
         if isinstance(grads, np.ndarray) or is_gpu_array(grads):
@@ -396,6 +413,11 @@ class Optimizer:
         Like torch, ``state`` is keyed by the parameter's position in
         :attr:`params` and each group lists its parameters by position. The
         arrays are copies, so the dict does not change as training goes on.
+
+        Returns
+        -------
+        dict
+            ``{"state": {index: {name: value}}, "param_groups": [group, ...]}``.
         """
         index_of = {}
         groups = []
@@ -420,6 +442,18 @@ class Optimizer:
 
         Arrays are copied into new buffers of each parameter's dtype and shape;
         everything is validated before the optimizer changes.
+
+        Parameters
+        ----------
+        state_dict : dict
+            A dict returned by :meth:`state_dict` of an optimizer of the same class with
+            the same parameter groups.
+
+        Raises
+        ------
+        ValueError
+            When the dict lacks "state" or "param_groups", or its groups, parameter
+            counts, state names or array shapes do not match this optimizer.
         """
         try:
             saved_groups = state_dict["param_groups"]

@@ -105,14 +105,22 @@ class RAdam(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
     lr : float, default 1e-3
-    betas : (float, float), default (0.9, 0.999), each in [0, 1)
-    eps : float, default 1e-8, > 0; added to :math:`\sqrt{v_t}`
-    weight_decay : float, default 0, >= 0
+        Learning rate.
+    betas : (float, float), default (0.9, 0.999)
+        Coefficients of the running averages of the gradient and of its square. Each
+        must be in [0, 1).
+    eps : float, default 1e-8
+        Added to :math:`\sqrt{v_t}`. Must be > 0.
+    weight_decay : float, default 0
+        Weight decay factor. Must be >= 0.
     decoupled_weight_decay : bool, default False
         Multiply the parameter by ``1 - lr * weight_decay`` each step (as
         AdamW does) instead of adding ``weight_decay * param`` to the gradient.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------

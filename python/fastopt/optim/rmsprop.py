@@ -108,14 +108,23 @@ class RMSprop(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
-    lr : float, default 1e-2, >= 0
-    alpha : float, default 0.99, in [0, 1]; smoothing constant of the averages
-    eps : float, default 1e-8, > 0; added after the square root
-    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
-    momentum : float, default 0, >= 0
-    centered : bool, default False; normalize by the estimated variance of the
-        gradient instead of its second moment
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    lr : float, default 1e-2
+        Learning rate. Must be >= 0.
+    alpha : float, default 0.99
+        Smoothing constant of the averages. Must be in [0, 1].
+    eps : float, default 1e-8
+        Added after the square root. Must be > 0.
+    weight_decay : float, default 0
+        L2 penalty added to the gradient. Must be >= 0.
+    momentum : float, default 0
+        Momentum factor. Must be >= 0.
+    centered : bool, default False
+        Normalize by the estimated variance of the gradient instead of its second
+        moment.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------

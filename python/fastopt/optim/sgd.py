@@ -106,13 +106,21 @@ class SGD(Optimizer):
     Parameters
     ----------
     params : array, list of arrays, or list of dicts (parameter groups)
-    lr : float, default 1e-3, >= 0
-    momentum : float, default 0, >= 0
-    dampening : float, default 0, in [0, 1]; scales the gradient entering the
-        buffer by ``1 - dampening`` after the first step
-    weight_decay : float, default 0, >= 0; L2 penalty added to the gradient
-    nesterov : bool, default False; requires ``momentum > 0`` and ``dampening == 0``
+        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    lr : float, default 1e-3
+        Learning rate. Must be >= 0.
+    momentum : float, default 0
+        Momentum factor. Must be >= 0.
+    dampening : float, default 0
+        Scales the gradient entering the buffer by ``1 - dampening`` after the first
+        step. Must be in [0, 1].
+    weight_decay : float, default 0
+        L2 penalty added to the gradient. Must be >= 0.
+    nesterov : bool, default False
+        Requires ``momentum > 0`` and ``dampening == 0``.
     maximize : bool, default False
+        Maximize the objective: step along the gradient instead of against it.
 
     References
     ----------
@@ -121,6 +129,19 @@ class SGD(Optimizer):
     USSR Comput. Math. Math. Phys. 4(5), 1964.
     Sutskever, I., Martens, J., Dahl, G. and Hinton, G. "On the importance of initialization
     and momentum in deep learning", ICML 2013.
+
+    Examples
+    --------
+    Two parameter groups with their own learning rates, stepped with one list of
+    gradients in the order of the parameters:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> weights, bias = np.ones(3, dtype=np.float32), np.zeros(1, dtype=np.float32)
+    >>> opt = SGD([{"params": [weights]}, {"params": [bias], "lr": 0.5}], lr=0.1, momentum=0.9)
+    >>> _ = opt.step([np.full(3, 2.0, dtype=np.float32), np.ones(1, dtype=np.float32)])
+    >>> weights, bias
+    (array([0.8, 0.8, 0.8], dtype=float32), array([-0.5], dtype=float32))
     """
 
     state_names = ("momentum_buffer",)
