@@ -9,11 +9,12 @@ Dropout (forward then backward, float32, in place unless noted), interleaved per
 - ``fastopt_torch``: ``fastopt.torch.dropout`` forward and ``backward`` through autograd;
 - ``torch``: ``torch.nn.functional.dropout`` forward and ``backward`` through autograd.
 
-Augmentation of a batch of 256 images of 224 x 224 x 3 uint8 (crops of the sample photos): a
-random horizontal flip, a crop of 200 x 200 after 8 pixels of padding, a rotation of up to 15
-degrees with a scale in [0.9, 1.1], color jitter 0.3/0.3/0.3 and normalization to float32, with
-fastopt, with Pillow (per image: expand, crop, transpose, rotate, three ImageEnhance steps,
-NumPy normalization) and with torchvision's functional ops on tensors when torchvision imports.
+Augmentation runs on a batch of 256 images of 224 x 224 x 3 uint8 (crops of the sample photos).
+The pipeline is a random horizontal flip, a crop of 200 x 200 after 8 pixels of padding, a
+rotation of up to 15 degrees with a scale in [0.9, 1.1], color jitter 0.3/0.3/0.3 and
+normalization to float32. It runs with fastopt, with Pillow (per image: expand, crop, transpose,
+an affine transform, three ImageEnhance steps, NumPy normalization) and with torchvision's
+functional ops on tensors when torchvision imports.
 
 Each result is the median over the repeats; the script prints ratios and writes JSON.
 

@@ -1,11 +1,11 @@
 """Train a small network on scikit-learn's digits with and without regularization.
 
 The baseline is a two-layer perceptron trained for a fixed number of epochs. The regularized
-run adds fastopt's dropout (``fastopt.torch.Dropout``) after the hidden layer, augments every
-training batch with ``fastopt.nn.ImageAugmentation`` (small rotations, zoom and 1-pixel shifts
-of the 8 x 8 images, new parameters each epoch) and stops early when the validation loss has not
-improved for ``--patience`` epochs, restoring the best weights. Both runs print their validation
-accuracy.
+run adds fastopt's dropout (``fastopt.torch.Dropout``) after the hidden layer. It augments the
+training images with ``fastopt.nn.ImageAugmentation`` (small rotations, zoom and 1-pixel shifts
+of the 8 x 8 images, new parameters each epoch). It stops early when the validation loss has not
+improved for ``--patience`` epochs and restores the best weights. Both runs print their
+validation accuracy.
 
 Usage::
 

@@ -46,3 +46,19 @@ def test_gpu_torch_module_equals_cpu():
     y.sum().backward()
     np.testing.assert_array_equal(y.detach().cpu().numpy(), expected.numpy())
     np.testing.assert_array_equal(xg.grad.cpu().numpy(), (expected != 0).numpy() / np.float32(0.8))
+
+
+def test_cuda_dropout_checks_arguments():
+    """The bound function checks p and the dtype on the host, before any CUDA call."""
+    from fastopt import _build_info
+
+    if not _build_info.cuda_built:
+        pytest.skip("this build has no CUDA module")
+    from fastopt import _cuda
+
+    with pytest.raises(ValueError, match=r"p: expected a drop probability in \[0, 1\)"):
+        _cuda.dropout("float32", 1, 1, 4, 1.0, 0, 0, 0, 0, 0)
+    with pytest.raises(TypeError, match="dtype: expected float32 or float64, got int8"):
+        _cuda.dropout("int8", 1, 1, 4, 0.5, 0, 0, 0, 0, 0)
+    # Nothing to do for n = 0, so no CUDA call is made, with or without a device.
+    _cuda.dropout("float32", 0, 0, 0, 0.5, 0, 0, 0, 0, 0)

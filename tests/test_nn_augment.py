@@ -216,13 +216,15 @@ def test_random_parameters_reproducible_and_in_range(photos):
     col = {name: p[:, k] for k, name in enumerate(PARAM_NAMES)}
     assert 400 < col["hflip"].sum() < 600
     assert np.all(col["vflip"] == 0)
-    assert col["top"].min() >= 0 and col["top"].max() <= 427 + 16 - 200
+    assert col["top"].min() >= 0
+    assert col["top"].max() <= 427 + 16 - 200
     assert col["left"].max() <= 640 + 16 - 200
     assert np.all(np.abs(col["angle"]) <= 10)
     assert np.all((col["scale"] >= 0.9) & (col["scale"] <= 1.1))
     assert np.all((col["brightness"] >= 0.8) & (col["brightness"] <= 1.2))
     out = aug(photos, seed=1)
-    assert out.shape == (2, 200, 200, 3) and out.dtype == np.uint8
+    assert out.shape == (2, 200, 200, 3)
+    assert out.dtype == np.uint8
     np.testing.assert_array_equal(out, aug(photos, seed=1))
 
 

@@ -5,7 +5,6 @@
 // these checks keep the compiled functions safe when called directly.
 #include <cmath>
 #include <cstdint>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,23 +18,6 @@ namespace fastopt::bindings {
 namespace {
 
 using cpu::DType;
-
-std::string number_text(double v) {
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
-}
-
-// A one-array role for gather (which reads lists); `keep` owns the wrapper.
-Role single_role(const char* name, py::handle array, Access access, std::vector<py::tuple>& keep,
-                 int may_alias = -1) {
-  keep.push_back(py::make_tuple(array));
-  Role role{name, keep.back(), access};
-  role.may_alias = may_alias;
-  role.single = true;
-  return role;
-}
 
 // x (read) and out (written, may be x itself) of one dtype and shape.
 struct InOut {
@@ -156,6 +138,7 @@ void mix_rows(py::handle x, py::handle out, py::handle partner, py::handle lam) 
   roles.push_back(single_role("out", out, Access::write, keep));
   DType dtype{};
   const cpu::TensorGroup tg = gather(roles, &dtype);
+
   py::array xa = py::reinterpret_borrow<py::array>(x);
   if (xa.ndim() != 2) {
     throw py::value_error("x: expected a 2-D array (samples, features), got " + describe(x));
@@ -165,6 +148,7 @@ void mix_rows(py::handle x, py::handle out, py::handle partner, py::handle lam) 
   args.cols = xa.shape(1);
   args.x = tg.data[0];
   args.out = tg.data[1];
+
   py::array partner_arr = checked_vector<std::int64_t>("partner", partner, args.rows, false);
   py::array lam_arr = checked_vector<double>("lam", lam, args.rows, false);
   const auto* pv = static_cast<const std::int64_t*>(partner_arr.data());
@@ -174,6 +158,7 @@ void mix_rows(py::handle x, py::handle out, py::handle partner, py::handle lam) 
                             std::to_string(args.rows) + "), got " + std::to_string(pv[i]));
     }
   }
+
   const auto* lv = static_cast<const double*>(lam_arr.data());
   for (std::int64_t i = 0; i < args.rows; ++i) {
     if (!(lv[i] >= 0.0 && lv[i] <= 1.0)) {
@@ -181,6 +166,7 @@ void mix_rows(py::handle x, py::handle out, py::handle partner, py::handle lam) 
                             number_text(lv[i]));
     }
   }
+
   const std::size_t out_bytes =
       static_cast<std::size_t>(args.rows * args.cols) * element_bytes(dtype);
   check_disjoint("partner", partner_arr, "out", args.out, out_bytes);

@@ -117,11 +117,26 @@ double sample_image(const AugmentArgs& a, const In* img, const double* p, float*
         // are clamped before the integer conversion; they read fill anyway.
         const auto x0 = static_cast<std::int64_t>(std::clamp(x0d, -2.0, static_cast<double>(a.w)));
         const auto y0 = static_cast<std::int64_t>(std::clamp(y0d, -2.0, static_cast<double>(a.h)));
+        float* dst = row + x * c;
+        if (x0 >= m.x_lo && x0 + 1 < m.x_hi && y0 >= m.y_lo && y0 + 1 < m.y_hi) {
+          // All four taps inside the window: read them without bounds checks.
+          const In* p00 = img + (y0 * a.w + x0) * c;
+          const In* p10 = p00 + a.w * c;
+          for (std::int64_t ch = 0; ch < c; ++ch) {
+            const auto v00 = static_cast<float>(p00[ch]), v01 = static_cast<float>(p00[c + ch]);
+            const auto v10 = static_cast<float>(p10[ch]), v11 = static_cast<float>(p10[c + ch]);
+            const float top = v00 + wx * (v01 - v00);
+            const float bottom = v10 + wx * (v11 - v10);
+            dst[ch] = top + wy * (bottom - top);
+          }
+          continue;
+        }
         for (std::int64_t ch = 0; ch < c; ++ch) {
-          const float top = src.at(x0, y0, ch) + wx * (src.at(x0 + 1, y0, ch) - src.at(x0, y0, ch));
-          const float bottom =
-              src.at(x0, y0 + 1, ch) + wx * (src.at(x0 + 1, y0 + 1, ch) - src.at(x0, y0 + 1, ch));
-          row[x * c + ch] = top + wy * (bottom - top);
+          const float v00 = src.at(x0, y0, ch), v01 = src.at(x0 + 1, y0, ch);
+          const float v10 = src.at(x0, y0 + 1, ch), v11 = src.at(x0 + 1, y0 + 1, ch);
+          const float top = v00 + wx * (v01 - v00);
+          const float bottom = v10 + wx * (v11 - v10);
+          dst[ch] = top + wy * (bottom - top);
         }
       }
     }

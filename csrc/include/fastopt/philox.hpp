@@ -83,12 +83,6 @@ inline std::uint32_t drop_threshold(double p) {
   return t >= 4294967295.0 ? 0xFFFFFFFFu : static_cast<std::uint32_t>(t);
 }
 
-// A uniform float in (0, 1] from a word: 24 high bits, offset by one step so
-// that log(u) stays finite (Box-Muller needs u > 0).
-FASTOPT_HD float uniform_open0(std::uint32_t word) {
-  return static_cast<float>((word >> 8) + 1u) * 5.9604644775390625e-8f;  // 2^-24
-}
-
 // A uniform double in [0, 1) from a word: exact, 32 bits of resolution.
 FASTOPT_HD double uniform01(std::uint32_t word) {
   return static_cast<double>(word) * 2.3283064365386963e-10;  // 2^-32

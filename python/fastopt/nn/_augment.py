@@ -8,8 +8,8 @@ output pixel:
 1. crops: the crop window of the image padded by ``padding`` pixels of ``fill``;
 2. flips the window left-right and/or top-bottom;
 3. rotates by ``angle`` degrees counter-clockwise (as displayed) and magnifies by ``scale``
-   about the window's centre ((w - 1) / 2, (h - 1) / 2 in pixel indices), sampling bilinearly,
-   with ``fill`` wherever a tap falls outside the window or the image;
+   about the window's centre, ((w - 1) / 2, (h - 1) / 2) in pixel indices. It samples
+   bilinearly, with ``fill`` wherever a tap falls outside the window or the image;
 4. multiplies by the brightness factor b, then blends with the grayscale mean m of the image,
    ``c v + (1 - c) m`` (contrast), then with each pixel's grayscale g, ``s v + (1 - s) g``
    (saturation), clamping to [0, max] after each step, where max is 255 for uint8 and 1.0 for

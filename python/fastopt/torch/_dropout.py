@@ -87,6 +87,8 @@ class Dropout(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return dropout(x, self.p, seed=self.seed, training=False)
+        # NOTE: on a CUDA module the buffer is on the device, so int() waits for the stream once
+        # per call; the mask itself needs the offset on the host.
         offset = int(self.offset)
         self.offset += 1
         return dropout(x, self.p, seed=self.seed, offset=offset)
