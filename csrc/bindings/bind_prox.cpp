@@ -4,7 +4,6 @@
 // share memory with any argument.
 #include <cmath>
 #include <cstdint>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,25 +20,6 @@ using cpu::DType;
 using cpu::ProxArgs;
 using cpu::ProxParam;
 using cpu::ProxPenalty;
-
-// Shortest decimal that reads back as the same double, for messages.
-std::string number_text(double v) {
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
-}
-
-// A role of one array passed directly. gather reads lists, so the array is
-// wrapped in a one-element tuple that `keep` owns until gather returns.
-Role single_role(const char* name, py::handle array, Access access, std::vector<py::tuple>& keep,
-                 int may_alias = -1) {
-  keep.push_back(py::make_tuple(array));
-  Role role{name, keep.back(), access};
-  role.may_alias = may_alias;
-  role.single = true;
-  return role;
-}
 
 // The constraint a penalty parameter must meet, checked on every element.
 enum class Rule { nonneg_finite, bound };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -199,6 +200,22 @@ void check_finite_factor(const char* name, double x) {
     throw py::value_error(std::string(name) + ": expected a finite number, got " +
                           std::to_string(x));
   }
+}
+
+std::string number_text(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+Role single_role(const char* name, py::handle array, Access access, std::vector<py::tuple>& keep,
+                 int may_alias) {
+  keep.push_back(py::make_tuple(array));
+  Role role{name, keep.back(), access};
+  role.may_alias = may_alias;
+  role.single = true;
+  return role;
 }
 
 }  // namespace fastopt::bindings

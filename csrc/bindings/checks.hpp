@@ -46,4 +46,12 @@ void check_finite_factor(const char* name, double x);
 
 std::string describe(py::handle obj);
 
+// Shortest decimal that reads back as the same double, for messages.
+std::string number_text(double v);
+
+// A role of one array passed directly. gather reads lists, so the array is
+// wrapped in a one-element tuple that `keep` owns until gather returns.
+Role single_role(const char* name, py::handle array, Access access, std::vector<py::tuple>& keep,
+                 int may_alias = -1);
+
 }  // namespace fastopt::bindings

@@ -6,15 +6,18 @@
 
 namespace fastopt::cpu::baseline {
 FASTOPT_KERNELS(FASTOPT_DECLARE_KERNEL)
+FASTOPT_NN_KERNELS(FASTOPT_DECLARE_KERNEL)
 }
 #ifdef FASTOPT_HAVE_AVX2
 namespace fastopt::cpu::avx2 {
 FASTOPT_KERNELS(FASTOPT_DECLARE_KERNEL)
+FASTOPT_NN_KERNELS(FASTOPT_DECLARE_KERNEL)
 }
 #endif
 #ifdef FASTOPT_HAVE_AVX512
 namespace fastopt::cpu::avx512 {
 FASTOPT_KERNELS(FASTOPT_DECLARE_KERNEL)
+FASTOPT_NN_KERNELS(FASTOPT_DECLARE_KERNEL)
 }
 #endif
 
@@ -27,6 +30,7 @@ KernelTable make_baseline() {
   KernelTable table;
   namespace isa_ns = baseline;
   FASTOPT_KERNELS(FASTOPT_FILL_FIELD)
+  FASTOPT_NN_KERNELS(FASTOPT_FILL_FIELD)
   return table;
 }
 
@@ -35,6 +39,7 @@ KernelTable make_avx2() {
   KernelTable table;
   namespace isa_ns = avx2;
   FASTOPT_KERNELS(FASTOPT_FILL_FIELD)
+  FASTOPT_NN_KERNELS(FASTOPT_FILL_FIELD)
   return table;
 }
 #endif
@@ -44,6 +49,7 @@ KernelTable make_avx512() {
   KernelTable table;
   namespace isa_ns = avx512;
   FASTOPT_KERNELS(FASTOPT_FILL_FIELD)
+  FASTOPT_NN_KERNELS(FASTOPT_FILL_FIELD)
   return table;
 }
 #endif

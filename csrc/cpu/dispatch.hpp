@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "cpu/kernel_list.hpp"
+#include "cpu/nn_kernel_list.hpp"
 
 namespace fastopt::cpu {
 
 struct KernelTable {
 #define FASTOPT_TABLE_FIELD(ret, name, args) ret(*name) args;
   FASTOPT_KERNELS(FASTOPT_TABLE_FIELD)
+  FASTOPT_NN_KERNELS(FASTOPT_TABLE_FIELD)
 #undef FASTOPT_TABLE_FIELD
 };
 

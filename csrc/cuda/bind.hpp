@@ -22,5 +22,6 @@ void register_optim_sgd(pybind11::module_& m);
 void register_prox(pybind11::module_& m);
 void register_lbfgs(pybind11::module_& m);
 void register_glm(pybind11::module_& m);
+void register_nn(pybind11::module_& m);
 
 }  // namespace fastopt::cuda

@@ -10,4 +10,5 @@ PYBIND11_MODULE(_cuda, m) {
   fastopt::cuda::register_prox(m);
   fastopt::cuda::register_lbfgs(m);
   fastopt::cuda::register_glm(m);
+  fastopt::cuda::register_nn(m);
 }

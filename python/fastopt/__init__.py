@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, exceptions, linear_model, metrics, minimize, model_file, online, optim, prox
+from fastopt import datasets, exceptions, linear_model, metrics, minimize, model_file, nn, online, optim, prox
 from fastopt import callbacks, tune
 from fastopt._system import (
     active_isa,
@@ -27,6 +27,7 @@ __all__ = [
     "metrics",
     "minimize",
     "model_file",
+    "nn",
     "online",
     "openmp_enabled",
     "optim",

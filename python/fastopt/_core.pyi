@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'available_isas', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'get_num_threads', 'grad_stats', 'gram_cd', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'augment_images', 'available_isas', 'dropout', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'gaussian_noise', 'get_num_threads', 'grad_stats', 'gram_cd', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'mix_rows', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'philox_blocks', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
 class GlmDesign:
     """
     A validated view of a design matrix X that references, never copies, the caller's arrays.
@@ -152,9 +152,17 @@ def adamax_step(params: typing.Any, grads: typing.Any, exp_avgs: typing.Any, exp
     """
     Fused Adamax step over lists of arrays, updated in place.
     """
+def augment_images(images: typing.Any, out: typing.Any, params: typing.Any, padding: typing.SupportsInt | typing.SupportsIndex, warp: bool, color: bool, fill: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Any = None, std: typing.Any = None) -> None:
+    """
+    Crop, flip, warp, color-jitter and normalize a batch (N, H, W, C) into out with the per-image parameters params (N, 9), reading each image once.
+    """
 def available_isas() -> list[str]:
     """
     Instruction sets compiled in and supported by this CPU.
+    """
+def dropout(x: typing.Any, out: typing.Any, p: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, offset: typing.SupportsInt | typing.SupportsIndex, mask: typing.Any = None, mask_out: typing.Any = None) -> None:
+    """
+    Write x * m into out (which may be x): m_i = 1 / (1 - p) for a kept element, 0 for a dropped one. The mask comes from the Philox stream (seed, offset) or, when given, from the bit-packed `mask`; `mask_out` receives the generated mask packed 8 elements a byte.
     """
 def ftrl_pass(data: typing.Any, indices: typing.Any, indptr: typing.Any, y: typing.Any, sample_weight: typing.Any, order: typing.Any, z: typing.Any, n: typing.Any, globals: typing.Any, t: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, compute_loss: bool = True) -> float:
     """
@@ -163,6 +171,10 @@ def ftrl_pass(data: typing.Any, indices: typing.Any, indptr: typing.Any, y: typi
 def ftrl_pass_many(data: typing.Any, indices: typing.Any, indptr: typing.Any, Y: typing.Any, sample_weight: typing.Any, order: typing.Any, states: typing.Any, *, loss: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, compute_loss: bool = True) -> numpy.typing.NDArray[numpy.float64]:
     """
     ftrl_pass for several independent solvers with the same settings over the same rows: Y[k] holds the targets of states[k], a tuple (z, n, globals, t). The solvers run in parallel over fastopt's threads; each result equals its single-solver pass. Returns the loss sums.
+    """
+def gaussian_noise(x: typing.Any, out: typing.Any, sigma: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, offset: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Write x + sigma * z into out (which may be x), z standard normal from the Philox stream (seed, offset) by the Box-Muller transform.
     """
 def get_num_threads() -> int:
     """
@@ -244,6 +256,10 @@ def metrics_roc_auc(scores: typing.Any, column: typing.SupportsInt | typing.Supp
     """
     ROC AUC of one binary problem: (auc, positive weight, negative weight, first non-finite score index or -1).
     """
+def mix_rows(x: typing.Any, out: typing.Any, partner: typing.Any, lam: typing.Any) -> None:
+    """
+    Write lam[i] * x[i] + (1 - lam[i]) * x[partner[i]] into row i of out (2-D, not x).
+    """
 def murmurhash3_32(key: typing.Any, seed: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     """
     MurmurHash3 (x86, 32-bit) of the UTF-8 bytes of a str or of a bytes-like key, as an unsigned integer.
@@ -275,6 +291,10 @@ def owlqn_pseudo_gradient(x: typing.Any, g: typing.Any, l1: typing.Any, pg: typi
 def owlqn_trial(x: typing.Any, d: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, pg: typing.Any, l1: typing.Any, out: typing.Any) -> None:
     """
     Write x + alpha d into out, with 0 where a penalized coordinate leaves the orthant of x (of -pg where x_i = 0).
+    """
+def philox_blocks(seed: typing.SupportsInt | typing.SupportsIndex, offset: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.uint32]:
+    """
+    Philox4x32-10 blocks [first, first + count) of the stream (seed, offset): counter (block low, block high, offset low, offset high), key (seed low, seed high).
     """
 def prox_box(x: typing.Any, out: typing.Any, lower: typing.Any, upper: typing.Any, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
     """

@@ -7,10 +7,13 @@ with torch's own classes. The update runs fastopt's kernels on views of the
 tensors' memory: NumPy arrays for CPU tensors and CuPy arrays (through
 DLPack, on torch's current stream) for CUDA tensors.
 
+:class:`Dropout` and :func:`dropout` run fastopt's dropout kernels under autograd.
+
 Importing :mod:`fastopt` does not import torch; importing this module does.
 """
 
 from fastopt.torch._base import Optimizer
+from fastopt.torch._dropout import Dropout, DropoutFunction, dropout
 from fastopt.torch._lbfgs import LBFGS
 from fastopt.torch._rules import (
     LAMB,
@@ -35,9 +38,12 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Dropout",
+    "DropoutFunction",
     "Lion",
     "NAdam",
     "Optimizer",
+    "dropout",
     "RAdam",
     "RMSprop",
 ]

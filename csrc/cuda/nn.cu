@@ -1,0 +1,100 @@
+// Dropout on the GPU with the Philox stream of fastopt/philox.hpp and the
+// arithmetic of csrc/cpu/kernels/nn.cpp: element i is kept when word i of the
+// stream (seed, offset) is >= the threshold, and out_i = x_i * m_i with
+// m_i = scale or 0 in x's dtype. The mask is therefore bit for bit the CPU
+// mask, and so is out (one multiplication, rounded the same way).
+#include <cstdint>
+#include <string>
+
+#include "cuda/bind.hpp"
+#include "cuda/launch.cuh"
+#include "fastopt/philox.hpp"
+
+namespace fastopt::cuda {
+
+namespace {
+
+// One thread per 8 elements (two Philox blocks), so each thread owns one
+// byte of the packed mask.
+template <typename T>
+__global__ void __launch_bounds__(kBlockSize)
+    dropout_kernel(const T* x, T* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset,
+                   std::uint32_t threshold, T scale, const std::uint8_t* mask_in,
+                   std::uint8_t* mask_out) {
+  const std::int64_t groups = (n + 7) / 8;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t g = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+       g < groups; g += stride) {
+    const std::int64_t base = 8 * g;
+    unsigned bits;
+    if (mask_in != nullptr) {
+      bits = mask_in[g];
+    } else {
+      const auto block = static_cast<std::uint64_t>(base) / 4;
+      const philox::Block lo = philox::stream_block(seed, offset, block);
+      const philox::Block hi = philox::stream_block(seed, offset, block + 1);
+      bits = 0;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        bits |= static_cast<unsigned>(lo.v[k] >= threshold) << k;
+        bits |= static_cast<unsigned>(hi.v[k] >= threshold) << (k + 4);
+      }
+      if (mask_out != nullptr) {
+        // Bits past the end stay 0, as the CPU kernel leaves them.
+        const std::int64_t valid = n - base < 8 ? n - base : 8;
+        mask_out[g] = static_cast<std::uint8_t>(bits & ((1u << valid) - 1u));
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      const std::int64_t i = base + k;
+      if (i < n) out[i] = x[i] * (((bits >> k) & 1u) ? scale : T(0));
+    }
+  }
+}
+
+// Enqueues dropout over n elements of x into out (which may be x). mask_in,
+// when nonzero, is the packed mask to apply instead of the generator; mask_out,
+// when nonzero, receives the generated mask. All addresses are device memory
+// that fastopt.nn checked.
+void dropout(const std::string& dtype, std::uintptr_t x, std::uintptr_t out, std::int64_t n,
+             double p, std::uint64_t seed, std::uint64_t offset, std::uintptr_t mask_in,
+             std::uintptr_t mask_out, std::uintptr_t stream) {
+  if (!(p >= 0.0 && p < 1.0)) {
+    throw pybind11::value_error("p: expected a drop probability in [0, 1), got " +
+                                std::to_string(p));
+  }
+  if (n < 0) throw pybind11::value_error("n: expected >= 0, got " + std::to_string(n));
+  if (n == 0) return;
+  const std::uint32_t threshold = philox::drop_threshold(p);
+  const double scale = 1.0 / (1.0 - p);
+  const unsigned grid = grid_for((n + 7) / 8);
+  auto launch = [&](auto zero) {
+    using T = decltype(zero);
+    dropout_kernel<T><<<grid, kBlockSize, 0, as_stream(stream)>>>(
+        device_pointer<const T>(x), device_pointer<T>(out), n, seed, offset, threshold,
+        static_cast<T>(scale), device_pointer<const std::uint8_t>(mask_in),
+        device_pointer<std::uint8_t>(mask_out));
+    check_launch("dropout_kernel");
+  };
+  if (dtype == "float32") {
+    launch(float{});
+  } else if (dtype == "float64") {
+    launch(double{});
+  } else {
+    throw pybind11::type_error("dtype: expected float32 or float64, got " + dtype);
+  }
+}
+
+}  // namespace
+
+void register_nn(pybind11::module_& m) {
+  namespace py = pybind11;
+  m.def("dropout", &dropout, py::arg("dtype"), py::arg("x"), py::arg("out"), py::arg("n"),
+        py::arg("p"), py::arg("seed"), py::arg("offset"), py::arg("mask"), py::arg("mask_out"),
+        py::arg("stream"),
+        "Enqueue inverted dropout with the Philox mask of (seed, offset), or with a packed "
+        "mask when `mask` is a nonzero address.");
+}
+
+}  // namespace fastopt::cuda

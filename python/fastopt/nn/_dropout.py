@@ -1,0 +1,143 @@
+"""Inverted dropout with counter-based masks.
+
+Forward, for drop probability p:
+
+.. math::
+
+    y_i = x_i \\, m_i, \\qquad m_i = \\begin{cases} 1 / (1 - p) & u_i \\ge t \\\\ 0 & u_i < t
+    \\end{cases}, \\qquad t = \\lfloor p \\, 2^{32} \\rfloor,
+
+where :math:`u_i` is 32-bit word i of the Philox4x32-10 stream keyed by ``seed`` at stream
+``offset`` (Salmon et al., SC'11): element i reads word ``i % 4`` of the block with counter
+``(i // 4, offset)``. The mask therefore depends only on ``(seed, offset, i)``: it is the same
+for every thread count and on the GPU. Backward multiplies the incoming gradient by the same
+:math:`m_i`, regenerated from ``(seed, offset)`` or read from a mask packed one bit per element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastopt import _core, _gpu
+from fastopt.nn._checks import check_counter, check_float_array, check_probability, prepare_out
+
+
+def packed_mask_size(n: int) -> int:
+    """Return the bytes of a packed mask of ``n`` elements: one bit each, 8 to a byte."""
+    return (int(n) + 7) // 8
+
+
+def _check_mask(name: str, mask, n: int, gpu: bool):
+    if mask is None:
+        return None
+    expected = packed_mask_size(n)
+    dtype = getattr(mask, "dtype", None)
+    if dtype is None or np.dtype(dtype) != np.uint8 or mask.shape != (expected,):
+        shape = getattr(mask, "shape", None)
+        raise ValueError(
+            f"{name}: expected a uint8 array of shape ({expected},), one bit per element of x, "
+            f"got {type(mask).__name__} of dtype {dtype} and shape {shape}"
+        )
+    if _gpu.is_gpu_array(mask) != gpu:
+        raise TypeError(f"{name}: expected an array on the same device as x")
+    return mask
+
+
+def _run(x, p, seed, offset, out, mask, mask_out):
+    gpu = _gpu.check_one_device(x=x, out=out, mask=mask, mask_out=mask_out)
+    n = int(np.prod(x.shape))
+    mask = _check_mask("mask", mask, n, gpu)
+    mask_out = _check_mask("mask_out", mask_out, n, gpu)
+    if mask is not None and mask_out is not None:
+        raise ValueError("mask and mask_out: expected at most one of them, got both")
+    if gpu:
+        return _run_gpu(x, p, seed, offset, out, mask, mask_out, n)
+    if not x.flags.c_contiguous and out is not x:
+        x = np.ascontiguousarray(x)
+    out = prepare_out("out", x, out)
+    _core.dropout(x, out, p, seed, offset, mask, mask_out)
+    return out
+
+
+def _run_gpu(x, p, seed, offset, out, mask, mask_out, n):
+    cuda = _gpu.cuda_module()
+    x = _gpu.as_cupy(x)
+    if out is None:
+        import cupy
+
+        out = cupy.empty_like(x)
+    else:
+        out = _gpu.as_cupy(out)
+        if out.dtype != x.dtype or out.shape != x.shape:
+            raise ValueError(f"out: expected dtype {x.dtype} and shape {x.shape} to match x")
+    for name, a in (("x", x), ("out", out)):
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{name}: expected a C-contiguous array")
+    mask_ptr = _gpu.as_cupy(mask).data.ptr if mask is not None else 0
+    mask_out_ptr = _gpu.as_cupy(mask_out).data.ptr if mask_out is not None else 0
+    cuda.dropout(str(x.dtype), x.data.ptr, out.data.ptr, n, p, seed, offset, mask_ptr, mask_out_ptr,
+                 _gpu.current_stream_ptr())
+    return out
+
+
+def dropout(x, p: float = 0.5, *, seed: int, offset: int = 0, training: bool = True, out=None,
+            mask_out=None):
+    """Apply inverted dropout to ``x``: zero each element with probability ``p``, scale the rest by 1 / (1 - p).
+
+    Parameters
+    ----------
+    x : numpy.ndarray or cupy.ndarray of float32 or float64
+        Activations, any shape.
+    p : float, default 0.5
+        Drop probability in [0, 1). The keep probability is 1 - p rounded down to a multiple of
+        2**-32; p = 0 keeps every element and multiplies by 1, which is the identity.
+    seed, offset : int in [0, 2**64)
+        Key and stream offset of the Philox generator. Use a new offset (or seed) for each call
+        that needs a new mask, and the same pair in :func:`dropout_backward`.
+    training : bool, default True
+        When False dropout is the identity: ``x`` itself is returned, or copied into ``out``.
+    out : array like x, optional
+        Output; may be ``x`` itself for an in-place update. A new array when omitted.
+    mask_out : uint8 array of shape (ceil(x.size / 8),), optional
+        Receives the mask, bit ``i % 8`` of byte ``i // 8`` set for a kept element (NumPy's
+        ``unpackbits(mask, bitorder="little")`` reads it back).
+
+    Returns
+    -------
+    The output array.
+
+    References
+    ----------
+    Srivastava et al., "Dropout: a simple way to prevent neural networks from overfitting", JMLR
+    15 (2014). Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11.
+    """
+    check_float_array("x", x)
+    p = check_probability(p)
+    seed = check_counter("seed", seed)
+    offset = check_counter("offset", offset)
+    if not training:
+        if out is None or out is x:
+            return x
+        out[...] = x
+        return out
+    return _run(x, p, seed, offset, out, None, mask_out)
+
+
+def dropout_backward(grad, p: float = 0.5, *, seed: int | None = None, offset: int = 0, mask=None,
+                     out=None):
+    """Return the gradient of :func:`dropout` with respect to its input: ``grad * m``.
+
+    The mask m is that of the forward call: regenerated from ``(seed, offset)`` or read from the
+    packed ``mask`` that the forward call wrote through ``mask_out``. ``p`` must be the forward
+    call's. ``out`` may be ``grad`` itself.
+    """
+    check_float_array("grad", grad)
+    p = check_probability(p)
+    offset = check_counter("offset", offset)
+    if mask is None:
+        if seed is None:
+            raise ValueError("seed: expected the forward call's seed when no mask is given, got None")
+        seed = check_counter("seed", seed)
+    else:
+        seed = 0 if seed is None else check_counter("seed", seed)
+    return _run(grad, p, seed, offset, out, mask, None)

@@ -1,0 +1,92 @@
+"""Regularizing perturbations of tabular inputs: Gaussian feature noise and mixup."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from fastopt import _core
+from fastopt.nn._checks import check_counter, check_float_array, check_nonneg, prepare_out
+
+
+def gaussian_noise(X, sigma: float, *, seed: int, offset: int = 0, out=None):
+    """Return ``X + sigma * Z`` with Z standard normal, drawn from the Philox stream (seed, offset).
+
+    Element i (in C order) takes the Box-Muller normal ``sqrt(-2 log u1) cos(2 pi u2)`` of the
+    word pair ``i % 2`` of Philox block ``i // 2``, with ``u1 = (w0 + 1) 2**-32`` in (0, 1] and
+    ``u2 = w1 2**-32``, computed in float64 and added in X's dtype. The result is the same for any
+    thread count.
+
+    ``X`` is a float32/float64 ndarray (``out`` may be ``X`` itself) or a SciPy sparse matrix, whose
+    stored values get the noise and whose zeros stay zero (``out`` is not accepted then; a new
+    matrix with the same structure is returned).
+    """
+    sigma = check_nonneg("sigma", sigma)
+    seed = check_counter("seed", seed)
+    offset = check_counter("offset", offset)
+    if sp.issparse(X):
+        if out is not None:
+            raise ValueError("out: expected None for sparse X (a new matrix is returned), got an array")
+        result = X.copy()
+        check_float_array("X.data", result.data)
+        data = np.ascontiguousarray(result.data)
+        _core.gaussian_noise(data, data, sigma, seed, offset)
+        result.data = data
+        return result
+    check_float_array("X", X)
+    if not X.flags.c_contiguous and out is not X:
+        X = np.ascontiguousarray(X)
+    out = prepare_out("out", X, out)
+    _core.gaussian_noise(X, out, sigma, seed, offset)
+    return out
+
+
+def mixup(X, y, alpha: float, *, seed: int):
+    """Mix each sample with a random partner: ``lam x_i + (1 - lam) x_j`` and the same for y.
+
+    Partners are a random permutation j = perm[i] and each sample draws its own
+    lam ~ Beta(alpha, alpha) (Zhang et al., "mixup: Beyond empirical risk minimization",
+    ICLR 2018), both from NumPy's Philox generator keyed by ``seed``.
+
+    Parameters
+    ----------
+    X : ndarray (n, d) of float32/float64, or a SciPy sparse matrix
+    y : ndarray (n,) or (n, k)
+        Targets as floats: one-hot or soft labels for classification.
+    alpha : float > 0
+
+    Returns
+    -------
+    (X_mixed, y_mixed, lam, perm)
+        Sparse X gives a CSR result; y_mixed is float64 unless y is float32.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0 or not np.isfinite(alpha):
+        raise ValueError(f"alpha: expected a finite number > 0, got {alpha!r}")
+    seed = check_counter("seed", seed)
+    sparse = sp.issparse(X)
+    if not sparse:
+        check_float_array("X", X)
+        if X.ndim != 2:
+            raise ValueError(f"X: expected a 2-D array (samples, features), got shape {X.shape}")
+    n = X.shape[0]
+    y = np.asarray(y)
+    if y.ndim not in (1, 2) or y.shape[0] != n:
+        raise ValueError(f"y: expected shape ({n},) or ({n}, k) to match X's {n} rows, got {y.shape}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise ValueError(f"y: expected float targets (one-hot or soft labels), got dtype {y.dtype}")
+    rng = np.random.Generator(np.random.Philox(seed))
+    perm = rng.permutation(n).astype(np.int64)
+    lam = rng.beta(alpha, alpha, size=n)
+    if sparse:
+        X = X.tocsr()
+        X_mixed = (sp.diags(lam) @ X + sp.diags(1.0 - lam) @ X[perm]).tocsr().astype(X.dtype)
+    else:
+        X = np.ascontiguousarray(X)
+        X_mixed = np.empty_like(X)
+        _core.mix_rows(X, X_mixed, perm, lam)
+    shape = (n,) + (1,) * (y.ndim - 1)
+    lam_y = lam.reshape(shape).astype(y.dtype)
+    y_mixed = lam_y * y + (1 - lam_y) * y[perm]
+    return X_mixed, y_mixed, lam, perm
