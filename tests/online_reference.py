@@ -157,6 +157,16 @@ class EagerSGD:
         return self.b
 
 
+def apply_penalty(w, q, u):
+    """Apply Tsuruoka et al.'s ApplyPenalty to every weight of w in place, updating q."""
+    before = w.copy()
+    pos = before > 0
+    neg = before < 0
+    w[pos] = np.maximum(0.0, before[pos] - (u + q[pos]))
+    w[neg] = np.minimum(0.0, before[neg] + (u - q[neg]))
+    q += w - before
+
+
 def penalty_steps(model, count):
     """Apply to ``model`` only the penalties of its next ``count`` steps (no gradient).
 
@@ -171,12 +181,7 @@ def penalty_steps(model, count):
         q *= a
         u = a * u + eta * model.l1
         if model.l1 > 0.0:
-            before = w.copy()
-            pos = before > 0
-            neg = before < 0
-            w[pos] = np.maximum(0.0, before[pos] - (u + q[pos]))
-            w[neg] = np.minimum(0.0, before[neg] + (u - q[neg]))
-            q += w - before
+            apply_penalty(w, q, u)
     return w, q, u
 
 
@@ -229,12 +234,7 @@ def block_parallel_pass(model, X, y, sample_weight=None, order=None, *, n_jobs, 
         if model.l1 > 0.0:
             # The sum can leave a weight with part of the block's penalty owed
             # (u + q > 0 for a positive weight): Tsuruoka's ApplyPenalty settles it.
-            before = w_new.copy()
-            pos = before > 0
-            neg = before < 0
-            w_new[pos] = np.maximum(0.0, before[pos] - (u_block + q_new[pos]))
-            w_new[neg] = np.minimum(0.0, before[neg] + (u_block - q_new[neg]))
-            q_new += w_new - before
+            apply_penalty(w_new, q_new, u_block)
         model.w, model.q, model.u, model.b = w_new, q_new, u_block, b_new
         model.t += n
     return total / len(order)

@@ -57,7 +57,7 @@ def test_parallel_differs_from_sequential():
     assert np.abs(sequential.coef_ - parallel.coef_).max() > 1e-6
 
 
-def test_parallel_block_of_one_part_per_row_is_sequential():
+def test_parallel_single_row_blocks_are_sequential():
     # Parts of at most one row each: every row starts from the block's model, so with
     # block_rows == 1 the pass is the sequential one.
     X, labels, _, weights = make_problem(num_rows=50)

@@ -431,7 +431,7 @@ void gather_part(const CsrRows& part, const LazySgdHyper& h, const LazySgdState&
 }
 
 // Writes the block's merged value of every coordinate whose lowest touching
-// part is parts[k]; scale and u are the block's sequential penalty path.
+// part is parts[k], so that each coordinate has one writer.
 template <bool kL1>
 void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySgdState& s,
                 std::uint32_t stamp) {

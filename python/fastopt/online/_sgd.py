@@ -72,8 +72,8 @@ _SGD_PARAMETERS_DOC = """
         takes its change, a shared column the mean of the parts' changes (see
         :class:`fastopt.online.LazySGD`). The model then depends on ``n_jobs`` (a given
         value gives the same model on every run, whatever the scheduling) and differs from
-        the sequential one: shared columns move at about 1/n_jobs of the sequential rate,
-        which damps the large early steps of the "optimal" schedule but slows a slow
+        the sequential one. Shared columns move at about 1/n_jobs of the sequential rate.
+        That damps the large early steps of the "optimal" schedule, and slows a slow
         schedule on rows whose columns are mostly shared. -1 uses
         :func:`fastopt.get_num_threads` threads.
         Without ``n_jobs``, several one-vs-rest models train in parallel over fastopt's
