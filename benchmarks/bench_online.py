@@ -1,7 +1,7 @@
 """Benchmark online learners: throughput, test log-loss after 1 and 5 passes, memory of a stream.
 
 Learners: fastopt ``SGDClassifier`` (log-loss, L2, the "optimal" schedule, as scikit-learn's
-default) and ``FTRLClassifier``, scikit-learn's ``SGDClassifier`` with the same settings, and
+default; sequential, and with ``n_jobs=2``, block-parallel) and ``FTRLClassifier``, scikit-learn's ``SGDClassifier`` with the same settings, and
 Vowpal Wabbit (the ``vowpalwabbit`` Python package, default adaptive updates, logistic loss).
 Every learner reads the rows in file order, one pass at a time (``partial_fit`` or ``learn``),
 and is scored on the test rows after passes 1 and 5.
@@ -15,6 +15,10 @@ Throughput is nonzeros processed per second of training (median over ``--repeats
 Wabbit trains through its own C++ driver on a text file written before the clock starts, so
 its time includes parsing that file and building its cache, as a VW user's run does. Peak memory of
 ``FTRLClassifier.fit_stream`` is measured with tracemalloc for several stream lengths.
+
+``--tune`` adds a table of test log-loss with each learner's learning rate picked the same way
+for every library: from a grid of five values around its default, on a validation split of
+the training rows (see ``measure_tuned``); the defaults-only table stays as it is.
 
 Results go to benchmarks/results/online.json and to docs/benchmarks.md between
 ``<!-- online:begin -->`` and ``<!-- online:end -->``. ``--quick`` caps every training set at
@@ -138,7 +142,7 @@ def vw_lines(X, y, classes, multiclass):
     return lines
 
 
-def run_vw(X, y, X_test, y_test, classes, bits):
+def run_vw(X, y, X_test, y_test, classes, bits, extra=""):
     """Train Vowpal Wabbit through its own driver on a text file; return (seconds, losses).
 
     The text file is written before the clock starts. Each entry of PASSES is a separate run
@@ -151,7 +155,7 @@ def run_vw(X, y, X_test, y_test, classes, bits):
     from vowpalwabbit import Workspace
 
     multiclass = len(classes) > 2
-    base = f"--quiet -b {bits} --loss_function logistic --holdout_off -k"
+    base = f"--quiet -b {bits} --loss_function logistic --holdout_off -k {extra}"
     base += f" --oaa {len(classes)} --probabilities" if multiclass else " --link logistic"
     test_lines = [line.split(" ", 1)[1] for line in vw_lines(X_test, y_test, classes, multiclass)]
     seconds = 0.0
@@ -178,6 +182,8 @@ def learners(alpha):
 
     return {
         "fastopt SGDClassifier": lambda: SGDClassifier(loss="log_loss", alpha=alpha, shuffle=False),
+        "fastopt SGDClassifier n_jobs=2": lambda: SGDClassifier(loss="log_loss", alpha=alpha,
+                                                                shuffle=False, n_jobs=2),
         "fastopt FTRLClassifier": lambda: FTRLClassifier(alpha=0.1, beta=1.0, l1=0.1, l2=1.0, shuffle=False),
         "sklearn SGDClassifier": lambda: SklearnSGD(loss="log_loss", alpha=alpha, shuffle=False),
     }
@@ -205,9 +211,90 @@ def measure(name, X, y, X_test, y_test, repeats, bits):
             "nonzeros_per_second": nonzeros / seconds if seconds > 0 else None,
             "test_log_loss": {str(p): losses[p] for p in PASSES},
         }
-        print(f"{name:8s} {learner:24s} {nonzeros / seconds:12.3g} nnz/s  "
+        print(f"{name:8s} {learner:30s} {nonzeros / seconds:12.3g} nnz/s  "
               + "  ".join(f"pass {p}: {losses[p]:.4f}" for p in PASSES), flush=True)
     return {"rows": X.shape[0], "test_rows": X_test.shape[0], "nonzeros": int(X.nnz), "alpha": alpha,
+            "learners": entries}
+
+
+# ----- learning rates chosen on a validation split
+
+# Each learner's candidate learning rates: five points around its default, the same for
+# every SGD implementation. For SGD, "optimal" is scikit-learn's default schedule and the
+# others are eta0 / sqrt(t) ("invscaling" with power_t = 0.5, the decay of FTRL's and
+# Vowpal Wabbit's per-coordinate rates).
+SGD_GRID = (("optimal", None), ("invscaling", 0.03), ("invscaling", 0.1), ("invscaling", 0.3),
+            ("invscaling", 1.0))
+FTRL_GRID = (0.025, 0.05, 0.1, 0.2, 0.4)
+VW_GRID = (0.125, 0.25, 0.5, 1.0, 2.0)
+
+
+def tuned_candidates(alpha):
+    """Return {learner: [(label, make or VW arguments), ...]} of the learning-rate grids."""
+    from sklearn.linear_model import SGDClassifier as SklearnSGD
+
+    from fastopt.online import FTRLClassifier, SGDClassifier
+
+    def sgd(cls, schedule, eta0, **extra):
+        if schedule == "optimal":
+            return lambda: cls(loss="log_loss", alpha=alpha, shuffle=False, **extra)
+        return lambda: cls(loss="log_loss", alpha=alpha, shuffle=False, learning_rate=schedule,
+                           eta0=eta0, power_t=0.5, **extra)
+
+    def sgd_label(schedule, eta0):
+        return "optimal" if schedule == "optimal" else f"eta0={eta0}/sqrt(t)"
+
+    return {
+        "fastopt SGDClassifier": [(sgd_label(*c), sgd(SGDClassifier, *c)) for c in SGD_GRID],
+        "fastopt SGDClassifier n_jobs=2": [(sgd_label(*c), sgd(SGDClassifier, *c, n_jobs=2))
+                                           for c in SGD_GRID],
+        "sklearn SGDClassifier": [(sgd_label(*c), sgd(SklearnSGD, *c)) for c in SGD_GRID],
+        "fastopt FTRLClassifier": [
+            (f"alpha={a}", lambda a=a: FTRLClassifier(alpha=a, beta=1.0, l1=0.1, l2=1.0,
+                                                      shuffle=False)) for a in FTRL_GRID],
+        "Vowpal Wabbit": [(f"-l {rate}", f"-l {rate}") for rate in VW_GRID],
+    }
+
+
+def run_candidate(make, X, y, X_test, y_test, classes, bits):
+    if isinstance(make, str):
+        return run_vw(X, y, X_test, y_test, classes, bits, extra=make)[1]
+    return run_estimator(make, X, y, X_test, y_test, classes)[1]
+
+
+def measure_tuned(name, X, y, X_test, y_test, bits, max_tune_rows):
+    """Pick each learner's learning rate on a validation split, then report test log-loss.
+
+    The last 20% of the training rows (in file order, the order every learner reads) are the
+    validation rows (at most ``max_tune_rows // 4`` of them), and the first 80%, capped at
+    ``max_tune_rows``, train the candidates.
+    For each number of passes in PASSES, the candidate with the lowest validation log-loss
+    after that many passes is retrained on all training rows and scored on the test rows.
+    """
+    classes = np.unique(np.concatenate([y, y_test]))
+    alpha = 1.0 / X.shape[0]
+    cut = int(0.8 * X.shape[0])
+    X_fit, y_fit = X[:min(cut, max_tune_rows)], y[:min(cut, max_tune_rows)]
+    X_val, y_val = X[cut:cut + max_tune_rows // 4], y[cut:cut + max_tune_rows // 4]
+    entries = {}
+    for learner, candidates in tuned_candidates(alpha).items():
+        validation = {label: run_candidate(make, X_fit, y_fit, X_val, y_val, classes, bits)
+                      for label, make in candidates}
+        chosen = {p: min(validation, key=lambda label: validation[label][p]) for p in PASSES}
+        makes = dict(candidates)
+        finals = {}
+        for label in sorted(set(chosen.values())):
+            finals[label] = run_candidate(makes[label], X, y, X_test, y_test, classes, bits)
+        entries[learner] = {
+            "chosen": {str(p): chosen[p] for p in PASSES},
+            "validation_log_loss": {label: {str(p): v[p] for p in PASSES}
+                                    for label, v in validation.items()},
+            "test_log_loss": {str(p): finals[chosen[p]][p] for p in PASSES},
+        }
+        print(f"{name:8s} {learner:30s} tuned  "
+              + "  ".join(f"pass {p}: {finals[chosen[p]][p]:.4f} ({chosen[p]})" for p in PASSES),
+              flush=True)
+    return {"rows": X.shape[0], "validation_rows": X.shape[0] - cut, "alpha": alpha,
             "learners": entries}
 
 
@@ -266,6 +353,20 @@ def render_section(result):
             lines.append(f"| {name} | {entry['rows']} | {learner} | {values['nonzeros_per_second']:.3g} | "
                          f"{losses['1']:.4f} | {losses['5']:.4f} |")
     lines.append("")
+    if result.get("tuned"):
+        lines.append("Test log-loss with each learner's learning rate chosen on a validation split "
+                     "(the last 20% of the training rows; the candidates train on the first 80%, "
+                     f"at most {result['tune_max_rows']} rows), separately for 1 and 5 passes; "
+                     "the chosen rate in parentheses:")
+        lines.append("")
+        lines.append("| data | learner | test log-loss, 1 pass | test log-loss, 5 passes |")
+        lines.append("|---|---|---|---|")
+        for name, entry in result["tuned"].items():
+            for learner, values in entry["learners"].items():
+                losses, chosen = values["test_log_loss"], values["chosen"]
+                lines.append(f"| {name} | {learner} | {losses['1']:.4f} ({chosen['1']}) | "
+                             f"{losses['5']:.4f} ({chosen['5']}) |")
+        lines.append("")
     lines.append("Peak traced memory of `FTRLClassifier.fit_stream` on the synthetic stream:")
     lines.append("")
     lines.append("| rows | peak memory (MiB) | seconds |")
@@ -285,6 +386,11 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.environ.get("FASTOPT_DATA_DIR"),
                         help="directory of a9a, a9a.t, w8a, news20.bz2 (default: $FASTOPT_DATA_DIR)")
     parser.add_argument("--no-write", action="store_true", help="print only; write neither JSON nor docs")
+    parser.add_argument("--tune", action="store_true",
+                        help="also report test log-loss with each learner's learning rate chosen "
+                             "from a small grid on a validation split of the training rows")
+    parser.add_argument("--tune-max-rows", type=int, default=1_000_000,
+                        help="cap on the rows that train each candidate of --tune (default 1e6)")
     args = parser.parse_args(argv)
     if not args.data_dir:
         parser.error("--data-dir or FASTOPT_DATA_DIR is required")
@@ -293,9 +399,12 @@ def main(argv=None):
     max_train_rows = 3000 if args.quick else None
 
     result = {"quick": args.quick, "repeats": repeats, "environment": environment(), "datasets": {}}
+    tuned = {}
     sets = load_libsvm_sets(Path(args.data_dir), max_train_rows)
     for name, (X, y, X_test, y_test) in sets.items():
         result["datasets"][name] = measure(name, X, y, X_test, y_test, repeats, bits=18)
+        if args.tune:
+            tuned[name] = measure_tuned(name, X, y, X_test, y_test, 18, args.tune_max_rows)
 
     stream = CtrStream()
     test_rows = min(100_000, max(rows // 10, 1000))
@@ -306,6 +415,11 @@ def main(argv=None):
     # NOTE: the throughput run keeps the synthetic training rows in memory (about 250 bytes per
     # row); the memory measurement below streams them.
     result["datasets"]["ctr-synthetic"] = measure("ctr", X_train, y_train, X_test, y_test, repeats, bits=CTR_BITS)
+    if args.tune:
+        tuned["ctr-synthetic"] = measure_tuned("ctr", X_train, y_train, X_test, y_test, CTR_BITS,
+                                               args.tune_max_rows)
+        result["tuned"] = tuned
+        result["tune_max_rows"] = args.tune_max_rows
     lengths = sorted({max(rows // 4, 1000), max(rows // 2, 1000), rows})
     result["stream_memory"] = stream_memory(lengths)
 

@@ -8,6 +8,7 @@ docstring; this file implements it independently of the kernel.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -154,6 +155,89 @@ class EagerSGD:
         if self.average and self.t >= self.average:
             return self.b_sum / (self.t - self.average + 1)
         return self.b
+
+
+def apply_penalty(w, q, u):
+    """Apply Tsuruoka et al.'s ApplyPenalty to every weight of w in place, updating q."""
+    before = w.copy()
+    pos = before > 0
+    neg = before < 0
+    w[pos] = np.maximum(0.0, before[pos] - (u + q[pos]))
+    w[neg] = np.minimum(0.0, before[neg] + (u - q[neg]))
+    q += w - before
+
+
+def penalty_steps(model, count):
+    """Apply to ``model`` only the penalties of its next ``count`` steps (no gradient).
+
+    Returns the model's (w, q, u) afterwards; the model itself is left unchanged.
+    """
+    w, q, u = model.w.copy(), model.q.copy(), model.u
+    for i in range(1, count + 1):
+        eta = learning_rate_at(model.schedule, model.t + i, model.eta0, model.power_t,
+                               model.alpha, model.t0)
+        a = max(0.0, 1.0 - eta * model.l2)
+        w *= a
+        q *= a
+        u = a * u + eta * model.l1
+        if model.l1 > 0.0:
+            apply_penalty(w, q, u)
+    return w, q, u
+
+
+def block_parallel_pass(model, X, y, sample_weight=None, order=None, *, n_jobs, block_rows):
+    """One pass of block-parallel SGD on the eager ``model`` (plain SGD, no averaging).
+
+    Each block of ``block_rows`` visits is split into ``n_jobs`` contiguous parts; every
+    part runs the eager steps from the block's starting model, and the block ends with
+    w_j = P_block(w0)_j + sum_k (w_k - P_k(w0))_j / m_j (likewise q), where m_j counts the
+    parts whose rows store column j, and b = b0 + the mean of (b_k - b0) over the parts
+    with rows. P applies only the penalties of the given steps, followed by the L1 penalty still owed
+    (ApplyPenalty with the block's u and the summed q). A block with a step whose L2 factor
+    1 - eta l2 is <= 0 runs sequentially. Returns the mean loss before each update.
+    """
+    order = np.arange(X.shape[0]) if order is None else np.asarray(order)
+    total = 0.0
+    for lo in range(0, len(order), block_rows):
+        block = order[lo:lo + block_rows]
+        n = len(block)
+        etas = [learning_rate_at(model.schedule, model.t + i, model.eta0, model.power_t,
+                                 model.alpha, model.t0) for i in range(1, n + 1)]
+        if any(1.0 - eta * model.l2 <= 0.0 for eta in etas):
+            for r in block:
+                total += model._step(X, y, sample_weight, int(r))
+            continue
+        w_block, q_block, u_block = penalty_steps(model, n)
+        w_change = np.zeros_like(model.w)
+        q_change = np.zeros_like(model.w)
+        sharing = np.zeros(model.w.shape[0])
+        b_change = 0.0
+        nonempty = 0
+        for k in range(n_jobs):
+            begin, end = n * k // n_jobs, n * (k + 1) // n_jobs
+            part = copy.deepcopy(model)
+            part.t = model.t + begin
+            w_pen, q_pen, _ = penalty_steps(part, end - begin)
+            stored = np.zeros(model.w.shape[0], dtype=bool)
+            for r in block[begin:end]:
+                total += part._step(X, y, sample_weight, int(r))
+                stored[X.indices[X.indptr[r]:X.indptr[r + 1]]] = True
+            w_change += part.w - w_pen
+            q_change += part.q - q_pen
+            sharing += stored
+            b_change += part.b - model.b
+            nonempty += end > begin
+        share = 1.0 / np.maximum(sharing, 1.0)
+        w_new = w_block + share * w_change
+        q_new = q_block + share * q_change
+        b_new = model.b + b_change / nonempty
+        if model.l1 > 0.0:
+            # The sum can leave a weight with part of the block's penalty owed
+            # (u + q > 0 for a positive weight): Tsuruoka's ApplyPenalty settles it.
+            apply_penalty(w_new, q_new, u_block)
+        model.w, model.q, model.u, model.b = w_new, q_new, u_block, b_new
+        model.t += n
+    return total / len(order)
 
 
 class EagerFTRL:

@@ -264,7 +264,8 @@ cpu::LazySgdHyper sgd_hyper(int loss, int method, int learning_rate, double powe
                             double optimal_t0, double alpha, double l1, double l2,
                             double momentum, double beta1, double beta2, double eps,
                             double epsilon, bool fit_intercept, std::int64_t average_start,
-                            double intercept_decay, bool compute_loss) {
+                            double intercept_decay, bool compute_loss, int n_jobs,
+                            std::int64_t block_rows) {
   cpu::LazySgdHyper h;
   h.loss = enum_arg<cpu::OnlineLoss>("loss", loss, 4);
   h.method = enum_arg<cpu::OnlineMethod>("method", method, 4);
@@ -306,6 +307,21 @@ cpu::LazySgdHyper sgd_hyper(int loss, int method, int learning_rate, double powe
   h.average_start = average_start < 0 ? 0 : average_start;
   h.intercept_decay = intercept_decay;
   h.compute_loss = compute_loss;
+  if (n_jobs < 1) {
+    throw py::value_error("n_jobs: expected an integer >= 1, got " + std::to_string(n_jobs));
+  }
+  if (block_rows < 1) {
+    throw py::value_error("block_rows: expected an integer >= 1, got " +
+                          std::to_string(block_rows));
+  }
+  if (n_jobs > 1 && (h.method != cpu::OnlineMethod::sgd || h.average_start > 0)) {
+    throw py::value_error("n_jobs: values above 1 need plain SGD without momentum or averaging, "
+                          "got n_jobs=" + std::to_string(n_jobs) + " with method code " +
+                          std::to_string(method) + " and average_start " +
+                          std::to_string(h.average_start));
+  }
+  h.jobs = n_jobs;
+  h.block_rows = block_rows;
   return h;
 }
 
@@ -354,11 +370,12 @@ double lazy_sgd_pass(py::handle data, py::handle indices, py::handle indptr, py:
                      int method, int learning_rate, double power_t, double optimal_t0,
                      double alpha, double l1, double l2, double momentum, double beta1,
                      double beta2, double eps, double epsilon, bool fit_intercept,
-                     std::int64_t average_start, double intercept_decay, bool compute_loss) {
+                     std::int64_t average_start, double intercept_decay, bool compute_loss,
+                     int n_jobs, std::int64_t block_rows) {
   const cpu::LazySgdHyper h =
       sgd_hyper(loss, method, learning_rate, power_t, optimal_t0, alpha, l1, l2, momentum, beta1,
                 beta2, eps, epsilon, fit_intercept, average_start, intercept_decay,
-                compute_loss);
+                compute_loss, n_jobs, block_rows);
   py::array coef_any = vector_arg("coef", coef, py::dtype::of<double>(), -1, true);
   const std::int64_t num_features = coef_any.shape(0);
   RowsArgs rows = gather_rows(data, indices, indptr, y, sample_weight, order, num_features);
@@ -434,11 +451,12 @@ py::array_t<double> lazy_sgd_pass_many(
     py::handle sample_weight, py::handle order, py::handle states, int loss, int method,
     int learning_rate, double power_t, double optimal_t0, double alpha, double l1, double l2,
     double momentum, double beta1, double beta2, double eps, double epsilon, bool fit_intercept,
-    std::int64_t average_start, double intercept_decay, bool compute_loss) {
+    std::int64_t average_start, double intercept_decay, bool compute_loss, int n_jobs,
+    std::int64_t block_rows) {
   const cpu::LazySgdHyper h =
       sgd_hyper(loss, method, learning_rate, power_t, optimal_t0, alpha, l1, l2, momentum, beta1,
                 beta2, eps, epsilon, fit_intercept, average_start, intercept_decay,
-                compute_loss);
+                compute_loss, n_jobs, block_rows);
   const std::vector<py::tuple> tuples = state_tuples("states", states, 7);
   const std::int64_t count = static_cast<std::int64_t>(tuples.size());
   py::array coef_any = vector_arg("coef", tuples[0][0], py::dtype::of<double>(), -1, true);
@@ -552,8 +570,9 @@ void bind_online(py::module_& m) {
         "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
         "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
         "average_start"_a, "intercept_decay"_a = 1.0, "compute_loss"_a = true,
+        "n_jobs"_a = 1, "block_rows"_a = 1024,
         "One lazy SGD/Adagrad/Adam pass over CSR rows in the given order (None: every row in "
-        "turn), updating the state in place; returns the sum of the losses measured before each row's update (with compute_loss=False: 0, or NaN when a margin was not finite).");
+        "turn), updating the state in place; returns the sum of the losses measured before each row's update (with compute_loss=False: 0, or NaN when a margin was not finite). n_jobs > 1 runs plain SGD in blocks of block_rows visits split into n_jobs parts that start from the block's model, with results that depend on n_jobs and block_rows only.");
   m.def("ftrl_pass", &ftrl_pass, "data"_a, "indices"_a, "indptr"_a, "y"_a, "sample_weight"_a,
         "order"_a, "z"_a, "n"_a, "globals"_a, "t"_a, py::kw_only(), "loss"_a, "alpha"_a,
         "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a, "compute_loss"_a = true,
@@ -565,10 +584,12 @@ void bind_online(py::module_& m) {
         "learning_rate"_a, "power_t"_a, "optimal_t0"_a, "alpha"_a, "l1"_a, "l2"_a,
         "momentum"_a, "beta1"_a, "beta2"_a, "eps"_a, "epsilon"_a, "fit_intercept"_a,
         "average_start"_a, "intercept_decay"_a = 1.0, "compute_loss"_a = true,
+        "n_jobs"_a = 1, "block_rows"_a = 1024,
         "lazy_sgd_pass for several independent solvers with the same settings over the same "
         "rows: Y[k] holds the targets of states[k], a tuple (coef, l1_applied, state1, "
         "state2, average_offset, globals, t). The solvers run in parallel over fastopt's "
-        "threads; each result equals its single-solver pass. Returns the loss sums.");
+        "threads (in turn when n_jobs > 1, each over n_jobs threads); each result equals its "
+        "single-solver pass. Returns the loss sums.");
   m.def("ftrl_pass_many", &ftrl_pass_many, "data"_a, "indices"_a, "indptr"_a, "Y"_a,
         "sample_weight"_a, "order"_a, "states"_a, py::kw_only(), "loss"_a, "alpha"_a,
         "beta"_a, "l1"_a, "l2"_a, "epsilon"_a, "fit_intercept"_a, "compute_loss"_a = true,

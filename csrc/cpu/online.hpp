@@ -79,6 +79,16 @@ struct LazySgdHyper {
   // When false the pass skips each row's loss value (a log1p per row for the
   // logistic loss) and returns 0, or NaN when some margin was not finite.
   bool compute_loss = true;
+  // Deterministic block-parallel SGD (lazy_sgd_pass in kernels/online.cpp):
+  // with jobs > 1 the visits run in blocks of block_rows, each split into jobs
+  // contiguous parts that start from the block's model. jobs == 1 is the
+  // sequential pass. Only plain SGD (no momentum, no averaging) runs in parts.
+  int jobs = 1;
+  std::int64_t block_rows = 1024;
+  // Fold the global scale into the weights when it gets small. A part of a
+  // parallel block runs without folding, on copies of a few coordinates; the
+  // block folds the whole model after it.
+  bool fold = true;
 };
 
 // Per-coordinate arrays of length num_features (null when the method or

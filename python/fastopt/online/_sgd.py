@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from fastopt._system import get_num_threads
 from fastopt.online._base import OnlineLinearModel
 from fastopt.online._classifier import OnlineClassifierMixin
 from fastopt.online._solvers import LazySGD
@@ -62,6 +63,21 @@ _SGD_PARAMETERS_DOC = """
         (and 1 for dense X); "auto" does the same with ``learning_rate="optimal"`` only, and
         takes full steps with the other schedules, where damping slowed convergence in our
         measurements. A number applies to every input.
+    n_jobs : int or None, default None
+        Threads that train each binary model (each one-vs-rest model in turn for more
+        classes). None or 1 runs the rows one after another, the update of scikit-learn's
+        SGD, with results that do not depend on the machine. An integer above 1 runs plain
+        SGD (``method="sgd"``, no averaging) in blocks of 1024 rows split into ``n_jobs``
+        contiguous parts that start from the block's model; a column that one part touches
+        takes its change, a shared column the mean of the parts' changes (see
+        :class:`fastopt.online.LazySGD`). The model then depends on ``n_jobs`` (a given
+        value gives the same model on every run, whatever the scheduling) and differs from
+        the sequential one. Shared columns move at about 1/n_jobs of the sequential rate.
+        That damps the large early steps of the "optimal" schedule, and slows a slow
+        schedule on rows whose columns are mostly shared. -1 uses
+        :func:`fastopt.get_num_threads` threads.
+        Without ``n_jobs``, several one-vs-rest models train in parallel over fastopt's
+        threads, with the sequential result.
     verbose : int, default 0
         Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
         pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
@@ -92,6 +108,7 @@ class _SGDModel(OnlineLinearModel):
                 f"intercept_decay: expected 'auto' or a finite number >= 0, got {self.intercept_decay!r}")
         if not isinstance(self.average, (bool, numbers.Integral)) or self.average < 0:
             raise ValueError(f"average: expected a bool or an integer >= 0, got {self.average!r}")
+        self._jobs()
         # Build one solver now, so that every solver argument is checked before training.
         self._new_solver(1)
 
@@ -105,6 +122,16 @@ class _SGDModel(OnlineLinearModel):
         if sparse_input and self.learning_rate == "optimal":
             return _SPARSE_INTERCEPT_DECAY
         return 1.0
+
+    def _jobs(self):
+        """Threads per model from ``n_jobs``: None is 1, -1 is fastopt's thread count."""
+        n_jobs = self.n_jobs
+        if n_jobs is None:
+            return 1
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or not (
+                n_jobs >= 1 or n_jobs == -1):
+            raise ValueError(f"n_jobs: expected None, -1 or an integer >= 1, got {n_jobs!r}")
+        return get_num_threads() if n_jobs == -1 else int(n_jobs)
 
     def _l1_ratio(self):
         return {"l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
@@ -122,6 +149,7 @@ class _SGDModel(OnlineLinearModel):
             average=self.average,
             epsilon=self.epsilon,
             fit_intercept=self.fit_intercept,
+            n_jobs=self._jobs(),
         )
 
 
@@ -153,7 +181,7 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
                  max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1, random_state=None,
                  learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
-                 average=False, method="sgd", intercept_decay="auto", verbose=0,
+                 average=False, method="sgd", intercept_decay="auto", n_jobs=None, verbose=0,
                  callbacks=None):
         self.loss = loss
         self.penalty = penalty
@@ -176,6 +204,7 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
         self.average = average
         self.method = method
         self.intercept_decay = intercept_decay
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.callbacks = callbacks
 
@@ -215,8 +244,8 @@ class SGDRegressor(_SGDModel):
                  fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1,
                  random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 warm_start=False, average=False, method="sgd", intercept_decay="auto", verbose=0,
-                 callbacks=None):
+                 warm_start=False, average=False, method="sgd", intercept_decay="auto", n_jobs=None,
+                 verbose=0, callbacks=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -237,6 +266,7 @@ class SGDRegressor(_SGDModel):
         self.average = average
         self.method = method
         self.intercept_decay = intercept_decay
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.callbacks = callbacks
 

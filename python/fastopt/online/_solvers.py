@@ -47,6 +47,12 @@ def _check_n_features(n_features) -> int:
     return int(n_features)
 
 
+def _check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    return int(value)
+
+
 def _check_dtype(dtype) -> np.dtype:
     try:
         resolved = np.dtype(dtype)
@@ -349,9 +355,36 @@ class LazySGD(_OnlineBase):
     dtype : {numpy.float64, numpy.float32}
         Dtype that dense X, and sparse X with non-float data, is converted to. Sparse
         float32 and float64 X is used as is; the state is always float64.
+    n_jobs : int, default 1
+        Threads of one pass. 1 runs the rows one after another as above. Above 1, plain
+        SGD (no momentum, no averaging) runs in blocks of ``block_rows`` visits, each
+        split into ``n_jobs`` contiguous parts; every part runs the steps above on its
+        rows from the model at the start of the block, and the block ends with
+
+        .. math::
+
+            w_j = P_B(w_0)_j + \frac{1}{m_j} \sum_k \bigl(w_k - P_k(w_0)\bigr)_j, \quad
+            b = b_0 + \operatorname{mean}_k (b_k - b_0),
+
+        summed in part order, where :math:`w_k, b_k` end part :math:`k`, :math:`m_j`
+        counts the parts whose rows store column :math:`j`, the mean runs over the parts
+        with rows, and :math:`P_S` applies only the penalties (steps 2 and 4, with the
+        applied L1 amounts :math:`q` combined the same way) of the steps :math:`S` (the
+        block :math:`B`, or part :math:`k`); step 4's clip with the block's :math:`u`
+        then settles the L1 penalty the sum left owed. A column that one part touches
+        takes that part's change in full, a shared one the mean of the parts' changes
+        (model averaging on the shared columns, Zinkevich et al. 2010), and a column no
+        row of the block touches gets exactly the sequential penalty. A block in which
+        some :math:`1 - \eta_t \alpha (1 - \rho) \le 0` runs sequentially. The result
+        depends on ``n_jobs`` and ``block_rows``, not on the threads the system grants.
+    block_rows : int, default 1024
+        Visits per block when ``n_jobs > 1``: larger blocks cost fewer synchronizations
+        and let each step miss more of the other parts' updates.
 
     References
     ----------
+    M. Zinkevich, M. Weimer, A. Smola, L. Li, "Parallelized stochastic gradient
+    descent", NIPS 2010.
     Y. Tsuruoka, J. Tsujii, S. Ananiadou, "Stochastic gradient descent training for
     L1-regularized log-linear models with cumulative penalty", ACL 2009.
     L. Bottou, "Stochastic gradient descent tricks", Neural Networks: Tricks of the
@@ -380,6 +413,8 @@ class LazySGD(_OnlineBase):
         fit_intercept=True,
         intercept_decay=1.0,
         dtype=np.float64,
+        n_jobs=1,
+        block_rows=1024,
     ):
         self.n_features = _check_n_features(n_features)
         self._loss = _check_choice("loss", loss, _LOSS_CODES)
@@ -397,6 +432,14 @@ class LazySGD(_OnlineBase):
         self._fit_intercept = check_bool("fit_intercept", fit_intercept)
         self.intercept_decay = check_number("intercept_decay", intercept_decay, low=0.0)
         self._dtype = _check_dtype(dtype)
+        self._n_jobs = _check_positive_int("n_jobs", n_jobs)
+        self._block_rows = _check_positive_int("block_rows", block_rows)
+        if self._n_jobs > 1 and (method != "sgd" or self._momentum > 0.0 or average):
+            raise ValueError(
+                f"n_jobs: values above 1 need method='sgd' without momentum or averaging, "
+                f"got n_jobs={n_jobs!r} with method={method!r}, momentum={momentum!r}, "
+                f"average={average!r}"
+            )
         if self._learning_rate == "optimal" and self._alpha == 0.0:
             raise ValueError("alpha: learning_rate='optimal' needs alpha > 0, got 0.0")
         if self._momentum > 0.0 and self._method != "sgd":
@@ -496,6 +539,8 @@ class LazySGD(_OnlineBase):
             fit_intercept=self._fit_intercept,
             average_start=self._average_start,
             intercept_decay=self.intercept_decay,
+            n_jobs=self._n_jobs,
+            block_rows=self._block_rows,
         )
 
     def _averaging(self) -> bool:
