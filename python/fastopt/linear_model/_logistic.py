@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 from scipy.special import expit, softmax
 
+from fastopt._exclusive import exclusive_method
 from fastopt.linear_model._base import (
     LinearModelBase,
     check_sample_weight,
@@ -124,6 +125,7 @@ default "auto"
         penalty_parts(self.penalty, self.alpha, self.l1_ratio)
         self._check_common_params()
 
+    @exclusive_method
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and class labels ``y``; return self.
 

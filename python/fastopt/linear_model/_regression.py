@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastopt._exclusive import exclusive_method
 from fastopt.linear_model._base import (
     LinearModelBase,
     check_real,
@@ -81,6 +82,7 @@ class _LeastSquares(LinearModelBase):
         self._penalty()
         self._check_common_params()
 
+    @exclusive_method
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and real targets ``y``; return self.
 

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from fastopt._exclusive import exclusive_method
 from fastopt._progress import Progress
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
@@ -296,6 +297,7 @@ class OnlineLinearModel(EstimatorParams):
         self._pass(X, targets, weights, None, sparse_input, compute_loss=False)
         return self
 
+    @exclusive_method
     def fit_stream(self, source, epochs=1, *, classes=None, n_features=None, chunk_rows=10_000,
                    zero_based=False):
         """Train out of core on a stream of chunks, keeping one chunk in memory at a time.

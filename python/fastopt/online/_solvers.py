@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastopt import _core
+from fastopt._exclusive import exclusive_method
 from fastopt.optim._checks import check_bool, check_number
 
 __all__ = ["FTRLProximal", "LazySGD", "partial_fit_many"]
@@ -440,6 +441,7 @@ class LazySGD(_OnlineBase):
             return int(average)
         raise ValueError(f"average: expected a bool or an integer >= 0, got {average!r}")
 
+    @exclusive_method
     def partial_fit(self, X, y, sample_weight=None, order=None, *, compute_loss=True) -> float:
         """Run one pass over the rows of X in ``order``; return their progressive mean loss.
 
@@ -626,6 +628,7 @@ class FTRLProximal(_OnlineBase):
         self._globals = np.zeros(_core.ftrl_num_globals)
         self._t = np.zeros(1, dtype=np.int64)
 
+    @exclusive_method
     def partial_fit(self, X, y, sample_weight=None, order=None, *, compute_loss=True) -> float:
         """Run one pass over the rows of X in ``order``; return their progressive mean loss.
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fastopt import _core
+from fastopt._exclusive import exclusive_method
 from fastopt._gpu import as_cupy, check_one_device, cuda_module, is_gpu_array
 from fastopt.optim._step import StepResult, gradient_factor, needs_prepass
 
@@ -223,6 +224,7 @@ class Optimizer:
                     "buffer (pass a copy)"
                 )
 
+    @exclusive_method
     def step(self, grads, *, grad_scale=None, check_finite=None, max_grad_norm=None) -> StepResult:
         """Update every parameter that has a gradient, in place.
 
@@ -371,6 +373,7 @@ class Optimizer:
                 }
         return {"state": state, "param_groups": groups}
 
+    @exclusive_method
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and state saved by :meth:`state_dict`.
 
