@@ -3,8 +3,8 @@
 Calls the functional optimizer steps, the proximal operators and ROC-AUC with
 arrays of fuzzed dtypes, shapes, strides, writeability and aliasing, and with
 fuzzed hyperparameters. Each call either succeeds or raises ValueError or
-TypeError; when it raises, no array the caller passed has changed, because the
-checks run before any kernel writes.
+TypeError. The checks run before any kernel writes, so a call that raises has
+changed none of the arrays the caller passed.
 """
 
 import inspect
@@ -74,22 +74,27 @@ def fuzz_optimizer(fdp):
                 shape = make_shape(fdp)  # a mismatched shape
             arrays.append(make_array(fdp, shape, dtype))
         lists.append(arrays)
+
     if count and fdp.ConsumeIntInRange(0, 7) == 0:
         # The parameter passed again as the gradient or as a state array.
         lists[fdp.ConsumeIntInRange(1, 4)][0] = lists[0][0]
+
     function = getattr(F, rule)
     accepted = inspect.signature(function).parameters
-    state_names = [name for name in list(accepted)[2:] if accepted[name].kind is accepted[name].POSITIONAL_OR_KEYWORD]
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    state_names = [name for name in list(accepted)[2:] if accepted[name].kind is positional]
     for k, name in enumerate(state_names):
         # Optional state lists (momentum buffers, AMSGrad maxima) may be left out.
         if accepted[name].default is None and fdp.ConsumeBool():
             lists[2 + k] = None
+
     options = {}
     for name in HYPERPARAMETERS:
         if name in accepted and fdp.ConsumeBool():
             options[name] = FLOATS[fdp.ConsumeIntInRange(0, len(FLOATS) - 1)]
     if "step" in accepted:
         options["step"] = (1, 2, 0, -1, 10**6, 2**63, 1.5)[fdp.ConsumeIntInRange(0, 6)]
+
     flat = [a for arrays in lists if arrays is not None for a in arrays]
     before = snapshot(flat)
     try:

@@ -24,10 +24,12 @@ def check_result(X, y, n_features):
     assert X.shape[0] == len(y), (X.shape, len(y))
     if n_features is not None:
         assert X.shape[1] == n_features, (X.shape, n_features)
-    assert X.indptr[0] == 0 and X.indptr[-1] == X.nnz
+    assert X.indptr[0] == 0
+    assert X.indptr[-1] == X.nnz
     assert np.all(np.diff(X.indptr) >= 0)
     if X.nnz:
-        assert X.indices.min() >= 0 and X.indices.max() < X.shape[1]
+        assert X.indices.min() >= 0
+        assert X.indices.max() < X.shape[1]
     X.check_format(full_check=True)
 
 

@@ -1,9 +1,9 @@
 """Kernels called from several Python threads at once, and objects shared between threads.
 
 The kernels release the GIL, so these tests run them truly in parallel. Calls on
-separate arrays must give the bytes of sequential calls. One optimizer or
-estimator shared by threads that change it raises RuntimeError in all but one
-of them (fastopt._exclusive); read-only methods of a fitted model run in parallel.
+separate arrays must give the bytes of sequential calls. When threads share one
+optimizer or estimator and change it, all but one of them get RuntimeError
+(fastopt._exclusive). Read-only methods of a fitted model run in parallel.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def test_fits_threads_match_sequential():
 # --- one object shared between threads -------------------------------------------
 
 def _held_elsewhere(obj, action, call):
-    """Return the exception ``call`` raises while another thread holds ``obj``."""
+    """Return the exception that ``call`` raises while another thread owns ``obj``."""
     held, release = threading.Event(), threading.Event()
 
     def hold():

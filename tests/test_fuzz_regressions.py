@@ -23,7 +23,7 @@ def _rewrite(path, **members):
 
 
 def _array_member(path, attribute):
-    """Return the archive member that holds the fitted attribute ``attribute``."""
+    """Return the name of the archive member that stores the fitted attribute ``attribute``."""
     with np.load(path, allow_pickle=False) as archive:
         state = json.loads(str(archive["__state__"]))
     return state[attribute]["__array__"]

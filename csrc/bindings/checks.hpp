@@ -48,9 +48,9 @@ std::string describe(py::handle obj);
 
 // Raises MemoryError, naming `what` and the bytes requested, when `count` items of
 // `item_size` bytes overflow 64 bits or exceed the machine's physical memory. It guards
-// buffers whose size comes from a caller's argument and that are then written in full:
-// an overcommitting kernel accepts such a request and kills the process when the pages
-// are touched, so the check must come before the allocation.
+// buffers whose size comes from a caller's argument and that are then written in full.
+// An overcommitting kernel accepts such a request and kills the process once the pages
+// are written, so the check must come before the allocation.
 void check_allocation(const char* what, std::int64_t count, std::size_t item_size);
 
 }  // namespace fastopt::bindings
