@@ -17,7 +17,7 @@ if settings is not None:
     # seed, no example database); "long" searches far more widely, with fresh random
     # examples each run: HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py
     settings.register_profile(
-        "ci", max_examples=12, deadline=None, derandomize=True, database=None,
+        "ci", max_examples=30, deadline=None, derandomize=True, database=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
     settings.register_profile("long", max_examples=1000, deadline=None)

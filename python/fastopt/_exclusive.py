@@ -7,11 +7,14 @@ instead. Calls on separate objects run in parallel, and read-only methods
 (predict, decision_function, state_dict) need no guard. The owner is recorded
 by ``id`` in a module-level table, not on the object, so that objects stay
 picklable and their ``__dict__`` (which model files save) is unchanged.
+
+The guarded methods enter :func:`exclusive` in their body, not through a
+decorator: a wrapper frame would make warnings issued with a ``stacklevel``
+(ConvergenceWarning) point into this module instead of at the caller.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 from contextlib import contextmanager
 
@@ -45,13 +48,3 @@ def exclusive(obj, action: str):
             else:
                 del _OWNERS[key]
 
-
-def exclusive_method(method):
-    """Decorate a method that changes its object so that it runs under :func:`exclusive`."""
-
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        with exclusive(self, method.__name__):
-            return method(self, *args, **kwargs)
-
-    return guarded

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastopt._exclusive import exclusive_method
+from fastopt._exclusive import exclusive
 from fastopt.linear_model._base import (
     LinearModelBase,
     check_real,
@@ -82,7 +82,6 @@ class _LeastSquares(LinearModelBase):
         self._penalty()
         self._check_common_params()
 
-    @exclusive_method
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and real targets ``y``; return self.
 
@@ -93,18 +92,19 @@ class _LeastSquares(LinearModelBase):
             weights, a penalty the solver does not support or an invalid hyperparameter,
             before any fitting.
         """
-        alpha, l1_ratio, penalty = self._penalty()
-        self._check_common_params()
-        X = check_X(X)
-        n, p = X.shape
-        y = check_y(y, n, numeric=True)
-        sample_weight = check_sample_weight(sample_weight, n)
-        w = self._fit_objective(X, y, loss="squared", alpha=alpha, l1_ratio=l1_ratio,
-                                penalty=penalty, sample_weight=sample_weight, n_classes=None)
-        self.n_features_in_ = p
-        self.coef_ = w[:p].copy()
-        self.intercept_ = float(w[p])
-        return self
+        with exclusive(self, "fit"):
+            alpha, l1_ratio, penalty = self._penalty()
+            self._check_common_params()
+            X = check_X(X)
+            n, p = X.shape
+            y = check_y(y, n, numeric=True)
+            sample_weight = check_sample_weight(sample_weight, n)
+            w = self._fit_objective(X, y, loss="squared", alpha=alpha, l1_ratio=l1_ratio,
+                                    penalty=penalty, sample_weight=sample_weight, n_classes=None)
+            self.n_features_in_ = p
+            self.coef_ = w[:p].copy()
+            self.intercept_ = float(w[p])
+            return self
 
     def _warm_start_params(self, k, p):
         if not self.warm_start or not hasattr(self, "coef_") or self.coef_.size != p:

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from fastopt._exclusive import exclusive_method
+from fastopt._exclusive import exclusive
 from fastopt.online._base import OnlineLinearModel
 from fastopt.online._classifier import OnlineClassifierMixin
 from fastopt.online._solvers import LazySGD
@@ -262,14 +262,14 @@ class SGDRegressor(_SGDModel):
         total = np.sum(weights * (y - np.average(y, weights=weights)) ** 2)
         return float(1.0 - residual / total) if total > 0 else 0.0
 
-    @exclusive_method
     def fit(self, X, y, sample_weight=None):
         """Train on ``X``, ``y`` for up to ``max_iter`` epochs; return self."""
-        return self._fit_arrays(X, y, sample_weight)
+        with exclusive(self, "fit"):
+            return self._fit_arrays(X, y, sample_weight)
 
-    @exclusive_method
     def partial_fit(self, X, y, sample_weight=None):
         """Make one pass over the rows of ``X`` in order, updating the model; return self."""
-        return self._partial_fit_arrays(X, y, sample_weight)
+        with exclusive(self, "partial_fit"):
+            return self._partial_fit_arrays(X, y, sample_weight)
 
 
