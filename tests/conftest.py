@@ -7,6 +7,22 @@ import pytest
 import fastopt
 from fastopt import _core
 
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the property tests skip themselves without hypothesis
+    settings = None
+
+if settings is not None:
+    # "ci" keeps the property tests to about a minute and makes them repeatable (a fixed
+    # seed, no example database); "long" searches far more widely, with fresh random
+    # examples each run: HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py
+    settings.register_profile(
+        "ci", max_examples=30, deadline=None, derandomize=True, database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.register_profile("long", max_examples=1000, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 @pytest.fixture(autouse=True)
 def restore_threads_and_isa():

@@ -133,6 +133,9 @@ void bind_metrics(py::module_& m) {
           throw py::value_error("num_labels: expected an int in [1, 2**20], got " +
                                 std::to_string(num_labels));
         }
+        // The counts and one partial matrix per chunk (at least one) are written in full.
+        check_allocation("confusion counts", 2 * num_labels * num_labels,
+                         w == nullptr ? sizeof(std::int64_t) : sizeof(double));
         const int threads = cpu::get_num_threads();
         if (w == nullptr) {
           py::array_t<std::int64_t> out({num_labels, num_labels});

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 namespace fastopt::bindings {
 namespace {
 
@@ -216,6 +220,45 @@ Role single_role(const char* name, py::handle array, Access access, std::vector<
   role.may_alias = may_alias;
   role.single = true;
   return role;
+}
+
+}  // namespace fastopt::bindings
+
+namespace {
+
+// Physical memory in bytes, or 0 where the platform does not report it.
+std::uint64_t physical_memory() {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0) {
+    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
+  }
+#endif
+  return 0;
+}
+
+}  // namespace
+
+namespace fastopt::bindings {
+
+void check_allocation(const char* what, std::int64_t count, std::size_t item_size) {
+  const std::uint64_t limit = physical_memory();
+  const auto items = static_cast<std::uint64_t>(count < 0 ? 0 : count);
+  std::string message;
+  if (item_size != 0 && items > UINT64_MAX / item_size) {
+    message = std::string(what) + ": cannot allocate " + std::to_string(items) + " items of " +
+              std::to_string(item_size) + " bytes, more than 2**64 bytes";
+  } else if (limit != 0 && items * item_size > limit) {
+    const std::uint64_t bytes = items * item_size;
+    message = std::string(what) + ": cannot allocate " + std::to_string(bytes) + " bytes (" +
+              std::to_string(bytes >> 30) + " GiB); the machine has " + std::to_string(limit) +
+              " bytes of memory";
+  } else {
+    return;
+  }
+  PyErr_SetString(PyExc_MemoryError, message.c_str());
+  throw py::error_already_set();
 }
 
 }  // namespace fastopt::bindings

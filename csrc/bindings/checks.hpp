@@ -53,5 +53,11 @@ std::string number_text(double v);
 // wrapped in a one-element tuple that `keep` owns until gather returns.
 Role single_role(const char* name, py::handle array, Access access, std::vector<py::tuple>& keep,
                  int may_alias = -1);
+// Raises MemoryError, naming `what` and the bytes requested, when `count` items of
+// `item_size` bytes overflow 64 bits or exceed the machine's physical memory. It guards
+// buffers whose size comes from a caller's argument and that are then written in full.
+// An overcommitting kernel accepts such a request and kills the process once the pages
+// are written, so the check must come before the allocation.
+void check_allocation(const char* what, std::int64_t count, std::size_t item_size);
 
 }  // namespace fastopt::bindings

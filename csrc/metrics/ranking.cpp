@@ -335,7 +335,10 @@ RankingResult roc_auc(const RankingInput& input, int num_threads) {
     result.positive_weight = totals.positive;
     result.negative_weight = totals.negative;
     if (totals.positive > 0.0 && totals.negative > 0.0) {
-      result.value = totals.value / totals.positive / totals.negative;
+      // The running TP of the groups and the total P are summed in different orders. With
+      // weights the quotient can then round past 1 (1.0000000000000002 for a perfect
+      // ranking), although the exact area lies in [0, 1].
+      result.value = std::clamp(totals.value / totals.positive / totals.negative, 0.0, 1.0);
     } else {
       result.value = std::numeric_limits<double>::quiet_NaN();
     }

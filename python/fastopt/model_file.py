@@ -176,6 +176,10 @@ def _check_loaded(estimator, path):
     if not classifier and coef.ndim != 1:
         raise ValueError(f"{path}: damaged model file, coef_ has shape {coef.shape}; a "
                          "regressor's coef_ is 1-D")
+    if classifier and coef.ndim != 2:
+        # decision_function indexes coef_ by row; a 1-D coef_ would fail there with IndexError.
+        raise ValueError(f"{path}: damaged model file, coef_ has shape {coef.shape}; a "
+                         "classifier's coef_ is 2-D (n_rows, n_features)")
     classes = getattr(estimator, "classes_", None)
     if classifier and classes is None:
         raise ValueError(f"{path}: damaged model file, a classifier without classes_")

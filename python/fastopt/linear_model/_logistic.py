@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 from scipy.special import expit, softmax
 
+from fastopt._exclusive import exclusive
 from fastopt.linear_model._base import (
     LinearModelBase,
     check_sample_weight,
@@ -143,39 +144,40 @@ default "auto"
             that differ, negative sample weights, a penalty the solver does not support or an
             invalid hyperparameter, before any fitting.
         """
-        alpha, l1_ratio = penalty_parts(self.penalty, self.alpha, self.l1_ratio)
-        self._check_common_params()
-        X = check_X(X)
-        n, p = X.shape
-        y = check_y(y, n, numeric=False)
-        classes, encoded = _encode_labels(y)
-        sample_weight = check_sample_weight(sample_weight, n)
-        weight = _class_weights(self.class_weight, classes, encoded, sample_weight)
-        if len(classes) < 2:
-            raise ValueError(f"y: contains only one class ({classes[0]!r}); "
-                             "LogisticRegression needs samples of at least two classes")
-        if weight is not None:
-            present = np.unique(encoded[weight > 0])
-            if present.size < 2:
-                raise ValueError(f"sample_weight: only class {classes[present[0]]!r} has "
-                                 "positive weight; at least two classes need positive weight")
-        k = len(classes)
-        loss = "logistic" if k == 2 else "multinomial"
-        target = 2.0 * encoded - 1.0 if k == 2 else encoded.astype(np.float64)
-        rows = 1 if k == 2 else k
+        with exclusive(self, "fit"):
+            alpha, l1_ratio = penalty_parts(self.penalty, self.alpha, self.l1_ratio)
+            self._check_common_params()
+            X = check_X(X)
+            n, p = X.shape
+            y = check_y(y, n, numeric=False)
+            classes, encoded = _encode_labels(y)
+            sample_weight = check_sample_weight(sample_weight, n)
+            weight = _class_weights(self.class_weight, classes, encoded, sample_weight)
+            if len(classes) < 2:
+                raise ValueError(f"y: contains only one class ({classes[0]!r}); "
+                                 "LogisticRegression needs samples of at least two classes")
+            if weight is not None:
+                present = np.unique(encoded[weight > 0])
+                if present.size < 2:
+                    raise ValueError(f"sample_weight: only class {classes[present[0]]!r} has "
+                                     "positive weight; at least two classes need positive weight")
+            k = len(classes)
+            loss = "logistic" if k == 2 else "multinomial"
+            target = 2.0 * encoded - 1.0 if k == 2 else encoded.astype(np.float64)
+            rows = 1 if k == 2 else k
 
-        def unpack(estimator, w):
-            estimator.classes_ = classes
-            estimator.n_features_in_ = p
-            estimator.coef_ = w[: rows * p].reshape(rows, p)
-            estimator.intercept_ = w[rows * p:].copy()
+            def unpack(estimator, w):
+                estimator.classes_ = classes
+                estimator.n_features_in_ = p
+                estimator.coef_ = w[: rows * p].reshape(rows, p)
+                estimator.intercept_ = w[rows * p:].copy()
 
-        w = self._fit_objective(X, target, loss=loss, alpha=alpha, l1_ratio=l1_ratio,
-                                penalty=self.penalty, sample_weight=weight,
-                                n_classes=k if k > 2 else None, unpack=unpack,
-                                stratify=encoded)
-        unpack(self, w)
-        return self
+            w = self._fit_objective(X, target, loss=loss, alpha=alpha, l1_ratio=l1_ratio,
+                                    penalty=self.penalty, sample_weight=weight,
+                                    n_classes=k if k > 2 else None, unpack=unpack,
+                                    stratify=encoded)
+            unpack(self, w)
+            return self
 
     def decision_function(self, X):
         """Return the margins: shape (n,) for two classes (positive for ``classes_[1]``),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastopt._exclusive import exclusive
 from fastopt.linear_model._base import (
     LinearModelBase,
     check_real,
@@ -94,23 +95,24 @@ class _LeastSquares(LinearModelBase):
             weights, a penalty the solver does not support or an invalid hyperparameter,
             before any fitting.
         """
-        alpha, l1_ratio, penalty = self._penalty()
-        self._check_common_params()
-        X = check_X(X)
-        n, p = X.shape
-        y = check_y(y, n, numeric=True)
-        sample_weight = check_sample_weight(sample_weight, n)
+        with exclusive(self, "fit"):
+            alpha, l1_ratio, penalty = self._penalty()
+            self._check_common_params()
+            X = check_X(X)
+            n, p = X.shape
+            y = check_y(y, n, numeric=True)
+            sample_weight = check_sample_weight(sample_weight, n)
 
-        def unpack(estimator, w):
-            estimator.n_features_in_ = p
-            estimator.coef_ = w[:p].copy()
-            estimator.intercept_ = float(w[p])
+            def unpack(estimator, w):
+                estimator.n_features_in_ = p
+                estimator.coef_ = w[:p].copy()
+                estimator.intercept_ = float(w[p])
 
-        w = self._fit_objective(X, y, loss="squared", alpha=alpha, l1_ratio=l1_ratio,
-                                penalty=penalty, sample_weight=sample_weight, n_classes=None,
-                                unpack=unpack)
-        unpack(self, w)
-        return self
+            w = self._fit_objective(X, y, loss="squared", alpha=alpha, l1_ratio=l1_ratio,
+                                    penalty=penalty, sample_weight=sample_weight, n_classes=None,
+                                    unpack=unpack)
+            unpack(self, w)
+            return self
 
     def _warm_start_params(self, k, p):
         if not self.warm_start or not hasattr(self, "coef_") or self.coef_.size != p:

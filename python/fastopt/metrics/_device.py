@@ -196,7 +196,8 @@ def roc_auc(scores, column, positive, weight):
     previous_t = cupy.concatenate([cupy.zeros(1), tps[:-1]])
     previous_f = cupy.concatenate([cupy.zeros(1), fps[:-1]])
     area = float(((fps - previous_f) * (tps + previous_t)).sum()) / 2.0
-    return area / (p * n), p, n, -1
+    # As in the CPU kernel: rounding can take the quotient just past 1, the exact area cannot.
+    return min(max(area / (p * n), 0.0), 1.0), p, n, -1
 
 
 def average_precision(scores, column, positive, weight):

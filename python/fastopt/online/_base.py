@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from fastopt._exclusive import exclusive
 from fastopt._progress import Progress
 from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.linear_model._base import EstimatorParams, check_int
@@ -368,38 +369,39 @@ class OnlineLinearModel(EstimatorParams):
         -------
         self
         """
-        self._check_params()
-        epochs = check_int("epochs", epochs, low=1)
-        warm = bool(getattr(self, "warm_start", False)) and self._is_fitted()
-        if n_features is None and warm:
-            n_features = self.n_features_in_
-        open_epoch = chunk_epochs(source, epochs, n_features, chunk_rows, zero_based)
-        if not warm:
-            self._solvers = None
-        rng = self._random_generator()
-        self.loss_curve_ = []
-        self.n_iter_ = 0
-        for _ in range(epochs):
-            total = 0.0
-            rows = 0
-            for position, chunk in enumerate(open_epoch()):
-                X, y, sample_weight = unpack_chunk(chunk, position)
-                fitted = self._is_fitted()
-                sparse_input = sp.issparse(X)
-                X = check_features(X, self.n_features_in_ if fitted else n_features)
-                if y.ndim != 1 or y.shape[0] != X.shape[0]:
-                    raise ValueError(f"chunk {position}: y: expected shape ({X.shape[0]},), got {y.shape}")
-                sample_weight = check_sample_weight(sample_weight, X.shape[0])
-                targets, weights = self._prepare_targets(
-                    y, first=not fitted, sample_weight=sample_weight, classes=classes, incremental=True
-                )
-                if not fitted:
-                    self._reset(X.shape[1], len(targets))
-                order = rng.permutation(X.shape[0]) if self.shuffle else None
-                total += self._pass(X, targets, weights, order, sparse_input) * X.shape[0]
-                rows += X.shape[0]
-            if not self._is_fitted():
-                raise ValueError("source: the stream has no rows")
-            self.loss_curve_.append(total / max(rows, 1))
-            self.n_iter_ += 1
-        return self
+        with exclusive(self, "fit_stream"):
+            self._check_params()
+            epochs = check_int("epochs", epochs, low=1)
+            warm = bool(getattr(self, "warm_start", False)) and self._is_fitted()
+            if n_features is None and warm:
+                n_features = self.n_features_in_
+            open_epoch = chunk_epochs(source, epochs, n_features, chunk_rows, zero_based)
+            if not warm:
+                self._solvers = None
+            rng = self._random_generator()
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+            for _ in range(epochs):
+                total = 0.0
+                rows = 0
+                for position, chunk in enumerate(open_epoch()):
+                    X, y, sample_weight = unpack_chunk(chunk, position)
+                    fitted = self._is_fitted()
+                    sparse_input = sp.issparse(X)
+                    X = check_features(X, self.n_features_in_ if fitted else n_features)
+                    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+                        raise ValueError(f"chunk {position}: y: expected shape ({X.shape[0]},), got {y.shape}")
+                    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+                    targets, weights = self._prepare_targets(
+                        y, first=not fitted, sample_weight=sample_weight, classes=classes, incremental=True
+                    )
+                    if not fitted:
+                        self._reset(X.shape[1], len(targets))
+                    order = rng.permutation(X.shape[0]) if self.shuffle else None
+                    total += self._pass(X, targets, weights, order, sparse_input) * X.shape[0]
+                    rows += X.shape[0]
+                if not self._is_fitted():
+                    raise ValueError("source: the stream has no rows")
+                self.loss_curve_.append(total / max(rows, 1))
+                self.n_iter_ += 1
+            return self

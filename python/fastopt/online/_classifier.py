@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from fastopt._exclusive import exclusive
 from fastopt.online._base import OnlineLinearModel, check_features
 
 
@@ -124,14 +125,16 @@ class OnlineClassifierMixin:
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``X``, ``y`` for up to the configured number of epochs; return self."""
-        return self._fit_arrays(X, y, sample_weight)
+        with exclusive(self, "fit"):
+            return self._fit_arrays(X, y, sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Make one pass over the rows of ``X`` in order, updating the model; return self.
 
         ``classes`` (all labels) is required on the first call, as in scikit-learn.
         """
-        return self._partial_fit_arrays(X, y, sample_weight, classes=classes)
+        with exclusive(self, "partial_fit"):
+            return self._partial_fit_arrays(X, y, sample_weight, classes=classes)
 
 
 __all__ = ["OnlineClassifierMixin", "OnlineLinearModel", "check_features"]

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from fastopt._system import get_num_threads
+from fastopt._exclusive import exclusive
 from fastopt.online._base import OnlineLinearModel
 from fastopt.online._classifier import OnlineClassifierMixin
 from fastopt.online._solvers import LazySGD
@@ -303,10 +304,12 @@ class SGDRegressor(_SGDModel):
 
     def fit(self, X, y, sample_weight=None):
         """Train on ``X``, ``y`` for up to ``max_iter`` epochs; return self."""
-        return self._fit_arrays(X, y, sample_weight)
+        with exclusive(self, "fit"):
+            return self._fit_arrays(X, y, sample_weight)
 
     def partial_fit(self, X, y, sample_weight=None):
         """Make one pass over the rows of ``X`` in order, updating the model; return self."""
-        return self._partial_fit_arrays(X, y, sample_weight)
+        with exclusive(self, "partial_fit"):
+            return self._partial_fit_arrays(X, y, sample_weight)
 
 

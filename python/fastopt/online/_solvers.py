@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastopt import _core
+from fastopt._exclusive import exclusive
 from fastopt.optim._checks import check_bool, check_number
 
 __all__ = ["FTRLProximal", "LazySGD", "partial_fit_many"]
@@ -510,12 +511,13 @@ class LazySGD(_OnlineBase):
             ``compute_loss=False``: 0.0, or NaN when some margin was infinite or NaN
             (the weights overflowed).
         """
-        X, y, weights, order = self._prepare(X, y, sample_weight, order)
-        total = _core.lazy_sgd_pass(
-            X.data, X.indices, X.indptr, y, weights, order,
-            *self._state_arrays(), **self._kernel_arguments(),
-            compute_loss=check_bool("compute_loss", compute_loss))
-        return _mean_loss(total, _visits(X, order))
+        with exclusive(self, "partial_fit"):
+            X, y, weights, order = self._prepare(X, y, sample_weight, order)
+            total = _core.lazy_sgd_pass(
+                X.data, X.indices, X.indptr, y, weights, order,
+                *self._state_arrays(), **self._kernel_arguments(),
+                compute_loss=check_bool("compute_loss", compute_loss))
+            return _mean_loss(total, _visits(X, order))
 
     def _state_arrays(self):
         return (self._coef, self._l1_applied, self._state1, self._state2,
@@ -676,12 +678,13 @@ class FTRLProximal(_OnlineBase):
 
         Arguments and return value as :meth:`LazySGD.partial_fit`.
         """
-        X, y, weights, order = self._prepare(X, y, sample_weight, order)
-        total = _core.ftrl_pass(
-            X.data, X.indices, X.indptr, y, weights, order,
-            *self._state_arrays(), **self._kernel_arguments(),
-            compute_loss=check_bool("compute_loss", compute_loss))
-        return _mean_loss(total, _visits(X, order))
+        with exclusive(self, "partial_fit"):
+            X, y, weights, order = self._prepare(X, y, sample_weight, order)
+            total = _core.ftrl_pass(
+                X.data, X.indices, X.indptr, y, weights, order,
+                *self._state_arrays(), **self._kernel_arguments(),
+                compute_loss=check_bool("compute_loss", compute_loss))
+            return _mean_loss(total, _visits(X, order))
 
     def _state_arrays(self):
         return (self._z, self._n, self._globals, self._t)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fastopt import _core
+from fastopt._exclusive import exclusive
 from fastopt._gpu import as_cupy, check_one_device, cuda_module, is_gpu_array
 from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.optim._step import StepResult, gradient_factor, needs_prepass
@@ -271,66 +272,67 @@ class Optimizer:
             Whether the step was skipped for a non-finite gradient, and the global
             gradient norm when clipping or the finiteness check computed it.
         """
-        all_params = self.params
-        if isinstance(grads, np.ndarray) or is_gpu_array(grads):
-            grad_list = [grads]
-        elif isinstance(grads, (list, tuple)):
-            grad_list = list(grads)
-        else:
-            raise TypeError(
-                f"grads: expected a numpy array or a list of arrays (None skips a parameter), "
-                f"got {type(grads).__name__}"
-            )
-        if len(grad_list) != len(all_params):
-            raise ValueError(f"grads: expected {len(all_params)} gradients to match params, got {len(grad_list)}")
+        with exclusive(self, "step"):
+            all_params = self.params
+            if isinstance(grads, np.ndarray) or is_gpu_array(grads):
+                grad_list = [grads]
+            elif isinstance(grads, (list, tuple)):
+                grad_list = list(grads)
+            else:
+                raise TypeError(
+                    f"grads: expected a numpy array or a list of arrays (None skips a parameter), "
+                    f"got {type(grads).__name__}"
+                )
+            if len(grad_list) != len(all_params):
+                raise ValueError(f"grads: expected {len(all_params)} gradients to match params, got {len(grad_list)}")
 
-        # 1. Collect each group's arrays and validate them all before any write.
-        plans = []
-        position = 0
-        for index, group in enumerate(self.param_groups):
-            self._check_group_if_changed(index, group)
-            params, group_grads, states, positions = [], [], [], []
-            for p in group["params"]:
-                g = grad_list[position]
-                position += 1
-                if g is None:
-                    continue
-                state = self.state.get(id(p))
-                if state is None:
-                    state = self._new_state(group, p)
-                params.append(p)
-                group_grads.append(g)
-                states.append(state)
-                positions.append(position - 1)
-            plans.append((group, params, group_grads, states, positions))
-        if self._on_gpu or any(is_gpu_array(g) for g in grad_list if g is not None):
-            check_one_device(params=all_params, grads=grad_list)
-            return self._step_gpu(plans, grad_scale, check_finite, max_grad_norm)
-        # Each kernel call validates before it writes, so one group (the usual
-        # case) needs no separate validation unless a pre-pass reads first.
-        active = [plan for plan in plans if plan[1]]
-        if len(active) > 1 or needs_prepass(grad_scale, check_finite, max_grad_norm):
+            # 1. Collect each group's arrays and validate them all before any write.
+            plans = []
+            position = 0
+            for index, group in enumerate(self.param_groups):
+                self._check_group_if_changed(index, group)
+                params, group_grads, states, positions = [], [], [], []
+                for p in group["params"]:
+                    g = grad_list[position]
+                    position += 1
+                    if g is None:
+                        continue
+                    state = self.state.get(id(p))
+                    if state is None:
+                        state = self._new_state(group, p)
+                    params.append(p)
+                    group_grads.append(g)
+                    states.append(state)
+                    positions.append(position - 1)
+                plans.append((group, params, group_grads, states, positions))
+            if self._on_gpu or any(is_gpu_array(g) for g in grad_list if g is not None):
+                check_one_device(params=all_params, grads=grad_list)
+                return self._step_gpu(plans, grad_scale, check_finite, max_grad_norm)
+            # Each kernel call validates before it writes, so one group (the usual
+            # case) needs no separate validation unless a pre-pass reads first.
+            active = [plan for plan in plans if plan[1]]
+            if len(active) > 1 or needs_prepass(grad_scale, check_finite, max_grad_norm):
+                for group, params, group_grads, states, positions in active:
+                    steps = [s["step"] + 1 for s in states]
+                    self._update(group, params, group_grads, states, steps, 1.0, True, positions)
+
+            # 2. One read-only pass for the global norm and non-finite check, if asked.
+            present = [g for plan in plans for g in plan[2]]
+            factor, result = gradient_factor(
+                present, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm
+            )
+            if result.found_inf:
+                return result
+
+            # 3. The fused update, one call per group.
             for group, params, group_grads, states, positions in active:
                 steps = [s["step"] + 1 for s in states]
-                self._update(group, params, group_grads, states, steps, 1.0, True, positions)
-
-        # 2. One read-only pass for the global norm and non-finite check, if asked.
-        present = [g for plan in plans for g in plan[2]]
-        factor, result = gradient_factor(
-            present, grad_scale=grad_scale, check_finite=check_finite, max_grad_norm=max_grad_norm
-        )
-        if result.found_inf:
+                group_factor = -factor if group.get("maximize", False) else factor
+                self._update(group, params, group_grads, states, steps, group_factor, False, positions)
+                for p, state, step in zip(params, states, steps):
+                    state["step"] = step
+                    self.state[id(p)] = state
             return result
-
-        # 3. The fused update, one call per group.
-        for group, params, group_grads, states, positions in active:
-            steps = [s["step"] + 1 for s in states]
-            group_factor = -factor if group.get("maximize", False) else factor
-            self._update(group, params, group_grads, states, steps, group_factor, False, positions)
-            for p, state, step in zip(params, states, steps):
-                state["step"] = step
-                self.state[id(p)] = state
-        return result
 
     def end_epoch(self, **logs) -> bool:
         """Run the callbacks' end-of-iteration hooks; return True when training should stop.
@@ -455,69 +457,70 @@ class Optimizer:
             When the dict lacks "state" or "param_groups", or its groups, parameter
             counts, state names or array shapes do not match this optimizer.
         """
-        try:
-            saved_groups = state_dict["param_groups"]
-            saved_state = state_dict["state"]
-        except (KeyError, TypeError):
-            raise ValueError("state_dict: expected a dict with keys 'state' and 'param_groups'") from None
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                f"state_dict: expected {len(self.param_groups)} parameter groups, got {len(saved_groups)}"
-            )
-        all_params = self.params
-        group_of = {id(p): g for g in self.param_groups for p in g["params"]}
-        new_groups = []
-        for index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            if len(saved["params"]) != len(group["params"]):
+        with exclusive(self, "load_state_dict"):
+            try:
+                saved_groups = state_dict["param_groups"]
+                saved_state = state_dict["state"]
+            except (KeyError, TypeError):
+                raise ValueError("state_dict: expected a dict with keys 'state' and 'param_groups'") from None
+            if len(saved_groups) != len(self.param_groups):
                 raise ValueError(
-                    f"state_dict['param_groups'][{index}]: expected {len(group['params'])} parameters, "
-                    f"got {len(saved['params'])}"
+                    f"state_dict: expected {len(self.param_groups)} parameter groups, got {len(saved_groups)}"
                 )
-            restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
-            restored["params"] = group["params"]
-            self.check_group(restored, f"state_dict['param_groups'][{index}].")
-            new_groups.append(restored)
+            all_params = self.params
+            group_of = {id(p): g for g in self.param_groups for p in g["params"]}
+            new_groups = []
+            for index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+                if len(saved["params"]) != len(group["params"]):
+                    raise ValueError(
+                        f"state_dict['param_groups'][{index}]: expected {len(group['params'])} parameters, "
+                        f"got {len(saved['params'])}"
+                    )
+                restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+                restored["params"] = group["params"]
+                self.check_group(restored, f"state_dict['param_groups'][{index}].")
+                new_groups.append(restored)
 
-        new_state = {}
-        for key, saved in saved_state.items():
-            if not isinstance(key, int) or not 0 <= key < len(all_params):
-                raise ValueError(f"state_dict['state']: expected keys in [0, {len(all_params)}), got {key!r}")
-            p = all_params[key]
-            entry = {}
-            for name, value in saved.items():
-                if is_gpu_array(value) and as_cupy(value).ndim == 0:
-                    value = as_cupy(value).item()  # a scalar kept on the device (step, mu_product)
-                if isinstance(value, np.ndarray) or is_gpu_array(value) or name in self.state_names:
-                    arr = as_cupy(value).get() if is_gpu_array(value) else np.asarray(value)
-                    if arr.shape != p.shape:
-                        raise ValueError(
-                            f"state_dict['state'][{key}]['{name}']: expected shape {p.shape} "
-                            f"to match the parameter, got {arr.shape}"
-                        )
-                    if is_gpu_array(p):
-                        entry[name] = full_state(p, 0.0)
-                        entry[name].set(arr.astype(entry[name].dtype))
+            new_state = {}
+            for key, saved in saved_state.items():
+                if not isinstance(key, int) or not 0 <= key < len(all_params):
+                    raise ValueError(f"state_dict['state']: expected keys in [0, {len(all_params)}), got {key!r}")
+                p = all_params[key]
+                entry = {}
+                for name, value in saved.items():
+                    if is_gpu_array(value) and as_cupy(value).ndim == 0:
+                        value = as_cupy(value).item()  # a scalar kept on the device (step, mu_product)
+                    if isinstance(value, np.ndarray) or is_gpu_array(value) or name in self.state_names:
+                        arr = as_cupy(value).get() if is_gpu_array(value) else np.asarray(value)
+                        if arr.shape != p.shape:
+                            raise ValueError(
+                                f"state_dict['state'][{key}]['{name}']: expected shape {p.shape} "
+                                f"to match the parameter, got {arr.shape}"
+                            )
+                        if is_gpu_array(p):
+                            entry[name] = full_state(p, 0.0)
+                            entry[name].set(arr.astype(entry[name].dtype))
+                        else:
+                            entry[name] = np.array(arr, dtype=p.dtype, order="C", copy=True)
                     else:
-                        entry[name] = np.array(arr, dtype=p.dtype, order="C", copy=True)
-                else:
-                    entry[name] = copy.deepcopy(value)
-            step = entry.get("step")
-            if isinstance(step, (float, np.floating)) and float(step).is_integer():
-                # torch saves step as a float tensor; 3.0 is the integer 3.
-                step = int(step)
-            if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
-                raise ValueError(
-                    f"state_dict['state'][{key}]['step']: expected an integer >= 0, got {step!r}"
-                )
-            entry["step"] = int(step)
-            expected = self.init_state(group_of[id(p)], p)
-            missing = sorted(set(expected) - set(entry))
-            if missing:
-                raise ValueError(f"state_dict['state'][{key}]: missing entries {missing}")
-            _scalars_to_device(entry, p)
-            new_state[id(p)] = entry
-        self.param_groups = new_groups
-        self.state = new_state
+                        entry[name] = copy.deepcopy(value)
+                step = entry.get("step")
+                if isinstance(step, (float, np.floating)) and float(step).is_integer():
+                    # torch saves step as a float tensor; 3.0 is the integer 3.
+                    step = int(step)
+                if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+                    raise ValueError(
+                        f"state_dict['state'][{key}]['step']: expected an integer >= 0, got {step!r}"
+                    )
+                entry["step"] = int(step)
+                expected = self.init_state(group_of[id(p)], p)
+                missing = sorted(set(expected) - set(entry))
+                if missing:
+                    raise ValueError(f"state_dict['state'][{key}]: missing entries {missing}")
+                _scalars_to_device(entry, p)
+                new_state[id(p)] = entry
+            self.param_groups = new_groups
+            self.state = new_state
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
