@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   fastopt::bindings::bind_newton_cd(m);
   fastopt::bindings::bind_metrics(m);
   fastopt::bindings::bind_svmlight(m);
+  fastopt::bindings::bind_dfo(m);
 }

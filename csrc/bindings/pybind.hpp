@@ -19,5 +19,6 @@ void bind_glm(py::module_& m);
 void bind_newton_cd(py::module_& m);
 void bind_metrics(py::module_& m);
 void bind_svmlight(py::module_& m);
+void bind_dfo(py::module_& m);
 
 }  // namespace fastopt::bindings

@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, exceptions, linear_model, metrics, minimize, model_file, online, optim, prox
+from fastopt import datasets, dfo, exceptions, linear_model, metrics, minimize, model_file, online, optim, prox
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -17,6 +17,7 @@ __all__ = [
     "active_isa",
     "available_isas",
     "datasets",
+    "dfo",
     "exceptions",
     "get_cmake_dir",
     "get_include",
