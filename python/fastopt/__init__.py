@@ -1,6 +1,7 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
 from fastopt import datasets, dfo, exceptions, linear_model, metrics, minimize, model_file, online, optim, prox
+from fastopt import callbacks, tune
 from fastopt._system import (
     active_isa,
     available_isas,
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "active_isa",
     "available_isas",
+    "callbacks",
     "datasets",
     "dfo",
     "exceptions",
@@ -31,4 +33,5 @@ __all__ = [
     "optim",
     "prox",
     "set_num_threads",
+    "tune",
 ]

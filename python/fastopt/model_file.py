@@ -120,7 +120,10 @@ def save_model(estimator, path, metadata=None):
     if not getattr(estimator, "__sklearn_is_fitted__", lambda: hasattr(estimator, "coef_"))():
         raise ValueError(f"estimator: this {type(estimator).__name__} is not fitted; fit it before saving")
     encoder = _Encoder()
-    state = encoder.encode(estimator.__getstate__(), "estimator")
+    state = dict(estimator.__getstate__())
+    # Callbacks belong to a training run, not to the model, and may hold any object.
+    state.pop("callbacks", None)
+    state = encoder.encode(state, "estimator")
     try:
         metadata_text = json.dumps({} if metadata is None else metadata, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -232,7 +235,11 @@ def load_model(path, *, with_metadata=False):
     except ValueError as exc:
         raise ValueError(f"{path}: damaged model file, {exc}") from None
     cls = classes[name]
-    missing = set(cls().get_params()) - set(state)
+    # Callbacks are never saved; a loaded model has none.
+    params = cls().get_params()
+    if "callbacks" in params:
+        state.setdefault("callbacks", None)
+    missing = set(params) - set(state)
     if missing:
         raise ValueError(f"{path}: damaged model file, parameters {sorted(missing)} are missing")
     estimator = cls.__new__(cls)

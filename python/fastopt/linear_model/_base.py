@@ -10,6 +10,7 @@ NumPy and SciPy at run time.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 import warnings
@@ -19,6 +20,7 @@ import scipy.sparse as sp
 
 from fastopt import _gpu
 from fastopt._progress import Progress
+from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.exceptions import ConvergenceWarning, DataConversionWarning, not_fitted_error_class
 from fastopt.linear_model._early_stopping import ValidationMonitor, split_validation
 from fastopt.linear_model._objective import GLMObjective
@@ -260,6 +262,14 @@ def penalty_parts(penalty, alpha, l1_ratio):
 
 # -- the shared fit loop ------------------------------------------------------------------
 
+def penalized_objective(objective, w, alpha, l1_ratio, n_coef):
+    """Return the data term of ``objective`` plus the elastic-net penalty at ``w``."""
+    coef = np.asarray(w)[:n_coef]
+    penalty = alpha * (l1_ratio * np.abs(coef).sum()
+                       + 0.5 * (1.0 - l1_ratio) * np.dot(coef, coef))
+    return float(objective.value(w)) + float(penalty)
+
+
 class _ProgressCallback:
     """Solver callback that reports progress and forwards to the early-stopping monitor."""
 
@@ -274,10 +284,8 @@ class _ProgressCallback:
 
     def objective(self, w):
         """Return the penalized objective at ``w``; one pass over the data."""
-        coef = np.asarray(w)[: self._n_coef]
-        penalty = self._alpha * (self._l1_ratio * np.abs(coef).sum()
-                                 + 0.5 * (1.0 - self._l1_ratio) * np.dot(coef, coef))
-        return float(self._objective.value(w)) + float(penalty)
+        return penalized_objective(self._objective, w, self._alpha, self._l1_ratio,
+                                   self._n_coef)
 
     def __call__(self, w):
         self._count += 1
@@ -301,6 +309,7 @@ class LinearModelBase(EstimatorParams):
         check_bool("fit_intercept", self.fit_intercept)
         check_bool("warm_start", self.warm_start)
         check_int("verbose", self.verbose, low=0)
+        check_callbacks(self.callbacks)
         if check_bool("early_stopping", self.early_stopping):
             check_real("validation_fraction", self.validation_fraction, low=0.0, high=1.0,
                        low_open=True)
@@ -323,11 +332,12 @@ class LinearModelBase(EstimatorParams):
         return X
 
     def _fit_objective(self, X, y, *, loss, alpha, l1_ratio, penalty, sample_weight, n_classes,
-                       stratify=None):
-        """Build the objective, run the solver with warm start and early stopping.
+                       unpack, stratify=None):
+        """Build the objective, run the solver with warm start, early stopping and callbacks.
 
         Returns the flat parameter vector, sized ``K * p + K`` even without an intercept
-        (then the intercepts are zero).
+        (then the intercepts are zero). ``unpack(estimator, w)`` sets the fitted attributes of
+        an estimator from such a vector; the callbacks' ``estimator`` log uses it.
         """
         p = X.shape[1]
         k = n_classes if loss == "multinomial" else 1
@@ -364,9 +374,21 @@ class LinearModelBase(EstimatorParams):
             progress = Progress(f"{type(self).__name__} ({solver})", total=self.max_iter)
             callback = _ProgressCallback(progress, objective, monitor, alpha=alpha,
                                          l1_ratio=l1_ratio, n_coef=k * p)
-        result = solve(objective, alpha=alpha, l1_ratio=l1_ratio, solver=solver, tol=self.tol,
-                       max_iter=self.max_iter, w0=w0, callback=callback,
-                       data=(X, y, sample_weight))
+        solver_callback = callback
+        runner = None
+        callbacks = check_callbacks(self.callbacks)
+        if callbacks:
+            runner, solver_callback = self._callback_runner(
+                callbacks, callback, objective, valid_objective=None if monitor is None
+                else monitor.objective, penalty=(alpha, l1_ratio, k * p), unpack=unpack,
+                n_params=k * p + k)
+        try:
+            result = solve(objective, alpha=alpha, l1_ratio=l1_ratio, solver=solver, tol=self.tol,
+                           max_iter=self.max_iter, w0=w0, callback=solver_callback,
+                           data=(X, y, sample_weight))
+        finally:
+            if runner is not None:
+                runner.end()
         if progress is not None:
             note = "converged" if result.converged else "stopped before tol"
             progress.close(result.n_iter, callback.objective(result.w), note=note)
@@ -375,13 +397,55 @@ class LinearModelBase(EstimatorParams):
             w = monitor.best_w if monitor.best_w is not None else w
             self.validation_scores_ = np.asarray(monitor.history)
             self.best_validation_score_ = monitor.best_value
-        if not result.converged and (monitor is None or not monitor.stopped):
+        stopped = (monitor is not None and monitor.stopped) or (runner is not None
+                                                                and runner.stopped)
+        if runner is not None and runner.loop.restored is not None:
+            w = runner.loop.restored[: w.size]
+        if not result.converged and not stopped:
             self._warn_not_converged(result)
         self.n_iter_ = max(int(result.n_iter), 1)
         self.solver_ = result.solver
         full = np.zeros(k * p + k)
         full[: w.size] = w
         return full
+
+    def _callback_runner(self, callbacks, inner, objective, *, valid_objective, penalty,
+                         unpack, n_params):
+        """Return a started CallbackRunner and the solver callback that feeds it.
+
+        The logs of each solver iteration: ``w`` (a copy of the flat parameters), and,
+        computed when read, ``objective`` (the penalized training objective, one pass over
+        the training data), ``val_loss`` (the data term on the validation split, with
+        ``early_stopping=True`` only) and ``estimator`` (a copy of this estimator fitted at
+        ``w``, for scoring on other data). The loop's snapshot is ``w``; a restore records
+        it in ``loop.restored`` for the fit to keep.
+        """
+        alpha, l1_ratio, n_coef = penalty
+        current = {}
+        loop = TrainingLoop(snapshot=lambda: current["w"].copy(),
+                            restore=lambda saved: setattr(loop, "restored", saved))
+        loop.restored = None
+        runner = CallbackRunner(callbacks, loop).begin()
+
+        def fitted_copy(w):
+            estimator = copy.copy(self)
+            full = np.zeros(n_params)
+            full[: w.size] = w
+            unpack(estimator, full)
+            return estimator
+
+        def on_iteration(w):
+            stop = bool(inner(w)) if inner is not None else False
+            w = np.array(w, dtype=np.float64)
+            current["w"] = w
+            lazy = {"objective": lambda: penalized_objective(objective, w, alpha, l1_ratio,
+                                                             n_coef),
+                    "estimator": lambda: fitted_copy(w)}
+            if valid_objective is not None:
+                lazy["val_loss"] = lambda: float(valid_objective.value(w))
+            return runner.iteration(Logs({"w": w}, lazy)) or stop
+
+        return runner, on_iteration
 
     def _warm_start_params(self, k, p):
         if not self.warm_start or not hasattr(self, "coef_"):

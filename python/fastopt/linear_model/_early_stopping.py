@@ -43,7 +43,7 @@ class ValidationMonitor:
     """
 
     def __init__(self, objective, patience, tol):
-        self._objective = objective
+        self.objective = objective
         self._patience = patience
         self._tol = tol
         self.best_value = np.inf
@@ -53,7 +53,7 @@ class ValidationMonitor:
         self._since_best = 0
 
     def __call__(self, w):
-        value = self._objective.value(w)
+        value = self.objective.value(w)
         self.history.append(value)
         if value < self.best_value * (1.0 - self._tol) or self.best_w is None:
             self._since_best = 0

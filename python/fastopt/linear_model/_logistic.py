@@ -80,6 +80,13 @@ default "auto"
     verbose : int, default 0
         Above 0, write the solver's progress (iterations, objective, elapsed time) to stderr,
         at most once a second, or redrawn in place on a terminal.
+    callbacks : Callback or list of Callback, default None
+        :mod:`fastopt.callbacks` objects run after each solver iteration, for example
+        ``EarlyStopping(monitor="val_loss")`` (with ``early_stopping=True``) or one whose
+        monitor scores ``logs["estimator"]`` on held-out data. The logs hold ``w`` (the flat
+        parameters: coefficients, then intercepts) and, computed when read, ``objective``,
+        ``val_loss`` and ``estimator`` (a copy fitted at ``w``). A True result stops the solver
+        without a ConvergenceWarning, and a restored iterate becomes the fitted one.
 
     Attributes
     ----------
@@ -103,7 +110,8 @@ default "auto"
     def __init__(self, penalty="l2", *, alpha=1e-4, l1_ratio=0.5, fit_intercept=True,
                  solver="auto", tol=1e-6, max_iter=1000, class_weight=None, warm_start=False,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0,
+                 callbacks=None):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -118,6 +126,7 @@ default "auto"
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _check_params(self):
         """Raise ValueError naming the first invalid hyperparameter."""
@@ -153,14 +162,19 @@ default "auto"
         k = len(classes)
         loss = "logistic" if k == 2 else "multinomial"
         target = 2.0 * encoded - 1.0 if k == 2 else encoded.astype(np.float64)
+        rows = 1 if k == 2 else k
+
+        def unpack(estimator, w):
+            estimator.classes_ = classes
+            estimator.n_features_in_ = p
+            estimator.coef_ = w[: rows * p].reshape(rows, p)
+            estimator.intercept_ = w[rows * p:].copy()
+
         w = self._fit_objective(X, target, loss=loss, alpha=alpha, l1_ratio=l1_ratio,
                                 penalty=self.penalty, sample_weight=weight,
-                                n_classes=k if k > 2 else None, stratify=encoded)
-        rows = 1 if k == 2 else k
-        self.classes_ = classes
-        self.n_features_in_ = p
-        self.coef_ = w[: rows * p].reshape(rows, p)
-        self.intercept_ = w[rows * p:].copy()
+                                n_classes=k if k > 2 else None, unpack=unpack,
+                                stratify=encoded)
+        unpack(self, w)
         return self
 
     def decision_function(self, X):

@@ -50,6 +50,13 @@ default "auto"
     verbose : int, default 0
         Above 0, write the solver's progress (iterations, objective, elapsed time) to stderr,
         at most once a second, or redrawn in place on a terminal.
+    callbacks : Callback or list of Callback, default None
+        :mod:`fastopt.callbacks` objects run after each solver iteration, for example
+        ``EarlyStopping(monitor="val_loss")`` (with ``early_stopping=True``) or one whose
+        monitor scores ``logs["estimator"]`` on held-out data. The logs hold ``w`` (the flat
+        parameters: coefficients, then intercepts) and, computed when read, ``objective``,
+        ``val_loss`` and ``estimator`` (a copy fitted at ``w``). A True result stops the solver
+        without a ConvergenceWarning, and a restored iterate becomes the fitted one.
 
     Attributes
     ----------
@@ -97,11 +104,16 @@ class _LeastSquares(LinearModelBase):
         n, p = X.shape
         y = check_y(y, n, numeric=True)
         sample_weight = check_sample_weight(sample_weight, n)
+
+        def unpack(estimator, w):
+            estimator.n_features_in_ = p
+            estimator.coef_ = w[:p].copy()
+            estimator.intercept_ = float(w[p])
+
         w = self._fit_objective(X, y, loss="squared", alpha=alpha, l1_ratio=l1_ratio,
-                                penalty=penalty, sample_weight=sample_weight, n_classes=None)
-        self.n_features_in_ = p
-        self.coef_ = w[:p].copy()
-        self.intercept_ = float(w[p])
+                                penalty=penalty, sample_weight=sample_weight, n_classes=None,
+                                unpack=unpack)
+        unpack(self, w)
         return self
 
     def _warm_start_params(self, k, p):
@@ -138,7 +150,8 @@ class LinearRegression(_LeastSquares):
 
     def __init__(self, *, fit_intercept=True, solver="auto", tol=1e-6, max_iter=1000,
                  warm_start=False, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=5, random_state=None, verbose=0):
+                 n_iter_no_change=5, random_state=None, verbose=0,
+                 callbacks=None):
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.tol = tol
@@ -149,6 +162,7 @@ class LinearRegression(_LeastSquares):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _penalty(self):
         return 0.0, 0.0, None
@@ -170,7 +184,8 @@ class Ridge(_LeastSquares):
 
     def __init__(self, alpha=1e-4, *, fit_intercept=True, solver="auto", tol=1e-6,
                  max_iter=1000, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0):
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0,
+                 callbacks=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -182,6 +197,7 @@ class Ridge(_LeastSquares):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _penalty(self):
         return check_real("alpha", self.alpha, low=0.0), 0.0, "l2"
@@ -200,7 +216,8 @@ class Lasso(_LeastSquares):
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto", tol=1e-6,
                  max_iter=1000, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0):
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0,
+                 callbacks=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -212,6 +229,7 @@ class Lasso(_LeastSquares):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _penalty(self):
         return check_real("alpha", self.alpha, low=0.0), 1.0, "l1"
@@ -233,7 +251,8 @@ class ElasticNet(_LeastSquares):
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, solver="auto",
                  tol=1e-6, max_iter=1000, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0):
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None, verbose=0,
+                 callbacks=None):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -246,6 +265,7 @@ class ElasticNet(_LeastSquares):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _penalty(self):
         alpha = check_real("alpha", self.alpha, low=0.0)

@@ -7,9 +7,10 @@ import numbers
 import numpy as np
 
 from fastopt import _gpu
+from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.minimize._bfgs import BFGSDirection
 from fastopt.minimize._bounds import parse_bounds
-from fastopt.minimize._driver import Settings, run
+from fastopt.minimize._driver import Settings, _call_callback, _callback_wants_result, run
 from fastopt.minimize._gpu_state import GPULBFGSState, GPUOrthant, device_pseudo_gradient
 from fastopt.minimize._lbfgs import LBFGSDirection
 from fastopt.minimize._objective import Objective
@@ -36,7 +37,7 @@ DEFAULT_OPTIONS = {
 
 
 def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callback=None, *,
-             state=None):
+             state=None, callbacks=None):
     r"""Minimize a function of a 1-D array with L-BFGS, OWL-QN (L1) or dense BFGS.
 
     Each iteration computes the search direction :math:`d_k = -H_k g_k` by the L-BFGS
@@ -137,6 +138,13 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
         History to start from and to update in place, for warm starts. Its ``n``, dtype and
         ``history_size`` must match the run. Without it a fresh state is used. Not accepted
         by method="bfgs".
+    callbacks : Callback or list of Callback, optional
+        :mod:`fastopt.callbacks` objects, for example
+        ``EarlyStopping(monitor=lambda logs: validation_loss(logs["x"]))``. Their logs hold
+        ``x``, ``fun`` and ``jac`` (as for ``callback``) and ``nit``. A callback that returns
+        True stops the run with the status of ``callback``. When a callback restores an
+        earlier iterate (``EarlyStopping(restore_best=True)``), the result's x, fun and jac
+        are that iterate's.
 
     Returns
     -------
@@ -223,6 +231,10 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
         objective = L1Objective(objective, l1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback: expected a callable or None, got {type(callback).__name__}")
+    runner = None
+    callbacks = check_callbacks(callbacks)
+    if callbacks:
+        runner, callback = _callback_runner(callbacks, callback)
     settings = Settings(gtol=opts["gtol"], ftol=opts["ftol"], maxiter=opts["maxiter"],
                         maxfun=opts["maxfun"], max_linesearch=opts["max_linesearch"],
                         line_search=opts["line_search"], initial_step=opts["initial_step"])
@@ -234,6 +246,11 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
         result.hess_inv = None
     else:
         result = run(objective, x0, strategy, feasible, settings, callback)
+    if runner is not None:
+        runner.end()
+        restored = runner.loop.restored
+        if restored is not None:
+            result.x, result.fun, result.jac = restored
     if l1 is not None:
         # The driver returns the gradient of f; the caller's stationarity measure is the
         # pseudo-gradient of f + L1 at the same point.
@@ -241,6 +258,46 @@ def minimize(fun, x0, jac=None, method="lbfgs", bounds=None, options=None, callb
         result.jac = pseudo(result.x, result.jac, l1)
         result.message = result.message.replace("projected gradient", "pseudo-gradient")
     return result
+
+
+def _callback_runner(callbacks, callback):
+    """Return a started CallbackRunner and the driver callback that feeds it.
+
+    The driver callback also calls the caller's ``callback`` the way the driver would. The
+    runner's loop snapshots (x, fun, jac) of the current iterate, and a restore records the
+    snapshot in ``loop.restored`` for :func:`minimize` to put in the result.
+    """
+    current = {}
+    loop = TrainingLoop(
+        snapshot=lambda: (current["x"].copy(), current["fun"], current["jac"].copy()),
+        restore=lambda saved: setattr(loop, "restored", saved))
+    loop.restored = None
+    runner = CallbackRunner(callbacks, loop).begin()
+    wants_result = callback is not None and _callback_wants_result(callback)
+
+    def on_iteration(intermediate_result):
+        current.update(x=intermediate_result.x, fun=intermediate_result.fun,
+                       jac=intermediate_result.jac)
+        stop = runner.iteration(Logs({"x": intermediate_result.x,
+                                      "fun": intermediate_result.fun,
+                                      "jac": intermediate_result.jac,
+                                      "nit": intermediate_result.nit}))
+        if callback is not None:
+            counters = {"nit": intermediate_result.nit}
+            point = _CallbackPoint(intermediate_result)
+            stop = _call_callback(callback, wants_result, point, counters) or stop
+        return stop
+
+    return runner, on_iteration
+
+
+class _CallbackPoint:
+    """The driver's view of an iterate (x, f, g) rebuilt from an intermediate result."""
+
+    def __init__(self, result):
+        self.x = result.x
+        self.f = result.fun
+        self.g = result.jac
 
 
 def _check_device_method(method, bounds) -> None:

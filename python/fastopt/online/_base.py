@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastopt._progress import Progress
+from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
 from fastopt.online._solvers import _as_rows, run_passes
@@ -72,6 +73,7 @@ class OnlineLinearModel(EstimatorParams):
         check_int(self._epochs_name, getattr(self, self._epochs_name), low=1)
         check_int("verbose", self.verbose, low=0)
         check_int("n_iter_no_change", self.n_iter_no_change, low=1)
+        check_callbacks(self.callbacks)
         if self.tol is not None:
             if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not math.isfinite(self.tol):
                 raise ValueError(f"tol: expected None or a finite number, got {self.tol!r}")
@@ -226,12 +228,11 @@ class OnlineLinearModel(EstimatorParams):
 
         rng = self._random_generator()
         train = np.arange(X.shape[0])
+        validation = None
         if self.early_stopping:
-            train, validation = self._split_validation(y, rng)
-            X_validation, y_validation = X[validation], y[validation]
+            train, rows = self._split_validation(y, rng)
+            validation = (X[rows], y[rows])
 
-        best = math.inf
-        stalls = 0
         epochs = getattr(self, self._epochs_name)
         self.loss_curve_ = []
         self.validation_scores_ = []
@@ -240,6 +241,43 @@ class OnlineLinearModel(EstimatorParams):
         if self.verbose:
             progress = Progress(type(self).__name__, unit="epoch", total=epochs,
                                 value_name="mean loss")
+        runner = self._callback_runner()
+        try:
+            self._run_epochs(X, targets, weights, train, validation, rng, sparse_input,
+                             progress, runner)
+        finally:
+            if runner is not None:
+                runner.end()
+        if progress is not None:
+            progress.close(self.n_iter_, self.loss_curve_[-1])
+        return self
+
+    def _callback_runner(self):
+        """Return a started CallbackRunner over the solvers' states, or None without callbacks."""
+        callbacks = check_callbacks(self.callbacks)
+        if not callbacks:
+            return None
+
+        def restore(states):
+            for solver, state in zip(self._solvers, states):
+                solver.set_state(state)
+            self.t_ = self._solvers[0].t_
+
+        loop = TrainingLoop(snapshot=lambda: [solver.get_state() for solver in self._solvers],
+                            restore=restore)
+        return CallbackRunner(callbacks, loop).begin()
+
+    def _run_epochs(self, X, targets, weights, train, validation, rng, sparse_input, progress,
+                    runner):
+        """Run the epochs of ``fit``: passes, early stopping, the adaptive rate, callbacks.
+
+        The callbacks' logs: ``loss`` (the epoch's mean progressive training loss),
+        ``val_score`` (with early stopping: the score on the validation split) and
+        ``estimator`` (this estimator, fitted as of the epoch).
+        """
+        best = math.inf
+        stalls = 0
+        epochs = getattr(self, self._epochs_name)
         for _ in range(epochs):
             order = rng.permutation(train) if self.shuffle else train
             loss = self._pass(X, targets, weights, order, sparse_input)
@@ -248,12 +286,16 @@ class OnlineLinearModel(EstimatorParams):
             if progress is not None:
                 progress.update(self.n_iter_, loss)
             # Both criteria are "lower is better": the loss, or minus the validation score.
-            if self.early_stopping:
-                score = self.score(X_validation, y_validation)
+            logs = {"loss": loss, "estimator": self}
+            if validation is not None:
+                score = self.score(*validation)
                 self.validation_scores_.append(score)
+                logs["val_score"] = score
                 value = -score
             else:
                 value = loss
+            if runner is not None and runner.iteration(Logs(logs)):
+                break
             if self.tol is not None and value > best - self.tol:
                 stalls += 1
             else:
@@ -263,9 +305,6 @@ class OnlineLinearModel(EstimatorParams):
                 if not self._decay_learning_rate():
                     break
                 stalls = 0
-        if progress is not None:
-            progress.close(self.n_iter_, self.loss_curve_[-1])
-        return self
 
     def _decay_learning_rate(self):
         """Divide an "adaptive" learning rate by 5; return False when training should stop instead."""

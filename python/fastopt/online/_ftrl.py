@@ -46,6 +46,12 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
     verbose : int, default 0
         Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
         pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
+    callbacks : Callback or list of Callback, default None
+        :mod:`fastopt.callbacks` objects run after each epoch of :meth:`fit` (not
+        ``partial_fit``). The logs hold ``loss`` (mean training loss of the pass),
+        ``val_score`` (with ``early_stopping``) and ``estimator`` (this estimator as of the
+        epoch). A True result ends the epochs, and a restore puts back the solvers' state of
+        an earlier epoch.
 
     References
     ----------
@@ -60,7 +66,7 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
     def __init__(self, alpha=0.1, beta=1.0, l1=1.0, l2=1.0, *, epochs=1, shuffle=True,
                  random_state=None, fit_intercept=True, class_weight=None, tol=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 warm_start=False, verbose=0):
+                 warm_start=False, verbose=0, callbacks=None):
         self.alpha = alpha
         self.beta = beta
         self.l1 = l1
@@ -76,6 +82,7 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _check_params(self):
         self._check_common_params()

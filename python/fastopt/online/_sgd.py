@@ -65,6 +65,12 @@ _SGD_PARAMETERS_DOC = """
     verbose : int, default 0
         Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
         pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
+    callbacks : Callback or list of Callback, default None
+        :mod:`fastopt.callbacks` objects run after each epoch of :meth:`fit` (not
+        ``partial_fit``). The logs hold ``loss`` (mean training loss of the pass),
+        ``val_score`` (with ``early_stopping``) and ``estimator`` (this estimator as of the
+        epoch). A True result ends the epochs, and a restore puts back the solvers' state of
+        an earlier epoch.
 """
 
 
@@ -147,7 +153,8 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
                  max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1, random_state=None,
                  learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
-                 average=False, method="sgd", intercept_decay="auto", verbose=0):
+                 average=False, method="sgd", intercept_decay="auto", verbose=0,
+                 callbacks=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -170,6 +177,7 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
         self.method = method
         self.intercept_decay = intercept_decay
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def predict_proba(self, X):
         """Return class probabilities, shape (n, n_classes); only for ``loss="log_loss"``."""
@@ -207,7 +215,8 @@ class SGDRegressor(_SGDModel):
                  fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, epsilon=0.1,
                  random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 warm_start=False, average=False, method="sgd", intercept_decay="auto", verbose=0):
+                 warm_start=False, average=False, method="sgd", intercept_decay="auto", verbose=0,
+                 callbacks=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -229,6 +238,7 @@ class SGDRegressor(_SGDModel):
         self.method = method
         self.intercept_decay = intercept_decay
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def _check_params(self):
         if self.loss not in ("squared_error", "huber"):

@@ -105,10 +105,11 @@ class Adagrad(Optimizer):
     state_names = ("sum",)
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                 eps=1e-10, *, maximize=False):
+                 eps=1e-10, *, maximize=False, callbacks=None):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps,
-                                      maximize=maximize))
+                                      maximize=maximize),
+                         callbacks=callbacks)
 
     def check_group(self, group, prefix):
         _check_adagrad(group, prefix)

@@ -129,9 +129,10 @@ class LAMB(Optimizer):
     state_names = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
-                 bias_correction=True, *, maximize=False):
+                 bias_correction=True, *, maximize=False, callbacks=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      bias_correction=bias_correction, maximize=maximize))
+                                      bias_correction=bias_correction, maximize=maximize),
+                         callbacks=callbacks)
 
     def check_group(self, group, prefix):
         _check_lamb(group, prefix)

@@ -102,9 +102,11 @@ class Lion(Optimizer):
 
     state_names = ("exp_avg",)
 
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False):
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False,
+                 callbacks=None):
         super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize),
+                         callbacks=callbacks)
 
     def check_group(self, group, prefix):
         _check_lion(group, prefix)

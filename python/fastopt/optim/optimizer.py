@@ -11,6 +11,7 @@ import numpy as np
 
 from fastopt import _core
 from fastopt._gpu import as_cupy, check_one_device, cuda_module, is_gpu_array
+from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.optim._step import StepResult, gradient_factor, needs_prepass
 
 
@@ -120,6 +121,13 @@ class Optimizer:
     groups, as a list with one entry per parameter. A None entry skips its
     parameter, like a missing ``.grad`` in torch. With one parameter, one
     array may be passed instead of a list.
+
+    Every optimizer takes ``callbacks``, :mod:`fastopt.callbacks` objects such
+    as ``EarlyStopping``. The training loop is the caller's, so the caller
+    reports the end of each epoch with :meth:`end_epoch`, whose keywords are
+    the callbacks' logs, and stops when it returns True. The callbacks'
+    snapshots are copies of the parameters (not of the optimizer state), and
+    a restore writes them back into the parameter arrays in place.
     """
 
     state_names: ClassVar[tuple[str, ...]] = ()
@@ -128,7 +136,9 @@ class Optimizer:
     #: for a copy keyed by position, as torch saves it.
     state: dict[int, dict[str, Any]]
 
-    def __init__(self, params, defaults: dict[str, Any]):
+    def __init__(self, params, defaults: dict[str, Any], *, callbacks=None):
+        self.callbacks = check_callbacks(callbacks)
+        self._runner: CallbackRunner | None = None
         self.defaults = dict(defaults)
         self.check_group(dict(self.defaults), "")
         self.param_groups: list[dict[str, Any]] = []
@@ -304,6 +314,40 @@ class Optimizer:
                 state["step"] = step
                 self.state[id(p)] = state
         return result
+
+    def end_epoch(self, **logs) -> bool:
+        """Run the callbacks' end-of-iteration hooks; return True when training should stop.
+
+        The keywords are the logs, for example ``end_epoch(loss=train_loss,
+        val_loss=validation_loss)``. The first call starts the callbacks. When
+        one asks to stop, :meth:`end_training` runs before this returns.
+        """
+        if not self.callbacks:
+            return False
+        if self._runner is None:
+            loop = TrainingLoop(snapshot=self._snapshot_params, restore=self._restore_params)
+            self._runner = CallbackRunner(self.callbacks, loop).begin()
+        stop = self._runner.iteration(Logs(logs))
+        if stop:
+            self.end_training()
+        return stop
+
+    def end_training(self) -> None:
+        """Run the callbacks' end-of-training hooks (a restore of the best parameters).
+
+        Call it when the loop ends for another reason than a callback; a
+        later :meth:`end_epoch` starts the callbacks afresh.
+        """
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            runner.end()
+
+    def _snapshot_params(self) -> list:
+        return [p.copy() for p in self.params]
+
+    def _restore_params(self, saved: list) -> None:
+        for param, value in zip(self.params, saved):
+            param[...] = value
 
     def _new_state(self, group, param) -> dict[str, Any]:
         return _scalars_to_device(self.init_state(group, param), param)
