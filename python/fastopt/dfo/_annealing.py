@@ -241,7 +241,7 @@ def annealing_steps(*, bounds, x0, neighbor, n_chains, schedule, initial_tempera
         if outside.size:
             i = int(outside[0])
             raise ValueError(f"x0[{i}]: expected a value within bounds[{i}] = "
-                             f"({lower[i]!r}, {upper[i]!r}), got {x0[i]!r}")
+                             f"({float(lower[i])!r}, {float(upper[i])!r}), got {float(x0[i])!r}")
     n_chains = check_int("n_chains", n_chains, 1)
     check_choice("schedule", schedule, SCHEDULES)
     cooling = check_positive("cooling", cooling)

@@ -120,7 +120,7 @@ def _check_encoding(encoding, bounds, n_genes):
             if empty.size:
                 i = int(empty[0])
                 raise ValueError(f"bounds[{i}]: expected an interval that contains an integer, "
-                                 f"got ({lower[i]!r}, {upper[i]!r})")
+                                 f"got ({float(lower[i])!r}, {float(upper[i])!r})")
             lower, upper = np.ceil(lower), np.floor(upper)
         if n_genes is not None and n_genes != lower.size:
             raise ValueError(f"n_genes: expected {lower.size}, the number of bounds, got "
