@@ -53,28 +53,24 @@ def box(name):
     return [(-half, half)] * DIM
 
 
+METHODS = {
+    "annealing": (dfo.simulated_annealing, SA_BUDGET, SA_OPTIONS),
+    "genetic": (dfo.genetic_algorithm, GA_BUDGET, GA_OPTIONS),
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("name", PROBLEMS)
-def test_annealing_reaches_optimum(name):
+def test_method_reaches_optimum(method, name):
     fun, _, tol = PROBLEMS[name]
-    results = [dfo.simulated_annealing(fun, box(name), maxfev=SA_BUDGET[name], target=tol,
-                                       seed=seed, **SA_OPTIONS[name]) for seed in SEEDS]
+    minimize, budget, options = METHODS[method]
+    results = [minimize(fun, box(name), maxfev=budget[name], target=tol, seed=seed,
+                        **options[name]) for seed in SEEDS]
     successes = [r for r in results if r.fun <= tol]
     assert len(successes) >= MIN_SUCCESSES, [r.fun for r in results]
     for r in results:
-        assert r.nfev <= SA_BUDGET[name]
+        assert r.nfev <= budget[name]
         assert r.success == (r.fun <= tol)
-        np.testing.assert_allclose(fun(r.x[None]), r.fun)
-
-
-@pytest.mark.parametrize("name", PROBLEMS)
-def test_genetic_reaches_optimum(name):
-    fun, _, tol = PROBLEMS[name]
-    results = [dfo.genetic_algorithm(fun, box(name), maxfev=GA_BUDGET[name], target=tol,
-                                     seed=seed, **GA_OPTIONS[name]) for seed in SEEDS]
-    successes = [r for r in results if r.fun <= tol]
-    assert len(successes) >= MIN_SUCCESSES, [r.fun for r in results]
-    for r in results:
-        assert r.nfev <= GA_BUDGET[name]
         np.testing.assert_allclose(fun(r.x[None]), r.fun)
 
 

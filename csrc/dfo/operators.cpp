@@ -256,7 +256,8 @@ void gaussian_mutation(double* x, std::int64_t rows, std::int64_t genes, const d
     for (std::int64_t j = 0; j < genes; ++j) {
       if (u(3 * j) >= prob) continue;
       // 1 - u lies in (0, 1], so the logarithm is finite.
-      const double z = std::sqrt(-2.0 * std::log(1.0 - u(3 * j + 1))) * std::cos(kTwoPi * u(3 * j + 2));
+      const double radius = std::sqrt(-2.0 * std::log(1.0 - u(3 * j + 1)));
+      const double z = radius * std::cos(kTwoPi * u(3 * j + 2));
       row[j] = clip(row[j] + sigma * (upper[j] - lower[j]) * z, lower[j], upper[j]);
     }
   });

@@ -1,8 +1,8 @@
 """Derivative-free optimization: simulated annealing and a genetic algorithm.
 
 Both evaluate a whole batch of candidates per call of the objective, so a vectorized
-objective runs at NumPy speed, and both run their random operators in C++ with a
-counter-based generator: a seed reproduces a run on any number of threads.
+objective runs at NumPy speed. Both run their random operators in C++ with a
+counter-based generator, so a seed reproduces a run on any number of threads.
 :class:`GeneticStrategy` and :class:`AnnealingStrategy` run them as search strategies of
 :mod:`fastopt.tune`, for example to select features with a :class:`BinaryMask`.
 """

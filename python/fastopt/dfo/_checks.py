@@ -87,12 +87,13 @@ def parse_bounds(bounds):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             i = int(bad[0])
-            raise ValueError(f"bounds[{i}]: expected a finite {name} bound, got {float(values[i])!r}")
+            raise ValueError(f"bounds[{i}]: expected a finite {name} bound, got "
+                             f"{float(values[i])!r}")
     reversed_ = np.flatnonzero(lower > upper)
     if reversed_.size:
         i = int(reversed_[0])
-        raise ValueError(f"bounds[{i}]: lower bound {float(lower[i])!r} is greater than upper bound "
-                         f"{float(upper[i])!r}")
+        raise ValueError(f"bounds[{i}]: lower bound {float(lower[i])!r} is greater than "
+                         f"upper bound {float(upper[i])!r}")
     return np.ascontiguousarray(lower), np.ascontiguousarray(upper)
 
 

@@ -8,8 +8,8 @@ import numpy as np
 def evaluate(fun, batch, vectorized):
     """Return ``fun``'s float64 values for the rows of ``batch``.
 
-    With ``vectorized`` ``fun`` receives the whole batch in one call and returns one value
-    per row; otherwise it is called once per row and returns a scalar.
+    With ``vectorized``, ``fun`` receives the whole batch in one call and returns one value
+    per row. Otherwise it is called once per row and returns a scalar.
     """
     if vectorized:
         values = np.asarray(fun(batch), dtype=np.float64)

@@ -159,7 +159,7 @@ def _initial_population(initial, ops, size, genes):
 
 
 def _public(population, encoding):
-    """The genomes as the caller sees them: bool for binary, int64 for integer."""
+    """Convert genomes to the caller's types: bool for binary, int64 for integer."""
     if encoding == "binary":
         return population.view(np.bool_)
     if encoding == "integer":
@@ -176,8 +176,8 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
     """Minimize ``fun`` with a generational genetic algorithm.
 
     Each generation selects parents by tournaments, recombines them in pairs, mutates the
-    children and evaluates them in one call of ``fun``; the ``elitism`` best individuals
-    survive unchanged and the children fill the rest of the population. Selection,
+    children and evaluates them in one call of ``fun``. The ``elitism`` best individuals
+    survive unchanged, and the children fill the rest of the population. Selection,
     crossover and mutation run in C++ (see :mod:`fastopt.dfo.operators` for their formulas
     and draw layouts).
 

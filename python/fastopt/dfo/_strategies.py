@@ -112,7 +112,7 @@ class _GeneratorStrategy(SearchStrategy):
         if self._generator is None:
             return []
         if self._started and self._values is None:
-            raise RuntimeError("ask: the scores of the last batch were not told; call tell() "
+            raise RuntimeError("ask: the scores of the last batch are missing; call tell() "
                                "between two ask() calls")
         try:
             batch = self._generator.send(self._values) if self._started else next(

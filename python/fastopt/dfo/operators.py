@@ -5,8 +5,9 @@ a draw of a counter-based generator: draw ``k`` of row ``r`` depends only on
 ``(seed, stream, r, k)``. A call therefore returns the same arrays on any thread count,
 and :func:`uniform_draws` returns the numbers an operator reads, so its formula can be
 replayed. Each docstring gives the draw layout. Crossovers take parent pairs as rows
-``2p`` and ``2p + 1`` and return the children in the same rows; draw 0 of pair ``p``
-decides whether it recombines (``u < prob``), else the children copy their parents.
+``2p`` and ``2p + 1`` and return the children in the same rows. Draw 0 of pair ``p``
+decides whether it recombines (``u < prob``); when it does not, the children copy their
+parents.
 Mutations return a mutated copy.
 """
 
@@ -162,10 +163,10 @@ def _permutation_parents(parents):
 def order_crossover(parents, prob=0.9, *, seed, stream=0):
     """Order crossover, OX (Davis, 1985), of permutation pairs.
 
-    With ``a, b`` the sorted ``floor(u[p, 1] n)`` and ``floor(u[p, 2] n)``, child 1 keeps
-    parent 1's genes at positions ``a..b`` and fills positions ``b+1, ..., n-1, 0, ...,
-    a-1`` with parent 2's other genes in the order they appear from position ``b + 1`` on,
-    wrapping around; child 2 swaps the parents' roles.
+    The segment ``a..b`` runs between the sorted ``floor(u[p, 1] n)`` and
+    ``floor(u[p, 2] n)``. Child 1 keeps parent 1's genes in the segment and fills positions
+    ``b+1, ..., n-1, 0, ..., a-1`` with parent 2's other genes, in the order they appear
+    from position ``b + 1`` on, wrapping around. Child 2 swaps the parents' roles.
     """
     parents = _permutation_parents(parents)
     prob = check_probability("prob", prob)
@@ -176,7 +177,7 @@ def pmx(parents, prob=0.9, *, seed, stream=0):
     """Partially mapped crossover, PMX (Goldberg & Lingle, 1985), of permutation pairs.
 
     Child 1 keeps parent 1's segment ``a..b`` (drawn as in :func:`order_crossover`) and
-    takes parent 2's gene ``g`` elsewhere; while ``g`` lies in parent 1's segment it is
+    takes parent 2's gene ``g`` elsewhere. While ``g`` lies in parent 1's segment, it is
     replaced by parent 2's gene at ``g``'s position in parent 1.
     """
     parents = _permutation_parents(parents)
