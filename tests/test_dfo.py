@@ -188,6 +188,31 @@ def test_genetic_real_operator_choices(crossover, mutation):
     assert result.fun < 0.1
 
 
+def nan_left_of_half(x):
+    """Rastrigin where x[0] >= 0.5, NaN elsewhere."""
+    values = rastrigin(x)
+    values[x[:, 0] < 0.5] = np.nan
+    return values
+
+
+def test_annealing_leaves_nan_start():
+    # Every chain starts where the objective is NaN, so the best must come from later moves.
+    result = dfo.simulated_annealing(nan_left_of_half, [(-1.0, 2.0)] * 3, x0=[-1.0] * 3,
+                                     n_chains=4, maxfev=4000, seed=0)
+    assert np.isfinite(result.fun)
+    assert result.x[0] >= 0.5
+    assert result.success
+
+
+def test_genetic_nan_values_lose():
+    result = dfo.genetic_algorithm(nan_left_of_half, [(-1.0, 2.0)] * 3, maxiter=50, seed=0)
+    assert np.isfinite(result.fun)
+    assert result.x[0] >= 0.5
+    left = result.population[:, 0] < 0.5
+    assert np.isnan(result.population_fun[left]).all()
+    assert np.isfinite(result.population_fun[~left]).all()
+
+
 def test_result_fields():
     result = dfo.genetic_algorithm(rastrigin, box("rastrigin"), population_size=20, maxiter=5,
                                    seed=0)

@@ -56,7 +56,8 @@ class _Chains:
     def record(self):
         finite = np.where(np.isnan(self.f), np.inf, self.f)
         i = int(np.argmin(finite))
-        if finite[i] < self.best_f or self.best_x is None:
+        # A NaN best (every value so far NaN) gives way to anything.
+        if self.best_x is None or not finite[i] >= self.best_f:
             self.best_x, self.best_f = self.x[i].copy(), float(self.f[i])
             return True
         return False

@@ -207,6 +207,13 @@ class AnnealingStrategy(_GeneratorStrategy):
     **options
         Further arguments of :func:`fastopt.dfo.simulated_annealing` (schedule, cooling,
         initial_temperature, restarts, ...).
+
+    Notes
+    -----
+    The default initial temperature is the spread of the first batch's scores, or 1 when
+    they agree, as they do when every chain starts from the full mask. A temperature of 1
+    accepts almost every move for scores such as accuracy, whose differences are about
+    0.01, so pass ``initial_temperature`` on the scale of the score differences that matter.
     """
 
     def __init__(self, space, *, n_iter=100, n_chains=4, steps_per_temperature=5,
