@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   fastopt::bindings::bind_metrics(m);
   fastopt::bindings::bind_svmlight(m);
   fastopt::bindings::bind_nn(m);
+  fastopt::bindings::bind_dfo(m);
 }

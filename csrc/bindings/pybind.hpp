@@ -20,5 +20,6 @@ void bind_newton_cd(py::module_& m);
 void bind_metrics(py::module_& m);
 void bind_svmlight(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_dfo(py::module_& m);
 
 }  // namespace fastopt::bindings

@@ -1,6 +1,6 @@
 """fastopt: fused C++/OpenMP optimization methods for large-scale machine learning."""
 
-from fastopt import datasets, exceptions, linear_model, metrics, minimize, model_file, nn, online, optim, prox
+from fastopt import datasets, dfo, exceptions, linear_model, metrics, minimize, model_file, nn, online, optim, prox
 from fastopt import callbacks, tune
 from fastopt._system import (
     active_isa,
@@ -19,6 +19,7 @@ __all__ = [
     "available_isas",
     "callbacks",
     "datasets",
+    "dfo",
     "exceptions",
     "get_cmake_dir",
     "get_include",

@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'augment_images', 'available_isas', 'dropout', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'gaussian_noise', 'get_num_threads', 'grad_stats', 'gram_cd', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'mix_rows', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'philox_blocks', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'augment_images', 'available_isas', 'dfo_bit_flip', 'dfo_blend', 'dfo_coordinate_move', 'dfo_gaussian_mutation', 'dfo_inversion_mutation', 'dfo_metropolis', 'dfo_order_crossover', 'dfo_pmx', 'dfo_point_crossover', 'dfo_polynomial_mutation', 'dfo_sbx', 'dfo_swap_mutation', 'dfo_tournament', 'dfo_uniform_crossover', 'dfo_uniform_draws', 'dropout', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'gaussian_noise', 'get_num_threads', 'grad_stats', 'gram_cd', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'mix_rows', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'philox_blocks', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
 class GlmDesign:
     """
     A validated view of a design matrix X that references, never copies, the caller's arrays.
@@ -159,6 +159,66 @@ def augment_images(images: typing.Any, out: typing.Any, params: typing.Any, padd
 def available_isas() -> list[str]:
     """
     Instruction sets compiled in and supported by this CPU.
+    """
+def dfo_bit_flip(x: typing.Any, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Bit-flip mutation of uint8 rows, in place.
+    """
+def dfo_blend(parents: typing.Any, lower: typing.Any, upper: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    BLX-alpha crossover of float64 parent pairs.
+    """
+def dfo_coordinate_move(x: typing.Any, step: typing.Any, lower: typing.Any, upper: typing.Any, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
+    """
+    One-coordinate annealing moves of float64 rows: (candidates, moved coordinates).
+    """
+def dfo_gaussian_mutation(x: typing.Any, lower: typing.Any, upper: typing.Any, sigma: typing.SupportsFloat | typing.SupportsIndex, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Gaussian mutation of float64 rows, in place.
+    """
+def dfo_inversion_mutation(x: typing.Any, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Inversion mutation of int64 permutation rows, in place.
+    """
+def dfo_metropolis(f: typing.Any, candidate_f: typing.Any, temperature: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.bool]:
+    """
+    Metropolis acceptance; accepted rows take candidate_f into f. Returns the mask.
+    """
+def dfo_order_crossover(parents: typing.Any, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    Order crossover (OX) of int64 permutation pairs.
+    """
+def dfo_pmx(parents: typing.Any, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    Partially mapped crossover (PMX) of int64 permutation pairs.
+    """
+def dfo_point_crossover(parents: typing.Any, points: typing.SupportsInt | typing.SupportsIndex, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    One- or two-point crossover of float64 or uint8 parent pairs.
+    """
+def dfo_polynomial_mutation(x: typing.Any, lower: typing.Any, upper: typing.Any, eta: typing.SupportsFloat | typing.SupportsIndex, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Polynomial mutation of float64 rows, in place.
+    """
+def dfo_sbx(parents: typing.Any, lower: typing.Any, upper: typing.Any, eta: typing.SupportsFloat | typing.SupportsIndex, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    Simulated binary crossover of float64 parent pairs.
+    """
+def dfo_swap_mutation(x: typing.Any, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Swap mutation of int64 permutation rows, in place.
+    """
+def dfo_tournament(fitness: typing.Any, num_select: typing.SupportsInt | typing.SupportsIndex, size: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Indices of num_select tournament winners (smallest fitness) among size candidates.
+    """
+def dfo_uniform_crossover(parents: typing.Any, prob: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    Uniform crossover of float64 or uint8 parent pairs.
+    """
+def dfo_uniform_draws(seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, rows: typing.SupportsInt | typing.SupportsIndex, num_draws: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Draws of the operators' generator: element [r, k] is draw k of row r, in [0, 1).
     """
 def dropout(x: typing.Any, out: typing.Any, p: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, offset: typing.SupportsInt | typing.SupportsIndex, mask: typing.Any = None, mask_out: typing.Any = None) -> None:
     """
