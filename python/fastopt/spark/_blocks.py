@@ -266,18 +266,14 @@ class CachedBlocks:
                 row, column = s.null_row
                 raise ValueError(f"{column}_col: column {names[column]!r} contains null in "
                                  f"{where.format(row)}; drop or fill those rows first")
-            if s.bad_label is not None:
-                row, value = s.bad_label
-                raise ValueError(f"label_col: column {label_col!r} contains {value!r} in "
-                                 f"{where.format(row)}; expected finite labels")
-            if s.bad_weight is not None:
-                row, value = s.bad_weight
-                raise ValueError(f"weight_col: column {weight_col!r} contains {value!r} in "
-                                 f"{where.format(row)}; expected finite weights >= 0")
-            if s.bad_feature is not None:
-                row, value = s.bad_feature
-                raise ValueError(f"features_col: column {features_col!r} contains {value!r} "
-                                 f"in {where.format(row)}; expected finite values")
+            invalid = [(s.bad_label, "label_col", label_col, "finite labels"),
+                       (s.bad_weight, "weight_col", weight_col, "finite weights >= 0"),
+                       (s.bad_feature, "features_col", features_col, "finite values")]
+            for found, argument, column, expected in invalid:
+                if found is not None:
+                    row, value = found
+                    raise ValueError(f"{argument}: column {column!r} contains {value!r} in "
+                                     f"{where.format(row)}; expected {expected}")
         if self.n_rows == 0:
             raise ValueError("dataset: contains no rows; fit needs at least one")
         sizes = [s.vector_sizes for s in self.summaries if s.vector_sizes is not None]
