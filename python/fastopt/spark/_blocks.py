@@ -1,0 +1,351 @@
+"""Conversion of a Spark DataFrame into one cached CSR block per partition.
+
+The estimators check the DataFrame's schema on the driver first, which runs no Spark job. Then
+one job turns each partition into a :class:`Block` (CSR features, labels, optional weights),
+stores the blocks with ``RDD.persist`` and returns a per-partition summary. The driver checks
+the summaries (finite values, one vector size, valid labels and weights) before any training
+job reads the blocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from pyspark import StorageLevel
+from pyspark.ml.linalg import DenseVector, SparseVector, VectorUDT
+from pyspark.sql.types import DoubleType, NumericType, StructField, StructType
+
+__all__ = ["Block", "BlockSummary", "CachedBlocks", "check_columns", "to_dataframe"]
+
+
+@dataclasses.dataclass
+class Block:
+    """One partition's rows: CSR features, float64 labels and optional float64 weights."""
+
+    index: int
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray | None
+    n_features: int
+
+    @property
+    def n_rows(self) -> int:
+        return self.labels.shape[0]
+
+    def matrix(self, n_features: int) -> sp.csr_matrix:
+        """Return the features as a CSR matrix of width ``n_features``, sharing the arrays."""
+        return sp.csr_matrix((self.data, self.indices, self.indptr),
+                             shape=(self.n_rows, n_features), copy=False)
+
+
+@dataclasses.dataclass
+class BlockSummary:
+    """Per-partition facts that the driver checks before training on a block.
+
+    Each ``bad_*`` field is None or ``(row, value)``: the first row of the partition whose
+    label, weight or feature value is invalid, and that value.
+    """
+
+    index: int
+    n_rows: int
+    nnz: int
+    vector_sizes: tuple[int, int] | None
+    weight_sum: float
+    label_min: float
+    label_max: float
+    null_row: tuple[int, str] | None
+    bad_label: tuple[int, float] | None
+    bad_weight: tuple[int, float] | None
+    bad_feature: tuple[int, float] | None
+    non_integer_label: tuple[int, float] | None
+
+
+def check_columns(dataset, *, features_col, label_col, weight_col):
+    """Raise a clear error for a missing or mistyped column; reads only the schema.
+
+    Raises
+    ------
+    TypeError
+        When ``dataset`` is not a Spark DataFrame, the features column is not of
+        ``pyspark.ml.linalg.VectorUDT`` or the label or weight column is not numeric.
+    ValueError
+        When a named column is missing.
+    """
+    schema = getattr(dataset, "schema", None)
+    if not isinstance(schema, StructType) or not hasattr(dataset, "rdd"):
+        raise TypeError(f"dataset: expected a pyspark.sql.DataFrame, got "
+                        f"{type(dataset).__name__}")
+    fields = {field.name: field for field in schema.fields}
+    wanted = [("features_col", features_col), ("label_col", label_col)]
+    if weight_col is not None:
+        wanted.append(("weight_col", weight_col))
+    for argument, name in wanted:
+        if not isinstance(name, str):
+            raise TypeError(f"{argument}: expected a column name (str), got {name!r}")
+        if name not in fields:
+            raise ValueError(f"{argument}: column {name!r} is missing from the DataFrame, "
+                             f"which has columns {list(fields)}")
+    features_type = fields[features_col].dataType
+    if not isinstance(features_type, VectorUDT):
+        raise TypeError(f"features_col: column {features_col!r} has type "
+                        f"{features_type.simpleString()}; expected a vector column "
+                        "(pyspark.ml.linalg.VectorUDT), as pyspark.ml.feature.VectorAssembler "
+                        "builds")
+    for argument, name in wanted[1:]:
+        column_type = fields[name].dataType
+        if not isinstance(column_type, NumericType):
+            raise TypeError(f"{argument}: column {name!r} has type "
+                            f"{column_type.simpleString()}; expected a numeric column")
+
+
+def _first_bad(mask: np.ndarray, values: np.ndarray):
+    if not mask.any():
+        return None
+    row = int(np.flatnonzero(mask)[0])
+    return row, float(values[row])
+
+
+def vector_entries(vector, row_number, partition):
+    """Return the int32 indices and float64 values of a vector's stored entries.
+
+    A DenseVector contributes its nonzero entries, so every block is CSR.
+    """
+    if isinstance(vector, SparseVector):
+        return (np.asarray(vector.indices, dtype=np.int32),
+                np.asarray(vector.values, dtype=np.float64))
+    if isinstance(vector, DenseVector):
+        dense = vector.toArray()
+        idx = np.flatnonzero(dense).astype(np.int32)
+        return idx, dense[idx]
+    raise TypeError(f"features: expected pyspark.ml.linalg vectors, got "
+                    f"{type(vector).__name__} in row {row_number} of partition {partition}")
+
+
+def rows_to_csr(vectors, n_features, partition):
+    """Return the vectors of one partition as a float64 CSR matrix of width n_features."""
+    index_parts, value_parts = [], []
+    for row_number, vector in enumerate(vectors):
+        if vector is None:
+            raise ValueError(f"features: contains null in row {row_number} of partition "
+                             f"{partition}; drop or fill those rows first")
+        if vector.size != n_features:
+            raise ValueError(f"features: expected vectors of size {n_features}, got size "
+                             f"{vector.size} in row {row_number} of partition {partition}")
+        idx, val = vector_entries(vector, row_number, partition)
+        index_parts.append(idx)
+        value_parts.append(val)
+    n = len(index_parts)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([part.shape[0] for part in index_parts], out=indptr[1:])
+    indices = np.concatenate(index_parts) if n else np.zeros(0, dtype=np.int32)
+    data = np.concatenate(value_parts) if n else np.zeros(0)
+    return sp.csr_matrix((data, indices.astype(np.int64), indptr), shape=(n, n_features))
+
+
+def build_block(index, rows, weighted):
+    """Convert one partition's ``(features, label[, weight])`` rows to a Block and its summary.
+
+    Runs on the executors. The result depends only on the rows, so a retried task builds the
+    same block.
+    """
+    lengths, index_parts, value_parts, labels, weights = [], [], [], [], []
+    size_min, size_max = math.inf, -math.inf
+    null_row = None
+    for row_number, row in enumerate(rows):
+        vector, label = row[0], row[1]
+        weight = row[2] if weighted else 1.0
+        if vector is None or label is None or weight is None:
+            if null_row is None:
+                column = ("features" if vector is None else "label" if label is None
+                          else "weight")
+                null_row = (row_number, column)
+            vector, label, weight = SparseVector(0, [], []), math.nan, math.nan
+        idx, val = vector_entries(vector, row_number, index)
+        size_min = min(size_min, vector.size)
+        size_max = max(size_max, vector.size)
+        lengths.append(idx.shape[0])
+        index_parts.append(idx)
+        value_parts.append(val)
+        labels.append(label)
+        weights.append(weight)
+
+    n = len(labels)
+    counts = np.asarray(lengths, dtype=np.int64)
+    nnz = int(counts.sum())
+    index_dtype = np.int32 if nnz < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=index_dtype)
+    np.cumsum(counts, out=indptr[1:])
+    indices = (np.concatenate(index_parts).astype(index_dtype, copy=False) if n
+               else np.zeros(0, dtype=index_dtype))
+    data = np.concatenate(value_parts) if n else np.zeros(0)
+    label_array = np.asarray(labels, dtype=np.float64)
+    weight_array = np.asarray(weights, dtype=np.float64) if weighted else None
+
+    # The first row of each kind of invalid value, so the driver can name it.
+    feature_row = None
+    bad_values = ~np.isfinite(data)
+    if bad_values.any():
+        entry = int(np.flatnonzero(bad_values)[0])
+        row = int(np.searchsorted(indptr, entry, side="right") - 1)
+        feature_row = (row, float(data[entry]))
+    bad_label = _first_bad(~np.isfinite(label_array), label_array)
+    integral = np.isfinite(label_array) & (label_array == np.round(label_array))
+    non_integer = _first_bad(~integral | (label_array < 0), label_array)
+    bad_weight = None
+    weight_sum = float(n)
+    if weight_array is not None:
+        bad_weight = _first_bad(~np.isfinite(weight_array) | (weight_array < 0), weight_array)
+        weight_sum = float(weight_array.sum())
+    finite_labels = label_array[np.isfinite(label_array)]
+
+    block = Block(index=index, indptr=indptr, indices=indices, data=data, labels=label_array,
+                  weights=weight_array, n_features=0 if n == 0 else int(size_max))
+    summary = BlockSummary(
+        index=index, n_rows=n, nnz=nnz,
+        vector_sizes=None if n == 0 else (int(size_min), int(size_max)),
+        weight_sum=weight_sum,
+        label_min=float(finite_labels.min()) if finite_labels.size else math.nan,
+        label_max=float(finite_labels.max()) if finite_labels.size else math.nan,
+        null_row=null_row, bad_label=bad_label, bad_weight=bad_weight,
+        bad_feature=feature_row, non_integer_label=non_integer)
+    return block, summary
+
+
+class CachedBlocks:
+    """The persisted blocks of one fit, with the checked totals of their summaries.
+
+    ``rdd`` holds one ``(Block, BlockSummary)`` pair per partition.
+
+    Create it with :meth:`from_dataframe`, and call :meth:`unpersist` when the fit ends,
+    whether it succeeds or not.
+    """
+
+    def __init__(self, rdd, summaries, *, weighted):
+        self.rdd = rdd
+        self.summaries = sorted(summaries, key=lambda s: s.index)
+        self.weighted = weighted
+        self.n_partitions = rdd.getNumPartitions()
+        self.n_rows = sum(s.n_rows for s in self.summaries)
+        self.weight_sum = math.fsum(s.weight_sum for s in self.summaries)
+        self.n_features = 0
+
+    @classmethod
+    def from_dataframe(cls, dataset, *, features_col, label_col, weight_col,
+                       storage_level=StorageLevel.MEMORY_AND_DISK):
+        """Run the conversion job, persist the blocks and check their summaries.
+
+        The blocks are unpersisted again when a check fails.
+        """
+        columns = [features_col, label_col] + ([weight_col] if weight_col else [])
+        weighted = weight_col is not None
+        # Each partition becomes one (block, summary) pair. The pairs are persisted, so the
+        # job that collects the summaries also fills the cache that training reads.
+        pairs = dataset.select(*columns).rdd.mapPartitionsWithIndex(
+            lambda index, rows: [build_block(index, rows, weighted)]).persist(storage_level)
+        try:
+            summaries = pairs.map(lambda pair: pair[1]).collect()
+            result = cls(pairs, summaries, weighted=weighted)
+            result._check(features_col=features_col, label_col=label_col,
+                          weight_col=weight_col)
+        except BaseException:
+            pairs.unpersist()
+            raise
+        return result
+
+    def _check(self, *, features_col, label_col, weight_col):
+        names = {"features": features_col, "label": label_col, "weight": weight_col}
+        for s in self.summaries:
+            where = f"row {{}} of partition {s.index}"
+            if s.null_row is not None:
+                row, column = s.null_row
+                raise ValueError(f"{column}_col: column {names[column]!r} contains null in "
+                                 f"{where.format(row)}; drop or fill those rows first")
+            invalid = [(s.bad_label, "label_col", label_col, "finite labels"),
+                       (s.bad_weight, "weight_col", weight_col, "finite weights >= 0"),
+                       (s.bad_feature, "features_col", features_col, "finite values")]
+            for found, argument, column, expected in invalid:
+                if found is not None:
+                    row, value = found
+                    raise ValueError(f"{argument}: column {column!r} contains {value!r} in "
+                                     f"{where.format(row)}; expected {expected}")
+        if self.n_rows == 0:
+            raise ValueError("dataset: contains no rows; fit needs at least one")
+        sizes = [s.vector_sizes for s in self.summaries if s.vector_sizes is not None]
+        low, high = min(lo for lo, _ in sizes), max(hi for _, hi in sizes)
+        if low != high:
+            raise ValueError(f"features_col: vectors in column {features_col!r} have sizes "
+                             f"from {low} to {high}; expected one size for every row")
+        if high == 0:
+            raise ValueError(f"features_col: vectors in column {features_col!r} have size 0; "
+                             "expected at least one feature")
+        self.n_features = high
+        if not self.weight_sum > 0:
+            raise ValueError(f"weight_col: every weight in column {weight_col!r} is 0; "
+                             "expected at least one positive weight")
+
+    def check_class_labels(self, label_col):
+        """Return the number of classes, max(label) + 1, after checking labels 0, 1, ..."""
+        for s in self.summaries:
+            if s.non_integer_label is not None:
+                row, value = s.non_integer_label
+                raise ValueError(f"label_col: column {label_col!r} contains {value!r} in row "
+                                 f"{row} of partition {s.index}; expected class indices "
+                                 "0, 1, 2, ... (StringIndexer encodes other labels)")
+        return int(max(s.label_max for s in self.summaries if s.n_rows)) + 1
+
+    def unpersist(self):
+        """Remove the blocks from the executors' storage."""
+        self.rdd.unpersist()
+
+
+def to_dataframe(spark, X, y, *, sample_weight=None, num_partitions=None,
+                 features_col="features", label_col="label", weight_col="weight"):
+    """Return a Spark DataFrame of sparse feature vectors, labels and optional weights.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    X : scipy.sparse matrix or ndarray of shape (n_samples, n_features)
+        Converted to CSR; each row becomes a ``pyspark.ml.linalg.SparseVector``.
+    y : array-like of shape (n_samples,)
+        Labels (class indices 0, 1, ... for classification) or targets.
+    sample_weight : array-like of shape (n_samples,), optional
+        Adds a weight column.
+    num_partitions : int, optional
+        Partitions of the result; Spark's default parallelism when None.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Columns ``label_col`` (double), ``features_col`` (vector) and, with weights,
+        ``weight_col`` (double), with the rows in the order of ``X``.
+    """
+    X = sp.csr_matrix(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    n, p = X.shape
+    if y.shape[0] != n:
+        raise ValueError(f"y: has {y.shape[0]} values but X has {n} rows")
+    fields = [StructField(label_col, DoubleType(), False),
+              StructField(features_col, VectorUDT(), False)]
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if sample_weight.shape[0] != n:
+            raise ValueError(f"sample_weight: has {sample_weight.shape[0]} values but X has "
+                             f"{n} rows")
+        fields.append(StructField(weight_col, DoubleType(), False))
+    rows = []
+    for i in range(n):
+        start, stop = X.indptr[i], X.indptr[i + 1]
+        row = [float(y[i]), SparseVector(p, X.indices[start:stop], X.data[start:stop])]
+        if sample_weight is not None:
+            row.append(float(sample_weight[i]))
+        rows.append(row)
+    slices = num_partitions or spark.sparkContext.defaultParallelism
+    rdd = spark.sparkContext.parallelize(rows, slices)
+    return spark.createDataFrame(rdd, StructType(fields))

@@ -1,0 +1,164 @@
+"""The GLM data term summed over the cached blocks of a Spark RDD.
+
+For blocks b with weight sums W_b (the row count when unweighted) and W = sum_b W_b,
+
+    f(w) = sum_b (W_b / W) f_b(w),
+
+where f_b is the mean loss of block b that ``fastopt.linear_model.GLMObjective`` computes with
+the C++ GLM kernels. So f is the single-machine objective of all rows together, and the
+solvers of ``fastopt.linear_model._quasi_newton`` run on it unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fastopt.linear_model._objective import GLMObjective
+
+__all__ = ["DistributedGLMObjective", "local_objective", "ordered_tree_sum",
+           "partition_value_grad"]
+
+
+def local_objective(block, spec):
+    """Return the GLMObjective of one block, or None when it has no positive weight.
+
+    ``spec`` is ``(loss, n_classes, n_features, fit_intercept)``; for the binary logistic
+    loss the labels 0/1 become -1/+1.
+    """
+    loss, n_classes, n_features, fit_intercept = spec
+    if block.n_rows == 0:
+        return None
+    weights = block.weights
+    if weights is not None and not weights.sum() > 0:
+        return None
+    labels = 2.0 * block.labels - 1.0 if loss == "logistic" else block.labels
+    return GLMObjective(block.matrix(n_features), labels, loss=loss, sample_weight=weights,
+                        fit_intercept=fit_intercept,
+                        n_classes=n_classes if loss == "multinomial" else None)
+
+
+def block_weight(block) -> float:
+    return float(block.n_rows if block.weights is None else block.weights.sum())
+
+
+def partition_value_grad(index, pairs, w, spec):
+    """Return ``[(index, (W_b, W_b f_b(w), W_b grad f_b(w)))]`` for one partition.
+
+    Runs on the executors; deterministic for a given block, so a retried task returns the
+    same numbers (the kernels sum in a fixed order whatever the thread count).
+    """
+    n_params = w.shape[0]
+    weight, value, grad = 0.0, 0.0, np.zeros(n_params)
+    for block, _ in pairs:
+        objective = local_objective(block, spec)
+        if objective is None:
+            continue
+        f, g = objective.value_grad(w)
+        b = block_weight(block)
+        weight += b
+        value += b * f
+        grad += b * g
+    return [(index, (weight, value, grad))]
+
+
+def _add(total, part):
+    return tuple(a + b for a, b in zip(total, part))
+
+
+def _sum_in_order(items):
+    """Sum ``(index, value)`` pairs in increasing index; return (smallest index, sum)."""
+    ordered = sorted(items, key=lambda item: item[0])
+    total = ordered[0][1]
+    for _, part in ordered[1:]:
+        total = _add(total, part)
+    return ordered[0][0], total
+
+
+def ordered_tree_sum(keyed, depth):
+    """Sum the ``(partition index, tuple of numbers and arrays)`` pairs of an RDD.
+
+    The tree has the shape of ``RDD.treeAggregate``'s: while there are more than
+    ``scale + n / scale`` partial sums, with ``scale = max(ceil(n ** (1 / depth)), 2)``, the
+    partials are grouped ``scale`` at a time by a shuffle. Unlike ``treeAggregate``, whose
+    ``reduceByKey`` adds the partials of a group in the order they arrive, each group is added
+    in partition order, so the sum is the same in every run and after any task retry.
+    """
+    n = keyed.getNumPartitions()
+    scale = max(int(math.ceil(n ** (1.0 / depth))), 2)
+    while n > scale + n / scale:
+        n = int(math.ceil(n / scale))
+        keyed = (keyed.map(lambda item, s=scale: (item[0] // s, item))
+                 .partitionBy(n, lambda key: key)
+                 .mapPartitions(lambda items: _group_sums(items)))
+    partials = keyed.collect()
+    return _sum_in_order(partials)[1]
+
+
+def _group_sums(items):
+    groups = {}
+    for key, item in items:
+        groups.setdefault(key, []).append(item)
+    return [(key, _sum_in_order(groups[key])[1]) for key in sorted(groups)]
+
+
+class DistributedGLMObjective:
+    """The data term of a GLM over cached blocks, with the interface the solvers use.
+
+    Parameters
+    ----------
+    blocks : CachedBlocks
+        The persisted blocks of the fit.
+    loss : {"logistic", "squared", "multinomial"}
+    n_classes : int or None
+        K for the multinomial loss.
+    fit_intercept : bool
+    depth : int
+        Depth of the summation tree (see :func:`ordered_tree_sum`).
+
+    Notes
+    -----
+    Each ``value_grad`` call broadcasts ``w``, runs one Spark job over the blocks and
+    destroys the broadcast when the job ends.
+    """
+
+    def __init__(self, blocks, *, loss, n_classes, fit_intercept, depth):
+        self.blocks = blocks
+        self.loss = loss
+        self.n_features = blocks.n_features
+        self.n_outputs = n_classes if loss == "multinomial" else 1
+        self.fit_intercept = fit_intercept
+        self.n_params = self.n_outputs * self.n_features + (
+            self.n_outputs if fit_intercept else 0)
+        self.depth = depth
+        self.spec = (loss, n_classes, self.n_features, fit_intercept)
+        # The quasi-Newton solvers pick NumPy or CuPy from the type of ``y``; w and its
+        # gradient live on the driver as NumPy arrays.
+        self.y = np.zeros(0)
+        self.n_evaluations = 0
+
+    def value_grad(self, w, out=None):
+        """Return f(w) and its gradient from one Spark job over the blocks."""
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        if w.shape != (self.n_params,):
+            raise ValueError(f"w: expected shape ({self.n_params},), got {w.shape}")
+        context = self.blocks.rdd.context
+        broadcast = context.broadcast(w)
+        spec = self.spec
+        evaluate = partition_value_grad
+        try:
+            keyed = self.blocks.rdd.mapPartitionsWithIndex(
+                lambda index, pairs: evaluate(index, pairs, broadcast.value, spec))
+            weight, value, grad = ordered_tree_sum(keyed, self.depth)
+        finally:
+            broadcast.destroy()
+        self.n_evaluations += 1
+        if out is None:
+            out = np.empty(self.n_params)
+        np.divide(grad, weight, out=out)
+        return value / weight, out
+
+    def value(self, w) -> float:
+        """Return f(w); costs the same job as :meth:`value_grad`."""
+        return self.value_grad(w)[0]
