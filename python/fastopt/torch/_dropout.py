@@ -39,11 +39,13 @@ class DropoutFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, p, seed, offset):
+        """Return ``x`` with the mask of (seed, offset) applied, keeping only the scalars."""
         ctx.p, ctx.seed, ctx.offset = p, seed, offset
         return _apply(x.detach(), p, seed, offset, backward=False)
 
     @staticmethod
     def backward(ctx, grad):
+        """Return the gradient times the regenerated mask; p, seed and offset get none."""
         return _apply(grad, ctx.p, ctx.seed, ctx.offset, backward=True), None, None, None
 
 

@@ -406,9 +406,15 @@ class GridSearch(Search):
 
     Examples
     --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
     >>> from fastopt.linear_model import LogisticRegression
-    >>> search = GridSearch(LogisticRegression(), {"alpha": [1e-3, 1e-2, 1e-1]}, cv=5)
-    >>> search.fit(X, y).best_params_  # doctest: +SKIP
+    >>> from fastopt.tune import GridSearch
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> search = GridSearch(LogisticRegression(), {"alpha": [1e-3, 1e-2, 1e-1]}, cv=3)
+    >>> best = search.fit(scale(X), y).best_params_
+    >>> sorted(best)
+    ['alpha']
     """
 
     def __init__(self, estimator, param_grid, **kwargs):
