@@ -67,7 +67,7 @@ void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::
     for (int r = 0; r < B; ++r) std::memcpy(&loaded[r], buf[r] + i, sizeof(Vec));
     // With one buffer the store writes back what was just loaded, which the compiler
     // would drop as redundant. This barrier makes it assume memory changed in between.
-    __asm__ __volatile__("" ::: "memory");
+    if constexpr (B == 1) __asm__ __volatile__("" ::: "memory");
     for (int w = 0; w < W; ++w) std::memcpy(buf[R + w] + i, &loaded[(R + w + B - 1) % B], sizeof(Vec));
   }
 #endif
@@ -75,7 +75,7 @@ void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::
     T loaded[B];
     for (int r = 0; r < B; ++r) loaded[r] = buf[r][i];
 #if defined(__GNUC__) || defined(__clang__)
-    __asm__ __volatile__("" ::: "memory");
+    if constexpr (B == 1) __asm__ __volatile__("" ::: "memory");
 #endif
     for (int w = 0; w < W; ++w) buf[R + w][i] = loaded[(R + w + B - 1) % B];
   }
