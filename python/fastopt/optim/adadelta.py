@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -18,6 +19,7 @@ def _check_adadelta(values: dict[str, Any], prefix: str) -> None:
     check_bool(f"{prefix}maximize", values["maximize"])
 
 
+@fill_doc
 def adadelta(
     params,
     grads,
@@ -57,14 +59,26 @@ def adadelta(
         Number of this update for each parameter, starting at 1. The update
         does not depend on it; it is accepted so that every rule's functional
         form takes the same arguments, and checked to be >= 1 when given.
-    lr, rho, eps, weight_decay, maximize
-        As in :class:`fastopt.optim.Adadelta`.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr, rho, eps, weight_decay : float
+        As in :class:`fastopt.optim.Adadelta`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Adadelta`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    Adadelta's first steps are small because the accumulated update starts at zero:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, square_avg, acc_delta = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    >>> _ = fastopt.optim.functional.adadelta(w, 2 * w, square_avg, acc_delta, lr=1.0)
+    >>> w
+    array([ 0.9968, -1.9968])
     """
     values = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
     _check_adadelta(values, "")
@@ -84,6 +98,7 @@ def adadelta(
                     arrays=dict(params=params, square_avgs=square_avgs, acc_deltas=acc_deltas))
 
 
+@fill_doc
 class Adadelta(Optimizer):
     r"""Adadelta (Zeiler, 2012), matching ``torch.optim.Adadelta``.
 
@@ -93,9 +108,7 @@ class Adadelta(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1.0
         Scales the computed delta. Must be >= 0.
     rho : float, default 0.9
@@ -104,8 +117,8 @@ class Adadelta(Optimizer):
         Added inside both square roots. Must be > 0.
     weight_decay : float, default 0
         L2 penalty added to the gradient. Must be >= 0.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

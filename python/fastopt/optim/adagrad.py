@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -18,6 +19,7 @@ def _check_adagrad(values: dict[str, Any], prefix: str) -> None:
     check_bool(f"{prefix}maximize", values["maximize"])
 
 
+@fill_doc
 def adagrad(
     params,
     grads,
@@ -53,14 +55,26 @@ def adagrad(
         and ``state_sums`` are updated in place.
     step : int or sequence of int
         Number of this update for each parameter, starting at 1.
-    lr, lr_decay, weight_decay, eps, maximize
-        As in :class:`fastopt.optim.Adagrad`.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr, lr_decay, weight_decay, eps : float
+        As in :class:`fastopt.optim.Adagrad`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Adagrad`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    The first step divides the gradient by its own magnitude, so each coordinate moves by ``lr``:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, sums = np.array([1.0, -2.0]), np.zeros(2)
+    >>> _ = fastopt.optim.functional.adagrad(w, 2 * w, sums, step=1, lr=0.1)
+    >>> w, sums
+    (array([ 0.9, -1.9]), array([ 4., 16.]))
     """
     values = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps, maximize=maximize)
     _check_adagrad(values, "")
@@ -79,6 +93,7 @@ def adagrad(
                     arrays=dict(params=params, state_sums=sums))
 
 
+@fill_doc
 class Adagrad(Optimizer):
     r"""Adagrad (Duchi, Hazan & Singer, 2011), matching ``torch.optim.Adagrad``.
 
@@ -88,9 +103,7 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1e-2
         Learning rate. Must be >= 0.
     lr_decay : float, default 0
@@ -101,8 +114,8 @@ class Adagrad(Optimizer):
         Starting value of ``sum``. Must be >= 0.
     eps : float, default 1e-10
         Added after the square root. Must be > 0.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from fastopt._gpu import is_gpu_array
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.optimizer import Optimizer, zeros_state
@@ -42,6 +43,7 @@ def _steps(step, count: int) -> list[int]:
     return [int(s) for s in steps]
 
 
+@fill_doc
 def adam(
     params,
     grads,
@@ -83,12 +85,33 @@ def adam(
         with ``amsgrad``.
     step : int or sequence of int
         Number of this update for each parameter, starting at 1.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr : float
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    amsgrad, maximize : bool
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    decoupled_weight_decay : bool, default False
+        Multiply the parameter by ``1 - lr * weight_decay`` before the update (AdamW)
+        instead of adding ``weight_decay * theta`` to the gradient.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    The first bias-corrected step moves each coordinate by about ``lr`` against the sign of its gradient:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    >>> _ = fastopt.optim.functional.adam(w, 2 * w, m, v, step=1, lr=0.1)
+    >>> w
+    array([ 0.9, -1.9])
     """
     values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
     _check_adam(values, "")
@@ -112,6 +135,7 @@ def adam(
                     arrays=dict(params=params, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs, max_exp_avg_sqs=maxes))
 
 
+@fill_doc
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015), matching ``torch.optim.Adam`` in PyTorch 2.x.
 
@@ -121,9 +145,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1e-3
         Learning rate.
     betas : (float, float), default (0.9, 0.999)
@@ -135,8 +157,8 @@ class Adam(Optimizer):
         L2 penalty added to the gradient. Must be >= 0.
     amsgrad : bool, default False
         Use the running maximum of the second moment (the AMSGrad variant).
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------
@@ -219,8 +241,44 @@ class AdamW(Adam):
                          maximize=maximize, callbacks=callbacks)
 
 
+@fill_doc
 def adamw(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, weight_decay: float = 1e-2,
           **kwargs) -> StepResult:
-    """Apply one fused AdamW step; :func:`adam` with decoupled weight decay."""
+    r"""Apply one fused AdamW step: :func:`adam` with decoupled weight decay.
+
+    The parameter is first multiplied by :math:`1 - \gamma \lambda`, then takes the
+    Adam update of the plain gradient.
+
+    Parameters
+    ----------
+    params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs : array or list of arrays
+        As in :func:`adam`.
+    step : int or sequence of int
+        Number of this update for each parameter, starting at 1.
+    weight_decay : float, default 1e-2
+        Decoupled weight decay factor :math:`\lambda`. Must be >= 0.
+    **kwargs
+        The other keywords of :func:`adam`, except ``decoupled_weight_decay``.
+
+    Returns
+    -------
+    {step_result}
+
+    References
+    ----------
+    Loshchilov, I. and Hutter, F. "Decoupled Weight Decay Regularization", ICLR 2019.
+
+    Examples
+    --------
+    With ``lr=0.1`` and ``weight_decay=0.5`` the parameter shrinks by 5% before the
+    Adam step:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    >>> _ = fastopt.optim.functional.adamw(w, 2 * w, m, v, step=1, lr=0.1, weight_decay=0.5)
+    >>> w
+    array([ 0.85, -1.8 ])
+    """
     return adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step=step, weight_decay=weight_decay,
                 decoupled_weight_decay=True, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -18,6 +19,7 @@ def _check_adamax(values: dict[str, Any], prefix: str) -> None:
     check_bool(f"{prefix}maximize", values["maximize"])
 
 
+@fill_doc
 def adamax(
     params,
     grads,
@@ -54,14 +56,30 @@ def adamax(
         but ``grads`` is updated in place.
     step : int or sequence of int
         Number of this update for each parameter, starting at 1.
-    lr, betas, eps, weight_decay, maximize
-        As in :class:`fastopt.optim.Adamax`.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr : float
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    The first step moves each coordinate by ``lr`` against the sign of its gradient:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, m, u = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    >>> _ = fastopt.optim.functional.adamax(w, 2 * w, m, u, step=1, lr=0.1)
+    >>> w
+    array([ 0.9, -1.9])
     """
     values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
     _check_adamax(values, "")
@@ -82,6 +100,7 @@ def adamax(
                     arrays=dict(params=params, exp_avgs=exp_avgs, exp_infs=exp_infs))
 
 
+@fill_doc
 class Adamax(Optimizer):
     r"""Adamax (Kingma & Ba, 2015), matching ``torch.optim.Adamax``.
 
@@ -91,9 +110,7 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 2e-3
         Learning rate. Must be >= 0.
     betas : (float, float), default (0.9, 0.999)
@@ -103,8 +120,8 @@ class Adamax(Optimizer):
         Added to ``|g|`` inside the maximum. Must be > 0.
     weight_decay : float, default 0
         L2 penalty added to the gradient. Must be >= 0.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -19,6 +20,7 @@ def _check_lamb(values: dict[str, Any], prefix: str) -> None:
         check_bool(f"{prefix}{name}", values[name])
 
 
+@fill_doc
 def lamb(
     params,
     grads,
@@ -68,12 +70,30 @@ def lamb(
         but ``grads`` is updated in place.
     step : int or sequence of int
         Number of this update for each parameter, starting at 1.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr : float
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    bias_correction, maximize : bool
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    The trust ratio :math:`\|\theta\| / \|r\|` scales the Adam direction to the size of the parameter:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    >>> _ = fastopt.optim.functional.lamb(w, 2 * w, m, v, step=1, lr=0.1)
+    >>> w
+    array([ 0.8419, -1.8419])
     """
     values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                   bias_correction=bias_correction, maximize=maximize)
@@ -96,6 +116,7 @@ def lamb(
                     arrays=dict(params=params, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs))
 
 
+@fill_doc
 class LAMB(Optimizer):
     r"""LAMB (You et al., 2020): Adam's direction scaled per layer by a trust ratio.
 
@@ -111,9 +132,7 @@ class LAMB(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1e-3
         Learning rate.
     betas : (float, float), default (0.9, 0.999)
@@ -126,8 +145,8 @@ class LAMB(Optimizer):
         >= 0.
     bias_correction : bool, default True
         Divide the moments by their bias corrections, as Adam does.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

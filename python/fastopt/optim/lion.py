@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastopt import _core
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list
@@ -18,6 +19,7 @@ def _check_lion(values: dict[str, Any], prefix: str) -> None:
     check_bool(f"{prefix}maximize", values["maximize"])
 
 
+@fill_doc
 def lion(
     params,
     grads,
@@ -53,12 +55,30 @@ def lion(
         and ``exp_avgs`` are updated in place.
     step : int or sequence of int, optional
         Unused.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr : float
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    weight_decay : float
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    Lion steps by ``lr`` times the sign of the interpolated momentum:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, m = np.array([1.0, -2.0]), np.zeros(2)
+    >>> _ = fastopt.optim.functional.lion(w, 2 * w, m, lr=0.1)
+    >>> w
+    array([ 0.9, -1.9])
     """
     values = dict(lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize)
     _check_lion(values, "")
@@ -76,6 +96,7 @@ def lion(
                     arrays=dict(params=params, exp_avgs=exp_avgs))
 
 
+@fill_doc
 class Lion(Optimizer):
     r"""Lion (Chen et al., 2023): the sign of an interpolated momentum as the update.
 
@@ -87,9 +108,7 @@ class Lion(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1e-4
         Learning rate.
     betas : (float, float), default (0.9, 0.99)
@@ -97,8 +116,8 @@ class Lion(Optimizer):
         Each must be in [0, 1).
     weight_decay : float, default 0
         Decoupled: ``param *= 1 - lr * weight_decay``. Must be >= 0.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

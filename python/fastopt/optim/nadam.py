@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastopt._gpu import is_gpu_array
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -23,6 +24,7 @@ def _check_nadam(values: dict[str, Any], prefix: str) -> None:
         check_bool(f"{prefix}{name}", values[name])
 
 
+@fill_doc
 def nadam(
     params,
     grads,
@@ -72,12 +74,30 @@ def nadam(
         left unchanged when the step is skipped for a non-finite gradient.
     step : int or sequence of int
         Number of this update for each parameter, starting at 1.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr : float
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    eps, weight_decay, momentum_decay : float
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    decoupled_weight_decay, maximize : bool
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    The caller keeps the momentum products; the first step replaces :math:`\Pi_0 = 1` by :math:`\mu_1`:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, m, v, mu_products = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2), [1.0]
+    >>> _ = fastopt.optim.functional.nadam(w, 2 * w, m, v, mu_products, step=1, lr=0.1)
+    >>> w, round(mu_products[0], 4)
+    (array([ 0.8944, -1.8944]), 0.4501)
     """
     values = dict(
         lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
@@ -110,6 +130,7 @@ def nadam(
                     arrays=dict(params=params, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs))
 
 
+@fill_doc
 class NAdam(Optimizer):
     r"""NAdam (Dozat, 2016), matching ``torch.optim.NAdam`` in PyTorch 2.x.
 
@@ -122,9 +143,7 @@ class NAdam(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 2e-3
         Learning rate.
     betas : (float, float), default (0.9, 0.999)
@@ -139,8 +158,8 @@ class NAdam(Optimizer):
     decoupled_weight_decay : bool, default False
         Multiply the parameter by ``1 - lr * weight_decay`` each step (as
         AdamW does) instead of adding ``weight_decay * param`` to the gradient.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     Notes
     -----

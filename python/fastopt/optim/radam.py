@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_betas, check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -19,6 +20,7 @@ def _check_radam(values: dict[str, Any], prefix: str) -> None:
         check_bool(f"{prefix}{name}", values[name])
 
 
+@fill_doc
 def radam(
     params,
     grads,
@@ -65,12 +67,30 @@ def radam(
         but ``grads`` is updated in place.
     step : int or sequence of int
         Number of this update for each parameter, starting at 1.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr : float
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    decoupled_weight_decay, maximize : bool
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    While the variance of the adaptive rate is intractable (the first steps) RAdam takes an SGD-with-momentum step:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, m, v = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    >>> _ = fastopt.optim.functional.radam(w, 2 * w, m, v, step=1, lr=0.1)
+    >>> w
+    array([ 0.8, -1.6])
     """
     values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                   decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
@@ -93,6 +113,7 @@ def radam(
                     arrays=dict(params=params, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs))
 
 
+@fill_doc
 class RAdam(Optimizer):
     r"""RAdam (Liu et al., 2020), matching ``torch.optim.RAdam`` in PyTorch 2.x.
 
@@ -104,9 +125,7 @@ class RAdam(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1e-3
         Learning rate.
     betas : (float, float), default (0.9, 0.999)
@@ -119,8 +138,8 @@ class RAdam(Optimizer):
     decoupled_weight_decay : bool, default False
         Multiply the parameter by ``1 - lr * weight_decay`` each step (as
         AdamW does) instead of adding ``weight_decay * param`` to the gradient.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -20,6 +21,7 @@ def _check_rmsprop(values: dict[str, Any], prefix: str) -> None:
         check_bool(f"{prefix}{name}", values[name])
 
 
+@fill_doc
 def rmsprop(
     params,
     grads,
@@ -66,14 +68,26 @@ def rmsprop(
         Number of this update for each parameter, starting at 1. The update
         does not depend on it; it is accepted so that every rule's functional
         form takes the same arguments, and checked to be >= 1 when given.
-    lr, alpha, eps, weight_decay, momentum, centered, maximize
-        As in :class:`fastopt.optim.RMSprop`.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr, alpha, eps, weight_decay, momentum : float
+        As in :class:`fastopt.optim.RMSprop`, with the same defaults.
+    centered, maximize : bool
+        As in :class:`fastopt.optim.RMSprop`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    The first step divides the gradient by :math:`\sqrt{1 - \alpha}` times its magnitude:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w, square_avg = np.array([1.0, -2.0]), np.zeros(2)
+    >>> _ = fastopt.optim.functional.rmsprop(w, 2 * w, square_avg, lr=0.01)
+    >>> w
+    array([ 0.9, -1.9])
     """
     values = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                   centered=centered, maximize=maximize)
@@ -96,6 +110,7 @@ def rmsprop(
                     arrays=dict(params=params, square_avgs=square_avgs, momentum_buffers=buffers, grad_avgs=averages))
 
 
+@fill_doc
 class RMSprop(Optimizer):
     r"""RMSprop (Tieleman & Hinton, 2012; centered form from Graves, 2013), matching ``torch.optim.RMSprop``.
 
@@ -107,9 +122,7 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1e-2
         Learning rate. Must be >= 0.
     alpha : float, default 0.99
@@ -123,8 +136,8 @@ class RMSprop(Optimizer):
     centered : bool, default False
         Normalize by the estimated variance of the gradient instead of its second
         moment.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._checks import check_bool, check_number
 from fastopt.optim._step import StepResult, run_step
 from fastopt.optim.adam import _as_list, _steps
@@ -24,6 +25,7 @@ def _check_sgd(values: dict[str, Any], prefix: str) -> None:
         )
 
 
+@fill_doc
 def sgd(
     params,
     grads,
@@ -64,14 +66,27 @@ def sgd(
     step : int or sequence of int, optional
         Number of this update for each parameter, starting at 1. Required when
         ``momentum`` is nonzero, because step 1 initializes the buffers.
-    lr, momentum, dampening, weight_decay, nesterov, maximize
-        As in :class:`fastopt.optim.SGD`.
-    grad_scale, check_finite, max_grad_norm
-        As in :meth:`fastopt.optim.Optimizer.step`.
+    lr, momentum, dampening, weight_decay : float
+        As in :class:`fastopt.optim.SGD`, with the same defaults.
+    nesterov, maximize : bool
+        As in :class:`fastopt.optim.SGD`, with the same defaults.
+    {step_options}
 
     Returns
     -------
-    StepResult
+    {step_result}
+
+    Examples
+    --------
+    One step of plain gradient descent on :math:`\|w\|^2`, whose gradient is :math:`2w`:
+
+    >>> import numpy as np
+    >>> import fastopt
+    >>> w = np.array([1.0, -2.0])
+    >>> fastopt.optim.functional.sgd(w, 2 * w, lr=0.1)
+    StepResult(found_inf=False, grad_norm=None)
+    >>> w
+    array([ 0.8, -1.6])
     """
     values = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                   nesterov=nesterov, maximize=maximize)
@@ -95,6 +110,7 @@ def sgd(
                     arrays=dict(params=params, momentum_buffers=buffers))
 
 
+@fill_doc
 class SGD(Optimizer):
     r"""Stochastic gradient descent with optional momentum, matching ``torch.optim.SGD``.
 
@@ -105,9 +121,7 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
-        Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
-        parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.
+    {params}
     lr : float, default 1e-3
         Learning rate. Must be >= 0.
     momentum : float, default 0
@@ -119,8 +133,8 @@ class SGD(Optimizer):
         L2 penalty added to the gradient. Must be >= 0.
     nesterov : bool, default False
         Requires ``momentum > 0`` and ``dampening == 0``.
-    maximize : bool, default False
-        Maximize the objective: step along the gradient instead of against it.
+    {maximize}
+    {callbacks}
 
     References
     ----------

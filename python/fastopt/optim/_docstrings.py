@@ -1,0 +1,54 @@
+"""Parameter descriptions that the docstrings of every optimizer share.
+
+A docstring names a shared block by a line that contains only ``{name}``, and
+:func:`fill_doc` replaces that line by the block, indented as the line is. numpydoc
+and Sphinx read the filled ``__doc__``, so the API reference shows each parameter in
+full while its text is written once.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BLOCKS = {
+    "params": """\
+params : array, list of arrays, or list of dicts (parameter groups)
+    Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
+    parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.""",
+    "maximize": """\
+maximize : bool, default False
+    Maximize the objective: step along the gradient instead of against it.""",
+    "callbacks": """\
+callbacks : list of fastopt.callbacks.Callback, optional
+    Callbacks, such as :class:`fastopt.callbacks.EarlyStopping`, that
+    :meth:`~fastopt.optim.Optimizer.end_epoch` runs at the end of each epoch.""",
+    "step_options": """\
+grad_scale : float, optional
+    Loss scale of mixed-precision training: the gradients are divided by it inside the
+    update. Turns on ``check_finite`` when given.
+check_finite : bool, optional
+    Skip the whole step, changing nothing, when a gradient contains inf or NaN. The
+    default is True exactly when ``grad_scale`` is given.
+max_grad_norm : float, optional
+    Clip the global L2 norm of the unscaled gradients to this value, as
+    ``torch.nn.utils.clip_grad_norm_`` does, without writing the gradients.""",
+    "step_result": """\
+StepResult
+    Whether the step was skipped for a non-finite gradient (``found_inf``), and the
+    global gradient norm when clipping or the finiteness check computed it.""",
+}
+
+_PLACEHOLDER = re.compile(r"^( *)\{(\w+)\}$", flags=re.MULTILINE)
+
+
+def fill_doc(obj):
+    """Replace the ``{name}`` lines of ``obj.__doc__`` by the shared blocks; return ``obj``."""
+    if obj.__doc__ is None:  # docstrings stripped by python -OO
+        return obj
+
+    def block(match: re.Match) -> str:
+        indent, name = match.group(1), match.group(2)
+        return "\n".join(indent + line if line else line for line in _BLOCKS[name].splitlines())
+
+    obj.__doc__ = _PLACEHOLDER.sub(block, obj.__doc__)
+    return obj
