@@ -15,14 +15,26 @@ from fastopt.optim._checks import check_number
 class StepResult:
     """Outcome of one optimizer step.
 
-    Attributes
+    Parameters
     ----------
-    found_inf : bool
+    found_inf : bool, default False
         True when a gradient held inf or NaN. The step was skipped: no
         parameter, state entry or step count changed.
-    grad_norm : float or None
+    grad_norm : float or None, default None
         Global L2 norm of the unscaled gradients (before clipping), computed
         when clipping or non-finite detection was requested, else None.
+
+    Examples
+    --------
+    With ``max_grad_norm`` the step reports the norm before clipping:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> w = np.zeros(2)
+    >>> SGD([w], lr=0.1).step([np.array([3.0, 4.0])], max_grad_norm=1.0)
+    StepResult(found_inf=False, grad_norm=5.0)
+    >>> w
+    array([-0.06, -0.08])
     """
 
     found_inf: bool = False

@@ -123,6 +123,20 @@ class Adadelta(Optimizer):
     References
     ----------
     Zeiler, M. D. "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701, 2012.
+
+    Examples
+    --------
+    The default ``lr=1`` applies the unit-free Adadelta step as the paper defines it. The
+    first steps are small because the accumulated update starts at zero:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import Adadelta
+    >>> w = np.array([1.0, -2.0])
+    >>> opt = Adadelta([w])
+    >>> for _ in range(3):
+    ...     _ = opt.step([2 * w])
+    >>> w, sorted(opt.state_dict()["state"][0])
+    (array([ 0.9903, -1.9903]), ['acc_delta', 'square_avg', 'step'])
     """
 
     state_names = ("square_avg", "acc_delta")

@@ -121,6 +121,20 @@ class Adagrad(Optimizer):
     ----------
     Duchi, J., Hazan, E. and Singer, Y. "Adaptive Subgradient Methods for Online Learning
     and Stochastic Optimization", JMLR 12, 2011.
+
+    Examples
+    --------
+    The accumulator ``sum`` starts at ``initial_accumulator_value`` and grows by the
+    squared gradient of each step:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import Adagrad
+    >>> w = np.array([1.0, -2.0])
+    >>> opt = Adagrad([w], lr=0.5, initial_accumulator_value=0.1)
+    >>> for _ in range(2):
+    ...     _ = opt.step([2 * w])
+    >>> opt.state_dict()["state"][0]["sum"]
+    array([ 5.1247, 25.1187])
     """
 
     state_names = ("sum",)

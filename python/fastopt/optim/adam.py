@@ -211,6 +211,7 @@ class Adam(Optimizer):
         )
 
 
+@fill_doc
 class AdamW(Adam):
     r"""AdamW (Loshchilov & Hutter, 2019), matching ``torch.optim.AdamW``.
 
@@ -221,16 +222,37 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    params : array, list of arrays, or list of dicts (parameter groups)
+    {params}
+    lr : float, default 1e-3
+        Learning rate.
+    betas : (float, float), default (0.9, 0.999)
         As in :class:`Adam`.
-    lr, betas, eps, amsgrad, maximize
+    eps : float, default 1e-8
         As in :class:`Adam`.
     weight_decay : float, default 1e-2
         Decoupled weight decay factor. Must be >= 0.
+    amsgrad : bool, default False
+        As in :class:`Adam`.
+    {maximize}
+    {callbacks}
 
     References
     ----------
     Loshchilov, I. and Hutter, F. "Decoupled Weight Decay Regularization", ICLR 2019.
+
+    Examples
+    --------
+    With a zero gradient only the decoupled decay acts, shrinking the parameter by a factor
+    ``1 - lr * weight_decay`` per step:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import AdamW
+    >>> w = np.ones(3)
+    >>> opt = AdamW([w], lr=0.1, weight_decay=0.1)
+    >>> for _ in range(10):
+    ...     _ = opt.step([np.zeros(3)])
+    >>> bool(np.allclose(w, 0.99 ** 10))
+    True
     """
 
     decoupled_weight_decay = True

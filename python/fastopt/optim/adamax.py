@@ -126,6 +126,19 @@ class Adamax(Optimizer):
     References
     ----------
     Kingma, D. P. and Ba, J. "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.1.
+
+    Examples
+    --------
+    The state ``exp_inf`` is the exponentially weighted infinity norm of the gradients:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import Adamax
+    >>> w = np.array([1.0, -2.0])
+    >>> opt = Adamax([w], lr=0.1)
+    >>> for _ in range(5):
+    ...     _ = opt.step([2 * w])
+    >>> w, opt.state_dict()["state"][0]["exp_inf"]
+    (array([ 0.5516, -1.5258]), array([1.992, 3.984]))
     """
 
     state_names = ("exp_avg", "exp_inf")

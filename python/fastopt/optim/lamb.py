@@ -152,6 +152,19 @@ class LAMB(Optimizer):
     ----------
     You, Y. et al. "Large Batch Optimization for Deep Learning: Training BERT
     in 76 minutes", ICLR 2020, Algorithm 2 (arXiv:1904.00962).
+
+    Examples
+    --------
+    The trust ratio makes each step proportional to the parameter's norm, so a large and a
+    small parameter both move by 1% with ``lr=0.01``:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import LAMB
+    >>> large, small = np.full(2, 10.0), np.full(2, 0.1)
+    >>> opt = LAMB([large, small], lr=0.01)
+    >>> _ = opt.step([np.ones(2), np.ones(2)])
+    >>> large, small
+    (array([9.9, 9.9]), array([0.099, 0.099]))
     """
 
     state_names = ("exp_avg", "exp_avg_sq")

@@ -123,6 +123,19 @@ class Lion(Optimizer):
     ----------
     Chen, X. et al. "Symbolic Discovery of Optimization Algorithms", NeurIPS 2023,
     Algorithm 2 (arXiv:2302.06675).
+
+    Examples
+    --------
+    Each coordinate moves by exactly ``lr``, whatever the magnitude of its gradient, unless
+    the interpolated momentum is zero:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import Lion
+    >>> w = np.array([1.0, -2.0, 0.0])
+    >>> opt = Lion([w], lr=0.01)
+    >>> _ = opt.step([np.array([3.0, -0.001, 0.0])])
+    >>> w
+    array([ 0.99, -1.99,  0.  ])
     """
 
     state_names = ("exp_avg",)

@@ -31,10 +31,34 @@ class LRScheduler:
     Parameters
     ----------
     optimizer : fastopt.optim.Optimizer
+        Optimizer whose parameter groups' ``lr`` the schedule sets.
     last_epoch : int, default -1
         Index of the last step taken; -1 starts a new schedule. A value >= 0
         resumes one, which needs ``initial_lr`` in every parameter group, as
         in torch.
+
+    Raises
+    ------
+    TypeError
+        If ``optimizer`` is not a :class:`fastopt.optim.Optimizer`.
+    KeyError
+        If ``last_epoch >= 0`` and a parameter group has no ``initial_lr``.
+
+    Examples
+    --------
+    A subclass defines the rate as a function of the step count; here it halves
+    the rate every step:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> from fastopt.optim.lr_scheduler import LRScheduler
+    >>> class Halving(LRScheduler):
+    ...     def lr_at(self, epoch, base_lr):
+    ...         return base_lr * 0.5 ** epoch
+    >>> scheduler = Halving(SGD([np.zeros(2)], lr=1.0))
+    >>> scheduler.step(); scheduler.step()
+    >>> scheduler.get_last_lr()
+    [0.25]
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
@@ -53,7 +77,20 @@ class LRScheduler:
         self.step()
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
-        """Return the learning rate after ``epoch`` steps for a group starting at ``base_lr``."""
+        """Return the learning rate after ``epoch`` steps for a group starting at ``base_lr``.
+
+        Parameters
+        ----------
+        epoch : int
+            Number of steps taken, 0 for the initial rate.
+        base_lr : float
+            The group's initial rate, ``initial_lr``.
+
+        Returns
+        -------
+        float
+            The rate to use after ``epoch`` steps.
+        """
         raise NotImplementedError
 
     def step(self) -> None:
@@ -64,22 +101,64 @@ class LRScheduler:
             group["lr"] = lr
 
     def get_last_lr(self) -> list[float]:
-        """Return the rates last written, one per parameter group."""
+        """Return the rates last written into the optimizer.
+
+        Returns
+        -------
+        list of float
+            One rate per parameter group.
+        """
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
-        """Return the schedule's position and settings (not the optimizer)."""
+        """Return the schedule's position and settings, without the optimizer.
+
+        Returns
+        -------
+        dict
+            Attributes that :meth:`load_state_dict` restores.
+        """
         return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore a position saved by :meth:`state_dict`."""
+        """Restore a position saved by :meth:`state_dict`.
+
+        Parameters
+        ----------
+        state_dict : dict
+            A dict returned by :meth:`state_dict`.
+        """
         self.__dict__.update(state_dict)
 
 
 class LambdaLR(LRScheduler):
     """Multiply each group's initial rate by ``lr_lambda(epoch)``.
 
-    ``lr_lambda`` is one callable, or a list with one per parameter group.
+    Parameters
+    ----------
+    optimizer : fastopt.optim.Optimizer
+        Optimizer whose parameter groups' ``lr`` the schedule sets.
+    lr_lambda : callable or list of callables
+        Function of the step count returning the factor, or a list with one
+        function per parameter group.
+    last_epoch : int, default -1
+        As in :class:`LRScheduler`.
+
+    Raises
+    ------
+    ValueError
+        If ``lr_lambda`` is a list whose length differs from the number of groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> from fastopt.optim.lr_scheduler import LambdaLR
+    >>> opt = SGD([np.zeros(2)], lr=0.1)
+    >>> scheduler = LambdaLR(opt, lambda epoch: 1.0 / (1 + epoch))
+    >>> scheduler.step()
+    >>> scheduler.get_last_lr()
+    [0.05]
     """
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
@@ -108,7 +187,37 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every ``step_size`` steps: ``lr_0 * gamma ** (t // step_size)``."""
+    r"""Multiply the rate by ``gamma`` every ``step_size`` steps.
+
+    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
+
+    with :math:`s` = ``step_size``.
+
+    Parameters
+    ----------
+    optimizer : fastopt.optim.Optimizer
+        Optimizer whose parameter groups' ``lr`` the schedule sets.
+    step_size : int
+        Number of steps between two decays. Must be >= 1.
+    gamma : float, default 0.1
+        Factor of each decay. Must be >= 0.
+    last_epoch : int, default -1
+        As in :class:`LRScheduler`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> from fastopt.optim.lr_scheduler import StepLR
+    >>> opt = SGD([np.zeros(2)], lr=1.0)
+    >>> scheduler = StepLR(opt, step_size=2, gamma=0.5)
+    >>> rates = []
+    >>> for _ in range(5):
+    ...     scheduler.step()
+    ...     rates.append(scheduler.get_last_lr()[0])
+    >>> rates
+    [1.0, 0.5, 0.5, 0.25, 0.25]
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         self.step_size = _check_int("step_size", step_size, 1)
@@ -127,6 +236,22 @@ class CosineAnnealingLR(LRScheduler):
     This is the closed form of ``torch.optim.lr_scheduler.CosineAnnealingLR``
     (Loshchilov & Hutter, "SGDR", 2017, without restarts). Past ``T_max`` it
     keeps following the cosine, as torch's closed form does.
+
+    Parameters
+    ----------
+    optimizer : fastopt.optim.Optimizer
+        Optimizer whose parameter groups' ``lr`` the schedule sets.
+    T_max : int
+        Number of steps of the half period. Must be >= 1.
+    eta_min : float, default 0
+        Rate reached after ``T_max`` steps. Must be >= 0.
+    last_epoch : int, default -1
+        As in :class:`LRScheduler`.
+
+    References
+    ----------
+    Loshchilov, I. and Hutter, F. "SGDR: Stochastic Gradient Descent with Warm
+    Restarts", ICLR 2017.
 
     Examples
     --------
@@ -158,6 +283,29 @@ class LinearLR(LRScheduler):
 
     With ``start_factor`` small and ``end_factor=1`` this is linear warm-up;
     after ``total_iters`` the factor stays at ``end_factor``.
+
+    Parameters
+    ----------
+    optimizer : fastopt.optim.Optimizer
+        Optimizer whose parameter groups' ``lr`` the schedule sets.
+    start_factor : float, default 1/3
+        Factor of the first step. Must be in (0, 1].
+    end_factor : float, default 1
+        Factor from step ``total_iters`` on. Must be in [0, 1].
+    total_iters : int, default 5
+        Number of steps of the ramp. Must be >= 1.
+    last_epoch : int, default -1
+        As in :class:`LRScheduler`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> from fastopt.optim.lr_scheduler import LinearLR
+    >>> opt = SGD([np.zeros(2)], lr=1.0)
+    >>> scheduler = LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> [round(scheduler.lr_at(t, 1.0), 4) for t in range(5)]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
     """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
@@ -178,6 +326,41 @@ class SequentialLR(LRScheduler):
     The usual warm-up then decay is
     ``SequentialLR(opt, [LinearLR(opt, 0.01, total_iters=w), CosineAnnealingLR(opt, T)], [w])``.
     Each scheduler counts its own steps from zero when it takes over, as in torch.
+
+    Parameters
+    ----------
+    optimizer : fastopt.optim.Optimizer
+        Optimizer whose parameter groups' ``lr`` the schedule sets.
+    schedulers : list of LRScheduler
+        Schedules bound to ``optimizer``, none of them a SequentialLR.
+    milestones : list of int
+        Increasing step counts at which the next schedule takes over, one fewer
+        than ``schedulers``.
+    last_epoch : int, default -1
+        As in :class:`LRScheduler`.
+
+    Raises
+    ------
+    ValueError
+        If the milestones are not increasing or not one fewer than the schedules,
+        or a schedule is bound to another optimizer.
+
+    Examples
+    --------
+    Two steps of linear warm-up, then a cosine decay over four steps:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import SGD
+    >>> from fastopt.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+    >>> opt = SGD([np.zeros(2)], lr=1.0)
+    >>> warmup = LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> scheduler = SequentialLR(opt, [warmup, CosineAnnealingLR(opt, T_max=4)], milestones=[2])
+    >>> rates = [scheduler.get_last_lr()[0]]
+    >>> for _ in range(6):
+    ...     scheduler.step()
+    ...     rates.append(round(scheduler.get_last_lr()[0], 4))
+    >>> rates
+    [0.5, 0.75, 1.0, 0.8536, 0.5, 0.1464, 0.0]
     """
 
     def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],

@@ -172,6 +172,19 @@ class NAdam(Optimizer):
     ----------
     Dozat, T. "Incorporating Nesterov Momentum into Adam", ICLR 2016 workshop.
     Loshchilov, I. and Hutter, F. "Decoupled Weight Decay Regularization", ICLR 2019.
+
+    Examples
+    --------
+    The state ``mu_product`` is a Python float, the product of the momentum schedule so far:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import NAdam
+    >>> w = np.array([1.0, -2.0])
+    >>> opt = NAdam([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     _ = opt.step([2 * w])
+    >>> w, round(opt.state_dict()["state"][0]["mu_product"], 4)
+    (array([ 0.7527, -1.7475]), 0.0912)
     """
 
     state_names = ("exp_avg", "exp_avg_sq")

@@ -13,6 +13,7 @@ from fastopt import _core
 from fastopt._exclusive import exclusive
 from fastopt._gpu import as_cupy, check_one_device, cuda_module, is_gpu_array
 from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim._step import StepResult, gradient_factor, needs_prepass
 
 
@@ -109,6 +110,7 @@ def _hyperparameters(group: dict[str, Any]) -> list[tuple[str, type, Any]]:
     return [(k, type(v), v) for k, v in group.items() if k != "params"]
 
 
+@fill_doc
 class Optimizer:
     """Base class: parameter groups, lazily created state, and the step driver.
 
@@ -129,6 +131,45 @@ class Optimizer:
     the callbacks' logs, and stops when it returns True. The callbacks'
     snapshots are copies of the parameters (not of the optimizer state), and
     a restore writes them back into the parameter arrays in place.
+
+    Parameters
+    ----------
+    {params}
+    defaults : dict
+        Default hyperparameters of the subclass, for the groups that do not set
+        their own. :meth:`check_group` validates them first.
+    {callbacks}
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is empty, a hyperparameter is out of range, or a
+        parameter appears twice.
+
+    Examples
+    --------
+    Early stopping on a loss that stops improving: after two epochs without
+    improvement the loop stops, and the parameters return to their value at the
+    best epoch (after two steps):
+
+    >>> import numpy as np
+    >>> from fastopt.callbacks import EarlyStopping
+    >>> from fastopt.optim import SGD
+    >>> w = np.array([4.0])
+    >>> opt = SGD([w], lr=0.1, callbacks=[EarlyStopping("loss", patience=2)])
+    >>> for epoch, loss in enumerate([3.0, 2.0, 2.5, 2.6, 1.0]):
+    ...     _ = opt.step([np.ones(1)])
+    ...     if opt.end_epoch(loss=loss):
+    ...         break
+    >>> epoch, w
+    (3, array([3.8]))
+
+    A step whose gradient is not finite changes nothing when ``check_finite`` is on:
+
+    >>> opt.step([np.array([np.inf])], check_finite=True)
+    StepResult(found_inf=True, grad_norm=inf)
+    >>> w
+    array([3.8])
     """
 
     state_names: ClassVar[tuple[str, ...]] = ()
@@ -167,19 +208,56 @@ class Optimizer:
     def check_group(self, group: dict[str, Any], prefix: str) -> None:
         """Validate and normalize ``group``'s hyperparameters in place.
 
-        ``prefix`` starts every error message (``"param_groups[1]."`` or empty).
+        Parameters
+        ----------
+        group : dict
+            Hyperparameters of one group, by name.
+        prefix : str
+            Start of every error message: ``"param_groups[1]."``, or empty for
+            the defaults.
         """
         raise NotImplementedError
 
     def init_state(self, group: dict[str, Any], param: np.ndarray) -> dict[str, Any]:
-        """Return the initial state of ``param``; by default zeros for every state name."""
+        """Create the state of ``param`` before its first step.
+
+        Parameters
+        ----------
+        group : dict
+            Hyperparameters of the group of ``param``.
+        param : numpy.ndarray
+            The parameter.
+
+        Returns
+        -------
+        dict
+            ``{"step": 0}`` and, by default, a zero array for each name in
+            ``state_names``.
+        """
         state: dict[str, Any] = {"step": 0}
         for name in self.state_names:
             state[name] = zeros_state(param)
         return state
 
     def update_group(self, group, params, grads, states, steps, grad_factor, validate_only) -> None:
-        """Run the fused kernel over one group (or only validate its arrays)."""
+        """Run the fused kernel over one group, or only validate its arrays.
+
+        Parameters
+        ----------
+        group : dict
+            Hyperparameters of the group.
+        params, grads : list of numpy.ndarray
+            The group's parameters that have a gradient, and their gradients.
+        states : list of dict
+            State of each of those parameters.
+        steps : list of int
+            Number of this update for each parameter, starting at 1.
+        grad_factor : float
+            Factor that the kernel applies to every gradient: ``1 / grad_scale``
+            times the clipping factor.
+        validate_only : bool
+            Check the arrays as the kernel would, and change nothing.
+        """
         raise NotImplementedError
 
     # -- public API ---------------------------------------------------------
@@ -335,11 +413,21 @@ class Optimizer:
             return result
 
     def end_epoch(self, **logs) -> bool:
-        """Run the callbacks' end-of-iteration hooks; return True when training should stop.
+        """Run the callbacks' end-of-iteration hooks and tell whether training should stop.
 
-        The keywords are the logs, for example ``end_epoch(loss=train_loss,
-        val_loss=validation_loss)``. The first call starts the callbacks. When a
-        callback requests a stop, :meth:`end_training` runs before this returns.
+        The first call starts the callbacks. When a callback requests a stop,
+        :meth:`end_training` runs before this returns.
+
+        Parameters
+        ----------
+        **logs
+            Values of this epoch that the callbacks read, for example
+            ``end_epoch(loss=train_loss, val_loss=validation_loss)``.
+
+        Returns
+        -------
+        bool
+            True when a callback requests a stop; always False without callbacks.
         """
         if not self.callbacks:
             return False

@@ -144,6 +144,20 @@ class RAdam(Optimizer):
     References
     ----------
     Liu, L. et al. "On the Variance of the Adaptive Learning Rate and Beyond", ICLR 2020.
+
+    Examples
+    --------
+    The first five steps, while the variance of the adaptive rate is intractable, are
+    steps of SGD with momentum; the sixth is the first rectified adaptive step:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import RAdam
+    >>> w = np.array([1.0, -2.0])
+    >>> opt = RAdam([w], lr=0.1)
+    >>> for _ in range(6):
+    ...     _ = opt.step([2 * w])
+    >>> w
+    array([ 0.1995, -0.4012])
     """
 
     state_names = ("exp_avg", "exp_avg_sq")

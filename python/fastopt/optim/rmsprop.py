@@ -144,6 +144,19 @@ class RMSprop(Optimizer):
     Tieleman, T. and Hinton, G. "Lecture 6.5 - RMSProp", COURSERA: Neural Networks for
     Machine Learning, 2012.
     Graves, A. "Generating Sequences With Recurrent Neural Networks", arXiv:1308.0850, 2013.
+
+    Examples
+    --------
+    ``centered`` and ``momentum`` add the state ``grad_avg`` and ``momentum_buffer``:
+
+    >>> import numpy as np
+    >>> from fastopt.optim import RMSprop
+    >>> w = np.array([1.0, -2.0])
+    >>> opt = RMSprop([w], lr=0.01, centered=True, momentum=0.9)
+    >>> for _ in range(3):
+    ...     _ = opt.step([2 * w])
+    >>> w, sorted(opt.state_dict()["state"][0])
+    (array([ 0.5497, -1.5407]), ['grad_avg', 'momentum_buffer', 'square_avg', 'step'])
     """
 
     state_names = ("square_avg", "momentum_buffer", "grad_avg")
