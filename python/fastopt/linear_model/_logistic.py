@@ -50,8 +50,9 @@ class LogisticRegression(LinearModelBase):
     l1_ratio : float, default 0.5
         L1 share of the penalty, in [0, 1]; used only with ``penalty="elasticnet"``.
     fit_intercept : bool, default True
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"}, \
-default "auto"
+        Fit an unpenalized intercept per class.
+    solver : str, default "auto"
+        One of "auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg" and "newton".
         "auto" uses newton for smooth penalties with two classes when
         ``n_features + fit_intercept <= 2000`` and there are at least twice as many samples,
         lbfgs for the other smooth cases, newton-cd for an L1 term with two classes and owlqn
@@ -75,7 +76,9 @@ default "auto"
         their log loss has not improved by a relative ``tol`` for ``n_iter_no_change``
         iterations, and keep the iterate with the lowest validation loss.
     validation_fraction : float, default 0.1
+        Share of the samples held out with ``early_stopping``, in (0, 1).
     n_iter_no_change : int, default 5
+        Iterations without improvement of the validation loss before stopping.
     random_state : int, RandomState or None, default None
         Seeds the validation split.
     verbose : int, default 0
@@ -104,6 +107,36 @@ default "auto"
     -----
     fastopt.exceptions.ConvergenceWarning
         When the solver stops at ``max_iter`` above the tolerance; the best iterate is kept.
+
+    See Also
+    --------
+    fastopt.online.SGDClassifier : Stochastic gradient descent for data streams.
+
+    References
+    ----------
+    Liu, D. C. and Nocedal, J. "On the limited memory BFGS method for large scale
+    optimization", Math. Programming 45, 1989 (solver "lbfgs").
+    Andrew, G. and Gao, J. "Scalable training of L1-regularized log-linear models",
+    ICML 2007 (solver "owlqn").
+    Beck, A. and Teboulle, M. "A fast iterative shrinkage-thresholding algorithm for
+    linear inverse problems", SIAM J. Imaging Sci. 2(1), 2009 (solver "fista").
+    Yuan, G.-X., Ho, C.-H. and Lin, C.-J. "An improved GLMNET for L1-regularized logistic
+    regression", JMLR 13, 2012 (solver "newton-cd").
+    Eisenstat, S. C. and Walker, H. F. "Choosing the forcing terms in an inexact Newton
+    method", SIAM J. Sci. Comput. 17(1), 1996 (the CG stopping rule of "newton-cg").
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> clf = LogisticRegression(alpha=1e-2).fit(X, y)
+    >>> clf.solver_, round(clf.score(X, y), 4)
+    ('newton', 0.8481)
+    >>> clf.predict_proba(X[:2])
+    array([[0.0459, 0.9541],
+           [0.5041, 0.4959]])
     """
 
     _estimator_type = "classifier"
@@ -135,7 +168,22 @@ default "auto"
         self._check_common_params()
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the model to ``X`` (n_samples, n_features) and class labels ``y``; return self.
+        """Fit the model to ``X`` and the class labels ``y``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Training data; dense float32/float64 arrays and CSR/CSC matrices are used
+            without a copy.
+        y : array_like of shape (n_samples,)
+            Class labels, at least two distinct values.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights, rescaled to sum to ``n_samples``; ones by default.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
 
         Raises
         ------
@@ -180,15 +228,37 @@ default "auto"
             return self
 
     def decision_function(self, X):
-        """Return the margins: shape (n,) for two classes (positive for ``classes_[1]``),
-        else (n, n_classes)."""
+        """Compute the margins ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One column per class, or with two classes one margin, positive for
+            ``classes_[1]``.
+        """
         X = self._check_predict_X(X)
         z = np.asarray(X @ self.coef_.T.astype(X.dtype, copy=False), dtype=np.float64)
         z = z + self.intercept_
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict_proba(self, X):
-        """Return class probabilities, shape (n, n_classes), columns ordered as ``classes_``."""
+        """Compute the class probabilities.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities, with the columns ordered as ``classes_``.
+        """
         z = self.decision_function(X)
         if z.ndim == 1:
             positive = expit(z)
@@ -196,20 +266,57 @@ default "auto"
         return softmax(z, axis=1)
 
     def predict_log_proba(self, X):
-        """Return the logarithm of :meth:`predict_proba`, computed without underflow."""
+        """Compute the logarithm of :meth:`predict_proba` without underflow.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities, with the columns ordered as ``classes_``.
+        """
         z = self.decision_function(X)
         if z.ndim == 1:
             return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
         return z - np.logaddexp.reduce(z, axis=1, keepdims=True)
 
     def predict(self, X):
-        """Return the class with the largest margin for each row of ``X``."""
+        """Predict the class with the largest margin for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels taken from ``classes_``.
+        """
         z = self.decision_function(X)
         index = (z > 0).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
         return self.classes_[index]
 
     def score(self, X, y, sample_weight=None):
-        """Return the (weighted) accuracy of :meth:`predict` on ``X`` against ``y``."""
+        """Compute the (weighted) accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+        y : array_like of shape (n_samples,)
+            True labels.
+        sample_weight : array_like of shape (n_samples,), optional
+            Weights of the samples in the mean; equal by default.
+
+        Returns
+        -------
+        float
+            Share of correct predictions, in [0, 1].
+        """
         correct = (self.predict(X) == np.asarray(y).ravel()).astype(np.float64)
         return float(np.average(correct, weights=sample_weight))
 

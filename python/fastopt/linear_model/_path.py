@@ -21,6 +21,28 @@ def alpha_max(objective, l1_ratio):
     :math:`\|\nabla_{coef} f(0, b^*)\|_\infty \le \alpha\, l1\_ratio`. For ``l1_ratio`` below
     1e-3 the value for ``l1_ratio = 1e-3`` is returned, since an L2 penalty never zeroes
     ``coef`` exactly.
+
+    Parameters
+    ----------
+    objective : GLMObjective
+        The data term :math:`f`, a ``fastopt.linear_model._objective.GLMObjective``.
+    l1_ratio : float
+        L1 share of the penalty, in [0, 1].
+
+    Returns
+    -------
+    float
+        The smallest penalty strength with ``coef = 0`` at the optimum.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import Lasso, alpha_max
+    >>> from fastopt.linear_model._objective import GLMObjective
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> round(alpha_max(GLMObjective(X, y, loss="logistic"), l1_ratio=1.0), 4)
+    0.2527
     """
     k, p = objective.n_outputs, objective.n_features
     w = np.zeros(objective.n_params)
@@ -51,6 +73,7 @@ def regularization_path(X, y, *, loss, l1_ratio, n_alphas=100, alpha_min_ratio=1
     Parameters
     ----------
     X : array_like or sparse matrix of shape (n_samples, n_features)
+        Training data.
     y : array_like of shape (n_samples,)
         Labels as the loss takes them: -1/+1 for "logistic", 0..K-1 for "multinomial", real
         targets for "squared" and "huber".
@@ -58,15 +81,23 @@ def regularization_path(X, y, *, loss, l1_ratio, n_alphas=100, alpha_min_ratio=1
     l1_ratio : float
         L1 share of the penalty, in [0, 1].
     n_alphas : int, default 100
+        Number of values in the grid, when ``alphas`` is not given.
     alpha_min_ratio : float, default 1e-3
         Smallest alpha of the grid relative to alpha_max, in (0, 1].
     alphas : array_like, optional
         The grid itself (sorted in decreasing order before solving).
     solver : str, default "auto"
-        As in :func:`fastopt.linear_model._solve.solve`.
-    sample_weight, fit_intercept, n_classes, huber_delta
-        As in :class:`GLMObjective`.
+        As in :class:`LogisticRegression`.
+    sample_weight : array_like of shape (n_samples,), optional
+        Non-negative weights, rescaled to sum to ``n_samples``.
+    fit_intercept : bool, default True
+        Fit unpenalized intercepts.
+    n_classes : int, optional
+        Number of classes K for "multinomial"; max(y) + 1 by default.
+    huber_delta : float, default 1.0
+        Threshold of the Huber loss.
     tol : float, default 1e-6
+        Relative tolerance of each solve, as in :class:`LogisticRegression`.
     max_iter : int, default 1000
         Per alpha.
 
@@ -74,11 +105,32 @@ def regularization_path(X, y, *, loss, l1_ratio, n_alphas=100, alpha_min_ratio=1
     -------
     alphas : ndarray of shape (n_alphas,)
         Decreasing.
-    coefs : ndarray of shape (n_alphas, n_features), or (n_alphas, K, n_features) for
-        "multinomial"
-    intercepts : ndarray of shape (n_alphas,), or (n_alphas, K)
+    coefs : ndarray of shape (n_alphas, n_features) or (n_alphas, K, n_features)
+        Coefficients at each alpha; the second shape is for "multinomial".
+    intercepts : ndarray of shape (n_alphas,) or (n_alphas, K)
+        Intercepts at each alpha.
     n_iters : ndarray of int, shape (n_alphas,)
         Solver iterations per alpha.
+
+    References
+    ----------
+    Friedman, J., Hastie, T. and Tibshirani, R. "Regularization paths for generalized
+    linear models via coordinate descent", J. Stat. Softw. 33(1), 2010.
+
+    Examples
+    --------
+    The number of nonzero coefficients grows as alpha decreases:
+
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import regularization_path
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> alphas, coefs, intercepts, n_iters = regularization_path(
+    ...     X, y, loss="logistic", l1_ratio=1.0, n_alphas=5)
+    >>> alphas
+    array([0.2527, 0.0449, 0.008 , 0.0014, 0.0003])
+    >>> (coefs != 0).sum(axis=1)
+    array([ 0,  7, 11, 13, 13])
     """
     X = check_X(X)
     sample_weight = check_sample_weight(sample_weight, X.shape[0])

@@ -25,8 +25,9 @@ from fastopt.linear_model._base import (
 
 _COMMON_PARAMETERS = """
     fit_intercept : bool, default True
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"}, \
-default "auto"
+        Fit an unpenalized intercept.
+    solver : str, default "auto"
+        One of "auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg" and "newton".
         "auto" uses newton without an L1 term when ``n_features + fit_intercept <= 2000`` and
         there are at least twice as many samples, lbfgs for the other problems without an L1
         term, and newton-cd with one. "newton" solves with the dense Hessian (a Cholesky
@@ -45,7 +46,9 @@ default "auto"
         not improved by a relative ``tol`` for ``n_iter_no_change`` iterations, and keep the
         iterate with the lowest validation error.
     validation_fraction : float, default 0.1
+        Share of the samples held out with ``early_stopping``, in (0, 1).
     n_iter_no_change : int, default 5
+        Iterations without improvement of the validation error before stopping.
     random_state : int, RandomState or None, default None
         Seeds the validation split.
     verbose : int, default 0
@@ -71,6 +74,17 @@ default "auto"
     fastopt.exceptions.ConvergenceWarning
         When the solver stops at ``max_iter`` above the tolerance; the best iterate is kept.
 """
+# The solvers' papers, listed under each estimator after its parameters.
+_REFERENCES = """
+    References
+    ----------
+    Liu, D. C. and Nocedal, J. "On the limited memory BFGS method for large scale
+    optimization", Math. Programming 45, 1989 (solver "lbfgs").
+    Beck, A. and Teboulle, M. "A fast iterative shrinkage-thresholding algorithm for
+    linear inverse problems", SIAM J. Imaging Sci. 2(1), 2009 (solver "fista").
+    Yuan, G.-X., Ho, C.-H. and Lin, C.-J. "An improved GLMNET for L1-regularized logistic
+    regression", JMLR 13, 2012 (solver "newton-cd").
+"""
 
 
 class _LeastSquares(LinearModelBase):
@@ -86,7 +100,22 @@ class _LeastSquares(LinearModelBase):
         self._check_common_params()
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the model to ``X`` (n_samples, n_features) and real targets ``y``; return self.
+        """Fit the model to ``X`` and the real targets ``y``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Training data; dense float32/float64 arrays and CSR/CSC matrices are used
+            without a copy.
+        y : array_like of shape (n_samples,)
+            Finite real targets.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights, rescaled to sum to ``n_samples``; ones by default.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
 
         Raises
         ------
@@ -120,13 +149,39 @@ class _LeastSquares(LinearModelBase):
         return np.concatenate([self.coef_, [self.intercept_]])
 
     def predict(self, X):
-        """Return ``X @ coef_ + intercept_``."""
+        """Predict ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted targets.
+        """
         X = self._check_predict_X(X)
         return np.asarray(X @ self.coef_.astype(X.dtype, copy=False),
                           dtype=np.float64).reshape(-1) + self.intercept_
 
     def score(self, X, y, sample_weight=None):
-        """Return the coefficient of determination R^2 of :meth:`predict` (weighted)."""
+        """Compute the coefficient of determination :math:`R^2` of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+        y : array_like of shape (n_samples,)
+            True targets.
+        sample_weight : array_like of shape (n_samples,), optional
+            Weights of the samples in both means; equal by default.
+
+        Returns
+        -------
+        float
+            :math:`1 - \\sum_i s_i r_i^2 / \\sum_i s_i (y_i - \\bar y)^2`, 1.0 for a perfect fit.
+        """
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         residual = y - self.predict(X)
         mean = np.average(y, weights=sample_weight)
@@ -138,13 +193,25 @@ class _LeastSquares(LinearModelBase):
 
 
 class LinearRegression(_LeastSquares):
-    __doc__ = r"""Ordinary least squares, ``(1/n) sum_i s_i (x_i . coef + intercept - y_i)^2 / 2``.
+    __doc__ = r"""Ordinary least squares, fitted by an iterative solver.
 
-    The unpenalized problem is solved iteratively (L-BFGS), so with collinear features it
-    returns one of the minimizers, reached from ``coef = 0``.
+    Minimizes :math:`\frac{1}{n} \sum_i s_i \tfrac12 (x_i^T coef + intercept - y_i)^2`.
+    The problem is solved iteratively from ``coef = 0``, so with collinear features it
+    returns one of the minimizers.
 
     Parameters
-    ----------""" + _COMMON_PARAMETERS
+    ----------""" + _COMMON_PARAMETERS + _REFERENCES + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5))
+    >>> y = X @ np.array([1.5, 0.0, -2.0, 0.0, 0.5]) + 3.0
+    >>> from fastopt.linear_model import LinearRegression
+    >>> model = LinearRegression().fit(X, y)
+    >>> bool(np.allclose(model.coef_, [1.5, 0.0, -2.0, 0.0, 0.5])), round(model.intercept_, 4)
+    (True, 3.0)
+    """
 
     def __init__(self, *, fit_intercept=True, solver="auto", tol=1e-6, max_iter=1000,
                  warm_start=False, early_stopping=False, validation_fraction=0.1,
@@ -178,7 +245,17 @@ class Ridge(_LeastSquares):
     Parameters
     ----------
     alpha : float, default 1e-4
-        Penalty strength, >= 0.""" + _COMMON_PARAMETERS
+        Penalty strength, >= 0.""" + _COMMON_PARAMETERS + _REFERENCES + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5))
+    >>> y = X @ np.array([1.5, 0.0, -2.0, 0.0, 0.5]) + 3.0
+    >>> from fastopt.linear_model import Ridge
+    >>> Ridge(alpha=0.1).fit(X, y).coef_
+    array([ 1.3218,  0.0046, -1.7702, -0.0344,  0.4505])
+    """
 
     def __init__(self, alpha=1e-4, *, fit_intercept=True, solver="auto", tol=1e-6,
                  max_iter=1000, warm_start=False, early_stopping=False,
@@ -210,7 +287,20 @@ class Lasso(_LeastSquares):
     Parameters
     ----------
     alpha : float, default 1.0
-        Penalty strength, >= 0.""" + _COMMON_PARAMETERS
+        Penalty strength, >= 0.""" + _COMMON_PARAMETERS + _REFERENCES + """
+    Examples
+    --------
+    The L1 penalty sets the coefficients of the two unused features to exactly zero:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5))
+    >>> y = X @ np.array([1.5, 0.0, -2.0, 0.0, 0.5]) + 3.0
+    >>> from fastopt.linear_model import Lasso
+    >>> model = Lasso(alpha=0.1).fit(X, y)
+    >>> model.coef_, model.solver_
+    (array([ 1.3734,  0.    , -1.8668,  0.    ,  0.4075]), 'newton-cd')
+    """
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto", tol=1e-6,
                  max_iter=1000, warm_start=False, early_stopping=False,
@@ -234,8 +324,9 @@ class Lasso(_LeastSquares):
 
 
 class ElasticNet(_LeastSquares):
-    __doc__ = r"""Least squares with the penalty
-    ``alpha * (l1_ratio ||coef||_1 + (1 - l1_ratio) / 2 ||coef||^2)``.
+    __doc__ = r"""Least squares with an elastic-net penalty, a mix of L1 and L2.
+
+    The penalty is ``alpha * (l1_ratio ||coef||_1 + (1 - l1_ratio) / 2 ||coef||^2)``.
 
     ``alpha`` and ``l1_ratio`` are the same as in scikit-learn's ``ElasticNet`` and Spark's
     ``LinearRegression(regParam=alpha, elasticNetParam=l1_ratio, standardization=False)``.
@@ -245,7 +336,17 @@ class ElasticNet(_LeastSquares):
     alpha : float, default 1.0
         Penalty strength, >= 0.
     l1_ratio : float, default 0.5
-        L1 share of the penalty, in [0, 1].""" + _COMMON_PARAMETERS
+        L1 share of the penalty, in [0, 1].""" + _COMMON_PARAMETERS + _REFERENCES + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5))
+    >>> y = X @ np.array([1.5, 0.0, -2.0, 0.0, 0.5]) + 3.0
+    >>> from fastopt.linear_model import ElasticNet
+    >>> ElasticNet(alpha=0.1, l1_ratio=0.5).fit(X, y).coef_
+    array([ 1.3513,  0.    , -1.8157,  0.    ,  0.4305])
+    """
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, solver="auto",
                  tol=1e-6, max_iter=1000, warm_start=False, early_stopping=False,
