@@ -68,12 +68,16 @@ def read_ctr_csv(path_or_file, label_column, n_bits=20, *, seed=0, alternate_sig
         Name or position of the label column; its values must be numbers.
     n_bits : int, default 20
         The rows have ``2**n_bits`` columns.
-    seed, alternate_sign
+    seed : int, default 0
+        As in :class:`FeatureHasher`.
+    alternate_sign : bool, default True
         As in :class:`FeatureHasher`.
     numeric_columns : sequence of str or int
-        Columns treated as numbers. With ``numeric="token"`` each value is hashed as
-        the token ``"column=value"``, like a category. With ``numeric="value"`` the token
-        is ``"column"`` and the parsed number is its value.
+        Columns treated as numbers.
+    numeric : {"token", "value"}, default "token"
+        With "token" each value of a numeric column is hashed as the token
+        ``"column=value"``, like a category. With "value" the token is ``"column"`` and
+        the parsed number is its value.
     skip_columns : sequence of str or int
         Columns to ignore, such as a row id.
     delimiter : str, default ","
@@ -83,6 +87,7 @@ def read_ctr_csv(path_or_file, label_column, n_bits=20, *, seed=0, alternate_sig
     chunk_rows : int, default 100000
         Maximum number of rows per chunk.
     encoding : str, default "utf-8"
+        Text encoding of a path; an open file keeps its own.
 
     Yields
     ------
@@ -94,6 +99,16 @@ def read_ctr_csv(path_or_file, label_column, n_bits=20, *, seed=0, alternate_sig
     ValueError
         On a row with the wrong number of fields, an invalid label or numeric value
         (the message names the file, the line and the column), or an unknown column.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.online import read_ctr_csv
+    >>> chunks = read_ctr_csv(os.path.join(DATA_DIR, "ctr", "avazu_sample.txt"), "click",
+    ...                       n_bits=18, skip_columns=["id"], chunk_rows=50)
+    >>> X, y = next(chunks)
+    >>> X.shape, y.shape
+    ((50, 262144), (50,))
     """
     n_bits = _check_n_bits(n_bits)
     seed = _check_seed(seed)

@@ -12,13 +12,17 @@ __all__ = ["FTRLClassifier"]
 
 
 class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
-    """Logistic regression trained by FTRL-Proximal with per-coordinate learning rates.
+    r"""Logistic regression trained by FTRL-Proximal with per-coordinate learning rates.
 
-    For each nonzero coordinate of a row, with gradient ``g_i`` of the log-loss::
+    For each nonzero coordinate :math:`i` of a row, with gradient :math:`g_i` of the log-loss:
 
-        sigma_i = (sqrt(n_i + g_i^2) - sqrt(n_i)) / alpha
-        z_i <- z_i + g_i - sigma_i * w_i,   n_i <- n_i + g_i^2
-        w_i = 0 if |z_i| <= l1, else -(z_i - sign(z_i) * l1) / ((beta + sqrt(n_i)) / alpha + l2)
+    .. math::
+
+        \sigma_i = (\sqrt{n_i + g_i^2} - \sqrt{n_i}) / \alpha, \quad
+        z_i \leftarrow z_i + g_i - \sigma_i w_i, \quad n_i \leftarrow n_i + g_i^2, \\
+        w_i = \begin{cases} 0 & |z_i| \le \lambda_1 \\
+        -\dfrac{z_i - \operatorname{sign}(z_i) \lambda_1}{(\beta + \sqrt{n_i}) / \alpha
+        + \lambda_2} & \text{otherwise} \end{cases}
 
     so L1 gives exact zeros and a coordinate that no row touched stays zero. More than two
     classes are trained one-vs-rest.
@@ -34,15 +38,21 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
     shuffle : bool, default True
         Permute the rows at each epoch, with a generator seeded by ``random_state``.
     random_state : int, numpy.random.Generator or None
+        Seed of the permutations and of the validation split.
     fit_intercept : bool, default True
         Learn an intercept, updated as a coordinate with value 1 and no penalty.
     class_weight : dict, "balanced" or None
         As in :class:`SGDClassifier`.
     tol : float or None, default None
         With a number, stop after ``n_iter_no_change`` epochs without improvement by ``tol``.
-    early_stopping, validation_fraction, n_iter_no_change
+    early_stopping : bool, default False
+        As in :class:`SGDClassifier`.
+    validation_fraction : float, default 0.1
+        As in :class:`SGDClassifier`.
+    n_iter_no_change : int, default 5
         As in :class:`SGDClassifier`.
     warm_start : bool, default False
+        Continue from the current model on :meth:`fit` and :meth:`fit_stream`.
     verbose : int, default 0
         Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
         pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
@@ -53,6 +63,16 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
     ----------
     H. B. McMahan et al., "Ad click prediction: a view from the trenches", KDD 2013,
     Algorithm 1.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.online import FTRLClassifier
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> clf = FTRLClassifier(alpha=0.5, l1=5.0, epochs=5, random_state=0).fit(X, y)
+    >>> round(clf.score(X, y), 4), clf.coef_.shape
+    (0.8444, (1, 13))
     """
 
     _estimator_type = "classifier"
@@ -89,10 +109,32 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
                             fit_intercept=self.fit_intercept)
 
     def predict_proba(self, X):
-        """Return class probabilities, shape (n, n_classes)."""
+        """Compute the class probabilities.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities, with the columns ordered as ``classes_``.
+        """
         return self._probabilities(X)
 
     def predict_log_proba(self, X):
-        """Return the logarithm of :meth:`predict_proba`."""
+        """Compute the logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities, -inf where a probability is 0, with the columns ordered as ``classes_``.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))

@@ -31,6 +31,19 @@ def murmurhash3_32(key, seed=0):
         A str is hashed as its UTF-8 bytes.
     seed : int, default 0
         Seed in ``[0, 2**32 - 1]``.
+
+    Returns
+    -------
+    int
+        The hash, in ``[0, 2**32 - 1]``.
+
+    Examples
+    --------
+    A str and its UTF-8 bytes hash alike:
+
+    >>> from fastopt.online import murmurhash3_32
+    >>> murmurhash3_32("fastopt"), murmurhash3_32(b"fastopt")
+    (3535427820, 3535427820)
     """
     return _core.murmurhash3_32(key, _check_seed(seed))
 
@@ -80,6 +93,19 @@ class FeatureHasher:
 
     Tokens that land in the same column are summed, so a column may hold an
     explicit zero when signed values cancel.
+
+    References
+    ----------
+    Weinberger, K., Dasgupta, A., Langford, J., Smola, A. and Attenberg, J. "Feature
+    hashing for large scale multitask learning", ICML 2009.
+
+    Examples
+    --------
+    >>> from fastopt.online import FeatureHasher
+    >>> hasher = FeatureHasher(n_bits=10)
+    >>> X = hasher.transform([{"city": "Paris", "clicks": 3.0}, ["ad=42", ("hour", 0.5)]])
+    >>> X.shape, X.nnz
+    ((2, 1024), 4)
     """
 
     def __init__(self, n_bits=20, seed=0, alternate_sign=True):
@@ -95,6 +121,16 @@ class FeatureHasher:
     def transform(self, rows):
         """Hash ``rows`` into a CSR matrix of shape ``(n_rows, 2**n_bits)``, float64.
 
+        Parameters
+        ----------
+        rows : iterable
+            Rows of tokens, ``(token, value)`` pairs or dicts, as described above.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of shape (n_rows, 2**n_bits)
+            The hashed rows, float64.
+
         Raises
         ------
         TypeError
@@ -108,11 +144,33 @@ class FeatureHasher:
         return csr_from_hashed(indptr, indices, data, n_bits)
 
     def get_params(self, deep=True):
-        """Return the constructor arguments as a dict."""
+        """Return the constructor arguments as a dict.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn compatibility; there are no nested estimators.
+
+        Returns
+        -------
+        dict
+            ``n_bits``, ``seed`` and ``alternate_sign``.
+        """
         return {"n_bits": self.n_bits, "seed": self.seed, "alternate_sign": self.alternate_sign}
 
     def set_params(self, **params):
-        """Set constructor arguments by name; return self."""
+        """Set constructor arguments by name.
+
+        Parameters
+        ----------
+        **params
+            New values of ``n_bits``, ``seed`` or ``alternate_sign``.
+
+        Returns
+        -------
+        self
+            The hasher.
+        """
         for name, value in params.items():
             if name not in ("n_bits", "seed", "alternate_sign"):
                 raise ValueError(f"invalid parameter {name!r} for FeatureHasher")

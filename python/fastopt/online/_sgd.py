@@ -29,6 +29,7 @@ _SGD_PARAMETERS_DOC = """
     l1_ratio : float, default 0.15
         Share of L1 in the elastic net, used with ``penalty="elasticnet"``.
     fit_intercept : bool, default True
+        Learn an unpenalized intercept.
     max_iter : int, default 1000
         Maximum number of epochs (passes over the training data) of :meth:`fit`.
     tol : float or None, default 1e-3
@@ -50,7 +51,14 @@ _SGD_PARAMETERS_DOC = """
         Hold out ``validation_fraction`` of the rows (stratified for the classifier) and stop
         on the validation score of :meth:`score` instead of the training loss.
     validation_fraction : float, default 0.1
+        Share of the rows held out with ``early_stopping``, in (0, 1).
     n_iter_no_change : int, default 5
+        Epochs without improvement by ``tol`` before stopping (or, with "adaptive", before
+        the step size is divided by 5).
+"""
+
+# The parameters after class_weight, which only the classifier takes.
+_SGD_PARAMETERS_DOC_END = """\
     warm_start : bool, default False
         Continue from the current model on :meth:`fit` and :meth:`fit_stream`.
     average : bool or int, default False
@@ -171,10 +179,32 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
         + """    class_weight : dict, "balanced" or None
         Weight of each class, multiplied into the sample weights. "balanced" uses
         ``n_samples / (n_classes * count(class))`` and is available in :meth:`fit` only.
-
+"""
+        + _SGD_PARAMETERS_DOC_END
+        + """
     Attributes
     ----------
     classes_, coef_ (n_classes or 1, n_features), intercept_, n_iter_, t_, loss_curve_
+
+    References
+    ----------
+    Bottou, L. "Stochastic gradient descent tricks", Neural Networks: Tricks of the
+    Trade, 2012.
+    Tsuruoka, Y., Tsujii, J. and Ananiadou, S. "Stochastic gradient descent training for
+    L1-regularized log-linear models with cumulative penalty", ACL 2009.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.online import SGDClassifier
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> clf = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+    >>> round(clf.score(X, y), 4)
+    0.7741
+    >>> clf.predict_proba(X[:2])
+    array([[0.0001, 0.9999],
+           [0.9528, 0.0472]])
     """
     )
 
@@ -210,13 +240,35 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
         self.callbacks = callbacks
 
     def predict_proba(self, X):
-        """Return class probabilities, shape (n, n_classes); only for ``loss="log_loss"``."""
+        """Compute the class probabilities; only for ``loss="log_loss"``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities, with the columns ordered as ``classes_``.
+        """
         if self.loss != "log_loss":
             raise AttributeError(f"predict_proba needs loss='log_loss', got loss={self.loss!r}")
         return self._probabilities(X)
 
     def predict_log_proba(self, X):
-        """Return the logarithm of :meth:`predict_proba`."""
+        """Compute the logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities, -inf where a probability is 0, with the columns ordered as ``classes_``.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -232,10 +284,20 @@ class SGDRegressor(_SGDModel):
     Parameters
     ----------"""
         + _SGD_PARAMETERS_DOC
+        + _SGD_PARAMETERS_DOC_END
         + """
     Attributes
     ----------
     coef_ (n_features,), intercept_ (1,), n_iter_, t_, loss_curve_
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.online import SGDRegressor
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> round(SGDRegressor(random_state=0).fit(X, y).score(X, y), 4)
+    0.5338
     """
     )
 
@@ -291,11 +353,37 @@ class SGDRegressor(_SGDModel):
         return super().coef_[0]
 
     def predict(self, X):
-        """Return ``X @ coef_ + intercept_``."""
+        """Predict ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted targets.
+        """
         return self._decision(X)[:, 0]
 
     def score(self, X, y, sample_weight=None):
-        """Return the coefficient of determination R^2 of :meth:`predict` on ``X``."""
+        """Compute the coefficient of determination :math:`R^2` of :meth:`predict` on ``X``.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+        y : array_like of shape (n_samples,)
+            True targets.
+        sample_weight : array_like of shape (n_samples,), optional
+            Weights of the samples; equal by default.
+
+        Returns
+        -------
+        float
+            1.0 for a perfect fit; 0.0 when ``y`` is constant.
+        """
         y = np.asarray(y, dtype=np.float64)
         weights = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         residual = np.sum(weights * (y - self.predict(X)) ** 2)
@@ -303,12 +391,42 @@ class SGDRegressor(_SGDModel):
         return float(1.0 - residual / total) if total > 0 else 0.0
 
     def fit(self, X, y, sample_weight=None):
-        """Train on ``X``, ``y`` for up to ``max_iter`` epochs; return self."""
+        """Train on ``X``, ``y`` for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Training rows; CSR with float32/float64 data is used without a copy.
+        y : array_like of shape (n_samples,)
+            Real targets.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights of the rows' losses; ones by default.
+
+        Returns
+        -------
+        self
+            The trained estimator.
+        """
         with exclusive(self, "fit"):
             return self._fit_arrays(X, y, sample_weight)
 
     def partial_fit(self, X, y, sample_weight=None):
-        """Make one pass over the rows of ``X`` in order, updating the model; return self."""
+        """Make one pass over the rows of ``X`` in order, updating the model.
+
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+            Training rows; CSR with float32/float64 data is used without a copy.
+        y : array_like of shape (n_samples,)
+            Real targets.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights of the rows' losses; ones by default.
+
+        Returns
+        -------
+        self
+            The trained estimator.
+        """
         with exclusive(self, "partial_fit"):
             return self._partial_fit_arrays(X, y, sample_weight)
 
