@@ -81,39 +81,3 @@ html_theme_options = {
 }
 html_static_path = []
 
-
-def _join_continued_lines(app, what, name, obj, options, lines):
-    """Join docstring lines that end in a backslash.
-
-    In a raw docstring (``r\"\"\"...\"\"\"``) a backslash before the newline stays in the text
-    instead of joining the lines, so a long numpydoc type line wrapped that way would render
-    as a broken definition list. A LaTeX line break (two backslashes) is left alone.
-    """
-    i = 0
-    while i < len(lines) - 1:
-        line = lines[i]
-        if line.endswith("\\") and not line.endswith("\\\\"):
-            lines[i] = line[:-1] + lines.pop(i + 1).lstrip()
-        else:
-            i += 1
-
-
-# NOTE: two docstrings outside the documented modules' reach make docutils fail: a period
-# inside a literal cuts autosummary's one-line summary of LinearRegression, and ``|z_j|``
-# reads as a substitution. Each entry rewrites the rendered text only; delete it once the
-# docstring itself is fixed.
-_RENDERING_FIXES = {
-    "fastopt.linear_model.LinearRegression": [("(x_i . coef", "(x_i @ coef")],
-    "fastopt.online.FTRLProximal.coef_": [("where |z_j| <= l1", "where ``|z_j| <= l1``")],
-}
-
-
-def _apply_rendering_fixes(app, what, name, obj, options, lines):
-    for old, new in _RENDERING_FIXES.get(name, ()):
-        lines[:] = [line.replace(old, new) for line in lines]
-
-
-def setup(app):
-    # Before numpydoc (priority 500) parses the sections.
-    app.connect("autodoc-process-docstring", _join_continued_lines, priority=100)
-    app.connect("autodoc-process-docstring", _apply_rendering_fixes, priority=100)

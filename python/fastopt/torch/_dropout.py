@@ -35,17 +35,57 @@ class DropoutFunction(torch.autograd.Function):
     ``DropoutFunction.apply(x, p, seed, offset)`` returns ``x * m`` with the mask of
     :func:`fastopt.nn.dropout`; the backward pass multiplies the gradient by the same ``m`` and
     stores nothing per element.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastopt.torch import DropoutFunction
+    >>> x = torch.ones(4, requires_grad=True)
+    >>> y = DropoutFunction.apply(x, 0.5, 7, 0)
+    >>> y.sum().backward()
+    >>> y.detach(), x.grad
+    (tensor([2., 2., 0., 0.]), tensor([2., 2., 0., 0.]))
     """
 
     @staticmethod
     def forward(ctx, x, p, seed, offset):
-        """Return ``x`` with the mask of (seed, offset) applied, keeping only the scalars."""
+        """Return ``x`` with the mask of (seed, offset) applied, keeping only the scalars.
+
+        Parameters
+        ----------
+        ctx : torch.autograd.function.FunctionCtx
+            Context that keeps ``p``, ``seed`` and ``offset`` for the backward pass.
+        x : torch.Tensor
+            Input, float32 or float64.
+        p : float
+            Drop probability in [0, 1).
+        seed, offset : int
+            Key and stream offset of the Philox generator.
+
+        Returns
+        -------
+        torch.Tensor
+            ``x`` times the mask, whose kept entries are ``1 / (1 - p)``.
+        """
         ctx.p, ctx.seed, ctx.offset = p, seed, offset
         return _apply(x.detach(), p, seed, offset, backward=False)
 
     @staticmethod
     def backward(ctx, grad):
-        """Return the gradient times the regenerated mask; p, seed and offset get none."""
+        """Return the gradient times the regenerated mask; p, seed and offset get none.
+
+        Parameters
+        ----------
+        ctx : torch.autograd.function.FunctionCtx
+            Context saved by :meth:`forward`.
+        grad : torch.Tensor
+            Gradient of the output.
+
+        Returns
+        -------
+        tuple
+            The gradient of ``x``, then None for ``p``, ``seed`` and ``offset``.
+        """
         return _apply(grad, ctx.p, ctx.seed, ctx.offset, backward=True), None, None, None
 
 
@@ -54,6 +94,46 @@ def dropout(x: torch.Tensor, p: float = 0.5, *, seed: int, offset: int = 0, trai
 
     The same (seed, offset) gives the same mask as :func:`fastopt.nn.dropout` on the NumPy or
     CuPy view of ``x``. With ``training=False`` or ``p = 0`` the input is returned unchanged.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Input, float32 or float64.
+    p : float, default 0.5
+        Drop probability in [0, 1).
+    seed : int
+        Key of the Philox generator, in [0, 2**64).
+    offset : int, default 0
+        Stream offset; a new offset gives an independent mask.
+    training : bool, default True
+        Apply the mask; False returns ``x``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` with each entry zeroed with probability ``p`` and the others scaled by
+        ``1 / (1 - p)``.
+
+    References
+    ----------
+    Srivastava, N., Hinton, G., Krizhevsky, A., Sutskever, I. and Salakhutdinov, R.
+    "Dropout: a simple way to prevent neural networks from overfitting", JMLR 15, 2014.
+    Salmon, J. K., Moraes, M. A., Dror, R. O. and Shaw, D. E. "Parallel random numbers:
+    as easy as 1, 2, 3", SC 2011 (the Philox generator).
+
+    Examples
+    --------
+    The mask equals the one of :func:`fastopt.nn.dropout` for the same seed and offset:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> import fastopt
+    >>> from fastopt.torch import dropout
+    >>> y = dropout(torch.ones(8, dtype=torch.float64), 0.5, seed=7)
+    >>> y
+    tensor([2., 2., 0., 0., 0., 2., 0., 2.], dtype=torch.float64)
+    >>> bool(np.array_equal(y.numpy(), fastopt.nn.dropout(np.ones(8), 0.5, seed=7)))
+    True
     """
     _check_tensor("x", x)
     p = check_probability(p)
@@ -77,6 +157,17 @@ class Dropout(torch.nn.Module):
         Drop probability in [0, 1).
     seed : int, default 0
         Key of the Philox generator, in [0, 2**64).
+
+    Examples
+    --------
+    Successive calls advance the offset, so they draw different masks:
+
+    >>> import torch
+    >>> from fastopt.torch import Dropout
+    >>> layer = Dropout(0.25, seed=3)
+    >>> first, second = layer(torch.ones(6)), layer(torch.ones(6))
+    >>> torch.equal(first, second), int(layer.offset)
+    (False, 2)
     """
 
     def __init__(self, p: float = 0.5, seed: int = 0):

@@ -58,6 +58,7 @@ class LBFGS(torch.optim.Optimizer):
     history_size : int, default 100
         Curvature pairs kept, at most 256.
     line_search_fn : None or "strong_wolfe"
+        Without a line search every iteration takes the step ``lr``, as in torch.
 
     Notes
     -----
@@ -70,6 +71,33 @@ class LBFGS(torch.optim.Optimizer):
     ``state_dict()`` stores torch's entries (``func_evals``, ``n_iter``, ``d``,
     ``t``, ``old_dirs``, ``old_stps``, ``ro``, ``H_diag``, ``prev_flat_grad``,
     ``prev_loss``), so a run can continue in either class.
+
+    References
+    ----------
+    Liu, D. C. and Nocedal, J. "On the limited memory BFGS method for large scale
+    optimization", Math. Programming 45, 1989.
+    More, J. J. and Thuente, D. J. "Line search algorithms with guaranteed sufficient
+    decrease", ACM Trans. Math. Software 20(3), 1994.
+
+    Examples
+    --------
+    Minimize the quadratic :math:`\frac12 x^\top A x - b^\top x`, whose minimizer solves
+    :math:`A x = b`:
+
+    >>> import torch
+    >>> from fastopt.torch import LBFGS
+    >>> A = torch.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=torch.float64)
+    >>> b = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    >>> x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    >>> opt = LBFGS([x], line_search_fn="strong_wolfe")
+    >>> def closure():
+    ...     opt.zero_grad()
+    ...     loss = 0.5 * x @ A @ x - b @ x
+    ...     loss.backward()
+    ...     return loss
+    >>> _ = opt.step(closure)
+    >>> x.detach()
+    tensor([ 0.6000, -0.8000], dtype=torch.float64)
     """
 
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
@@ -150,7 +178,19 @@ class LBFGS(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure):
-        """Run up to ``max_iter`` iterations; return the loss of the first closure call."""
+        """Run up to ``max_iter`` iterations; return the loss of the first closure call.
+
+        Parameters
+        ----------
+        closure : callable
+            Function that zeroes the gradients, computes the loss, calls ``backward``
+            and returns the loss.
+
+        Returns
+        -------
+        torch.Tensor
+            The loss at the parameters before this call.
+        """
         if closure is None:
             raise ValueError("closure: LBFGS needs a closure that returns the loss, got None")
         group = self.param_groups[0]
@@ -284,7 +324,13 @@ class LBFGS(torch.optim.Optimizer):
         return self._history
 
     def state_dict(self):
-        """Return the state in torch.optim.LBFGS's layout, curvature pairs included."""
+        """Return the state in torch.optim.LBFGS's layout, curvature pairs included.
+
+        Returns
+        -------
+        dict
+            ``"state"`` and ``"param_groups"``, as torch saves them.
+        """
         saved = super().state_dict()
         if self._history is not None and 0 in saved["state"]:
             entry = dict(saved["state"][0])
@@ -297,7 +343,13 @@ class LBFGS(torch.optim.Optimizer):
         return saved
 
     def load_state_dict(self, state_dict) -> None:
-        """Load a state dict of this class or of ``torch.optim.LBFGS``."""
+        """Load a state dict of this class or of ``torch.optim.LBFGS``.
+
+        Parameters
+        ----------
+        state_dict : dict
+            A dict returned by ``state_dict()`` of either class.
+        """
         super().load_state_dict(state_dict)
         state = self.state[self._params[0]]
         steps = state.pop("old_stps", None) or []

@@ -49,16 +49,46 @@ class SGD(Optimizer):
     Parameters
     ----------
     params : iterable of tensors or of dicts (parameter groups)
-    lr : float, default 1e-3
-    momentum : float, default 0
-    dampening : float, default 0, in [0, 1]
-    weight_decay : float, default 0; L2 penalty added to the gradient
-    nesterov : bool, default False; requires ``momentum > 0`` and ``dampening == 0``
-    maximize : bool, default False
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr, momentum, dampening, weight_decay : float
+        As in :class:`fastopt.optim.SGD`, with the same defaults.
+    nesterov, maximize : bool
+        As in :class:`fastopt.optim.SGD`, with the same defaults.
     master_weights : bool, default False
         Keep a float32 copy of each float16/bfloat16 parameter in the state
         (``master_param``), step it, and round it into the parameter. Without
         it such a parameter is stepped on a float32 copy made for the step.
+
+    Examples
+    --------
+    With ``momentum`` and ``nesterov`` the state is torch's ``momentum_buffer``, and the
+    steps agree with those of ``torch.optim.SGD`` up to rounding:
+
+    >>> import torch
+    >>> from fastopt.torch import SGD
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0, 0.5]))
+    >>> reference = torch.nn.Parameter(p.detach().clone())
+    >>> pairs = [(SGD([p], lr=0.1, momentum=0.9, nesterov=True), p),
+    ...          (torch.optim.SGD([reference], lr=0.1, momentum=0.9, nesterov=True), reference)]
+    >>> for _ in range(3):
+    ...     for opt, q in pairs:
+    ...         opt.zero_grad()
+    ...         (q ** 2).sum().backward()
+    ...         opt.step()
+    >>> torch.allclose(p, reference), sorted(pairs[0][0].state[p])
+    (True, ['momentum_buffer'])
+
+    With ``master_weights`` a bfloat16 parameter accumulates steps smaller than its
+    rounding unit, which steps on the bfloat16 value itself would lose:
+
+    >>> w = torch.nn.Parameter(torch.ones(3, dtype=torch.bfloat16))
+    >>> opt = SGD([w], lr=1e-3, master_weights=True)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     w.sum().backward()
+    ...     opt.step()
+    >>> opt.state[w]["master_param"]
+    tensor([0.9970, 0.9970, 0.9970])
     """
 
     rule = functional.sgd
@@ -99,15 +129,33 @@ class Adam(Optimizer):
     Parameters
     ----------
     params : iterable of tensors or of dicts (parameter groups)
-    lr : float, default 1e-3
-    betas : (float, float), default (0.9, 0.999)
-    eps : float, default 1e-8
-    weight_decay : float, default 0
-    amsgrad : bool, default False
-    maximize : bool, default False
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr : float
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    amsgrad, maximize : bool
+        As in :class:`fastopt.optim.Adam`, with the same defaults.
     decoupled_weight_decay : bool, default False
+        Multiply the parameter by ``1 - lr * weight_decay`` before the update, as
+        :class:`AdamW` does, instead of adding ``weight_decay * p`` to the gradient.
     master_weights : bool, default False
         As in :class:`SGD`.
+
+    Examples
+    --------
+    ``amsgrad`` adds the state ``max_exp_avg_sq``:
+
+    >>> import torch
+    >>> from fastopt.torch import Adam
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = Adam([p], lr=0.1, amsgrad=True)
+    >>> (p ** 2).sum().backward()
+    >>> opt.step()
+    >>> p.detach(), sorted(opt.state[p])
+    (tensor([ 0.9000, -1.9000]), ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'step'])
     """
 
     rule = functional.adam
@@ -138,7 +186,33 @@ class Adam(Optimizer):
 class AdamW(Adam):
     r"""AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay, default 1e-2.
 
-    Parameters are those of :class:`Adam`.
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr : float
+        As in :class:`fastopt.optim.AdamW`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.AdamW`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.AdamW`, with the same defaults.
+    amsgrad, maximize : bool
+        As in :class:`fastopt.optim.AdamW`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    With a zero gradient only the decay acts:
+
+    >>> import torch
+    >>> from fastopt.torch import AdamW
+    >>> p = torch.nn.Parameter(torch.ones(2))
+    >>> opt = AdamW([p], lr=0.1, weight_decay=0.5)
+    >>> p.grad = torch.zeros(2)
+    >>> opt.step()
+    >>> p.detach()
+    tensor([0.9500, 0.9500])
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
@@ -154,6 +228,28 @@ class Adagrad(Optimizer):
     The rule is written out in :func:`fastopt.optim.functional.adagrad`.
     State per parameter: ``step`` and ``sum`` (starting at
     ``initial_accumulator_value``).
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr, lr_decay, weight_decay, initial_accumulator_value, eps : float
+        As in :class:`fastopt.optim.Adagrad`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Adagrad`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastopt.torch import Adagrad
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = Adagrad([p], lr=0.5, initial_accumulator_value=0.1)
+    >>> (p ** 2).sum().backward()
+    >>> opt.step()
+    >>> opt.state[p]["sum"]
+    tensor([ 4.1000, 16.1000])
     """
 
     rule = functional.adagrad
@@ -187,6 +283,28 @@ class RMSprop(Optimizer):
     The rule is written out in :func:`fastopt.optim.functional.rmsprop`.
     State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (when
     ``momentum > 0``) and ``grad_avg`` (when ``centered``).
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr, alpha, eps, weight_decay, momentum : float
+        As in :class:`fastopt.optim.RMSprop`, with the same defaults.
+    centered, maximize : bool
+        As in :class:`fastopt.optim.RMSprop`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastopt.torch import RMSprop
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = RMSprop([p], lr=0.01, momentum=0.9, centered=True)
+    >>> (p ** 2).sum().backward()
+    >>> opt.step()
+    >>> sorted(opt.state[p])
+    ['grad_avg', 'momentum_buffer', 'square_avg', 'step']
     """
 
     rule = functional.rmsprop
@@ -220,6 +338,28 @@ class Adadelta(Optimizer):
 
     The rule is written out in :func:`fastopt.optim.functional.adadelta`.
     State per parameter: ``step``, ``square_avg`` and ``acc_delta``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr, rho, eps, weight_decay : float
+        As in :class:`fastopt.optim.Adadelta`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Adadelta`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastopt.torch import Adadelta
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = Adadelta([p])
+    >>> (p ** 2).sum().backward()
+    >>> opt.step()
+    >>> sorted(opt.state[p])
+    ['acc_delta', 'square_avg', 'step']
     """
 
     rule = functional.adadelta
@@ -239,6 +379,34 @@ class Adamax(Optimizer):
 
     The rule is written out in :func:`fastopt.optim.functional.adamax`.
     State per parameter: ``step``, ``exp_avg`` and ``exp_inf``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr : float
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Adamax`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    The state ``exp_inf`` starts as the magnitude of the first gradient:
+
+    >>> import torch
+    >>> from fastopt.torch import Adamax
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = Adamax([p], lr=0.1)
+    >>> (p ** 2).sum().backward()
+    >>> opt.step()
+    >>> opt.state[p]["exp_inf"]
+    tensor([2., 4.])
     """
 
     rule = functional.adamax
@@ -260,6 +428,32 @@ class NAdam(Optimizer):
     per parameter: ``step``, ``mu_product`` (a scalar tensor of torch's
     scalar dtype, float32 by default, rounded to it after every step as
     torch rounds it), ``exp_avg`` and ``exp_avg_sq``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr : float
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    eps, weight_decay, momentum_decay : float
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    decoupled_weight_decay, maximize : bool
+        As in :class:`fastopt.optim.NAdam`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastopt.torch import NAdam
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = NAdam([p], lr=0.1)
+    >>> (p ** 2).sum().backward()
+    >>> opt.step()
+    >>> opt.state[p]["mu_product"].dtype
+    torch.float32
     """
 
     rule = functional.nadam
@@ -296,6 +490,35 @@ class RAdam(Optimizer):
 
     The rule is written out in :func:`fastopt.optim.functional.radam`. State
     per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr : float
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    decoupled_weight_decay, maximize : bool
+        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    The first step, while the variance of the adaptive rate is intractable, is a step of
+    SGD with momentum:
+
+    >>> import torch
+    >>> from fastopt.torch import RAdam
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = RAdam([p], lr=0.1)
+    >>> (p ** 2).sum().backward()
+    >>> opt.step()
+    >>> p.detach()
+    tensor([ 0.8000, -1.6000])
     """
 
     rule = functional.radam
@@ -316,6 +539,32 @@ class Lion(Optimizer):
 
     The rule is written out in :func:`fastopt.optim.functional.lion`. State
     per parameter: ``step`` and ``exp_avg``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr : float
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    weight_decay : float
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    maximize : bool
+        As in :class:`fastopt.optim.Lion`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastopt.torch import Lion
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = Lion([p], lr=0.01)
+    >>> p.grad = torch.tensor([3.0, -0.001])
+    >>> opt.step()
+    >>> p.detach()
+    tensor([ 0.9900, -1.9900])
     """
 
     rule = functional.lion
@@ -335,6 +584,35 @@ class LAMB(Optimizer):
 
     The rule is written out in :func:`fastopt.optim.functional.lamb`. State
     per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``.
+
+    Parameters
+    ----------
+    params : iterable of tensors or of dicts (parameter groups)
+        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    lr : float
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    betas : (float, float)
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    eps, weight_decay : float
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    bias_correction, maximize : bool
+        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    master_weights : bool, default False
+        As in :class:`SGD`.
+
+    Examples
+    --------
+    The trust ratio scales each tensor's step to its norm:
+
+    >>> import torch
+    >>> from fastopt.torch import LAMB
+    >>> large = torch.nn.Parameter(torch.full((2,), 10.0))
+    >>> small = torch.nn.Parameter(torch.full((2,), 0.1))
+    >>> opt = LAMB([large, small], lr=0.01)
+    >>> large.grad, small.grad = torch.ones(2), torch.ones(2)
+    >>> opt.step()
+    >>> large.detach(), small.detach()
+    (tensor([9.9000, 9.9000]), tensor([0.0990, 0.0990]))
     """
 
     rule = functional.lamb
