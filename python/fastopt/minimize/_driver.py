@@ -23,7 +23,16 @@ from fastopt.minimize._objective import BudgetExhausted, Objective
 
 
 class Status(IntEnum):
-    """Reason a run stopped; ``success`` is True for the first three."""
+    """Reason a run stopped; ``success`` is True for the first three.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.minimize import Status, minimize
+    >>> result = minimize(lambda x: (float(x @ x), 2 * x), np.ones(2), jac=True)
+    >>> Status(result.status).name, result.success
+    ('GTOL', True)
+    """
 
     #: The stationarity measure (projected gradient inf-norm) fell to gtol.
     GTOL = 0

@@ -21,6 +21,25 @@ class GPULBFGSState(LBFGSState):
 
     The arrays are allocated on CuPy's current device. ``apply_inverse_hessian`` and
     ``pairs`` return CuPy arrays.
+
+    Parameters
+    ----------
+    n : int
+        Number of variables.
+    history_size : int, default 10
+        Number of pairs kept, ``1 <= history_size <= 256``.
+    dtype : float32 or float64, default float64
+        Storage and arithmetic type of the pairs.
+
+    Examples
+    --------
+    The example needs CuPy and a CUDA device, so the documentation build skips it:
+
+    >>> import cupy  # doctest: +SKIP
+    >>> from fastopt.minimize import GPULBFGSState
+    >>> state = GPULBFGSState(3, history_size=5)  # doctest: +SKIP
+    >>> state.apply_inverse_hessian(cupy.ones(3))  # doctest: +SKIP
+    array([1., 1., 1.])
     """
 
     def _allocate(self, slots: int) -> None:
@@ -64,7 +83,18 @@ class GPULBFGSState(LBFGSState):
             self.yy[slot, i] = self.yy[i, slot]
 
     def apply_inverse_hessian(self, v):
-        """Return ``H v`` for the current history as a CuPy array of the state's dtype."""
+        """Return ``H v`` for the current history as a CuPy array of the state's dtype.
+
+        Parameters
+        ----------
+        v : array_like of shape (n,)
+            The vector, on the host or the device.
+
+        Returns
+        -------
+        cupy.ndarray of shape (n,)
+            The product, on the device.
+        """
         cupy = _gpu._import_cupy()
         v = cupy.ascontiguousarray(_gpu.as_cupy(v), dtype=self.dtype).reshape(self.n)
         out = cupy.empty(self.n, self.dtype)

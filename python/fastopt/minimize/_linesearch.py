@@ -21,6 +21,30 @@ class LineSearchResult:
     ``converged`` is True when ``step`` satisfies the search's acceptance test (strong Wolfe
     for More-Thuente, sufficient decrease for Armijo); otherwise ``reason`` names why it
     stopped and ``step`` is the best step tried (0.0 when no trial decreased ``phi``).
+
+    Parameters
+    ----------
+    converged : bool
+        Whether ``step`` passed the acceptance test.
+    step : float
+        The step returned.
+    f : float
+        :math:`\phi` at ``step``.
+    dphi : float
+        :math:`\phi'` at ``step``.
+    nsteps : int
+        Number of trial steps evaluated.
+    reason : str, default ""
+        Why the search stopped unconverged; empty when it converged.
+    nonfinite : int, default 0
+        Number of trials whose value or slope was not finite.
+
+    Examples
+    --------
+    >>> from fastopt.minimize import backtracking_armijo
+    >>> result = backtracking_armijo(lambda a: ((1 - a) ** 2, -2 * (1 - a)), 1.0, -2.0, 4.0)
+    >>> result.converged, result.step, result.nsteps
+    (True, 1.0, 2)
     """
 
     converged: bool
@@ -43,6 +67,42 @@ def backtracking_armijo(phi, f0: float, dphi0: float, step: float, *, c1: float 
     Each rejected step is replaced by the minimizer of the quadratic interpolating
     :math:`\phi(0)`, :math:`\phi'(0)` and :math:`\phi(\alpha)`, kept within
     :math:`[0.1\alpha, 0.5\alpha]` (Nocedal & Wright, 2006, section 3.5).
+
+    Parameters
+    ----------
+    phi : callable
+        ``phi(step) -> (f, dphi)``: the objective and its directional derivative at
+        ``x + step * d``.
+    f0 : float
+        :math:`\phi(0)`.
+    dphi0 : float
+        :math:`\phi'(0)`; must be negative (a descent direction).
+    step : float
+        First trial step, > 0.
+    c1 : float, default 1e-4
+        Sufficient-decrease constant, in (0, 1).
+    max_steps : int, default 20
+        Maximum number of trial steps.
+    step_max : float, default inf
+        Largest step allowed; a larger ``step`` is clipped to it.
+
+    Returns
+    -------
+    LineSearchResult
+        The step taken and the values there.
+
+    References
+    ----------
+    Nocedal, J. and Wright, S. J. "Numerical Optimization", 2nd ed., Springer, 2006.
+
+    Examples
+    --------
+    On :math:`\phi(\alpha) = (1 - \alpha)^2` the trial step 4 is rejected and the
+    quadratic interpolation gives the minimizer 1:
+
+    >>> from fastopt.minimize import backtracking_armijo
+    >>> backtracking_armijo(lambda a: ((1 - a) ** 2, -2 * (1 - a)), 1.0, -2.0, 4.0).step
+    1.0
     """
     step = min(step, step_max)
     nonfinite = 0
@@ -79,6 +139,42 @@ def more_thuente(phi, f0: float, dphi0: float, step: float, *, c1: float = 1e-4,
     When it stops unconverged (``max_steps`` trials, interval narrower than ``xtol``
     relative, or ``step_max`` reached), it returns the best step that gave sufficient
     decrease, or step 0.0.
+
+    Parameters
+    ----------
+    phi : callable
+        ``phi(step) -> (f, dphi)``: the objective and its directional derivative at
+        ``x + step * d``.
+    f0 : float
+        :math:`\phi(0)`.
+    dphi0 : float
+        :math:`\phi'(0)`; must be negative (a descent direction).
+    step : float
+        First trial step, > 0.
+    c1 : float, default 1e-4
+        Sufficient-decrease constant, in (0, c2).
+    c2 : float, default 0.9
+        Curvature constant, in (c1, 1).
+    max_steps : int, default 20
+        Maximum number of trial steps.
+    step_max : float, default 1e10
+        Largest step allowed.
+    xtol : float, default 1e-10
+        Relative width of the bracket at which the search stops.
+
+    Returns
+    -------
+    LineSearchResult
+        The step taken and the values there.
+
+    Examples
+    --------
+    With a small ``c2`` the search extrapolates from the short trial step 0.25 to the
+    minimizer 1 of :math:`\phi(\alpha) = (1 - \alpha)^2`:
+
+    >>> from fastopt.minimize import more_thuente
+    >>> more_thuente(lambda a: ((1 - a) ** 2, -2 * (1 - a)), 1.0, -2.0, 0.25, c2=0.1)
+    LineSearchResult(converged=True, step=1.0, f=0.0, dphi=-0.0, nsteps=2, reason='', nonfinite=0)
     """
     gtest = c1 * dphi0
     stx, fx, gx = 0.0, f0, dphi0

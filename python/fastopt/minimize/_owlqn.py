@@ -67,6 +67,38 @@ def pseudo_gradient(x: np.ndarray, g: np.ndarray, l1, out: np.ndarray | None = N
     :math:`g_i + \lambda_i` if that is negative, :math:`g_i - \lambda_i` if that is positive,
     and 0 when :math:`|g_i| \le \lambda_i` (0 is optimal in that coordinate). ``F`` is at a
     minimum exactly where the pseudo-gradient is zero (for convex ``f``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n,)
+        The point.
+    g : numpy.ndarray of shape (n,)
+        The gradient of the smooth part ``f`` at ``x``.
+    l1 : float or numpy.ndarray of shape (n,)
+        The L1 weights :math:`\lambda_i \ge 0`, one for all coordinates or one each.
+    out : numpy.ndarray of shape (n,), optional
+        Array to write the result into.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        The pseudo-gradient, ``out`` when given.
+
+    References
+    ----------
+    Andrew, G. and Gao, J. "Scalable training of L1-regularized log-linear models",
+    ICML 2007.
+
+    Examples
+    --------
+    At :math:`x_1 = 0` the gradient 0.5 is smaller than :math:`\lambda = 1`, so 0 is
+    optimal there; at :math:`x_2 = 0` the gradient -2 wins and the one-sided derivative
+    -1 points to positive values:
+
+    >>> import numpy as np
+    >>> from fastopt.minimize import pseudo_gradient
+    >>> pseudo_gradient(np.array([0.0, 0.0, 1.0]), np.array([0.5, -2.0, 0.3]), 1.0)
+    array([ 0. , -1. ,  1.3])
     """
     lam = np.asarray(l1, dtype=x.dtype) if not isinstance(l1, float) else x.dtype.type(l1)
     right = g + lam

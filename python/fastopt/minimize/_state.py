@@ -228,8 +228,10 @@ class LBFGSState:
 
         Returns
         -------
-        S, Y : numpy.ndarray of shape (count, n)
-            The steps :math:`s_i` and the gradient changes :math:`y_i`, one pair per row.
+        S : numpy.ndarray of shape (count, n)
+            The steps :math:`s_i`, one per row.
+        Y : numpy.ndarray of shape (count, n)
+            The gradient changes :math:`y_i`, one per row.
         """
         return self.s[self._order].copy(), self.y[self._order].copy()
 
@@ -274,6 +276,27 @@ class LBFGSInverseHessian(LinearOperator):
     history of the state it was made from. Once that state changes (a warm-started run), a
     product raises RuntimeError instead of returning values of another matrix, so pass
     ``state.copy()`` to the later run to keep this operator usable.
+
+    Parameters
+    ----------
+    state : LBFGSState
+        The history of curvature pairs.
+
+    References
+    ----------
+    Nocedal, J. and Wright, S. J. "Numerical Optimization", 2nd ed., Springer, 2006.
+
+    Examples
+    --------
+    :func:`fastopt.minimize.minimize` returns one as ``hess_inv``; on
+    :math:`\|x - 1\|^2`, whose Hessian is :math:`2 I`, it is :math:`I / 2`:
+
+    >>> import numpy as np
+    >>> from fastopt.minimize import minimize
+    >>> result = minimize(lambda x: (float(((x - 1) ** 2).sum()), 2 * (x - 1)), np.zeros(3),
+    ...                   jac=True)
+    >>> bool(np.allclose(result.hess_inv.todense(), np.eye(3) / 2))
+    True
     """
 
     def __init__(self, state: LBFGSState):
@@ -301,5 +324,11 @@ class LBFGSInverseHessian(LinearOperator):
         return self
 
     def todense(self) -> np.ndarray:
-        """Return H as a dense ``(n, n)`` array."""
+        """Return H as a dense ``(n, n)`` array.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, n)
+            The approximation of the inverse Hessian.
+        """
         return self._matmat(np.eye(self.shape[0], dtype=self.dtype))
