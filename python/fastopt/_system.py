@@ -61,6 +61,14 @@ def openmp_enabled() -> bool:
     bool
         False when the compiler had no OpenMP or the build turned it off
         (``-DFASTOPT_OPENMP=OFF``); the kernels then run on one thread.
+
+    Examples
+    --------
+    Without OpenMP, :func:`set_num_threads` has no effect:
+
+    >>> import fastopt
+    >>> fastopt.openmp_enabled() in (True, False)
+    True
     """
     return _core.openmp_enabled()
 
@@ -90,6 +98,13 @@ def available_isas() -> list[str]:
     -------
     list of str
         Names as :func:`active_isa` returns them, from the least to the most capable.
+
+    Examples
+    --------
+    >>> import fastopt
+    >>> isas = fastopt.available_isas()
+    >>> isas[0], fastopt.active_isa() in isas
+    ('baseline', True)
     """
     return list(_core.available_isas())
 
@@ -122,5 +137,12 @@ def get_cmake_dir() -> str:
     -------
     str
         The directory that holds ``fastoptConfig.cmake``.
+
+    Examples
+    --------
+    >>> import os
+    >>> import fastopt
+    >>> os.path.basename(fastopt.get_cmake_dir())
+    'fastopt'
     """
     return os.path.join(os.path.dirname(__file__), "share", "cmake", "fastopt")

@@ -112,6 +112,23 @@ def save_model(estimator, path, metadata=None):
         For an estimator class that is not fastopt's, or state that a model file cannot hold.
     ValueError
         For an estimator that is not fitted.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import Ridge
+    >>> from fastopt.model_file import load_model, save_model
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> model = Ridge(alpha=0.1).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "ridge.npz")
+    ...     save_model(model, path, metadata={"data": "heart_scale"})
+    ...     loaded, metadata = load_model(path, with_metadata=True)
+    >>> bool(np.array_equal(loaded.coef_, model.coef_)), metadata
+    (True, {'data': 'heart_scale'})
     """
     classes = _estimator_classes()
     name = f"{type(estimator).__module__.rsplit('._', 1)[0]}.{type(estimator).__name__}"

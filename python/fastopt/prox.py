@@ -237,6 +237,16 @@ def l2_shrink(x, l2, *, step=1.0, out=None):
     -------
     ndarray
         ``out`` (``x`` when ``out`` is None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.prox import l2_shrink
+    >>> x = np.array([2.0, -1.0, 0.5])
+    >>> l2_shrink(x, 1.0, step=1.0)
+    array([ 1.  , -0.5 ,  0.25])
+    >>> x  # updated in place
+    array([ 1.  , -0.5 ,  0.25])
     """
     _check_x(x)
     out = x if out is None else out
@@ -321,6 +331,13 @@ def project_box(x, lower, upper, *, out=None):
     -------
     ndarray
         ``out`` (``x`` when ``out`` is None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.prox import project_box
+    >>> project_box(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)
+    array([0. , 0.5, 1. ])
     """
     _check_x(x)
     out = x if out is None else out
@@ -346,6 +363,13 @@ def project_nonneg(x, *, out=None):
     -------
     ndarray
         ``out`` (``x`` when ``out`` is None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.prox import project_nonneg
+    >>> project_nonneg(np.array([-1.0, 2.0, np.nan]))
+    array([ 0.,  2., nan])
     """
     _check_x(x)
     out = x if out is None else out

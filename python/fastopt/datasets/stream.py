@@ -54,6 +54,15 @@ def iter_svmlight(path, chunk_rows=10_000, n_features=None, zero_based=False, dt
     ValueError
         On malformed content, as :func:`load_svmlight`, with the line number in the
         file; on an index 0 with ``zero_based=False``; on an index beyond ``n_features``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import iter_svmlight
+    >>> chunks = iter_svmlight(os.path.join(DATA_DIR, "heart_scale"), chunk_rows=100,
+    ...                        n_features=13)
+    >>> [X.shape for X, y in chunks]
+    [(100, 13), (100, 13), (70, 13)]
     """
     if n_features is None:
         raise ValueError("n_features: expected an integer >= 1, got None; a stream needs the width up front")

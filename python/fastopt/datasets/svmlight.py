@@ -154,6 +154,18 @@ def load_svmlight_files(
     list
         ``[X_0, y_0, X_1, y_1, ...]``, or ``[X_0, y_0, q_0, ...]`` with
         ``query_id=True``, as ``sklearn.datasets.load_svmlight_files``.
+
+    Examples
+    --------
+    The test file of a9a uses fewer feature indices than the training file; loaded
+    together, both get the same columns:
+
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight_files
+    >>> X_train, y_train, X_test, y_test = load_svmlight_files(
+    ...     [os.path.join(DATA_DIR, "a9a"), os.path.join(DATA_DIR, "a9a.t")])
+    >>> X_train.shape, X_test.shape
+    ((32561, 123), (16281, 123))
     """
     if isinstance(files, (str, bytes, os.PathLike)) or hasattr(files, "read"):
         raise TypeError("files: expected a sequence of paths or files; use load_svmlight for one file")
@@ -276,6 +288,14 @@ def load_svmlight(
         Also on invalid ``n_features``, ``zero_based``, ``offset`` or ``length``.
     TypeError
         On an unsupported ``dtype`` or a non-boolean ``multilabel``/``query_id``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> X.shape, X.format, y[:3]
+    ((270, 13), 'csr', array([ 1., -1.,  1.]))
     """
     return tuple(
         load_svmlight_files(

@@ -289,12 +289,23 @@ def precision_recall_fscore_support(
     Returns
     -------
     precision, recall, fbeta_score : float or numpy.ndarray
+        The scores, one per class, or their average.
     support : numpy.ndarray or None
         Weight of true samples per class; None when averaged.
 
     References
     ----------
     C. J. van Rijsbergen, *Information Retrieval*, 2nd ed., Butterworths, 1979, ch. 7.
+
+    Examples
+    --------
+    >>> from fastopt.metrics import precision_recall_fscore_support
+    >>> y_true, y_pred = [0, 1, 1, 0, 1], [0, 1, 0, 0, 1]
+    >>> precision_recall_fscore_support(y_true, y_pred)
+    (array([0.6667, 1.    ]), array([1.    , 0.6667]), array([0.8, 0.8]), array([2, 3]))
+    >>> precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, average="binary")
+    >>> precision, round(recall, 4), round(f1, 4)
+    (1.0, 0.6667, 0.8)
     """
     return _prfs(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weight,
                  zero_division, stacklevel=3)
