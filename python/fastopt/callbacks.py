@@ -28,8 +28,20 @@ import numpy as np
 class Logs(Mapping):
     """Read-only mapping of named values, some computed on first access.
 
-    ``values`` contains the ready values, and ``lazy`` maps a name to a function of no
-    arguments that computes it. Each function is called at most once.
+    Parameters
+    ----------
+    values : dict, optional
+        The ready values, by name.
+    lazy : dict, optional
+        Functions of no arguments by name, each computing its value on the first
+        access. Each function is called at most once.
+
+    Examples
+    --------
+    >>> from fastopt.callbacks import Logs
+    >>> logs = Logs({"loss": 0.5}, lazy={"val_loss": lambda: 0.7})
+    >>> logs["val_loss"], sorted(logs)
+    (0.7, ['loss', 'val_loss'])
     """
 
     def __init__(self, values=None, lazy=None):
@@ -63,6 +75,18 @@ class TrainingLoop:
         Returns an independent copy of the trained state.
     restore : callable
         Takes a value that ``snapshot`` returned and makes it the trained state again.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.callbacks import TrainingLoop
+    >>> w = np.zeros(2)
+    >>> loop = TrainingLoop(snapshot=w.copy, restore=lambda saved: np.copyto(w, saved))
+    >>> saved = loop.snapshot()
+    >>> w += 1.0
+    >>> loop.restore(saved)
+    >>> w
+    array([0., 0.])
     """
 
     def __init__(self, snapshot, restore):
@@ -71,13 +95,49 @@ class TrainingLoop:
 
 
 class Callback:
-    """Base class of the callbacks: every hook does nothing."""
+    """Base class of the callbacks: every hook does nothing.
+
+    Examples
+    --------
+    A callback that stops training after a fixed number of iterations, driven the way
+    the training loops drive it:
+
+    >>> from fastopt.callbacks import Callback, CallbackRunner, Logs, TrainingLoop
+    >>> class StopAfter(Callback):
+    ...     def __init__(self, iterations):
+    ...         self.iterations = iterations
+    ...     def on_iteration_end(self, iteration, logs):
+    ...         return iteration >= self.iterations
+    >>> loop = TrainingLoop(snapshot=lambda: None, restore=lambda saved: None)
+    >>> runner = CallbackRunner([StopAfter(3)], loop).begin()
+    >>> [runner.iteration(Logs({"loss": 1.0})) for _ in range(4)]
+    [False, False, True, True]
+    """
 
     def on_train_begin(self, loop):
-        """Start of training; ``loop`` is the :class:`TrainingLoop`."""
+        """Start of training.
+
+        Parameters
+        ----------
+        loop : TrainingLoop
+            Access to the trained state, for callbacks that keep or restore it.
+        """
 
     def on_iteration_end(self, iteration, logs):
-        """End of iteration ``iteration`` (counted from 1); return True to stop training."""
+        """End of iteration ``iteration``; return True to stop training.
+
+        Parameters
+        ----------
+        iteration : int
+            Number of the iteration, counted from 1.
+        logs : Logs
+            Values of the iteration, such as ``loss``; see each training loop.
+
+        Returns
+        -------
+        bool
+            True to stop training.
+        """
         return False
 
     def on_train_end(self):
@@ -125,6 +185,22 @@ class EarlyStopping(Callback):
     A NaN value never counts as an improvement. The callback keeps state between
     ``on_train_begin`` calls of one loop only: a second training run starts afresh, so one
     instance can be reused.
+
+    Examples
+    --------
+    Stop :class:`fastopt.linear_model.LogisticRegression`'s solver when the loss on held-out
+    samples stops improving, and keep the best iterate:
+
+    >>> import os
+    >>> from fastopt.callbacks import EarlyStopping
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> stopper = EarlyStopping("val_loss", patience=3)
+    >>> clf = LogisticRegression(solver="lbfgs", early_stopping=True, random_state=0,
+    ...                          callbacks=[stopper]).fit(X, y)
+    >>> stopper.best_iteration <= len(stopper.history)
+    True
     """
 
     def __init__(self, monitor="loss", *, patience=5, min_delta=0.0, mode="auto",
@@ -216,7 +292,36 @@ def _resolve_mode(monitor, mode):
 
 
 def check_callbacks(callbacks, name="callbacks"):
-    """Return ``callbacks`` as a list of Callback objects, or raise TypeError naming the bad one."""
+    """Return ``callbacks`` as a list of Callback objects, or raise TypeError naming the bad one.
+
+    Parameters
+    ----------
+    callbacks : Callback, iterable of Callback or None
+        The value of a ``callbacks`` argument.
+    name : str, default "callbacks"
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    list of Callback
+        Empty for None.
+
+    Raises
+    ------
+    TypeError
+        If an item is not a :class:`Callback`.
+
+    Examples
+    --------
+    >>> from fastopt.callbacks import EarlyStopping, check_callbacks
+    >>> stopper = EarlyStopping("loss")
+    >>> check_callbacks(stopper) == [stopper], check_callbacks(None)
+    (True, [])
+    >>> check_callbacks([stopper, 3])
+    Traceback (most recent call last):
+    ...
+    TypeError: callbacks[1]: expected a fastopt.callbacks.Callback, got int
+    """
     if callbacks is None:
         return []
     if isinstance(callbacks, Callback):
@@ -239,6 +344,31 @@ class CallbackRunner:
     ``begin`` calls every ``on_train_begin``, ``iteration`` every ``on_iteration_end``
     (all of them, even after one asked to stop) and returns whether any asked to stop,
     ``end`` every ``on_train_end``. ``stopped`` records whether a callback stopped the run.
+
+    Parameters
+    ----------
+    callbacks : list of Callback
+        The callbacks, as :func:`check_callbacks` returns them.
+    loop : TrainingLoop
+        The trained state, passed to every ``on_train_begin``.
+
+    Examples
+    --------
+    Early stopping on a made-up loss sequence; the best state, of iteration 2, is
+    restored at the end:
+
+    >>> from fastopt.callbacks import CallbackRunner, EarlyStopping, Logs, TrainingLoop
+    >>> state = {"w": 0.0}
+    >>> loop = TrainingLoop(snapshot=lambda: dict(state), restore=state.update)
+    >>> stopper = EarlyStopping("loss", patience=2)
+    >>> runner = CallbackRunner([stopper], loop).begin()
+    >>> for i, loss in enumerate([3.0, 2.0, 2.5, 2.6, 1.0], 1):
+    ...     state["w"] = float(i)
+    ...     if runner.iteration(Logs({"loss": loss})):
+    ...         break
+    >>> runner.end()
+    >>> stopper.stopped_iteration, state
+    (4, {'w': 2.0})
     """
 
     def __init__(self, callbacks, loop):
@@ -248,11 +378,30 @@ class CallbackRunner:
         self.stopped = False
 
     def begin(self):
+        """Call every ``on_train_begin`` and return ``self``.
+
+        Returns
+        -------
+        CallbackRunner
+            This runner.
+        """
         for callback in self.callbacks:
             callback.on_train_begin(self.loop)
         return self
 
     def iteration(self, logs):
+        """Call every ``on_iteration_end`` with the next iteration number.
+
+        Parameters
+        ----------
+        logs : Logs
+            Values of the iteration.
+
+        Returns
+        -------
+        bool
+            Whether any callback asked to stop.
+        """
         self.iterations += 1
         stop = False
         for callback in self.callbacks:
@@ -261,5 +410,6 @@ class CallbackRunner:
         return stop
 
     def end(self):
+        """Call every ``on_train_end``."""
         for callback in self.callbacks:
             callback.on_train_end()
