@@ -88,6 +88,7 @@ def augment_images(images: np.ndarray, params: np.ndarray, *, crop_size=None, pa
     Parameters
     ----------
     images : ndarray (N, H, W, C) of uint8 or float32
+        The batch, channels last.
     params : ndarray (N, 9) of float64
         One row per image, columns :data:`PARAM_NAMES`: flips (0 or 1), the crop origin (top,
         left) in the padded image, the angle in degrees, the scale, and the brightness, contrast
@@ -103,6 +104,24 @@ def augment_images(images: np.ndarray, params: np.ndarray, *, crop_size=None, pa
         for float32 input.
     out : ndarray, optional
         Output (N, crop height, crop width, C): float32 with mean/std, else the input dtype.
+
+    Returns
+    -------
+    ndarray (N, crop height, crop width, C)
+        The augmented batch, ``out`` when given.
+
+    Examples
+    --------
+    The parameter row of a left-right flip and nothing else:
+
+    >>> import numpy as np
+    >>> from fastopt.nn import augment_images
+    >>> image = np.arange(9, dtype=np.uint8).reshape(1, 3, 3, 1)
+    >>> params = np.array([[1, 0, 0, 0, 0.0, 1, 1, 1, 1]])
+    >>> augment_images(image, params)[0, :, :, 0]
+    array([[2, 1, 0],
+           [5, 4, 3],
+           [8, 7, 6]], dtype=uint8)
     """
     _check_batch(images)
     n, h, w, c = images.shape
@@ -172,6 +191,20 @@ class ImageAugmentation:
         Normalization after the other steps, in [0, 1] pixel units.
     fill : float, default 0
         Value of pixels outside the image.
+
+    Examples
+    --------
+    A batch of two 3x3 grayscale images, mirrored and cropped to 2x2; the same seed gives
+    the same parameters and images:
+
+    >>> import numpy as np
+    >>> from fastopt.nn import ImageAugmentation
+    >>> images = np.arange(18, dtype=np.uint8).reshape(2, 3, 3, 1)
+    >>> augment = ImageAugmentation(hflip=1.0, crop_size=2)
+    >>> batch = augment(images, seed=0)
+    >>> batch.shape, batch[0, :, :, 0]
+    ((2, 2, 2, 1), array([[2, 1],
+           [5, 4]], dtype=uint8))
     """
 
     def __init__(self, *, hflip=0.0, vflip=0.0, crop_size=None, padding=0, degrees=0.0, scale=(1.0, 1.0),
@@ -199,7 +232,20 @@ class ImageAugmentation:
         self.fill = fill
 
     def sample(self, images_shape, seed: int) -> np.ndarray:
-        """Draw the (N, 9) parameter array for a batch of shape ``images_shape`` from ``seed``."""
+        """Draw the (N, 9) parameter array for a batch of shape ``images_shape`` from ``seed``.
+
+        Parameters
+        ----------
+        images_shape : tuple of int
+            ``(N, H, W, C)``.
+        seed : int
+            Seed of the draws; the same seed gives the same parameters.
+
+        Returns
+        -------
+        ndarray (N, 9) of float64
+            One row per image, as :func:`augment_images` takes them.
+        """
         if len(images_shape) != 4:
             raise ValueError(f"images: expected a 4-D batch (N, H, W, C), got shape {tuple(images_shape)}")
         n, h, w, _ = images_shape
@@ -221,7 +267,22 @@ class ImageAugmentation:
         return params
 
     def __call__(self, images: np.ndarray, seed: int, out=None) -> np.ndarray:
-        """Augment ``images`` with parameters drawn from ``seed``; see :func:`augment_images`."""
+        """Augment ``images`` with parameters drawn from ``seed``; see :func:`augment_images`.
+
+        Parameters
+        ----------
+        images : ndarray (N, H, W, C) of uint8 or float32
+            The batch, channels last.
+        seed : int
+            Seed of the parameters, as in :meth:`sample`.
+        out : ndarray, optional
+            Output, as in :func:`augment_images`.
+
+        Returns
+        -------
+        ndarray (N, crop height, crop width, C)
+            The augmented batch.
+        """
         _check_batch(images)
         params = self.sample(images.shape, seed)
         return augment_images(images, params, crop_size=self.crop_size, padding=self.padding, fill=self.fill,

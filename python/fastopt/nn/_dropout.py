@@ -23,7 +23,24 @@ from fastopt.nn._checks import check_counter, check_float_array, check_probabili
 
 
 def packed_mask_size(n: int) -> int:
-    """Return the bytes of a packed mask of ``n`` elements: one bit each, 8 to a byte."""
+    """Return the bytes of a packed mask of ``n`` elements: one bit each, 8 to a byte.
+
+    Parameters
+    ----------
+    n : int
+        Number of elements, ``x.size`` of the dropout input.
+
+    Returns
+    -------
+    int
+        ``ceil(n / 8)``.
+
+    Examples
+    --------
+    >>> from fastopt.nn import packed_mask_size
+    >>> packed_mask_size(10)
+    2
+    """
     return (int(n) + 7) // 8
 
 
@@ -104,12 +121,25 @@ def dropout(x, p: float = 0.5, *, seed: int, offset: int = 0, training: bool = T
 
     Returns
     -------
-    The output array.
+    numpy.ndarray or cupy.ndarray
+        The output array, ``out`` when given.
 
     References
     ----------
     Srivastava et al., "Dropout: a simple way to prevent neural networks from overfitting", JMLR
     15 (2014). Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11.
+
+    Examples
+    --------
+    With ``mask_out`` the mask is kept, packed 8 elements to a byte:
+
+    >>> import numpy as np
+    >>> from fastopt.nn import dropout, packed_mask_size
+    >>> mask = np.zeros(packed_mask_size(10), dtype=np.uint8)
+    >>> dropout(np.ones(10), 0.5, seed=1, mask_out=mask)
+    array([2., 2., 2., 2., 2., 2., 0., 2., 0., 2.])
+    >>> np.unpackbits(mask, bitorder="little")[:10]
+    array([1, 1, 1, 1, 1, 1, 0, 1, 0, 1], dtype=uint8)
     """
     check_float_array("x", x)
     p = check_probability(p)
@@ -130,6 +160,40 @@ def dropout_backward(grad, p: float = 0.5, *, seed: int | None = None, offset: i
     The mask m is that of the forward call: regenerated from ``(seed, offset)`` or read from the
     packed ``mask`` that the forward call wrote through ``mask_out``. ``p`` must be the forward
     call's. ``out`` may be ``grad`` itself.
+
+    Parameters
+    ----------
+    grad : numpy.ndarray or cupy.ndarray of float32 or float64
+        Gradient of the forward output.
+    p : float, default 0.5
+        Drop probability of the forward call.
+    seed : int, optional
+        Key of the forward call; required without ``mask``.
+    offset : int, default 0
+        Stream offset of the forward call.
+    mask : uint8 array, optional
+        Packed mask written by the forward call through ``mask_out``.
+    out : array like grad, optional
+        Output; may be ``grad`` itself. A new array when omitted.
+
+    Returns
+    -------
+    numpy.ndarray or cupy.ndarray
+        ``grad`` times the mask scaled by ``1 / (1 - p)``.
+
+    Examples
+    --------
+    Regenerating the mask from the seed and reading the packed one agree:
+
+    >>> import numpy as np
+    >>> from fastopt.nn import dropout, dropout_backward, packed_mask_size
+    >>> mask = np.zeros(packed_mask_size(10), dtype=np.uint8)
+    >>> _ = dropout(np.ones(10), 0.5, seed=1, mask_out=mask)
+    >>> grad = np.full(10, 3.0)
+    >>> dropout_backward(grad, 0.5, mask=mask)
+    array([6., 6., 6., 6., 6., 6., 0., 6., 0., 6.])
+    >>> bool(np.array_equal(dropout_backward(grad, 0.5, seed=1), dropout_backward(grad, 0.5, mask=mask)))
+    True
     """
     check_float_array("grad", grad)
     p = check_probability(p)

@@ -22,6 +22,35 @@ def gaussian_noise(X, sigma: float, *, seed: int, offset: int = 0, out=None):
     ``X`` is a float32/float64 ndarray (``out`` may be ``X`` itself) or a SciPy sparse matrix, whose
     stored values get the noise and whose zeros stay zero (``out`` is not accepted then; a new
     matrix with the same structure is returned).
+
+    Parameters
+    ----------
+    X : ndarray of float32 or float64, or a SciPy sparse matrix
+        The samples.
+    sigma : float
+        Standard deviation of the noise, >= 0.
+    seed, offset : int in [0, 2**64)
+        Key and stream offset of the Philox generator.
+    out : ndarray, optional
+        Output for a dense ``X``; may be ``X`` itself.
+
+    Returns
+    -------
+    ndarray or sparse matrix
+        The noisy samples, ``out`` when given.
+
+    References
+    ----------
+    Box, G. E. P. and Muller, M. E. "A note on the generation of random normal deviates",
+    Ann. Math. Statist. 29(2), 1958.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.nn import gaussian_noise
+    >>> gaussian_noise(np.zeros((2, 3)), 0.1, seed=0)
+    array([[ 0.0991, -0.0618, -0.0154],
+           [ 0.0832, -0.1186, -0.027 ]])
     """
     sigma = check_nonneg("sigma", sigma)
     seed = check_counter("seed", seed)
@@ -53,14 +82,30 @@ def mixup(X, y, alpha: float, *, seed: int):
     Parameters
     ----------
     X : ndarray (n, d) of float32/float64, or a SciPy sparse matrix
+        The samples.
     y : ndarray (n,) or (n, k)
         Targets as floats: one-hot or soft labels for classification.
     alpha : float > 0
+        Parameter of the Beta distribution; small values keep most samples close to
+        themselves.
+    seed : int
+        Key of the generator of the partners and the weights.
 
     Returns
     -------
     (X_mixed, y_mixed, lam, perm)
         Sparse X gives a CSR result; y_mixed is float64 unless y is float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.nn import mixup
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    >>> X_mixed, y_mixed, lam, perm = mixup(X, np.eye(3), 0.4, seed=0)
+    >>> perm, lam
+    (array([2, 0, 1]), array([0.1809, 0.0027, 0.0377]))
+    >>> X_mixed[:, 0]
+    array([1.6381, 0.0027, 1.0377])
     """
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0 or not np.isfinite(alpha):
         raise ValueError(f"alpha: expected a finite number > 0, got {alpha!r}")
