@@ -311,6 +311,7 @@ def to_dataframe(spark, X, y, *, sample_weight=None, num_partitions=None,
     Parameters
     ----------
     spark : pyspark.sql.SparkSession
+        The session that creates the DataFrame.
     X : scipy.sparse matrix or ndarray of shape (n_samples, n_features)
         Converted to CSR; each row becomes a ``pyspark.ml.linalg.SparseVector``.
     y : array-like of shape (n_samples,)
@@ -319,12 +320,25 @@ def to_dataframe(spark, X, y, *, sample_weight=None, num_partitions=None,
         Adds a weight column.
     num_partitions : int, optional
         Partitions of the result; Spark's default parallelism when None.
+    features_col, label_col, weight_col : str
+        Names of the columns, by default "features", "label" and "weight".
 
     Returns
     -------
     pyspark.sql.DataFrame
         Columns ``label_col`` (double), ``features_col`` (vector) and, with weights,
         ``weight_col`` (double), with the rows in the order of ``X``.
+
+    Examples
+    --------
+    The example needs a Spark session, so the documentation build does not run it:
+
+    >>> from pyspark.sql import SparkSession  # doctest: +SKIP
+    >>> from fastopt.spark import to_dataframe
+    >>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
+    >>> df = to_dataframe(spark, np.eye(3), [0.0, 1.0, 0.0])            # doctest: +SKIP
+    >>> df.columns                                                      # doctest: +SKIP
+    ['label', 'features']
     """
     X = sp.csr_matrix(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)

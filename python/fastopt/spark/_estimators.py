@@ -179,6 +179,7 @@ class LogisticRegression(_SparkLinearEstimator):
     l1_ratio : float, default 0.5
         L1 share of the penalty, used with ``penalty="elasticnet"``.
     fit_intercept : bool, default True
+        Fit unpenalized intercepts.
     family : {"auto", "binomial", "multinomial"}, default "auto"
         "binomial" requires labels 0 and 1; "multinomial" uses the softmax loss even for two
         classes.""" + _COMMON_PARAMETERS + """
@@ -187,6 +188,8 @@ class LogisticRegression(_SparkLinearEstimator):
 
     Examples
     --------
+    The example needs a Spark session, so the documentation build does not run it:
+
     >>> model = LogisticRegression(alpha=1e-3).fit(df)          # doctest: +SKIP
     >>> model.transform(df).select("prediction").show()         # doctest: +SKIP
     >>> local = model.to_local()   # fastopt.linear_model.LogisticRegression  # doctest: +SKIP
@@ -224,7 +227,19 @@ class LogisticRegression(_SparkLinearEstimator):
         return super()._check_params()
 
     def fit(self, dataset):
-        """Fit the model to a DataFrame; return a :class:`LogisticRegressionModel`."""
+        """Fit the model to a DataFrame.
+
+        Parameters
+        ----------
+        dataset : pyspark.sql.DataFrame
+            Rows with the columns ``features_col`` (a vector) and ``label_col``, and
+            ``weight_col`` when set.
+
+        Returns
+        -------
+        LogisticRegressionModel
+            The fitted model.
+        """
         blocks, alpha, l1_ratio, solver = self._prepare(dataset)
         try:
             n_classes = max(blocks.check_class_labels(self.label_col), 2)
@@ -267,7 +282,22 @@ class LinearRegression(_SparkLinearEstimator):
         Penalty strength, >= 0; ignored without a penalty.
     l1_ratio : float, default 0.5
         L1 share of the penalty, used with ``penalty="elasticnet"``.
-    fit_intercept : bool, default True""" + _COMMON_PARAMETERS
+    fit_intercept : bool, default True
+        Fit an unpenalized intercept.""" + _COMMON_PARAMETERS + """
+    Examples
+    --------
+    The example needs a Spark session, so the documentation build does not run it:
+
+    >>> import os
+    >>> from pyspark.sql import SparkSession  # doctest: +SKIP
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.spark import LinearRegression, to_dataframe
+    >>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> df = to_dataframe(spark, X, y)                                  # doctest: +SKIP
+    >>> model = LinearRegression(penalty="l2", alpha=1e-2).fit(df)      # doctest: +SKIP
+    >>> ridge = model.to_local()  # fastopt.linear_model.Ridge          # doctest: +SKIP
+    """
 
     def __init__(self, penalty=None, *, alpha=1e-4, l1_ratio=0.5, fit_intercept=True,
                  solver="auto", tol=1e-6, max_iter=100, learning_rate=0.05, batch_size=256,
@@ -290,7 +320,19 @@ class LinearRegression(_SparkLinearEstimator):
         self.prediction_col = prediction_col
 
     def fit(self, dataset):
-        """Fit the model to a DataFrame; return a :class:`LinearRegressionModel`."""
+        """Fit the model to a DataFrame.
+
+        Parameters
+        ----------
+        dataset : pyspark.sql.DataFrame
+            Rows with the columns ``features_col`` (a vector) and ``label_col``, and
+            ``weight_col`` when set.
+
+        Returns
+        -------
+        LinearRegressionModel
+            The fitted model.
+        """
         blocks, alpha, l1_ratio, solver = self._prepare(dataset)
         try:
             result, objective = self._solve(blocks, loss="squared", n_classes=None,
@@ -354,6 +396,13 @@ class LogisticRegressionModel:
     converged_ : bool
     params_ : dict
         The estimator's parameters.
+
+    Examples
+    --------
+    A model comes from :meth:`LogisticRegression.fit`; see the example there.
+
+    >>> model = LogisticRegression().fit(df)  # doctest: +SKIP
+    >>> model.transform(df).select("prediction", "probability").show(3)  # doctest: +SKIP
     """
 
     def _output_fields(self):
@@ -363,7 +412,18 @@ class LogisticRegressionModel:
         return fields
 
     def transform(self, dataset):
-        """Return ``dataset`` with the predicted class index and, optionally, probabilities."""
+        """Return ``dataset`` with the predicted class index and, optionally, probabilities.
+
+        Parameters
+        ----------
+        dataset : pyspark.sql.DataFrame
+            Rows with the column ``features_col``.
+
+        Returns
+        -------
+        pyspark.sql.DataFrame
+            ``dataset`` with ``prediction_col`` and, unless None, ``probability_col``.
+        """
         binary = self.coef_.shape[0] == 1
         with_probability = self.probability_col is not None
 
@@ -388,6 +448,11 @@ class LogisticRegressionModel:
 
         A multinomial fit with two classes becomes the equivalent binary model
         (``coef_[1] - coef_[0]``), which predicts the same classes and probabilities.
+
+        Returns
+        -------
+        fastopt.linear_model.LogisticRegression
+            A fitted estimator that runs on NumPy and SciPy input.
         """
         params = self.params_
         solver = params["solver"] if params["solver"] in ("lbfgs", "owlqn") else "auto"
@@ -420,13 +485,31 @@ class LinearRegressionModel:
     objective_ : float
     converged_ : bool
     params_ : dict
+
+    Examples
+    --------
+    A model comes from :meth:`LinearRegression.fit`; see the example there.
+
+    >>> model = LinearRegression().fit(df)  # doctest: +SKIP
+    >>> model.transform(df).select("prediction").show(3)  # doctest: +SKIP
     """
 
     def _output_fields(self):
         return [StructField(self.prediction_col, DoubleType(), False)]
 
     def transform(self, dataset):
-        """Return ``dataset`` with the prediction ``x . coef_ + intercept_`` added."""
+        """Return ``dataset`` with the prediction ``x @ coef_ + intercept_`` added.
+
+        Parameters
+        ----------
+        dataset : pyspark.sql.DataFrame
+            Rows with the column ``features_col``.
+
+        Returns
+        -------
+        pyspark.sql.DataFrame
+            ``dataset`` with ``prediction_col``.
+        """
 
         def compute(margins):
             for value in margins[:, 0]:
@@ -439,6 +522,11 @@ class LinearRegressionModel:
 
         ``fastopt.linear_model.LinearRegression`` without a penalty, else ``Ridge``,
         ``Lasso`` or ``ElasticNet`` with the same ``alpha`` (and ``l1_ratio``).
+
+        Returns
+        -------
+        estimator
+            A fitted estimator of :mod:`fastopt.linear_model`.
         """
         params = self.params_
         common = {"fit_intercept": params["fit_intercept"], "tol": params["tol"],
