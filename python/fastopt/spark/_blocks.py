@@ -333,6 +333,7 @@ def to_dataframe(spark, X, y, *, sample_weight=None, num_partitions=None,
     --------
     The example needs a Spark session, so the documentation build does not run it:
 
+    >>> import numpy as np
     >>> from pyspark.sql import SparkSession  # doctest: +SKIP
     >>> from fastopt.spark import to_dataframe
     >>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
