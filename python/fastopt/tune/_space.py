@@ -21,15 +21,52 @@ def _check_bound(name, which, value):
 
 
 class Distribution:
-    """Base class of the distributions; subclasses implement :meth:`sample`."""
+    """Base class of the distributions; subclasses implement :meth:`sample`.
+
+    Examples
+    --------
+    A distribution of powers of two:
+
+    >>> import numpy as np
+    >>> from fastopt.tune import Distribution
+    >>> class PowerOfTwo(Distribution):
+    ...     def sample(self, rng):
+    ...         return 2 ** int(rng.integers(0, 8))
+    >>> PowerOfTwo().sample(np.random.default_rng(0))
+    64
+    """
 
     def sample(self, rng):
-        """Draw one value with ``rng`` (a ``numpy.random.Generator``)."""
+        """Draw one value with ``rng``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The generator of the draw.
+
+        Returns
+        -------
+        object
+            The value.
+        """
         raise NotImplementedError
 
 
 class Uniform(Distribution):
-    """Real values drawn uniformly from ``[low, high]``."""
+    """Real values drawn uniformly from ``[low, high]``.
+
+    Parameters
+    ----------
+    low, high : float
+        Finite bounds, ``low <= high``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.tune import Uniform
+    >>> round(Uniform(0.0, 1.0).sample(np.random.default_rng(0)), 4)
+    0.637
+    """
 
     def __init__(self, low, high):
         _check_bound("Uniform", "low", low)
@@ -51,6 +88,18 @@ class LogUniform(Distribution):
 
     The usual prior for a regularization strength or a learning rate: each decade between
     ``low`` and ``high`` is drawn equally often.
+
+    Parameters
+    ----------
+    low, high : float
+        Bounds, ``0 < low <= high``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.tune import LogUniform
+    >>> round(LogUniform(1e-4, 1e-1).sample(np.random.default_rng(0)), 6)
+    0.008145
     """
 
     def __init__(self, low, high):
@@ -76,6 +125,20 @@ class IntUniform(Distribution):
     """Integers drawn uniformly from ``low`` to ``high``, both included.
 
     With ``log=True`` the logarithm is uniform instead, which requires ``low >= 1``.
+
+    Parameters
+    ----------
+    low, high : int
+        Bounds, both included, ``low <= high``.
+    log : bool, default False
+        Draw the logarithm uniformly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.tune import IntUniform
+    >>> IntUniform(1, 10).sample(np.random.default_rng(0))
+    9
     """
 
     def __init__(self, low, high, *, log=False):
@@ -103,7 +166,20 @@ class IntUniform(Distribution):
 
 
 class Categorical(Distribution):
-    """One of a fixed list of values, each drawn with equal probability."""
+    """One of a fixed list of values, each drawn with equal probability.
+
+    Parameters
+    ----------
+    values : sequence
+        The choices, at least one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.tune import Categorical
+    >>> Categorical(["l1", "l2"]).sample(np.random.default_rng(0))
+    'l2'
+    """
 
     def __init__(self, values):
         values = list(values)

@@ -27,6 +27,22 @@ class KFold:
     """K consecutive folds, each the test set once; the first ``n % k`` folds get one more.
 
     With ``shuffle=True`` the samples are permuted first with ``random_state``.
+
+    Parameters
+    ----------
+    n_splits : int, default 5
+        Number of folds, >= 2.
+    shuffle : bool, default False
+        Permute the samples before cutting the folds.
+    random_state : int or None
+        Seed of the permutation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.tune import KFold
+    >>> [(len(train), len(test)) for train, test in KFold(3).split(np.zeros(10))]
+    [(6, 4), (7, 3), (7, 3)]
     """
 
     def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
@@ -35,9 +51,37 @@ class KFold:
         self.random_state = random_state
 
     def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the number of splits.
+
+        Parameters
+        ----------
+        X, y, groups : None
+            Accepted for scikit-learn compatibility and ignored.
+
+        Returns
+        -------
+        int
+            ``n_splits``.
+        """
         return self.n_splits
 
     def split(self, X, y=None, groups=None):
+        """Generate the (train, test) index arrays of each split.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+            The samples; only their number is used.
+        y : array_like of shape (n_samples,), optional
+            Class labels; required by StratifiedKFold.
+        groups : None
+            Accepted for scikit-learn compatibility and ignored.
+
+        Yields
+        ------
+        train, test : numpy.ndarray of int
+            Row indices of each side.
+        """
         n = _num_samples(X)
         if self.n_splits > n:
             raise ValueError(f"n_splits: {self.n_splits} folds need at least as many samples, "
@@ -57,6 +101,25 @@ class StratifiedKFold(KFold):
     The samples of each class (in order, or permuted with ``shuffle=True``) are dealt to the
     folds in turn, and each class starts where the previous one stopped, so the fold sizes
     differ by at most one.
+
+    Parameters
+    ----------
+    n_splits : int, default 5
+        Number of folds, >= 2.
+    shuffle : bool, default False
+        Permute the samples of each class before dealing them.
+    random_state : int or None
+        Seed of the permutation.
+
+    Examples
+    --------
+    Six samples of class 0 and four of class 1, dealt to three folds:
+
+    >>> import numpy as np
+    >>> from fastopt.tune import StratifiedKFold
+    >>> y = np.array([0] * 6 + [1] * 4)
+    >>> [np.bincount(y[test]).tolist() for _, test in StratifiedKFold(3).split(np.zeros(10), y)]
+    [[2, 2], [2, 1], [2, 1]]
     """
 
     def split(self, X, y=None, groups=None):
@@ -87,6 +150,22 @@ class Holdout:
 
     The split is drawn with ``random_state``; with ``stratify=True`` (the default for
     classifiers in a search) each class contributes its share to both sides.
+
+    Parameters
+    ----------
+    test_size : float, default 0.2
+        Fraction of the samples held out, in (0, 1).
+    random_state : int or None
+        Seed of the split.
+    stratify : bool, default False
+        Keep each class's share on both sides.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.tune import Holdout
+    >>> [(len(train), len(test)) for train, test in Holdout(0.25, random_state=0).split(np.zeros(8))]
+    [(6, 2)]
     """
 
     def __init__(self, test_size=0.2, *, random_state=None, stratify=False):
@@ -98,9 +177,37 @@ class Holdout:
         self.stratify = bool(stratify)
 
     def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the number of splits.
+
+        Parameters
+        ----------
+        X, y, groups : None
+            Accepted for scikit-learn compatibility and ignored.
+
+        Returns
+        -------
+        int
+            1.
+        """
         return 1
 
     def split(self, X, y=None, groups=None):
+        """Generate the (train, test) index arrays of each split.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+            The samples; only their number is used.
+        y : array_like of shape (n_samples,), optional
+            Class labels, required with ``stratify=True``.
+        groups : None
+            Accepted for scikit-learn compatibility and ignored.
+
+        Yields
+        ------
+        train, test : numpy.ndarray of int
+            Row indices of each side.
+        """
         n = _num_samples(X)
         rng = np.random.default_rng(self.random_state)
         if self.stratify and y is not None:
