@@ -56,6 +56,16 @@ class OptunaStrategy(SearchStrategy):
     study : optuna.Study or None
         The study of the last search; :meth:`reset`, which every search calls first,
         creates a new one.
+
+    Examples
+    --------
+    The example needs optuna, so the documentation build does not run it:
+
+    >>> from fastopt.tune import LogUniform, OptunaStrategy
+    >>> strategy = OptunaStrategy({"alpha": LogUniform(1e-4, 1e-1)}, n_trials=5,
+    ...                           random_state=0)  # doctest: +SKIP
+    >>> strategy.reset()  # doctest: +SKIP
+    >>> strategy.ask()  # doctest: +SKIP
     """
 
     def __init__(self, space, n_trials=20, *, sampler=None, pruner="default", random_state=None,
@@ -150,10 +160,49 @@ class OptunaSearch(Search):
     :class:`OptunaStrategy` for ``n_trials``, ``sampler``, ``pruner``, ``batch_size`` and
     ``random_state``.
 
+    Parameters
+    ----------
+    estimator : object
+        As in :class:`Search`.
+    param_distributions : dict
+        Parameter name to a distribution or a list of values.
+    n_trials : int, default 20
+        Number of candidates.
+    sampler : optuna.samplers.BaseSampler, optional
+        As in :class:`OptunaStrategy`.
+    pruner : optuna.pruners.BasePruner or None or "default", default "default"
+        As in :class:`OptunaStrategy`.
+    random_state : int or None
+        Seed of the default sampler and of a holdout split.
+    batch_size : int, default 1
+        As in :class:`OptunaStrategy`.
+    **kwargs
+        Keywords of :class:`Search`.
+
     Raises
     ------
     ImportError
         When optuna is not installed, naming what to install.
+
+    References
+    ----------
+    Bergstra, J., Bardenet, R., Bengio, Y. and Kegl, B. "Algorithms for hyper-parameter
+    optimization", NIPS 2011 (TPE).
+    Akiba, T., Sano, S., Yanase, T., Ohta, T. and Koyama, M. "Optuna: a next-generation
+    hyperparameter optimization framework", KDD 2019.
+
+    Examples
+    --------
+    The example needs optuna, so the documentation build does not run it:
+
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> from fastopt.tune import LogUniform, OptunaSearch
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> search = OptunaSearch(LogisticRegression(), {"alpha": LogUniform(1e-4, 1e-1)},
+    ...                       n_trials=10, random_state=0)  # doctest: +SKIP
+    >>> search.fit(X, y).best_params_  # doctest: +SKIP
     """
 
     def __init__(self, estimator, param_distributions, *, n_trials=20, sampler=None,

@@ -18,21 +18,59 @@ class ResultsTable(list):
     - ``mean_n_iter``, NaN for estimators without ``n_iter_``;
     - the train scores, with ``return_train_score``;
     - ``status``: "ok", "failed" (some split raised) or "pruned" (stopped by the strategy).
+
+    Parameters
+    ----------
+    iterable : iterable of dict, optional
+        The records.
+
+    Examples
+    --------
+    >>> from fastopt.tune import ResultsTable
+    >>> table = ResultsTable([{"param_alpha": 0.1, "mean_test_score": 0.8},
+    ...                       {"param_alpha": 0.01, "mean_test_score": 0.9}])
+    >>> table.column("mean_test_score")
+    [0.8, 0.9]
+    >>> table.columns()
+    {'param_alpha': [0.1, 0.01], 'mean_test_score': [0.8, 0.9]}
     """
 
     def column(self, name):
-        """Return one field of every record as a list; a missing field gives None."""
+        """Return one field of every record as a list; a missing field gives None.
+
+        Parameters
+        ----------
+        name : str
+            The field, such as "mean_test_score".
+
+        Returns
+        -------
+        list
+            One value per record.
+        """
         return [record.get(name) for record in self]
 
     def columns(self):
-        """Return the table as a dict of columns, like scikit-learn's ``cv_results_``."""
+        """Return the table as a dict of columns, like scikit-learn's ``cv_results_``.
+
+        Returns
+        -------
+        dict
+            Field name to a list with one value per record.
+        """
         names = []
         for record in self:
             names.extend(name for name in record if name not in names)
         return {name: self.column(name) for name in names}
 
     def to_pandas(self):
-        """Return the table as a pandas DataFrame (needs pandas)."""
+        """Return the table as a pandas DataFrame (needs pandas).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per record, one column per field.
+        """
         try:
             import pandas as pd
         except ImportError:

@@ -32,6 +32,23 @@ def clone(estimator):
 
     scikit-learn's ``clone`` when scikit-learn is installed (it handles nested estimators
     such as pipelines), otherwise a new instance built from deep copies of ``get_params``.
+
+    Parameters
+    ----------
+    estimator : object
+        An estimator with ``get_params``.
+
+    Returns
+    -------
+    object
+        A new, unfitted estimator of the same class and parameters.
+
+    Examples
+    --------
+    >>> from fastopt.linear_model import Ridge
+    >>> from fastopt.tune import clone
+    >>> clone(Ridge(alpha=0.5))
+    Ridge(alpha=0.5)
     """
     try:
         from sklearn.base import clone as sklearn_clone
@@ -121,6 +138,19 @@ class Search:
     n_splits_ : int
     refit_time_ : float
         Seconds spent refitting.
+
+    Examples
+    --------
+    Any strategy drives the search; here a grid in one batch:
+
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> from fastopt.tune import GridStrategy, Search
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> search = Search(LogisticRegression(), GridStrategy({"alpha": [0.1, 0.01]}), cv=3)
+    >>> search.fit(X, y).best_params_, round(search.best_score_, 4)
+    ({'alpha': 0.01}, 0.837)
     """
 
     def __init__(self, estimator, strategy, *, scoring=None, cv=5, n_jobs=1, refit=True,
@@ -180,6 +210,21 @@ class Search:
 
         ``fit_params`` go to every fit; an array of one value per sample (such as
         ``sample_weight``) is split with the rows.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+            Training data.
+        y : array_like of shape (n_samples,), optional
+            Targets or class labels.
+        **fit_params
+            Keyword arguments of the estimator's ``fit``.
+
+        Returns
+        -------
+        self
+            The search, with ``results_``, ``best_params_``, ``best_score_`` and, with
+            ``refit``, ``best_estimator_``.
         """
         self._check_params()
         scorer = make_scorer(self.scoring)
@@ -349,19 +394,65 @@ class Search:
         return self.best_estimator_
 
     def predict(self, X):
-        """Predict with ``best_estimator_``."""
+        """Predict with ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The predictions of ``best_estimator_``.
+        """
         return self._best().predict(X)
 
     def predict_proba(self, X):
-        """Class probabilities from ``best_estimator_``."""
+        """Compute the class probabilities with ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probabilities of ``best_estimator_``.
+        """
         return self._best().predict_proba(X)
 
     def decision_function(self, X):
-        """Decision function of ``best_estimator_``."""
+        """Compute the decision function of ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+
+        Returns
+        -------
+        ndarray
+            The margins of ``best_estimator_``.
+        """
         return self._best().decision_function(X)
 
     def score(self, X, y):
-        """Score ``best_estimator_`` on ``X``, ``y`` with the search's scoring."""
+        """Score ``best_estimator_`` on ``X``, ``y`` with the search's scoring.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+            Samples, with the features of the training data.
+        y : array_like of shape (n_samples,)
+            True targets or labels.
+
+        Returns
+        -------
+        float
+            The score; higher is better.
+        """
         return float(make_scorer(self.scoring)(self._best(), X, y))
 
     @property
@@ -404,6 +495,15 @@ class GridSearch(Search):
     every combination is a candidate, in scikit-learn's ``ParameterGrid`` order. The other
     keywords are those of :class:`Search`.
 
+    Parameters
+    ----------
+    estimator : object
+        As in :class:`Search`.
+    param_grid : dict or list of dict
+        Parameter name to a list of values.
+    **kwargs
+        Keywords of :class:`Search`.
+
     Examples
     --------
     >>> from sklearn.datasets import load_breast_cancer
@@ -429,6 +529,33 @@ class RandomSearch(Search):
     (:class:`LogUniform` for a penalty strength, :class:`Categorical` for a choice) or lists
     of values drawn uniformly. ``random_state`` seeds the draws (and a holdout split). The
     other keywords are those of :class:`Search`.
+
+    Parameters
+    ----------
+    estimator : object
+        As in :class:`Search`.
+    param_distributions : dict
+        Parameter name to a :class:`Distribution` or a list of values.
+    n_iter : int, default 10
+        Number of candidates.
+    random_state : int or None
+        Seed of the draws and of a holdout split.
+    **kwargs
+        Keywords of :class:`Search`.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> from fastopt.tune import LogUniform, RandomSearch
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> search = RandomSearch(LogisticRegression(), {"alpha": LogUniform(1e-4, 1e-1)},
+    ...                       n_iter=4, cv=3, random_state=0).fit(X, y)
+    >>> round(search.best_params_["alpha"], 6), round(search.best_score_, 4)
+    (0.008145, 0.837)
+    >>> search.results_.column("rank_test_score")
+    [1, 1, 3, 3]
     """
 
     def __init__(self, estimator, param_distributions, *, n_iter=10, random_state=None,

@@ -40,6 +40,28 @@ class SearchStrategy:
 
     Subclasses implement :meth:`ask` and, when they learn from scores, :meth:`tell`; see the
     module docstring for the loop that drives them.
+
+    Examples
+    --------
+    A strategy that halves ``alpha`` until the score stops improving:
+
+    >>> import math
+    >>> from fastopt.tune import SearchStrategy
+    >>> class Halving(SearchStrategy):
+    ...     def reset(self):
+    ...         self.alpha, self.best, self.done = 1.0, -math.inf, False
+    ...     def ask(self):
+    ...         return [] if self.done else [{"alpha": self.alpha}]
+    ...     def tell(self, candidates, scores):
+    ...         self.done = not scores[0] > self.best
+    ...         self.best, self.alpha = max(self.best, scores[0]), self.alpha / 2
+    >>> strategy = Halving()
+    >>> strategy.reset()
+    >>> strategy.ask()
+    [{'alpha': 1.0}]
+    >>> strategy.tell([{"alpha": 1.0}], [0.8])
+    >>> strategy.ask()
+    [{'alpha': 0.5}]
     """
 
     def reset(self):
@@ -50,14 +72,37 @@ class SearchStrategy:
         raise NotImplementedError
 
     def tell(self, candidates, scores):
-        """Receive the scores (floats, NaN for failed or pruned) of the last batch."""
+        """Receive the scores of the last batch.
+
+        Parameters
+        ----------
+        candidates : list of dict
+            The batch that :meth:`ask` returned.
+        scores : list of float
+            Mean validation score of each candidate; NaN for a failed or pruned one.
+        """
 
     #: Whether :meth:`report` may return True. The search computes intermediate scores,
     #: which costs a scoring pass per report, only for a strategy that prunes.
     prunes = False
 
     def report(self, position, step, score):
-        """Receive an intermediate score of a running candidate; return True to prune it."""
+        """Receive an intermediate score of a running candidate; return True to prune it.
+
+        Parameters
+        ----------
+        position : int
+            Index of the candidate in the last batch.
+        step : int
+            Solver iteration at which the score was computed.
+        score : float
+            Validation score of the candidate's first split at ``step``.
+
+        Returns
+        -------
+        bool
+            True to stop the candidate.
+        """
         return False
 
 
@@ -70,6 +115,12 @@ class GridStrategy(SearchStrategy):
         Parameter name to a list of values (or a :class:`Categorical`). Names are crossed in
         sorted order with the last name varying fastest, as scikit-learn's ``ParameterGrid``
         does. A list of such dicts searches the union of their grids.
+
+    Examples
+    --------
+    >>> from fastopt.tune import GridStrategy
+    >>> GridStrategy({"alpha": [0.1, 0.01], "penalty": ["l1", "l2"]}).ask()
+    [{'alpha': 0.1, 'penalty': 'l1'}, {'alpha': 0.1, 'penalty': 'l2'}, {'alpha': 0.01, 'penalty': 'l1'}, {'alpha': 0.01, 'penalty': 'l2'}]
     """
 
     def __init__(self, space):
@@ -104,6 +155,13 @@ class RandomStrategy(SearchStrategy):
     batch_size : int or None
         Candidates per :meth:`ask`. None returns all ``n_iter`` in one batch. The draws do not
         depend on it.
+
+    Examples
+    --------
+    >>> from fastopt.tune import LogUniform, RandomStrategy
+    >>> strategy = RandomStrategy({"alpha": LogUniform(1e-3, 1e-1)}, n_iter=3, random_state=0)
+    >>> [round(candidate["alpha"], 4) for candidate in strategy.ask()]
+    [0.0188, 0.0035, 0.0012]
     """
 
     def __init__(self, space, n_iter=10, *, random_state=None, batch_size=None):
