@@ -179,6 +179,7 @@ def simulated_annealing(fun, bounds=None, *, x0=None, neighbor=None, n_chains=16
     final_temperature : float, optional
         Temperature that ends a run; ``1e-6 * initial_temperature`` by default.
     restarts : int, default 0
+        Runs after the first, each from the initial temperature.
     patience : int, optional
         Stages without improvement of the best value that end a run.
     maxfev : int, optional
@@ -190,6 +191,7 @@ def simulated_annealing(fun, bounds=None, *, x0=None, neighbor=None, n_chains=16
         Seed in [0, 2**64) of every draw; the same seed gives the same result on any
         number of threads.
     vectorized : bool, default True
+        Whether ``fun`` takes a batch of points; False calls it once per point.
     callback : callable, optional
         ``callback(OptimizeResult(x, fun, nit, nfev, temperature))`` after each stage; a
         true return value stops the run.
@@ -208,6 +210,15 @@ def simulated_annealing(fun, bounds=None, *, x0=None, neighbor=None, n_chains=16
     continuous variables with the simulated annealing algorithm", ACM TOMS 13 (1987).
     M. D. Huang, F. Romeo and A. Sangiovanni-Vincentelli, "An efficient general cooling
     schedule for simulated annealing", ICCAD 1986.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.dfo import simulated_annealing
+    >>> result = simulated_annealing(lambda X: ((X - 0.5) ** 2).sum(axis=1), [(-2, 2)] * 2,
+    ...                              seed=0)
+    >>> result.x, result.success
+    (array([0.5, 0.5]), True)
     """
     if not callable(fun):
         raise TypeError(f"fun: expected a callable, got {fun!r}")

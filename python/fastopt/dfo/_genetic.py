@@ -234,6 +234,7 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
         Seed in [0, 2**64) of every draw; the same seed gives the same result on any
         number of threads.
     vectorized : bool, default True
+        Whether ``fun`` takes a batch of genomes; False calls it once per genome.
     callback : callable, optional
         ``callback(OptimizeResult(x, fun, nit, nfev, population, population_fun))`` after
         each generation; a true return value stops the run.
@@ -245,6 +246,22 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
         ``success``, ``message``, and the final ``population`` with ``population_fun``.
         ``success`` is False only when ``target`` was given and not reached, or when no
         evaluation returned a number.
+
+    References
+    ----------
+    Goldberg, D. E. "Genetic Algorithms in Search, Optimization and Machine Learning",
+    Addison-Wesley, 1989.
+    Deb, K. and Agrawal, R. B. "Simulated binary crossover for continuous search space",
+    Complex Systems 9(2), 1995 (the "sbx" crossover).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.dfo import genetic_algorithm
+    >>> result = genetic_algorithm(lambda X: ((X - 0.5) ** 2).sum(axis=1), [(-2, 2)] * 2,
+    ...                            seed=0, maxiter=50)
+    >>> result.x, result.nit, result.nfev
+    (array([0.5, 0.5]), 50, 5000)
     """
     if not callable(fun):
         raise TypeError(f"fun: expected a callable, got {fun!r}")

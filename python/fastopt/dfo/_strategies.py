@@ -29,8 +29,22 @@ from fastopt.tune._strategy import SearchStrategy
 
 
 class BinaryMask(Distribution):
-    """Boolean masks of ``size`` entries, such as a subset of features; each entry is
-    drawn True with probability 1/2."""
+    """Boolean masks of ``size`` entries, such as a subset of features.
+
+    Each entry is drawn True with probability 1/2.
+
+    Parameters
+    ----------
+    size : int
+        Number of entries, >= 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt.dfo import BinaryMask
+    >>> BinaryMask(5).sample(np.random.default_rng(0))
+    array([False,  True,  True,  True, False])
+    """
 
     def __init__(self, size):
         self.size = check_int("size", size, 1)
@@ -146,6 +160,7 @@ class GeneticStrategy(_GeneratorStrategy):
     space : dict
         Parameter name to a distribution or a list of values.
     population_size : int, default 20
+        Individuals per generation, the candidates of one batch.
     n_generations : int, default 10
         The search evaluates ``population_size + n_generations * (population_size -
         elitism)`` candidates.
@@ -154,6 +169,27 @@ class GeneticStrategy(_GeneratorStrategy):
     **options
         Further arguments of :func:`fastopt.dfo.genetic_algorithm` (crossover, mutation,
         probabilities, elitism, patience, ...).
+
+    References
+    ----------
+    Goldberg, D. E. "Genetic Algorithms in Search, Optimization and Machine Learning",
+    Addison-Wesley, 1989.
+
+    Examples
+    --------
+    Feature selection on heart_scale: each candidate is a mask of the 13 columns:
+
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.dfo import BinaryMask, FeatureSubset, GeneticStrategy
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> from fastopt.tune import Search
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> strategy = GeneticStrategy({"mask": BinaryMask(13)}, population_size=6,
+    ...                            n_generations=2, random_state=0)
+    >>> search = Search(FeatureSubset(LogisticRegression()), strategy, cv=3).fit(X, y)
+    >>> len(search.results_), round(search.best_score_, 4)
+    (14, 0.8333)
     """
 
     def __init__(self, space, *, population_size=20, n_generations=10, random_state=None,
@@ -199,11 +235,15 @@ class AnnealingStrategy(_GeneratorStrategy):
     Parameters
     ----------
     space : dict
+        Parameter name to a distribution, a list of values, or one :class:`BinaryMask`.
     n_iter : int, default 100
         Candidates to evaluate, rounded down to whole batches.
     n_chains : int, default 4
+        Chains annealed in parallel, the candidates of one batch.
     steps_per_temperature : int, default 5
+        Iterations between two temperature changes.
     random_state : int or None
+        Seed of the annealing.
     **options
         Further arguments of :func:`fastopt.dfo.simulated_annealing` (schedule, cooling,
         initial_temperature, restarts, ...).
@@ -214,6 +254,20 @@ class AnnealingStrategy(_GeneratorStrategy):
     they agree, as they do when every chain starts from the full mask. A temperature of 1
     accepts almost every move for scores such as accuracy, whose differences are about
     0.01, so pass ``initial_temperature`` on the scale of the score differences that matter.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.dfo import AnnealingStrategy
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> from fastopt.tune import LogUniform, Search
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> strategy = AnnealingStrategy({"alpha": LogUniform(1e-4, 1.0)}, n_iter=8, n_chains=4,
+    ...                              random_state=0)
+    >>> search = Search(LogisticRegression(), strategy, cv=3).fit(X, y)
+    >>> len(search.results_)
+    8
     """
 
     def __init__(self, space, *, n_iter=100, n_chains=4, steps_per_temperature=5,
@@ -263,6 +317,18 @@ class FeatureSubset:
         An estimator with scikit-learn's interface.
     mask : array of bool, optional
         Columns to keep; all of them by default.
+
+    Examples
+    --------
+    >>> import os
+    >>> import numpy as np
+    >>> from fastopt.datasets import load_svmlight
+    >>> from fastopt.dfo import FeatureSubset
+    >>> from fastopt.linear_model import LogisticRegression
+    >>> X, y = load_svmlight(os.path.join(DATA_DIR, "heart_scale"))
+    >>> model = FeatureSubset(LogisticRegression(), mask=np.arange(13) < 5).fit(X, y)
+    >>> model.estimator_.coef_.shape
+    (1, 5)
     """
 
     def __init__(self, estimator, mask=None):
@@ -270,6 +336,18 @@ class FeatureSubset:
         self.mask = mask
 
     def get_params(self, deep=True):
+        """Return the parameters, with those of ``estimator`` as ``estimator__<name>``.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Include the parameters of ``estimator``.
+
+        Returns
+        -------
+        dict
+            Parameter name to value.
+        """
         params = {"estimator": self.estimator, "mask": self.mask}
         if deep and hasattr(self.estimator, "get_params"):
             for key, value in self.estimator.get_params(deep=True).items():
@@ -277,6 +355,18 @@ class FeatureSubset:
         return params
 
     def set_params(self, **params):
+        """Set ``estimator``, ``mask`` or ``estimator__<name>`` parameters.
+
+        Parameters
+        ----------
+        **params
+            New values by name.
+
+        Returns
+        -------
+        self
+            This estimator.
+        """
         nested = {}
         for key, value in params.items():
             if key.startswith("estimator__"):
@@ -305,6 +395,22 @@ class FeatureSubset:
         return X[:, np.flatnonzero(mask)]
 
     def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator`` on the selected columns of ``X``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Samples with all the columns; the mask selects among them.
+        y : array_like of shape (n_samples,)
+            Targets or class labels.
+        **fit_params
+            Keyword arguments of the estimator's ``fit``.
+
+        Returns
+        -------
+        self
+            This estimator, with the fitted clone in ``estimator_``.
+        """
         from fastopt.tune import clone
 
         self.estimator_ = clone(self.estimator)
@@ -314,13 +420,65 @@ class FeatureSubset:
         return self
 
     def predict(self, X):
+        """Predict with the fitted clone on the selected columns.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Samples with all the columns; the mask selects among them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The predictions.
+        """
         return self.estimator_.predict(self._columns(X))
 
     def predict_proba(self, X):
+        """Compute the class probabilities with the fitted clone on the selected columns.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Samples with all the columns; the mask selects among them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probabilities.
+        """
         return self.estimator_.predict_proba(self._columns(X))
 
     def decision_function(self, X):
+        """Compute the decision function of the fitted clone on the selected columns.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Samples with all the columns; the mask selects among them.
+
+        Returns
+        -------
+        ndarray
+            The margins.
+        """
         return self.estimator_.decision_function(self._columns(X))
 
     def score(self, X, y, sample_weight=None):
+        """Score the fitted clone on the selected columns.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Samples with all the columns; the mask selects among them.
+        y : array_like of shape (n_samples,)
+            True targets or labels.
+        sample_weight : array_like of shape (n_samples,), optional
+            Weights of the samples.
+
+        Returns
+        -------
+        float
+            The estimator's score.
+        """
         return self.estimator_.score(self._columns(X), y, sample_weight=sample_weight)
