@@ -15,6 +15,10 @@ _BLOCKS = {
 params : array, list of arrays, or list of dicts (parameter groups)
     Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
     parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.""",
+    "betas": """\
+betas : (float, float), default (0.9, 0.999)
+    Decay rates of the running averages of the gradient and of its square. Each
+    must be in [0, 1).""",
     "maximize": """\
 maximize : bool, default False
     Maximize the objective: step along the gradient instead of against it.""",

@@ -114,8 +114,8 @@ class Adamax(Optimizer):
     lr : float, default 2e-3
         Learning rate. Must be >= 0.
     betas : (float, float), default (0.9, 0.999)
-        Coefficients of the running averages of the gradient and of its square. Each
-        must be in [0, 1).
+        Decay rates of the running average of the gradient and of the exponentially
+        weighted infinity norm ``exp_inf``. Each must be in [0, 1).
     eps : float, default 1e-8
         Added to ``|g|`` inside the maximum. Must be > 0.
     weight_decay : float, default 0

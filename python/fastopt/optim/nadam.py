@@ -147,8 +147,9 @@ class NAdam(Optimizer):
     lr : float, default 2e-3
         Learning rate.
     betas : (float, float), default (0.9, 0.999)
-        Coefficients of the running averages of the gradient and of its square. Each
-        must be in [0, 1).
+        :math:`\beta_1` scales the momentum schedule :math:`\mu_t` and :math:`\beta_2`
+        is the decay rate of the running average of the squared gradient. Each must
+        be in [0, 1).
     eps : float, default 1e-8
         Added after the bias-corrected square root. Must be > 0.
     weight_decay : float, default 0

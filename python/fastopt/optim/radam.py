@@ -128,9 +128,7 @@ class RAdam(Optimizer):
     {params}
     lr : float, default 1e-3
         Learning rate.
-    betas : (float, float), default (0.9, 0.999)
-        Coefficients of the running averages of the gradient and of its square. Each
-        must be in [0, 1).
+    {betas}
     eps : float, default 1e-8
         Added to :math:`\sqrt{v_t}`. Must be > 0.
     weight_decay : float, default 0
