@@ -2,9 +2,9 @@
 
     python docs/check_docstrings.py [--verbose] [NAME_PREFIX ...]
 
-The public objects are the ones the API reference renders: the names in ``__all__`` of each
-module that docs/api/index.rst lists (or, for a module without ``__all__``, the names it
-defines), and the methods and properties that each public class defines itself. A class
+The public objects are the ones the API reference renders. They are the names in ``__all__``
+of each module that docs/api/index.rst lists, or the names that a module without ``__all__``
+defines, and the methods and properties that each public class defines itself. A class
 attribute that refers to a function defined elsewhere is checked where it is defined, and
 a method without its own docstring that overrides a documented one is rendered with the
 inherited text, so it is checked there as well.
@@ -30,8 +30,8 @@ CHECKS = {
     "RT01", "RT02", "RT03",
     "YD01",
 }
-# Checks for functions and classes only: the issue asks for an example on each of them. A
-# method is covered by its class's example, and a property returns nothing to document.
+# Checks for functions and classes only, because the API reference shows an example on each
+# of them. A method is covered by its class's example, and a property has no example.
 CHECKS_FUNCTION_OR_CLASS = {"EX01"}
 # Checks that do not apply to properties, whose docstring is a noun phrase.
 NOT_FOR_PROPERTIES = {"SS05", "RT01", "PR01"}
