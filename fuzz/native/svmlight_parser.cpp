@@ -11,8 +11,8 @@
 // - parsed rows are well-formed CSR: indptr starts at 0 and never decreases, indices within a
 //   row increase, one label per row (or label lists), qids for every row or none counted;
 // - any feeding gives the rows and the error (line and message) of the single block;
-// - formatting the parsed rows (the dump_svmlight writer) and parsing that text again returns
-//   the same rows.
+// - formatting the parsed rows (the dump_svmlight writer, sparse and dense) and parsing that
+//   text again returns the same rows, and the binding's index shift and narrowing keep them.
 //
 // Build and run with `bash fuzz/native/build.sh` and `.ci/fuzz`.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -302,6 +303,57 @@ void check_round_trip(const Parsed& parsed, const SvmlightOptions& options) {
   CHECK(again.qids == parsed.qids);
 }
 
+// Writes the rows as a dense matrix, as dump_svmlight does for a NumPy array: zeros are left
+// out, so parsing the text again gives the rows without their stored zeros.
+void check_dense_round_trip(const Parsed& parsed) {
+  const std::int64_t columns = parsed.max_index + 1;
+  if (parsed.rows() == 0 || parsed.rows() * columns > 4096) return;
+  std::vector<double> dense(static_cast<std::size_t>(parsed.rows() * columns), 0.0);
+  Parsed expected;
+  for (std::int64_t r = 0; r < parsed.rows(); ++r) {
+    for (std::int64_t k = parsed.indptr[r]; k < parsed.indptr[r + 1]; ++k) {
+      const auto at = static_cast<std::size_t>(k);
+      dense[static_cast<std::size_t>(r * columns + parsed.indices[at])] = parsed.values[at];
+      if (parsed.values[at] != 0.0) {
+        expected.indices.push_back(parsed.indices[at]);
+        expected.values.push_back(parsed.values[at]);
+      }
+    }
+    expected.indptr.push_back(static_cast<std::int64_t>(expected.indices.size()));
+  }
+  fastopt::io::DumpRows rows;
+  rows.row_begin = 0;
+  rows.row_end = parsed.rows();
+  rows.columns = columns;
+  rows.dense = true;
+  rows.values_f = dense.data();
+  rows.labels_f = parsed.labels.data();
+  rows.index_offset = 1;  // one-based, the writer's default
+  std::string text;
+  fastopt::io::format_rows(rows, text, 2);
+
+  SvmlightOptions reread;
+  reread.zero_based = false;
+  const Parsed again = parse_whole(text, reread);
+  CHECK(!again.failed);
+  std::vector<std::int64_t> shifted = again.indices;
+  fastopt::io::shift_indices(shifted.data(), shifted.size(), 1, 2);  // as the binding's take()
+  CHECK(again.indptr == expected.indptr);
+  CHECK(shifted == expected.indices);
+  CHECK(same_doubles(again.values, expected.values));
+  CHECK(same_doubles(again.labels, parsed.labels));
+}
+
+// The binding hands int32 indices to NumPy by narrowing the int64 block in place.
+void check_narrow(const Parsed& parsed) {
+  if (parsed.max_index > std::numeric_limits<std::int32_t>::max()) return;
+  std::vector<std::int64_t> block = parsed.indices;
+  const std::int32_t* narrow = fastopt::io::narrow_indices(block.data(), block.size());
+  for (std::size_t i = 0; i < parsed.indices.size(); ++i) {
+    CHECK(narrow[i] == parsed.indices[i]);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -322,7 +374,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text = fdp.ConsumeBytesAsString(text_size);
 
   const Parsed whole = parse_whole(text, options);
-  if (!whole.failed) check_round_trip(whole, options);
+  if (!whole.failed) {
+    check_round_trip(whole, options);
+    if (!options.multilabel) check_dense_round_trip(whole);
+    check_narrow(whole);
+  }
   if (feeding == 0) {
     check_same(whole, parse_blocks(text, options, fdp));
   } else if (feeding == 1) {
