@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the native libFuzzer targets of fuzz/native/ with clang into OUTDIR (default
-# build/fuzz/native), with AddressSanitizer and UndefinedBehaviorSanitizer.
+# build/fuzz/native), with AddressSanitizer and UndefinedBehaviorSanitizer, and
+# libFuzzer's runtime as a shared library for the atheris targets.
 #
 #   bash fuzz/native/build.sh [OUTDIR]
 #
@@ -24,3 +25,16 @@ flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
   fuzz/native/svmlight_parser.cpp csrc/io/svmlight.cpp csrc/cpu/threads.cpp \
   -o "$out/svmlight_parser"
 echo "fuzz/native/build.sh: built $out/svmlight_parser"
+
+# libFuzzer as a shared library, for the atheris targets (.ci/fuzz preloads it): the
+# fastopt._core that .ci/fuzz builds with -fsanitize=fuzzer-no-link needs clang's own
+# libFuzzer, because the copy inside atheris's wheel lacks __sancov_lowest_stack, and
+# it must be loaded before the module is.
+runtime="$("$cxx" -print-runtime-dir)/libclang_rt.fuzzer_no_main-$(uname -m).a"
+if [ ! -f "$runtime" ]; then
+  echo "fuzz/native/build.sh: $runtime not found; install clang's runtimes (Debian: libclang-rt-N-dev)" >&2
+  exit 1
+fi
+"$cxx" -shared -o "$out/libfuzzer-runtime.so" -Wl,--whole-archive "$runtime" \
+  -Wl,--no-whole-archive -lpthread
+echo "fuzz/native/build.sh: built $out/libfuzzer-runtime.so"
