@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Measure which lines of the LIBSVM parser a corpus of the native target reaches: build the
-# target with clang's source-based coverage, replay the corpus once, and print llvm-cov's
-# summary of csrc/io/svmlight.cpp and the hit count of every error the parser can raise.
+# Measure which lines of the LIBSVM parser a corpus of the native target reaches. The script
+# builds the target with clang's source-based coverage and replays the corpus once. Then it
+# prints llvm-cov's summary of csrc/io/svmlight.cpp and the hit count of each parser error.
 #
 #   bash fuzz/native/coverage.sh CORPUS_DIR...
 set -euo pipefail

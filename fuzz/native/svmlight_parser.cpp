@@ -1,8 +1,8 @@
 // libFuzzer target: the SVMlight / LIBSVM parser (csrc/io/svmlight.cpp), called directly.
 //
-// The input is the text of a file; the parser options and the way the text is fed come from
-// its last bytes (FuzzedDataProvider takes integers from the end), so a plain LIBSVM file is
-// a seed as it is. Each input is parsed once in a single block as the reference, then again
+// The input is the text of a file. The parser options and the way the text is fed come from
+// its last bytes, because FuzzedDataProvider takes integers from the end, so a plain LIBSVM
+// file is a seed as it is. Each input is parsed once in a single block as the reference, then again
 // fed in pieces of fuzzed sizes the way the Python readers feed it (whole-file reads, the
 // stream reader's line limits, a stop position), and checked:
 //
@@ -67,7 +67,7 @@ struct Parsed {
   std::int64_t rows() const { return static_cast<std::int64_t>(indptr.size()) - 1; }
 };
 
-// Appends the rows a parser holds (a chunk, when the caller clears it between chunks).
+// Appends the rows a parser contains (a chunk, when the caller clears it between chunks).
 void append(Parsed& out, SvmlightRows& rows, bool multilabel) {
   const std::size_t n_rows = rows.indptr.size() - 1;
   const std::size_t nnz = rows.nnz();
@@ -154,7 +154,7 @@ Parsed parse_whole(const std::string& text, const SvmlightOptions& options) {
 
 bool same_double(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
-  return std::memcmp(&a, &b, sizeof a) == 0;  // tells -0.0 from 0.0
+  return std::memcmp(&a, &b, sizeof a) == 0;  // distinguishes -0.0 from 0.0
 }
 
 bool same_doubles(const std::vector<double>& a, const std::vector<double>& b) {
@@ -244,8 +244,8 @@ Parsed parse_chunks(const std::string& text, const SvmlightOptions& options,
   return out;
 }
 
-// Feeds the text with a stop position, as load_svmlight(length=...) does, and returns the
-// lines that start at or before the stop; the reference parses exactly those lines.
+// Feeds the text with a stop position, as load_svmlight(length=...) does. The rows must be
+// those of a single-block parse of the lines that start at or before the stop.
 void check_stop(const std::string& text, const SvmlightOptions& options,
                 FuzzedDataProvider& fdp) {
   const auto stop = fdp.ConsumeIntegralInRange<std::int64_t>(0, static_cast<std::int64_t>(text.size()));
