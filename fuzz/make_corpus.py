@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 MAX_SEED_BYTES = 4096
-TARGETS = ("svmlight", "stream", "model_file", "bindings")
+TARGETS = ("svmlight", "stream", "model_file", "bindings", "svmlight_parser")
 
 
 def first_lines(path: Path) -> bytes:
@@ -81,7 +81,8 @@ def main(argv: list[str]) -> int:
     for target in TARGETS:
         (out / target).mkdir(parents=True, exist_ok=True)
     for target, seeds in (("svmlight", "svmlight"), ("stream", "svmlight"),
-                          ("model_file", "model_file"), ("bindings", "bindings")):
+                          ("model_file", "model_file"), ("bindings", "bindings"),
+                          ("svmlight_parser", "svmlight")):
         for seed in sorted((HERE / "seeds" / seeds).iterdir()):
             shutil.copy(seed, out / target / seed.name)
     data_dir = os.environ.get("FASTOPT_DATA_DIR")
@@ -91,6 +92,9 @@ def main(argv: list[str]) -> int:
                 # A leading byte of options, then the file: the targets read their
                 # options from the front of the input.
                 (out / target / f"data-{name}").write_bytes(b"\x00" + text)
+            # The native target reads its options from the end of the input, so the
+            # text is a seed as it is.
+            (out / "svmlight_parser" / f"data-{name}").write_bytes(text)
     for name, content in model_seeds(Path(data_dir or ".")):
         (out / "model_file" / f"model-{name}").write_bytes(b"\x00" + content)
     return 0

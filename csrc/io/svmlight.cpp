@@ -512,8 +512,13 @@ SvmlightParser::~SvmlightParser() = default;
 
 void SvmlightParser::parse_block(const char* begin, const char* end, int threads) {
   const std::size_t size = static_cast<std::size_t>(end - begin);
-  // Below about 128 KiB per thread, waking the threads costs more than it saves.
+  // Below about 128 KiB per thread, waking the threads costs more than it saves. The native
+  // fuzz target defines a few bytes here, so that its small inputs are split into pieces too.
+#ifdef FASTOPT_SVMLIGHT_MIN_PIECE
+  constexpr std::size_t min_piece = FASTOPT_SVMLIGHT_MIN_PIECE;
+#else
   constexpr std::size_t min_piece = std::size_t{1} << 17;
+#endif
   const std::size_t max_pieces = std::max<std::size_t>(1, size / min_piece);
   n_threads_ = static_cast<int>(
       std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), max_pieces));
