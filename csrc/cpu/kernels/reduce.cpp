@@ -4,6 +4,7 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
@@ -57,7 +58,7 @@ constexpr int kVecBytes = 32;
 constexpr int kVecBytes = 16;
 #endif
 
-// The asm constraint that holds one such vector in a register.
+// The asm constraint that puts one such vector in a register.
 #if defined(__x86_64__) || defined(__i386__)
 #define FASTOPT_VEC_REG "+x"
 #elif defined(__aarch64__)
@@ -84,13 +85,12 @@ struct NativeVec<double> {
 // with R read-only and W read-write buffers moves, with no arithmetic.
 //
 // An empty asm statement takes each loaded vector as an operand it may
-// change. The compiler must therefore keep every load, including those whose
-// value no store uses (without it, the last buffer was never loaded and its
-// stores became write-only streams that wait for each line's ownership read,
-// slower than the update they were meant to bound), and every store,
-// including one that writes back the value just loaded (one buffer).
+// change. So the compiler keeps every load, even one whose value no store
+// uses, and every store, even one that writes back the value just loaded.
+// Without it, the last buffer was never loaded. Its stores then waited for
+// each line's ownership read, and the roofline ran slower than the updates.
 //
-// Stores are ordinary, as in the update kernels. Every written line has just
+// Stores are ordinary and lines are prefetched, as in the update kernels. Every written line has just
 // been read, so it is in the cache when stored; a non-temporal store saves no
 // ownership read here, and on the benchmark machine it was slower, for the
 // ResNet-50 and the GPT-2 groups of bench_torch.py alike.
@@ -104,14 +104,22 @@ void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::
 #if defined(__GNUC__) || defined(__clang__)
   using Vec = typename NativeVec<T>::type;
   constexpr std::int64_t kWidth = static_cast<std::int64_t>(kVecBytes / sizeof(T));
-  for (; i + kWidth <= n; i += kWidth) {
+  auto copy_vector = [&](std::int64_t j) {
     Vec v[B];
     for (int r = 0; r < B; ++r) {
-      std::memcpy(&v[r], buf[r] + i, sizeof(Vec));
+      std::memcpy(&v[r], buf[r] + j, sizeof(Vec));
       __asm__ __volatile__("" : FASTOPT_VEC_REG(v[r]));
     }
-    for (int w = 0; w < W; ++w) std::memcpy(buf[R + w] + i, &v[(R + w + B - 1) % B], sizeof(Vec));
+    for (int w = 0; w < W; ++w) std::memcpy(buf[R + w] + j, &v[(R + w + B - 1) % B], sizeof(Vec));
+  };
+  // Whole cache lines with the update kernels' prefetch, then whole vectors.
+  constexpr std::int64_t kLine = line_elements<T>();
+  const std::int64_t lines_end = prefetched_end<T>(n);
+  for (; i < lines_end; i += kLine) {
+    for (int r = 0; r < B; ++r) prefetch_ahead<T>(i, buf[r]);
+    for (std::int64_t j = i; j < i + kLine; j += kWidth) copy_vector(j);
   }
+  for (; i + kWidth <= n; i += kWidth) copy_vector(i);
 #endif
   for (; i < n; ++i) {
     T v[B];
