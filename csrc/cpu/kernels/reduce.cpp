@@ -104,13 +104,21 @@ void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::
 #if defined(__GNUC__) || defined(__clang__)
   using Vec = typename NativeVec<T>::type;
   constexpr std::int64_t kWidth = static_cast<std::int64_t>(kVecBytes / sizeof(T));
+  // Each buffer is stored right after it is loaded, with the previous
+  // buffer's values, so only two vectors are live and none is spilled to the
+  // stack. Without a read-only buffer the first one takes the last values.
   auto copy_vector = [&](std::int64_t j) {
-    Vec v[B];
-    for (int r = 0; r < B; ++r) {
-      std::memcpy(&v[r], buf[r] + j, sizeof(Vec));
-      __asm__ __volatile__("" : FASTOPT_VEC_REG(v[r]));
+    Vec prev;
+    std::memcpy(&prev, buf[0] + j, sizeof(Vec));
+    __asm__ __volatile__("" : FASTOPT_VEC_REG(prev));
+    for (int r = 1; r < B; ++r) {
+      Vec cur;
+      std::memcpy(&cur, buf[r] + j, sizeof(Vec));
+      __asm__ __volatile__("" : FASTOPT_VEC_REG(cur));
+      std::memcpy(buf[r] + j, &prev, sizeof(Vec));
+      prev = cur;
     }
-    for (int w = 0; w < W; ++w) std::memcpy(buf[R + w] + j, &v[(R + w + B - 1) % B], sizeof(Vec));
+    if constexpr (R == 0) std::memcpy(buf[0] + j, &prev, sizeof(Vec));
   };
   // Whole cache lines with the update kernels' prefetch, then whole vectors.
   constexpr std::int64_t kLine = line_elements<T>();
