@@ -91,9 +91,11 @@ class Setup:
     def __init__(self, name: str, rule, initial: list[torch.Tensor], grads: list[torch.Tensor]):
         self.params = [torch.nn.Parameter(p.clone()) for p in initial]
         if name == "roofline":
-            arrays = [p.detach().numpy() for p in self.params]
-            states = [[np.zeros_like(a) for a in arrays] for _ in range(rule.num_states)]
-            read_write = [arrays] + states
+            # The state comes from torch's allocator, as fastopt.torch's does.
+            # NumPy advises huge pages for large arrays and torch does not,
+            # and the page size changes the cost of streaming through them.
+            self.states = [[torch.zeros_like(p) for p in self.params] for _ in range(rule.num_states)]
+            read_write = [[p.detach().numpy() for p in group] for group in [self.params] + self.states]
             grad_arrays = [g.numpy() for g in grads]
             self.step = lambda: _core.roofline([grad_arrays], read_write)
             return

@@ -4,6 +4,7 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
@@ -47,11 +48,52 @@ SumSq sumsq_block(const T* __restrict x, std::int64_t n) {
   return out;
 }
 
-// Loads every buffer and stores a rotation of the loaded values into the
-// written ones: exactly the bytes of an update with R read-only and W
-// read-write buffers, and no arithmetic. Through an array of pointers the
-// compiler cannot rule out aliasing, so it would move one element at a time.
-// Copying 32-byte blocks keeps the loop as wide as the update kernels.
+// The native vector width of this build's instruction set, the width the
+// update kernels' loops compile to.
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVecBytes = 32;
+#else
+constexpr int kVecBytes = 16;
+#endif
+
+// The asm constraint that puts one such vector in a register.
+#if defined(__x86_64__) || defined(__i386__)
+#define FASTOPT_VEC_REG "+x"
+#elif defined(__aarch64__)
+#define FASTOPT_VEC_REG "+w"
+#else
+#define FASTOPT_VEC_REG "+m"
+#endif
+
+template <typename T>
+struct NativeVec;
+#if defined(__GNUC__) || defined(__clang__)
+template <>
+struct NativeVec<float> {
+  typedef float type __attribute__((vector_size(kVecBytes)));
+};
+template <>
+struct NativeVec<double> {
+  typedef double type __attribute__((vector_size(kVecBytes)));
+};
+#endif
+
+// Loads every element of every buffer and stores into each of the W written
+// buffers the values loaded from the buffer before it: the bytes an update
+// with R read-only and W read-write buffers moves, with no arithmetic.
+//
+// An empty asm statement takes each loaded vector as an operand it may
+// change. So the compiler keeps every load, even one whose value no store
+// uses, and every store, even one that writes back the value just loaded.
+// Without it, the last buffer was never loaded. Its stores then waited for
+// each line's ownership read, and the roofline ran slower than the updates.
+//
+// Stores are ordinary and lines are prefetched, as in the update kernels. Every written line has just
+// been read, so it is in the cache when stored; a non-temporal store saves no
+// ownership read here, and on the benchmark machine it was slower, for the
+// ResNet-50 and the GPT-2 groups of bench_torch.py alike.
 template <typename T, int R, int W>
 void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::int64_t e) {
   constexpr int B = R + W;
@@ -60,24 +102,42 @@ void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::
   const std::int64_t n = e - b;
   std::int64_t i = 0;
 #if defined(__GNUC__) || defined(__clang__)
-  typedef T Vec __attribute__((vector_size(32)));
-  constexpr std::int64_t kWidth = static_cast<std::int64_t>(32 / sizeof(T));
-  for (; i + kWidth <= n; i += kWidth) {
-    Vec loaded[B];
-    for (int r = 0; r < B; ++r) std::memcpy(&loaded[r], buf[r] + i, sizeof(Vec));
-    // With one buffer the store writes back what was just loaded, which the compiler
-    // would drop as redundant. This barrier makes it assume memory changed in between.
-    if constexpr (B == 1) __asm__ __volatile__("" ::: "memory");
-    for (int w = 0; w < W; ++w) std::memcpy(buf[R + w] + i, &loaded[(R + w + B - 1) % B], sizeof(Vec));
+  using Vec = typename NativeVec<T>::type;
+  constexpr std::int64_t kWidth = static_cast<std::int64_t>(kVecBytes / sizeof(T));
+  // Each buffer is stored right after it is loaded, with the previous
+  // buffer's values, so only two vectors are live and none is spilled to the
+  // stack. Without a read-only buffer the first one takes the last values.
+  auto copy_vector = [&](std::int64_t j) {
+    Vec prev;
+    std::memcpy(&prev, buf[0] + j, sizeof(Vec));
+    __asm__ __volatile__("" : FASTOPT_VEC_REG(prev));
+    for (int r = 1; r < B; ++r) {
+      Vec cur;
+      std::memcpy(&cur, buf[r] + j, sizeof(Vec));
+      __asm__ __volatile__("" : FASTOPT_VEC_REG(cur));
+      std::memcpy(buf[r] + j, &prev, sizeof(Vec));
+      prev = cur;
+    }
+    if constexpr (R == 0) std::memcpy(buf[0] + j, &prev, sizeof(Vec));
+  };
+  // Whole cache lines with the update kernels' prefetch, then whole vectors.
+  constexpr std::int64_t kLine = line_elements<T>();
+  const std::int64_t lines_end = prefetched_end<T>(n);
+  for (; i < lines_end; i += kLine) {
+    for (int r = 0; r < B; ++r) prefetch_ahead<T>(i, buf[r]);
+    for (std::int64_t j = i; j < i + kLine; j += kWidth) copy_vector(j);
   }
+  for (; i + kWidth <= n; i += kWidth) copy_vector(i);
 #endif
   for (; i < n; ++i) {
-    T loaded[B];
-    for (int r = 0; r < B; ++r) loaded[r] = buf[r][i];
+    T v[B];
+    for (int r = 0; r < B; ++r) {
+      v[r] = buf[r][i];
 #if defined(__GNUC__) || defined(__clang__)
-    if constexpr (B == 1) __asm__ __volatile__("" ::: "memory");
+      __asm__ __volatile__("" : "+m"(v[r]));
 #endif
-    for (int w = 0; w < W; ++w) buf[R + w][i] = loaded[(R + w + B - 1) % B];
+    }
+    for (int w = 0; w < W; ++w) buf[R + w][i] = v[(R + w + B - 1) % B];
   }
 }
 
