@@ -2,9 +2,8 @@
 // behind its masks. A tile of 8 * philox_simd::kBlocks elements takes its keep
 // bits from kBlocks Philox blocks (philox_simd.hpp, half a 32-bit word per
 // element) or from the packed mask, then multiplies by scale or 0 in SIMD
-// registers. The keep test is
-// fastopt::philox::dropout_keeps, so every instruction set, thread count and
-// the CUDA kernel produce the same mask.
+// registers. The keep test is that of fastopt::philox::dropout_keeps, so every
+// instruction set, thread count and the CUDA kernel produce the same mask.
 #include <algorithm>
 #include <cstring>
 
@@ -26,8 +25,9 @@ static_assert(kShareAlign % 8 == 0, "a thread share must start on a mask byte");
 using KeepBits = std::uint64_t[kWords];
 
 // Keep bits of the tile at `base`: bit j of keep[j / 64] for element base + j.
-inline __attribute__((always_inline)) void generated_bits(const philox_simd::Stream& s, std::uint32_t threshold, std::int64_t base,
-                    KeepBits& keep) {
+inline __attribute__((always_inline)) void generated_bits(const philox_simd::Stream& s,
+                                                          std::uint32_t threshold,
+                                                          std::int64_t base, KeepBits& keep) {
   const auto first = static_cast<std::uint64_t>(base) / 8;
   const std::uint32_t t_high = threshold >> 16;
   const std::uint32_t t_low = threshold & 0xFFFFu;
