@@ -225,7 +225,10 @@ def main(argv=None) -> dict:
         "dropout": dropout_result,
         "augmentation": aug_result,
     }
-    print(f"dropout fwd+bwd, {n} float32: fastopt {dropout_result['gb_per_s']['fastopt']:.1f} GB/s, "
+    print(f"dropout fwd+bwd, {n} float32, p = {P}, {result['machine']['threads']} threads, "
+          f"{result['machine']['isa']} kernels, load {os.getloadavg()[0]:.1f}: "
+          f"fastopt {dropout_result['gb_per_s']['fastopt']:.1f} GB/s, roofline "
+          f"{dropout_result['gb_per_s']['roofline']:.1f} GB/s, "
           f"{dropout_result['fastopt_of_roofline']:.0%} of the roofline")
     for key in ("torch_over_fastopt", "torch_over_fastopt_torch"):
         if key in dropout_result:

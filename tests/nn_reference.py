@@ -28,15 +28,15 @@ def philox4x32_10(counter, key):
     return c0, c1, c2, c3
 
 
-def stream_words(seed: int, offset: int, n: int) -> np.ndarray:
-    """Return words [0, n) of fastopt's stream (seed, offset), vectorized in NumPy uint64."""
-    blocks = np.arange((n + 3) // 4, dtype=np.uint64)
-    c0 = blocks & np.uint64(MASK32)
+def stream_blocks(seed: int, offset: int, blocks: np.ndarray) -> np.ndarray:
+    """Return the (len(blocks), 4) uint32 words of the given stream blocks, vectorized in uint64."""
+    blocks = np.asarray(blocks, dtype=np.uint64)
+    m32 = np.uint64(MASK32)
+    c0 = blocks & m32
     c1 = blocks >> np.uint64(32)
     c2 = np.full_like(blocks, offset & MASK32)
     c3 = np.full_like(blocks, offset >> 32)
     k0, k1 = seed & MASK32, seed >> 32
-    m32 = np.uint64(MASK32)
     for r in range(10):
         if r:
             k0 = (k0 + W0) & MASK32
@@ -45,14 +45,35 @@ def stream_words(seed: int, offset: int, n: int) -> np.ndarray:
         p1 = np.uint64(M1) * c2
         c0, c1, c2, c3 = ((p1 >> np.uint64(32)) ^ c1 ^ np.uint64(k0)) & m32, p1 & m32, \
             ((p0 >> np.uint64(32)) ^ c3 ^ np.uint64(k1)) & m32, p0 & m32
-    words = np.stack([c0, c1, c2, c3], axis=1).reshape(-1)[:n]
-    return words.astype(np.uint32)
+    return np.stack([c0, c1, c2, c3], axis=1).astype(np.uint32)
+
+
+def stream_words(seed: int, offset: int, n: int) -> np.ndarray:
+    """Return words [0, n) of fastopt's stream (seed, offset): word i % 4 of block i // 4."""
+    return stream_blocks(seed, offset, np.arange((n + 3) // 4, dtype=np.uint64)).reshape(-1)[:n]
+
+
+def drop_threshold(p: float) -> int:
+    """Return floor(p 2**32), capped at 2**32 - 1."""
+    return min(int(p * 2.0**32), 2**32 - 1)
+
+
+def dropout_values(seed: int, offset: int, n: int) -> np.ndarray:
+    """Return dropout's 32-bit values u_i = h_i 2**16 + l_i of elements [0, n), as uint64.
+
+    h_i is the 16-bit half i % 2 (low half first) of word i // 2 of the stream, and l_i the same
+    half of block 2**63 + i // 8. The kernels compute l_i only on a tie; this computes all of them.
+    """
+    blocks = np.arange((n + 7) // 8, dtype=np.uint64)
+    high = stream_blocks(seed, offset, blocks).view(np.uint16).reshape(-1)[:n]
+    tie_blocks = blocks | np.uint64(1 << 63)
+    low = stream_blocks(seed, offset, tie_blocks).view(np.uint16).reshape(-1)[:n]
+    return (high.astype(np.uint64) << np.uint64(16)) | low.astype(np.uint64)
 
 
 def dropout_keep(seed: int, offset: int, n: int, p: float) -> np.ndarray:
-    """Return the boolean keep mask of n elements: word >= floor(p 2**32)."""
-    threshold = min(int(p * 2.0**32), 2**32 - 1)
-    return stream_words(seed, offset, n) >= threshold
+    """Return the boolean keep mask of n elements: u_i >= floor(p 2**32)."""
+    return dropout_values(seed, offset, n) >= drop_threshold(p)
 
 
 def dropout_forward(x: np.ndarray, p: float, seed: int, offset: int) -> np.ndarray:

@@ -8,7 +8,14 @@ import pytest
 import fastopt
 from fastopt import _core
 from fastopt.nn import dropout, dropout_backward, packed_mask_size
-from nn_reference import dropout_forward, dropout_keep, philox4x32_10, stream_words
+from nn_reference import (
+    dropout_forward,
+    dropout_keep,
+    dropout_values,
+    philox4x32_10,
+    stream_blocks,
+    stream_words,
+)
 
 # Known-answer vectors of Philox4x32-10 published with the Random123 library (kat_vectors):
 # counter (4 words), key (2 words), expected output (4 words).
@@ -19,9 +26,21 @@ KAT = [
      (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
 ]
 
-# Sizes around the 64-element tiles, the 8-element mask bytes and the 32,768-element
-# threshold of the threaded path.
-SIZES = [1, 7, 63, 65, 1000, 32768 + 77, 278011]
+# Sizes around the 128- and 256-element tiles, the 8-element mask bytes and the
+# 32,768-element threshold of the threaded path.
+SIZES = [1, 7, 63, 65, 129, 255, 257, 1000, 32768 + 77, 278011]
+
+ISAS = fastopt.available_isas()
+
+
+def blocks_with_isa(isa, seed, offset, first, count):
+    """Return _core.philox_blocks computed by the kernels of instruction set ``isa``."""
+    saved = fastopt.active_isa()
+    try:
+        _core.select_isa(isa)
+        return _core.philox_blocks(seed, offset, first, count)
+    finally:
+        _core.select_isa(saved)
 
 
 @pytest.mark.parametrize("counter,key,expected", KAT)
@@ -29,13 +48,27 @@ def test_philox_reference_known_answers(counter, key, expected):
     assert philox4x32_10(counter, key) == expected
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("counter,key,expected", KAT)
-def test_philox_kernel_known_answers(counter, key, expected):
+def test_philox_kernel_known_answers(counter, key, expected, isa):
     seed = key[0] | key[1] << 32
     offset = counter[2] | counter[3] << 32
     block = counter[0] | counter[1] << 32
-    words = _core.philox_blocks(seed, offset, block, 1)
+    words = blocks_with_isa(isa, seed, offset, block, 1)
     assert tuple(int(w) for w in words[0]) == expected
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("first,count", [(0, 1), (5, 33), (2**32 - 37, 101), (2**64 - 9, 40)])
+def test_philox_blocks_equal_on_every_instruction_set(isa, first, count):
+    # The runs cross the carry of the block counter into its high word and
+    # the wrap-around at 2**64; counts are not multiples of the SIMD batches.
+    seed, offset = 0xFEDCBA9876543210, 2**33 + 5
+    words = blocks_with_isa(isa, seed, offset, first, count)
+    scalar = blocks_with_isa("baseline", seed, offset, first, count)
+    blocks = np.arange(count, dtype=np.uint64) + np.uint64(first)  # wraps like uint64 in C++
+    np.testing.assert_array_equal(words, scalar)
+    np.testing.assert_array_equal(words, stream_blocks(seed, offset, blocks))
 
 
 def test_philox_stream_matches_reference():
@@ -133,14 +166,43 @@ def test_same_result_on_any_thread_count(threads):
         fastopt.set_num_threads(saved)
 
 
-@pytest.mark.parametrize("isa", fastopt.available_isas())
-def test_same_result_on_every_instruction_set(isa):
-    x = np.random.default_rng(7).standard_normal(10_007)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("isa", ISAS)
+def test_same_result_on_every_instruction_set(isa, dtype):
+    n = 10_007
+    x = np.random.default_rng(7).standard_normal(n).astype(dtype)
     expected = dropout_forward(x, 0.6, 12, 0)
     saved = fastopt.active_isa()
     try:
         _core.select_isa(isa)
-        np.testing.assert_array_equal(dropout(x, 0.6, seed=12), expected)
+        mask = np.empty(packed_mask_size(n), dtype=np.uint8)
+        np.testing.assert_array_equal(dropout(x, 0.6, seed=12, mask_out=mask), expected)
+        bits = np.unpackbits(mask, bitorder="little")[:n].astype(bool)
+        np.testing.assert_array_equal(bits, dropout_keep(12, 0, n, 0.6))
+        np.testing.assert_array_equal(dropout_backward(x, 0.6, mask=mask), expected)
+    finally:
+        _core.select_isa(saved)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_high_half_tie_reads_low_half(isa):
+    # Thresholds whose high 16 bits equal some elements' high halves, so the
+    # keep test must read those elements' low halves from the tie blocks.
+    n = 70_001
+    values = dropout_values(9, 4, n)
+    x = np.ones(n, dtype=np.float32)
+    saved = fastopt.active_isa()
+    try:
+        _core.select_isa(isa)
+        for j in (0, 77, 40_000, n - 1):
+            v = int(values[j])
+            for threshold in (v, v + 1, (v & ~0xFFFF) | 1):
+                ties = np.count_nonzero((values >> 16) == (threshold >> 16))
+                assert ties >= 1
+                mask = np.empty(packed_mask_size(n), dtype=np.uint8)
+                dropout(x, threshold / 2**32, seed=9, offset=4, mask_out=mask)
+                bits = np.unpackbits(mask, bitorder="little")[:n].astype(bool)
+                np.testing.assert_array_equal(bits, values >= threshold)
     finally:
         _core.select_isa(saved)
 

@@ -313,18 +313,19 @@ void augment_images(py::handle images, py::handle out, py::handle params, std::i
 }
 
 // Blocks [first, first + count) of the stream (seed, offset) as a (count, 4)
-// uint32 array: element 4 b + k of the stream is row b - first, column k.
+// uint32 array: word 4 b + k of the stream is row b - first, column k. The
+// active instruction set's generator computes them, so tests can compare the
+// SIMD variants with the scalar one.
 py::array_t<std::uint32_t> philox_blocks(std::uint64_t seed, std::uint64_t offset,
                                          std::uint64_t first, std::int64_t count) {
   if (count < 0) {
     throw py::value_error("count: expected a value >= 0, got " + std::to_string(count));
   }
   py::array_t<std::uint32_t> out({static_cast<py::ssize_t>(count), py::ssize_t{4}});
-  std::uint32_t* w = out.mutable_data();
-  for (std::int64_t b = 0; b < count; ++b) {
-    const philox::Block block =
-        philox::stream_block(seed, offset, first + static_cast<std::uint64_t>(b));
-    for (int k = 0; k < 4; ++k) w[4 * b + k] = block.v[k];
+  std::uint32_t* words = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    cpu::kernels().philox_blocks(seed, offset, first, count, words);
   }
   return out;
 }
@@ -340,7 +341,8 @@ void bind_nn(py::module_& m) {
         "the bit-packed `mask`; `mask_out` receives the generated mask packed 8 elements a byte.");
   m.def("philox_blocks", &philox_blocks, "seed"_a, "offset"_a, "first"_a, "count"_a,
         "Philox4x32-10 blocks [first, first + count) of the stream (seed, offset): counter "
-        "(block low, block high, offset low, offset high), key (seed low, seed high).");
+        "(block low, block high, offset low, offset high), key (seed low, seed high). The "
+        "active instruction set's generator computes them.");
   m.def("gaussian_noise", &gaussian_noise, "x"_a, "out"_a, "sigma"_a, "seed"_a, "offset"_a,
         "Write x + sigma * z into out (which may be x), z standard normal from the Philox "
         "stream (seed, offset) by the Box-Muller transform.");

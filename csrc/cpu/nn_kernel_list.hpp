@@ -9,6 +9,9 @@
 
 #define FASTOPT_NN_KERNELS(X)                                                      \
   X(void, dropout, (const DropoutArgs& args, DType dtype, int num_threads))        \
+  X(void, philox_blocks, (std::uint64_t seed, std::uint64_t offset,                \
+                          std::uint64_t first, std::int64_t count,                 \
+                          std::uint32_t* words))                                   \
   X(void, gaussian_noise, (const NoiseArgs& args, DType dtype, int num_threads))   \
   X(void, mix_rows, (const MixRowsArgs& args, DType dtype, int num_threads))       \
   X(void, augment_images, (const AugmentArgs& args, int num_threads))

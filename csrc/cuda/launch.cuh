@@ -1,6 +1,6 @@
 // Helpers shared by the CUDA kernel families: turning the integers that
-// Python passes into pointers and streams, sizing grids, and reporting
-// launch errors without synchronizing.
+// Python passes into pointers and streams, checking counts and dtypes before
+// a launch, sizing grids, and reporting launch errors without synchronizing.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+
+#include "cuda/bind.hpp"
 
 namespace fastopt::cuda {
 
@@ -37,6 +39,31 @@ inline void check_cuda(cudaError_t status, const char* call) {
 // A fault inside the kernel surfaces at the caller's next synchronization, as
 // with any asynchronous CUDA work.
 inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), kernel); }
+
+// Raises ValueError when a count from Python is negative, and returns
+// whether there is work to enqueue (count > 0). Callers return early on 0,
+// so an empty call makes no CUDA call at all.
+inline bool has_work(const char* name, std::int64_t count) {
+  if (count < 0) {
+    throw pybind11::value_error(std::string(name) + ": expected >= 0, got " +
+                                std::to_string(count));
+  }
+  return count > 0;
+}
+
+// Calls launch(T{}) with T = float for dtype "float32" and T = double for
+// "float64", the element types of the elementwise kernels. Raises TypeError
+// for any other dtype.
+template <typename Launch>
+void with_float_type(const std::string& dtype, Launch&& launch) {
+  if (dtype == "float32") {
+    launch(float{});
+  } else if (dtype == "float64") {
+    launch(double{});
+  } else {
+    throw pybind11::type_error("dtype: expected float32 or float64, got " + dtype);
+  }
+}
 
 // Blocks for a grid-stride loop over n elements, capped so that a launch
 // over billions of elements stays a reasonable grid.

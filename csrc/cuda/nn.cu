@@ -1,7 +1,7 @@
-// Dropout on the GPU with the Philox stream of fastopt/philox.hpp and the
-// arithmetic of csrc/cpu/kernels/nn.cpp: element i is kept when word i of the
-// stream (seed, offset) is >= the threshold, and out_i = x_i * m_i with
-// m_i = scale or 0 in x's dtype. The mask is therefore bit for bit the CPU
+// Dropout on the GPU with the Philox stream and keep test of
+// fastopt/philox.hpp and the arithmetic of csrc/cpu/kernels/dropout.cpp:
+// element i is kept when philox::dropout_keeps returns true, and
+// out_i = x_i * m_i with m_i = scale or 0 in x's dtype. The mask is therefore bit for bit the CPU
 // mask, and so is out (one multiplication, rounded the same way).
 #include <cstdint>
 #include <string>
@@ -14,8 +14,8 @@ namespace fastopt::cuda {
 
 namespace {
 
-// One thread per 8 elements (two Philox blocks), so each thread owns one
-// byte of the packed mask.
+// One thread per 8 elements, which is one Philox block of high halves
+// (philox::dropout_byte) and one byte of the packed mask.
 template <typename T>
 __global__ void __launch_bounds__(kBlockSize)
     dropout_kernel(const T* x, T* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset,
@@ -30,15 +30,7 @@ __global__ void __launch_bounds__(kBlockSize)
     if (mask_in != nullptr) {
       bits = mask_in[g];
     } else {
-      const auto block = static_cast<std::uint64_t>(base) / 4;
-      const philox::Block lo = philox::stream_block(seed, offset, block);
-      const philox::Block hi = philox::stream_block(seed, offset, block + 1);
-      bits = 0;
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        bits |= static_cast<unsigned>(lo.v[k] >= threshold) << k;
-        bits |= static_cast<unsigned>(hi.v[k] >= threshold) << (k + 4);
-      }
+      bits = philox::dropout_byte(seed, offset, static_cast<std::uint64_t>(g), threshold);
       if (mask_out != nullptr) {
         // Bits past the end stay 0, as the CPU kernel leaves them.
         const std::int64_t valid = n - base < 8 ? n - base : 8;
@@ -64,26 +56,18 @@ void dropout(const std::string& dtype, std::uintptr_t x, std::uintptr_t out, std
     throw pybind11::value_error("p: expected a drop probability in [0, 1), got " +
                                 std::to_string(p));
   }
-  if (n < 0) throw pybind11::value_error("n: expected >= 0, got " + std::to_string(n));
-  if (n == 0) return;
+  if (!has_work("n", n)) return;
   const std::uint32_t threshold = philox::drop_threshold(p);
   const double scale = 1.0 / (1.0 - p);
   const unsigned grid = grid_for((n + 7) / 8);
-  auto launch = [&](auto zero) {
+  with_float_type(dtype, [&](auto zero) {
     using T = decltype(zero);
     dropout_kernel<T><<<grid, kBlockSize, 0, as_stream(stream)>>>(
         device_pointer<const T>(x), device_pointer<T>(out), n, seed, offset, threshold,
         static_cast<T>(scale), device_pointer<const std::uint8_t>(mask_in),
         device_pointer<std::uint8_t>(mask_out));
     check_launch("dropout_kernel");
-  };
-  if (dtype == "float32") {
-    launch(float{});
-  } else if (dtype == "float64") {
-    launch(double{});
-  } else {
-    throw pybind11::type_error("dtype: expected float32 or float64, got " + dtype);
-  }
+  });
 }
 
 }  // namespace

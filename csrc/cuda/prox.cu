@@ -157,18 +157,12 @@ void prox_elementwise(const std::string& dtype, const std::string& penalty, std:
     throw pybind11::value_error(
         "penalty: expected 'l1', 'elasticnet', 'l2', 'box' or 'nonneg', got '" + penalty + "'");
   }
-  if (n < 0) throw pybind11::value_error("n: expected >= 0, got " + std::to_string(n));
-  if (n == 0) return;
+  if (!has_work("n", n)) return;
   const int code = static_cast<int>(p);
-  if (dtype == "float32") {
-    launch_prox<float>(code, x, grad, out, n, step, l1, l1_scalar, l2, l2_scalar, lower,
-                       lower_scalar, upper, upper_scalar, stream);
-  } else if (dtype == "float64") {
-    launch_prox<double>(code, x, grad, out, n, step, l1, l1_scalar, l2, l2_scalar, lower,
-                        lower_scalar, upper, upper_scalar, stream);
-  } else {
-    throw pybind11::type_error("dtype: expected float32 or float64, got " + dtype);
-  }
+  with_float_type(dtype, [&](auto zero) {
+    launch_prox<decltype(zero)>(code, x, grad, out, n, step, l1, l1_scalar, l2, l2_scalar, lower,
+                                lower_scalar, upper, upper_scalar, stream);
+  });
 }
 
 // Block soft-thresholding over contiguous groups. `offsets` (int64, device)
@@ -176,27 +170,17 @@ void prox_elementwise(const std::string& dtype, const std::string& penalty, std:
 void prox_group(const std::string& dtype, std::uintptr_t x, std::uintptr_t grad,
                 std::uintptr_t out, std::int64_t num_groups, std::uintptr_t offsets, double step,
                 double threshold, std::uintptr_t weights, std::uintptr_t stream) {
-  if (num_groups < 0) {
-    throw pybind11::value_error("num_groups: expected >= 0, got " + std::to_string(num_groups));
-  }
-  if (num_groups == 0) return;
+  if (!has_work("num_groups", num_groups)) return;
   const unsigned grid = grid_for(num_groups, 1);
   const double t_lambda = step * threshold;
-  auto launch = [&](auto zero) {
+  with_float_type(dtype, [&](auto zero) {
     using T = decltype(zero);
     group_kernel<T><<<grid, kBlockSize, 0, as_stream(stream)>>>(
         device_pointer<const T>(x), device_pointer<const T>(grad), device_pointer<T>(out),
         static_cast<T>(step), device_pointer<const std::int64_t>(offsets), num_groups, t_lambda,
         device_pointer<const double>(weights));
     check_launch("group_kernel");
-  };
-  if (dtype == "float32") {
-    launch(float{});
-  } else if (dtype == "float64") {
-    launch(double{});
-  } else {
-    throw pybind11::type_error("dtype: expected float32 or float64, got " + dtype);
-  }
+  });
 }
 
 }  // namespace

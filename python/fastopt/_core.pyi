@@ -354,7 +354,7 @@ def owlqn_trial(x: typing.Any, d: typing.Any, alpha: typing.SupportsFloat | typi
     """
 def philox_blocks(seed: typing.SupportsInt | typing.SupportsIndex, offset: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, count: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.uint32]:
     """
-    Philox4x32-10 blocks [first, first + count) of the stream (seed, offset): counter (block low, block high, offset low, offset high), key (seed low, seed high).
+    Philox4x32-10 blocks [first, first + count) of the stream (seed, offset): counter (block low, block high, offset low, offset high), key (seed low, seed high). The active instruction set's generator computes them.
     """
 def prox_box(x: typing.Any, out: typing.Any, lower: typing.Any, upper: typing.Any, grad: typing.Any = None, step: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
     """

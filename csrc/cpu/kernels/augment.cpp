@@ -2,9 +2,9 @@
 // write of each output image. Per image, a thread:
 //   1. maps every output pixel through one affine map (crop offset, flips,
 //      rotation and scale composed in float64) to a source position and
-//      samples it bilinearly, with `fill` outside the crop window; brightness
-//      is applied and the grayscale sum for contrast accumulated on the way,
-//      into a float32 tile private to the thread;
+//      samples it bilinearly, with `fill` outside the crop window. It writes
+//      the samples, times the brightness factor, into a float32 tile private
+//      to the thread and sums their grayscale for the contrast step;
 //   2. applies contrast, saturation and normalization to the tile and writes
 //      the output image.
 // An image is processed by one thread from start to end, so results do not
@@ -27,7 +27,7 @@ constexpr float kLumaG = 0.587f;
 constexpr float kLumaB = 0.114f;
 
 // Output pixel (x, y) reads source position (a00 x + a01 y + b0,
-// a10 x + a11 y + b1); taps outside [x_lo, x_hi) x [y_lo, y_hi) read fill.
+// a10 x + a11 y + b1). Taps outside [x_lo, x_hi) x [y_lo, y_hi) read fill.
 struct SourceMap {
   double a00, a01, b0, a10, a11, b1;
   std::int64_t x_lo, x_hi, y_lo, y_hi;
@@ -36,6 +36,7 @@ struct SourceMap {
 SourceMap source_map(const AugmentArgs& a, const double* p) {
   const double cx = 0.5 * static_cast<double>(a.out_w - 1);
   const double cy = 0.5 * static_cast<double>(a.out_h - 1);
+
   // Rotation and scale about the centre of the crop frame, inverted: the
   // output is the frame turned counter-clockwise by angle (as displayed, y
   // down) and magnified by scale, so the output reads R(-angle) / scale.
@@ -50,6 +51,7 @@ SourceMap source_map(const AugmentArgs& a, const double* p) {
     r10 = sn;
     r11 = cs;
   }
+
   // Frame position u = r (x - c) + c, flipped: u -> (out_w - 1) - u.
   double a00 = r00, a01 = r01, b0 = cx - r00 * cx - r01 * cy;
   double a10 = r10, a11 = r11, b1 = cy - r10 * cx - r11 * cy;
@@ -63,6 +65,7 @@ SourceMap source_map(const AugmentArgs& a, const double* p) {
     a11 = -a11;
     b1 = static_cast<double>(a.out_h - 1) - b1;
   }
+
   // The crop frame starts at (left - padding, top - padding) in the image.
   const auto left = static_cast<std::int64_t>(p[kParamLeft]) - a.padding;
   const auto top = static_cast<std::int64_t>(p[kParamTop]) - a.padding;

@@ -4,10 +4,11 @@
 // word is a pure function of (key, counter), so element i of a mask can be
 // computed by any thread, on the CPU or the GPU, without a shared state.
 //
-// fastopt's stream layout: the key is the 64-bit seed, and element i of a call
-// with stream offset `offset` takes word i % 4 of the block whose counter is
-// (i / 4 low, i / 4 high, offset low, offset high). Compiled by the host
-// compiler and by nvcc (FASTOPT_HD), so both produce the same words.
+// fastopt's stream layout: the key is the 64-bit seed. Block b of the stream
+// (seed, offset) is the output for the counter (b low, b high, offset low,
+// offset high), and word i of the stream is word i % 4 of block i / 4.
+// Compiled by the host compiler and by nvcc (FASTOPT_HD), so both produce the
+// same words. The SIMD kernels in csrc/cpu/philox_simd.hpp produce them too.
 #pragma once
 
 #include <cstdint>
@@ -61,26 +62,73 @@ FASTOPT_HD Block generate(std::uint32_t c0, std::uint32_t c1, std::uint32_t c2, 
   return Block{{c0, c1, c2, c3}};
 }
 
-// The block that holds elements [4 * block, 4 * block + 4) of the stream
-// (seed, offset).
+// Block `block` of the stream (seed, offset): its words
+// [4 * block, 4 * block + 4).
 FASTOPT_HD Block stream_block(std::uint64_t seed, std::uint64_t offset, std::uint64_t block) {
   return generate(static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32),
                   static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(offset >> 32),
                   static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
 }
 
-// The random word of element i of the stream (seed, offset).
+// Word i of the stream (seed, offset).
 FASTOPT_HD std::uint32_t stream_word(std::uint64_t seed, std::uint64_t offset, std::uint64_t i) {
   return stream_block(seed, offset, i >> 2).v[i & 3];
 }
 
-// Dropout keeps an element whose word is >= this threshold, so an element is
-// kept with probability 1 - threshold / 2^32, the keep probability 1 - p
-// rounded down to a multiple of 2^-32. Integer compares give the CPU and the
-// GPU the same mask, with no float rounding involved.
+// Dropout's keep test. Element i of a mask has a 32-bit value
+// u_i = h_i * 2^16 + l_i, and it is kept when u_i >= threshold:
+//   - h_i is 16-bit half i % 2 (the low half first) of word i / 2 of the
+//     stream, that is, of word (i / 2) % 4 of block i / 8;
+//   - l_i is the same half of block 2^63 + i / 8, a block that no h_j uses
+//     for any mask shorter than 2^66 elements.
+// u_i is uniform on [0, 2^32), so an element is kept with probability
+// 1 - threshold / 2^32 exactly. The kernels read l_i only on a tie
+// (h_i == threshold / 2^16, probability 2^-16), so one block serves 8
+// elements instead of 4 and the generator does half the work.
+inline constexpr std::uint64_t kTieBlock = std::uint64_t{1} << 63;
+
+// Dropout keeps an element whose value u_i is >= this threshold, so the keep
+// probability is 1 - p rounded down to a multiple of 2^-32. Integer compares
+// give the CPU and the GPU the same mask, with no float rounding involved.
 inline std::uint32_t drop_threshold(double p) {
   const double t = p * 4294967296.0;  // p in [0, 1), so t < 2^32
   return t >= 4294967295.0 ? 0xFFFFFFFFu : static_cast<std::uint32_t>(t);
+}
+
+// The 16-bit half k (0 to 7, the low half of a word first) of block b.
+FASTOPT_HD std::uint32_t block_half(const Block& b, int k) {
+  return (b.v[k >> 1] >> (16 * (k & 1))) & 0xFFFFu;
+}
+
+// l_i of dropout's keep test: the low 16 bits of element i's value.
+FASTOPT_HD std::uint32_t dropout_low_half(std::uint64_t seed, std::uint64_t offset,
+                                          std::uint64_t i) {
+  return block_half(stream_block(seed, offset, kTieBlock | (i >> 3)), static_cast<int>(i & 7));
+}
+
+// Tests whether element i, whose high half h_i is `high`, is kept. The low half
+// decides only on a tie, and not even then when it cannot fall below the
+// threshold's.
+FASTOPT_HD bool dropout_keeps(std::uint32_t high, std::uint64_t seed, std::uint64_t offset,
+                              std::uint64_t i, std::uint32_t threshold) {
+  const std::uint32_t t_high = threshold >> 16;
+  const std::uint32_t t_low = threshold & 0xFFFFu;
+  if (high != t_high) return high > t_high;
+  return t_low == 0 || dropout_low_half(seed, offset, i) >= t_low;
+}
+
+// The keep bits of elements [8 b, 8 b + 8), bit k for element 8 b + k: one
+// byte of the packed mask.
+FASTOPT_HD unsigned dropout_byte(std::uint64_t seed, std::uint64_t offset, std::uint64_t b,
+                                 std::uint32_t threshold) {
+  const Block block = stream_block(seed, offset, b);
+  unsigned bits = 0;
+  for (int k = 0; k < 8; ++k) {
+    const bool keep = dropout_keeps(block_half(block, k), seed, offset,
+                                    8 * b + static_cast<std::uint64_t>(k), threshold);
+    bits |= static_cast<unsigned>(keep) << k;
+  }
+  return bits;
 }
 
 // A uniform double in [0, 1) from a word: exact, 32 bits of resolution.

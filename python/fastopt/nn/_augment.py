@@ -12,8 +12,8 @@ output pixel:
    bilinearly, with ``fill`` wherever a tap falls outside the window or the image;
 4. multiplies by the brightness factor b, then blends with the grayscale mean m of the image,
    ``c v + (1 - c) m`` (contrast), then with each pixel's grayscale g, ``s v + (1 - s) g``
-   (saturation), clamping to [0, max] after each step, where max is 255 for uint8 and 1.0 for
-   float32 and grayscale is 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601);
+   (saturation). Each step clamps to [0, max], where max is 255 for uint8 and 1.0 for float32.
+   The grayscale is 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601);
 5. normalizes ``(v / max - mean_c) / std_c`` into float32, or else rounds uint8 to nearest.
 
 Steps 1-3 are one affine map of output to input coordinates, so the image is read once; steps

@@ -19,9 +19,9 @@ def gaussian_noise(X, sigma: float, *, seed: int, offset: int = 0, out=None):
     ``u2 = w1 2**-32``, computed in float64 and added in X's dtype. The result is the same for any
     thread count.
 
-    ``X`` is a float32/float64 ndarray (``out`` may be ``X`` itself) or a SciPy sparse matrix, whose
-    stored values get the noise and whose zeros stay zero (``out`` is not accepted then; a new
-    matrix with the same structure is returned).
+    ``X`` is a float32/float64 ndarray, and ``out`` may be ``X`` itself. ``X`` may also be a SciPy
+    sparse matrix: its stored values get the noise and its zeros stay zero. A sparse ``X`` returns
+    a new matrix with the same structure, so ``out`` must be None then.
 
     Parameters
     ----------

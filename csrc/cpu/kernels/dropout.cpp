@@ -1,0 +1,188 @@
+// Dropout forward and backward in one pass over memory, and the Philox words
+// behind its masks. A tile of 8 * philox_simd::kBlocks elements takes its keep
+// bits from kBlocks Philox blocks (philox_simd.hpp, half a 32-bit word per
+// element) or from the packed mask, then multiplies by scale or 0 in SIMD
+// registers. The keep test is that of fastopt::philox::dropout_keeps, so every
+// instruction set, thread count and the CUDA kernel produce the same mask.
+#include <algorithm>
+#include <cstring>
+
+#include "cpu/multi_tensor.hpp"
+#include "cpu/nn_kernel_list.hpp"
+#include "cpu/philox_simd.hpp"
+#include "cpu/threads.hpp"
+#include "fastopt/philox.hpp"
+
+namespace fastopt::cpu::FASTOPT_ISA {
+namespace {
+
+// Elements per tile: 8 per Philox block. Thread shares start on multiples of
+// kShareAlign = 64 elements, so a tile owns whole mask bytes.
+constexpr std::int64_t kTile = 8 * philox_simd::kBlocks;
+constexpr int kWords = philox_simd::kBitWords;
+static_assert(kShareAlign % 8 == 0, "a thread share must start on a mask byte");
+
+using KeepBits = std::uint64_t[kWords];
+
+// Keep bits of the tile at `base`: bit j of keep[j / 64] for element base + j.
+inline __attribute__((always_inline)) void generated_bits(const philox_simd::Stream& s,
+                                                          std::uint32_t threshold,
+                                                          std::int64_t base, KeepBits& keep) {
+  const auto first = static_cast<std::uint64_t>(base) / 8;
+  const std::uint32_t t_high = threshold >> 16;
+  const std::uint32_t t_low = threshold & 0xFFFFu;
+  KeepBits ge, eq;
+  philox_simd::compare_halves(s, first, t_high, ge, eq);
+  for (int w = 0; w < kWords; ++w) {
+    // With t_low == 0 a tie is kept whatever the low half, so ge decides.
+    if (t_low == 0) {
+      keep[w] = ge[w];
+      continue;
+    }
+    keep[w] = ge[w] & ~eq[w];
+    // Ties (probability 2^-16 each) read the low half from its own block.
+    for (std::uint64_t ties = eq[w]; ties != 0; ties &= ties - 1) {
+      const int j = __builtin_ctzll(ties);
+      const std::uint64_t i = static_cast<std::uint64_t>(base) + 64 * w + j;
+      if (philox::dropout_low_half(s.seed, s.offset, i) >= t_low) keep[w] |= std::uint64_t{1} << j;
+    }
+  }
+}
+
+// The packed mask is little-endian bit order in bytes, and so are the keep
+// words on the x86-64 and AArch64 targets this builds for, so bytes copy as is.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "keep words are copied as mask bytes");
+
+void read_bits(const std::uint8_t* bytes, std::int64_t count, KeepBits& keep) {
+  for (int w = 0; w < kWords; ++w) keep[w] = 0;
+  std::memcpy(keep, bytes, static_cast<std::size_t>((count + 7) / 8));
+}
+
+// Writes the tile's mask bytes; bits past `count` are 0.
+void write_bits(const KeepBits& keep, std::int64_t count, std::uint8_t* bytes) {
+  const std::int64_t nbytes = (count + 7) / 8;
+  std::memcpy(bytes, keep, static_cast<std::size_t>(nbytes));
+  if (count % 8 != 0) bytes[nbytes - 1] &= static_cast<std::uint8_t>((1u << (count % 8)) - 1u);
+}
+
+// The scalar loop of apply_bits over elements [k, count), 8 at a time while
+// whole mask bytes remain. scale * 0 or scale * 1 is exact, so it selects the
+// multiplier without a branch.
+template <typename T>
+void apply_tail(const T* x, T* out, std::int64_t k, std::int64_t count, const KeepBits& keep,
+                T scale) {
+  for (; k + 8 <= count; k += 8) {
+    const auto byte = static_cast<unsigned>(keep[k >> 6] >> (k & 63));
+    for (int j = 0; j < 8; ++j) out[k + j] = x[k + j] * (scale * static_cast<T>((byte >> j) & 1u));
+  }
+  for (; k < count; ++k) {
+    out[k] = x[k] * (scale * static_cast<T>((keep[k >> 6] >> (k & 63)) & 1u));
+  }
+}
+
+// out[k] = x[k] * m_k for k < count <= kTile, m_k = scale when bit k of keep is
+// set and 0 otherwise. x * m rather than a select, as torch's dropout
+// multiplies by its scaled mask: a dropped inf or NaN gives NaN in both.
+void apply_bits(const float* x, float* out, std::int64_t count, const KeepBits& keep,
+                float scale) {
+  std::int64_t k = 0;
+#if defined(__AVX512F__)
+  const __m512 s = _mm512_set1_ps(scale);
+  for (; k < count; k += 16) {
+    const auto bits = static_cast<__mmask16>(keep[k >> 6] >> (k & 63));
+    const __m512 m = _mm512_maskz_mov_ps(bits, s);
+    if (count - k >= 16) {
+      _mm512_storeu_ps(out + k, _mm512_mul_ps(_mm512_loadu_ps(x + k), m));
+    } else {
+      const auto valid = static_cast<__mmask16>((1u << (count - k)) - 1u);
+      _mm512_mask_storeu_ps(out + k, valid, _mm512_mul_ps(_mm512_maskz_loadu_ps(valid, x + k), m));
+    }
+  }
+#elif defined(__AVX2__)
+  // Shifting bit j of the mask byte to the sign bit of lane j lets blendv
+  // pick scale or 0.
+  const __m256 s = _mm256_set1_ps(scale);
+  const __m256i to_sign = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
+  for (; k + 8 <= count; k += 8) {
+    const auto byte = static_cast<int>((keep[k >> 6] >> (k & 63)) & 0xFFu);
+    const __m256i lanes = _mm256_sllv_epi32(_mm256_set1_epi32(byte), to_sign);
+    const __m256 m = _mm256_blendv_ps(_mm256_setzero_ps(), s, _mm256_castsi256_ps(lanes));
+    _mm256_storeu_ps(out + k, _mm256_mul_ps(_mm256_loadu_ps(x + k), m));
+  }
+#endif
+  apply_tail(x, out, k, count, keep, scale);
+}
+
+void apply_bits(const double* x, double* out, std::int64_t count, const KeepBits& keep,
+                double scale) {
+  std::int64_t k = 0;
+#if defined(__AVX512F__)
+  const __m512d s = _mm512_set1_pd(scale);
+  for (; k < count; k += 8) {
+    const auto bits = static_cast<__mmask8>(keep[k >> 6] >> (k & 63));
+    const __m512d m = _mm512_maskz_mov_pd(bits, s);
+    if (count - k >= 8) {
+      _mm512_storeu_pd(out + k, _mm512_mul_pd(_mm512_loadu_pd(x + k), m));
+    } else {
+      const auto valid = static_cast<__mmask8>((1u << (count - k)) - 1u);
+      _mm512_mask_storeu_pd(out + k, valid, _mm512_mul_pd(_mm512_maskz_loadu_pd(valid, x + k), m));
+    }
+  }
+#elif defined(__AVX2__)
+  const __m256d s = _mm256_set1_pd(scale);
+  const __m256i to_sign = _mm256_setr_epi64x(63, 62, 61, 60);
+  for (; k + 4 <= count; k += 4) {
+    const auto nibble = static_cast<long long>((keep[k >> 6] >> (k & 63)) & 0xFu);
+    const __m256i lanes = _mm256_sllv_epi64(_mm256_set1_epi64x(nibble), to_sign);
+    const __m256d m = _mm256_blendv_pd(_mm256_setzero_pd(), s, _mm256_castsi256_pd(lanes));
+    _mm256_storeu_pd(out + k, _mm256_mul_pd(_mm256_loadu_pd(x + k), m));
+  }
+#endif
+  apply_tail(x, out, k, count, keep, scale);
+}
+
+template <typename T>
+void dropout_typed(const DropoutArgs& a, int num_threads) {
+  const T* x = static_cast<const T*>(a.x);
+  T* out = static_cast<T*>(a.out);
+  const T scale = static_cast<T>(a.scale);
+  const philox_simd::Stream stream(a.seed, a.offset);
+  run_shares(threads_for(a.n, num_threads), [&](int t, int nt) {
+    const std::int64_t begin = share_begin(a.n, t, nt);
+    const std::int64_t end = share_begin(a.n, t + 1, nt);
+    KeepBits keep;
+    for (std::int64_t base = begin; base < end; base += kTile) {
+      const std::int64_t count = std::min(kTile, end - base);
+      if (a.mask_in != nullptr) {
+        read_bits(a.mask_in + base / 8, count, keep);
+      } else {
+        generated_bits(stream, a.threshold, base, keep);
+        if (a.mask_out != nullptr) write_bits(keep, count, a.mask_out + base / 8);
+      }
+      apply_bits(x + base, out + base, count, keep, scale);
+    }
+  });
+}
+
+}  // namespace
+
+void dropout(const DropoutArgs& args, DType dtype, int num_threads) {
+  if (dtype == DType::float32) {
+    dropout_typed<float>(args, num_threads);
+  } else {
+    dropout_typed<double>(args, num_threads);
+  }
+}
+
+void philox_blocks(std::uint64_t seed, std::uint64_t offset, std::uint64_t first,
+                   std::int64_t count, std::uint32_t* words) {
+  const philox_simd::Stream stream(seed, offset);
+  std::uint32_t tile[4 * philox_simd::kBlocks];
+  for (std::int64_t j = 0; j < count; j += philox_simd::kBlocks) {
+    philox_simd::store_blocks(stream, first + static_cast<std::uint64_t>(j), tile);
+    const std::int64_t blocks = std::min<std::int64_t>(philox_simd::kBlocks, count - j);
+    std::memcpy(words + 4 * j, tile, static_cast<std::size_t>(4 * blocks) * sizeof(std::uint32_t));
+  }
+}
+
+}  // namespace fastopt::cpu::FASTOPT_ISA
