@@ -50,10 +50,9 @@ struct DualCdArgs {
 struct DualCdResult {
   std::int64_t epochs = 0;
   std::int64_t newton_steps = 0;
-  // Of the last epoch: sum_i |a_i - C_i sigmoid(-y_i x_i . w)| ||x_i||_2, each
-  // term taken just before sample i moves. At a common w it would bound
-  // ||grad||_inf / alpha of the primal, because that gradient is
-  // alpha sum_i (a_i - C_i sigmoid(-y_i x_i . w)) y_i x_i.
+  // Of the last epoch: sum_i |step of a_i| ||x_i||_2, a bound on how far w
+  // moved. Near the optimum it falls at the rate of the primal gradient, so
+  // the caller can schedule its exact (and costlier) optimality checks by it.
   double estimate = 0.0;
   bool invalid = false;  // an index or row range was out of bounds
 };

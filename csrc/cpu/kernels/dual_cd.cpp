@@ -104,7 +104,6 @@ DualCdResult run_epochs(const DualCdArgs& a) {
       const double c = a.upper[i], yi = a.y[i], q = a.row_sqnorm[i];
       const double ai = a.dual[i], rest = a.complement[i];
       const double yz = yi * z;
-      estimate += std::abs(ai - c * glm::sigmoid(-yz)) * std::sqrt(q);
       const double b = yz - q * ai;
       double delta;
       if (q * 0.5 * c + b >= 0.0) {
@@ -121,7 +120,8 @@ DualCdResult run_epochs(const DualCdArgs& a) {
         a.dual[i] = c - t;
       }
 
-      // 4. w += delta y_i x_i.
+      // 4. w += delta y_i x_i, which moves w by |delta| ||x_i|| in the 2-norm.
+      estimate += std::abs(delta) * std::sqrt(q);
       if (delta != 0.0) {
         const double scale = delta * yi;
         for (std::int64_t s = lo; s < hi; ++s) {

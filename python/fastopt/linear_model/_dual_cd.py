@@ -15,11 +15,11 @@ regularization, where few epochs reach a tight tolerance.
 The stopping rule is the one every solver shares (``_stopping``): the primal optimality
 violation :math:`\|\nabla F(w)\|_\infty` relative to its value at zero. One primal check
 costs a fused pass over X, so the driver does not check after every epoch. The kernel
-reports an estimate :math:`e = \sum_i |a_i - C_i \sigma(-y_i x_i \cdot w)| \, \|x_i\|`
-that it gathers during an epoch at no extra pass, and :math:`\alpha e` would bound the
-violation if all terms were taken at one w. The driver checks the violation when the
-estimate, scaled by the ratio of violation to estimate at the previous check, reaches the
-target.
+reports the estimate :math:`e = \sum_i |\Delta a_i| \, \|x_i\|`, a bound on how far w
+moved in the last epoch, which near the optimum falls at the rate of the gradient. The
+driver checks the violation when the estimate, scaled by the ratio of violation to estimate
+at the previous check, reaches the target, or when the linear rate between the last two
+checks predicts that the violation has.
 
 Rows are read one at a time, so CSC and Fortran-ordered X are converted to CSR or C order
 once per fit (a copy of X).
@@ -49,10 +49,11 @@ START_MAX = 1e-8
 INNER_TOL = 1e-2
 INNER_TOL_MIN = 1e-13
 WARM_INNER_TOL = 1e-8
-#: Epochs before the first primal check, and at most between two checks.
+#: Epochs before the first primal check.
 FIRST_CHECK = 1
 #: Epochs before the second check, and whenever the violation did not fall.
 SECOND_CHECK = 2
+#: Maximum epochs between two checks.
 MAX_EPOCHS_BETWEEN_CHECKS = 50
 #: The estimate must fall this far below the extrapolated target before a check, so that
 #: most checks pass.
@@ -179,9 +180,9 @@ def dual_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data
         grad[:] += alpha * w
         return value, optimality_violation(grad, w, alpha, 0.0, p, 1)
 
-    # 3. Epochs until the primal check passes. A warm start w0 is checked first, then the
-    #    w of its dual start (which differs from w0 by grad F(w0) / alpha); its epochs solve
-    #    the subproblems tightly from the start.
+    # 3. Epochs until the primal check passes. A warm start w0 is checked first. Then the
+    #    check runs at the w of its dual start, which differs from w0 by grad F(w0) / alpha,
+    #    and the epochs solve the subproblems tightly from the start.
     rng_state = SEED
     inner_tol = INNER_TOL
     epochs = 0
