@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 
 from fastopt import _core
 from fastopt.linear_model._design import as_design
@@ -162,8 +163,8 @@ def dual_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data
         margins = np.empty(n)
         design.native.matvec(np.asarray(w0, dtype=np.float64), 1, False, margins)
         yz = y * margins
-        dual = upper * _sigmoid(-yz)
-        complement = upper * _sigmoid(yz)
+        dual = upper * expit(-yz)
+        complement = upper * expit(yz)
         floor = upper * 1e-12
         low = dual <= complement
         dual = np.where(low, np.maximum(dual, floor), upper - np.maximum(complement, floor))
@@ -236,12 +237,3 @@ def _predicted_epochs(previous, epochs, violation, target):
     rate = np.log(violation / before) / ran  # < 0: log decrease per epoch
     needed = int(np.ceil(np.log(target / violation) / rate))
     return int(min(max(needed, 1), MAX_EPOCHS_BETWEEN_CHECKS))
-
-
-def _sigmoid(t):
-    out = np.empty_like(t)
-    positive = t >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-t[positive]))
-    e = np.exp(t[~positive])
-    out[~positive] = e / (1.0 + e)
-    return out
