@@ -169,6 +169,7 @@ SOLVERS = {
     "fastopt lbfgs": ("fastopt", ("l2-logistic",), _fastopt("lbfgs")),
     "fastopt newton-cg": ("fastopt", ("l2-logistic",), _fastopt("newton-cg")),
     "fastopt newton": ("fastopt", ("l2-logistic",), _fastopt("newton")),
+    "fastopt dual-cd": ("fastopt", ("l2-logistic",), _fastopt("dual-cd")),
     "fastopt fista": ("fastopt", TASKS, _fastopt("fista")),
     "sklearn liblinear": ("sklearn", ("l1-logistic", "l2-logistic"),
                           _sklearn_logistic("liblinear")),

@@ -11,6 +11,7 @@
 #include "bindings/checks.hpp"
 #include "bindings/pybind.hpp"
 #include "cpu/dispatch.hpp"
+#include "cpu/dual_cd.hpp"
 #include "cpu/glm.hpp"
 #include "cpu/gram.hpp"
 #include "cpu/threads.hpp"
@@ -536,6 +537,67 @@ class GlmProblem {
     return target_.loss == glm::Loss::multinomial ? n * target_.n_outputs : n;
   }
 
+  // Runs epochs of dual coordinate descent (cpu/dual_cd.hpp) and returns
+  // (epochs, newton_steps, estimate, rng_state, inner_tol) with the last two
+  // updated for the next call.
+  py::tuple dual_cd_epochs(py::handle upper, py::handle row_sqnorm, py::handle dual,
+                           py::handle complement, py::handle w, std::uint64_t rng_state,
+                           double inner_tol, double inner_tol_min, std::int64_t max_epochs,
+                           double stop_estimate) {
+    const cpu::GlmDesign& x = design_->view();
+    if (target_.loss != glm::Loss::logistic || target_.fit_intercept) {
+      throw py::value_error("dual_cd_epochs: expected the logistic loss without an intercept");
+    }
+    if (x.layout != GlmLayout::csr && x.layout != GlmLayout::dense_c) {
+      throw py::value_error("dual_cd_epochs: expected X in layout 'csr' or 'dense_c', got '" +
+                            design_->layout_name() + "'");
+    }
+    if (max_epochs < 1) {
+      throw py::value_error("max_epochs: expected an integer >= 1, got " +
+                            std::to_string(max_epochs));
+    }
+    if (!(inner_tol > 0.0) || !(inner_tol_min > 0.0) || !std::isfinite(inner_tol)) {
+      throw py::value_error("inner_tol: expected finite numbers > 0, got " +
+                            number_text(inner_tol) + " and " + number_text(inner_tol_min));
+    }
+    const std::int64_t n = x.n_rows;
+    py::array upper_arr = float64_vector("upper", upper, n, false);
+    py::array sq_arr = float64_vector("row_sqnorm", row_sqnorm, n, false);
+    py::array dual_arr = float64_vector("dual", dual, n, true);
+    py::array rest_arr = float64_vector("complement", complement, n, true);
+    py::array w_arr = float64_vector("w", w, x.n_cols, true);
+    check_no_overlap({{"upper", &upper_arr, false}, {"row_sqnorm", &sq_arr, false},
+                      {"dual", &dual_arr, true}, {"complement", &rest_arr, true},
+                      {"w", &w_arr, true}});
+    cpu::DualCdArgs args;
+    args.x = x;
+    args.y = target_.y;
+    args.upper = static_cast<const double*>(upper_arr.data());
+    args.row_sqnorm = static_cast<const double*>(sq_arr.data());
+    args.dual = static_cast<double*>(dual_arr.mutable_data());
+    args.complement = static_cast<double*>(rest_arr.mutable_data());
+    args.w = static_cast<double*>(w_arr.mutable_data());
+    args.rng_state = &rng_state;
+    args.max_epochs = max_epochs;
+    args.stop_estimate = stop_estimate;
+    args.inner_tol = &inner_tol;
+    args.inner_tol_min = inner_tol_min;
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    args.order = order.data();
+    cpu::DualCdResult result;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> guard(design_->lock());
+      result = cpu::kernels().dual_cd_epochs(args);
+    }
+    if (result.invalid) {
+      throw py::value_error("X: an index or row range is out of bounds; the arrays changed "
+                            "after validation");
+    }
+    return py::make_tuple(result.epochs, result.newton_steps, result.estimate, rng_state,
+                          inner_tol);
+  }
+
  private:
   py::object design_obj_;  // keeps design_ alive
   GlmDesign* design_;
@@ -601,7 +663,15 @@ void bind_glm(py::module_& m) {
            "residuals s_i dloss/dz and the curvature when given.")
       .def("hessp", &GlmProblem::hessp, "curvature"_a, "v"_a, "out"_a,
            "Write the Hessian of the data term times v into out, from the curvature that "
-           "loss() wrote at the same margins.");
+           "loss() wrote at the same margins.")
+      .def("dual_cd_epochs", &GlmProblem::dual_cd_epochs, "upper"_a, "row_sqnorm"_a, "dual"_a,
+           "complement"_a, "w"_a, "rng_state"_a, "inner_tol"_a, "inner_tol_min"_a,
+           "max_epochs"_a, "stop_estimate"_a,
+           "Run up to max_epochs epochs of dual coordinate descent for L2-regularized "
+           "logistic regression without an intercept, on X in layout 'csr' or 'dense_c', "
+           "updating dual, complement (upper - dual) and w = X^T (dual * y) in place. Stop "
+           "after an epoch whose estimate is at most stop_estimate. Return (epochs, "
+           "newton_steps, estimate, rng_state, inner_tol).");
 }
 
 }  // namespace fastopt::bindings

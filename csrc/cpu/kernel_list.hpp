@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "cpu/hashing.hpp"
+#include "cpu/dual_cd.hpp"
 #include "cpu/glm.hpp"
 #include "cpu/gram.hpp"
 #include "cpu/lbfgs.hpp"
@@ -106,4 +107,5 @@ struct GradStats {
   X(NewtonCdResult, newton_cd, (const NewtonCdArgs& args))                          \
   X(GlmStatus, glm_gram, (const GlmDesign& x, const double* d, bool fit_intercept,     \
                           double* out, double* work, int num_threads))              \
-  X(GramCdResult, gram_cd, (const GramCdArgs& args))
+  X(GramCdResult, gram_cd, (const GramCdArgs& args))                                \
+  X(DualCdResult, dual_cd_epochs, (const DualCdArgs& args))

@@ -61,6 +61,10 @@ class GlmProblem:
         """
         y is float64 (class indices for multinomial); sample_weight is None or float64 weights summing to 1.
         """
+    def dual_cd_epochs(self, upper: typing.Any, row_sqnorm: typing.Any, dual: typing.Any, complement: typing.Any, w: typing.Any, rng_state: typing.SupportsInt | typing.SupportsIndex, inner_tol: typing.SupportsFloat | typing.SupportsIndex, inner_tol_min: typing.SupportsFloat | typing.SupportsIndex, max_epochs: typing.SupportsInt | typing.SupportsIndex, stop_estimate: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+        """
+        Run up to max_epochs epochs of dual coordinate descent for L2-regularized logistic regression without an intercept, on X in layout 'csr' or 'dense_c', updating dual, complement (upper - dual) and w = X^T (dual * y) in place. Stop after an epoch whose estimate is at most stop_estimate. Return (epochs, newton_steps, estimate, rng_state, inner_tol).
+        """
     def hessp(self, curvature: typing.Any, v: typing.Any, out: typing.Any) -> None:
         """
         Write the Hessian of the data term times v into out, from the curvature that loss() wrote at the same margins.

@@ -121,8 +121,8 @@ def check_X(X, *, name="X"):
             X = X.copy()
             X.indices = X.indices.astype(np.int64)
             X.indptr = X.indptr.astype(np.int64)
-        bad = np.flatnonzero(~np.isfinite(X.data))
-        if bad.size:
+        if not np.isfinite(X.data).all():
+            bad = np.flatnonzero(~np.isfinite(X.data))
             raise ValueError(f"{name}: contains NaN or infinity ({float(X.data[bad[0]])!r} at stored "
                              f"entry {bad[0]}); remove or impute those values first")
     else:

@@ -167,10 +167,15 @@ class _GramNewton:
     def penalty(self, coef):
         return self.a1 * float(np.abs(coef).sum()) + 0.5 * self.a2 * float(coef @ coef)
 
-    def evaluate(self, w, z):
-        """Return (F, violation) at w from its margins z; fill grad and curvature."""
+    def evaluate(self, w, z, f=None):
+        """Return (F, violation) at w from its margins z; fill grad and curvature.
+
+        ``f`` is the data term at z when the line search already computed it, together
+        with the residuals and curvature.
+        """
         obj = self.obj
-        f = obj._problem.loss(z, residual=self.residual, curvature=self.curvature)
+        if f is None:
+            f = obj._problem.loss(z, residual=self.residual, curvature=self.curvature)
         obj.design.native.rmatvec(self.residual, 1, self.intercept, self.grad)
         coef = w[: self.p]
         smooth = self.grad.copy()
@@ -277,13 +282,13 @@ class _GramNewton:
             if not decrease < 0.0:
                 break  # the model predicts no descent, so rounding limits further progress
             obj.design.native.matvec(d, 1, self.intercept, dz)
-            step = self.line_search(z, dz, coef, dcoef, objective, decrease)
+            step, f = self.line_search(z, dz, coef, dcoef, objective, decrease)
             if step == 0.0:
                 break
             n_iter += 1
             w = w + step * d
             z = z + step * dz
-            objective, violation = self.evaluate(w, z)
+            objective, violation = self.evaluate(w, z, f)
             converged = violation <= target
             if callback is not None and not converged and bool(callback(w.copy())):
                 break
@@ -292,14 +297,23 @@ class _GramNewton:
                             objective=float(objective), solver=self.name)
 
     def line_search(self, z, dz, coef, dcoef, objective, decrease):
-        """Return the first t in 1, 1/2, ... that passes the Armijo test, or 0."""
+        """Return (t, data term at z + t dz) for the first t in 1, 1/2, ... that passes the
+        Armijo test, or (0, None).
+
+        Each trial also writes the residuals and curvature at its margins, so the accepted
+        one leaves them in place for the next iteration without another pass over the
+        losses. The kernel forms z + t dz with the same float64 operations as the caller,
+        so they are those of the margins the caller keeps.
+        """
         if self.obj.loss == "squared":
-            return 1.0
+            return 1.0, None
         slack = ROUNDING_SLACK * abs(objective)
         t = 1.0
         for _ in range(MAX_BACKTRACKS):
-            trial = self.obj._problem.loss(z, dz, t) + self.penalty(coef + t * dcoef)
+            f = self.obj._problem.loss(z, dz, t, residual=self.residual,
+                                       curvature=self.curvature)
+            trial = f + self.penalty(coef + t * dcoef)
             if trial <= objective + ARMIJO * t * decrease + slack:
-                return t
+                return t, f
             t *= BACKTRACK
-        return 0.0
+        return 0.0, None

@@ -339,6 +339,11 @@ def _encode_labels(y):
             return _encode_labels(y)
     elif y.dtype.kind not in "iubUS":
         raise ValueError(f"y: Unknown label type: dtype {y.dtype}")
+    classes = np.unique(y)
+    if classes.size == 2 and y.dtype.kind in "fiub":
+        # A comparison is an order of magnitude cheaper than the argsort behind
+        # np.unique(return_inverse=True), a visible share of a fit of 10 ms.
+        return classes, (y == classes[1]).astype(np.intp)
     classes, encoded = np.unique(y, return_inverse=True)
     return classes, encoded.reshape(-1)
 

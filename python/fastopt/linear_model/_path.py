@@ -169,7 +169,8 @@ def regularization_path(X, y, *, loss, l1_ratio, n_alphas=100, alpha_min_ratio=1
             raise ValueError("alphas: expected at least one value, got an empty array")
         grid = np.sort(grid)[::-1]
     for alpha in grid:
-        select_solver(solver, loss=loss, alpha=alpha, l1_ratio=l1_ratio)
+        select_solver(solver, loss=loss, alpha=alpha, l1_ratio=l1_ratio,
+                      fit_intercept=fit_intercept, n_outputs=objective.n_outputs)
 
     k, p = objective.n_outputs, objective.n_features
     coefs = np.empty((grid.size, k, p))

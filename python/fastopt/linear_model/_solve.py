@@ -13,6 +13,7 @@ newton     smooth only (``l1_ratio == 0`` or no penalty) logistic, squared, hube
 owlqn      any                                          all
 fista      any                                          all
 newton-cd  any                                          logistic, squared, huber
+dual-cd    L2 only (``l1_ratio == 0``, ``alpha > 0``)   logistic without an intercept
 ========== ============================================ =====================================
 
 "newton" forms the dense Hessian with the Gram kernel and solves each Newton system by
@@ -33,13 +34,14 @@ import numbers
 
 import numpy as np
 
+from fastopt.linear_model import _dual_cd as _dual_cd_module
 from fastopt.linear_model import _fista as _fista_module
 from fastopt.linear_model import _gram
 from fastopt.linear_model import _newton_cd as _newton_cd_module
 from fastopt.linear_model import _newton_cg as _newton_cg_module
 from fastopt.linear_model import _quasi_newton
 
-SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton")
+SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton", "dual-cd")
 
 
 def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
@@ -84,6 +86,10 @@ def _newton(obj, *, data=None, **kwargs):
     return _gram.newton(obj, **kwargs)
 
 
+def _dual_cd(obj, *, data=None, **kwargs):
+    return _dual_cd_module.dual_cd(obj, data=data, **kwargs)
+
+
 #: Solver name -> function(obj, *, alpha, l1_ratio, tol, max_iter, w0, callback, data).
 REGISTRY = {
     "lbfgs": _lbfgs,
@@ -92,11 +98,12 @@ REGISTRY = {
     "newton-cd": _newton_cd,
     "newton-cg": _newton_cg,
     "newton": _newton,
+    "dual-cd": _dual_cd,
 }
 
 
 def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None, n_samples=None,
-                  n_features=None, fit_intercept=True):
+                  n_features=None, fit_intercept=True, n_outputs=1):
     """Return the concrete solver name for ``solver``, or raise ValueError for a bad pair.
 
     ``penalty`` is the estimator's name for the penalty and only shapes the message. With the
@@ -126,6 +133,12 @@ def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None, n_samples=None
         others = "'owlqn', 'fista' or 'auto'" if has_l1 else "'lbfgs', 'owlqn' or 'auto'"
         raise ValueError(f"solver: {solver!r} does not support loss {loss!r} (penalty="
                          f"{penalty!r}); use solver={others}")
+    if solver == "dual-cd":
+        reason = _dual_cd_module.unsupported_reason(loss, alpha, l1_ratio if has_l1 else 0.0,
+                                                    fit_intercept, n_outputs)
+        if reason is not None:
+            raise ValueError(f"solver: 'dual-cd' does not support {reason} (penalty="
+                             f"{penalty!r}); use solver='lbfgs', 'newton-cg' or 'auto'")
     return solver
 
 
@@ -139,7 +152,7 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
         Penalty strength, >= 0.
     l1_ratio : float
         L1 share of the penalty, in [0, 1].
-    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"}
+    solver : {"auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton", "dual-cd"}
     tol : float
         Stop when the optimality violation falls to ``tol`` times its value at ``w = 0``.
     max_iter : int
@@ -150,7 +163,7 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
         ``callback(w) -> bool`` after each outer iteration; True stops the run.
     data : tuple (X, y, sample_weight), optional
         The arrays the objective was built from, for solvers that work on the design matrix
-        directly ("newton-cd").
+        directly ("newton-cd", and "dual-cd" when X is CSC or Fortran-ordered).
 
     Returns
     -------
@@ -170,7 +183,7 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
         raise ValueError(f"max_iter: expected an integer >= 1, got {max_iter!r}")
     name = select_solver(solver, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
                          n_samples=obj.n_samples, n_features=obj.n_features,
-                         fit_intercept=obj.fit_intercept)
+                         fit_intercept=obj.fit_intercept, n_outputs=obj.n_outputs)
     if w0 is not None:
         w0 = np.asarray(w0, dtype=np.float64)
         if w0.shape != (obj.n_params,):
