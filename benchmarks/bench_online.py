@@ -218,7 +218,7 @@ def measure(name, X, y, X_test, y_test, repeats, bits):
             "nonzeros_per_second": nonzeros / seconds if seconds > 0 else None,
             "test_log_loss": {str(p): losses[p] for p in PASSES},
         }
-        print(f"{name:8s} {learner:30s} {nonzeros / seconds:12.3g} nnz/s  "
+        print(f"{name:8s} {learner:42s} {nonzeros / seconds:12.3g} nnz/s  "
               + "  ".join(f"pass {p}: {losses[p]:.4f}" for p in PASSES), flush=True)
     return {"rows": X.shape[0], "test_rows": X_test.shape[0], "nonzeros": int(X.nnz), "alpha": alpha,
             "learners": entries}
@@ -298,7 +298,7 @@ def measure_tuned(name, X, y, X_test, y_test, bits, max_tune_rows):
                                     for label, v in validation.items()},
             "test_log_loss": {str(p): finals[chosen[p]][p] for p in PASSES},
         }
-        print(f"{name:8s} {learner:30s} tuned  "
+        print(f"{name:8s} {learner:42s} tuned  "
               + "  ".join(f"pass {p}: {finals[chosen[p]][p]:.4f} ({chosen[p]})" for p in PASSES),
               flush=True)
     return {"rows": X.shape[0], "validation_rows": X.shape[0] - cut, "alpha": alpha,

@@ -151,7 +151,7 @@ def test_parallel_result_does_not_depend_on_thread_scheduling():
     assert by_jobs["1"] != by_jobs["3"]
 
 
-def test_parallel_repeated_passes_in_one_process_agree():
+def test_parallel_repeated_passes_agree():
     # Successive passes adapt how many blocks they share with helper threads (the state
     # carries over between passes); every copy must still get the same bits.
     X, labels, _, weights = make_problem(num_rows=600, seed=7)

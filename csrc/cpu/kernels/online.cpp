@@ -362,11 +362,12 @@ double lazy_sgd_method(const CsrRows& rows, const LazySgdHyper& h, const LazySgd
 // block-parallel pass spins before it sleeps instead.
 constexpr int kSpinRounds = 512;
 
-// How the block-parallel pass adapts to a busy machine, where a helper thread
-// may not run in time or be descheduled while it holds a part: the cap on
-// log2 of the blocks run alone after such an event, and how often a pass that starts at that cap probes
-// with threads again. The state is shared by every pass of the process and
-// decides only which thread runs a part, never the result.
+// On a busy machine a helper thread of the block-parallel pass may not run in
+// time, or be descheduled while it holds a part. After such an event the pass
+// runs blocks alone: kMaxBackoff caps log2 of their number, and a pass that
+// starts at the cap probes with threads only every kProbeEvery-th time. The
+// state is shared by every pass of the process. It decides which thread runs
+// a part, never the result.
 constexpr int kMaxBackoff = 10;
 constexpr std::uint32_t kProbeEvery = 8;
 std::atomic<int> g_parallel_backoff{0};
@@ -543,7 +544,7 @@ inline bool claim_part(PartBoard& board, std::uint64_t gen, std::size_t num_part
 // Executes the block-parallel algorithm above. The parts, not the threads,
 // define the result, so the calling thread can run every part itself; helper
 // threads take the parts they reach first. The calling thread plans each
-// block, offers its parts on the board, runs the parts nobody has taken,
+// block, offers its parts on the board, runs the parts no helper has taken,
 // waits for the taken ones, then merges and finishes the block alone.
 //
 // Why not an OpenMP team with a barrier per step (the first version): a block
@@ -662,7 +663,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     try {
       for (std::size_t k = 1; k < num_parts; ++k) std::thread(help).detach();
     } catch (const std::system_error&) {
-      // No thread to be had: the calling thread runs every part.
+      // Thread creation failed, so the calling thread runs every part.
     }
   }
 
@@ -719,7 +720,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       }
       // A stall (a helper descheduled while it held a part) or a miss (no
       // helper came in time to take a part) doubles the blocks run alone
-      // before the next offer; a block that a helper shared without a stall
+      // before the next offer. A block that a helper shared without a stall
       // halves them.
       const bool missed = mine == num_parts;
       const bool backs_off = stalled || missed;
