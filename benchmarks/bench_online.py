@@ -1,7 +1,9 @@
 """Benchmark online learners: throughput, test log-loss after 1 and 5 passes, memory of a stream.
 
 Learners: fastopt ``SGDClassifier`` (log-loss, L2, the "optimal" schedule, as scikit-learn's
-default; sequential, and with ``n_jobs=2``, block-parallel) and ``FTRLClassifier``, scikit-learn's ``SGDClassifier`` with the same settings, and
+default; sequential, and with ``n_jobs=2``, block-parallel) and ``FTRLClassifier`` (with
+``alpha=0.1, beta=1`` and with ``alpha=0.2, beta=0.5``), scikit-learn's ``SGDClassifier`` with
+the same settings, and
 Vowpal Wabbit (the ``vowpalwabbit`` Python package, default adaptive updates, logistic loss).
 Every learner reads the rows in file order, one pass at a time (``partial_fit`` or ``learn``),
 and is scored on the test rows after passes 1 and 5.
@@ -46,6 +48,7 @@ DOCS = REPO / "docs" / "benchmarks.md"
 BEGIN = "<!-- online:begin -->"
 END = "<!-- online:end -->"
 PASSES = (1, 5)
+DATASETS = ("a9a", "w8a", "news20", "ctr")
 CTR_BITS = 20
 CTR_FIELDS = 20
 
@@ -185,6 +188,10 @@ def learners(alpha):
         "fastopt SGDClassifier n_jobs=2": lambda: SGDClassifier(loss="log_loss", alpha=alpha,
                                                                 shuffle=False, n_jobs=2),
         "fastopt FTRLClassifier": lambda: FTRLClassifier(alpha=0.1, beta=1.0, l1=0.1, l2=1.0, shuffle=False),
+        # Larger per-coordinate rates for features seen a few times per pass (see the FTRL
+        # section of docs/guide/online.md): w8a's rare features need them.
+        "fastopt FTRLClassifier alpha=0.2 beta=0.5": lambda: FTRLClassifier(
+            alpha=0.2, beta=0.5, l1=0.1, l2=1.0, shuffle=False),
         "sklearn SGDClassifier": lambda: SklearnSGD(loss="log_loss", alpha=alpha, shuffle=False),
     }
 
@@ -211,7 +218,7 @@ def measure(name, X, y, X_test, y_test, repeats, bits):
             "nonzeros_per_second": nonzeros / seconds if seconds > 0 else None,
             "test_log_loss": {str(p): losses[p] for p in PASSES},
         }
-        print(f"{name:8s} {learner:30s} {nonzeros / seconds:12.3g} nnz/s  "
+        print(f"{name:8s} {learner:42s} {nonzeros / seconds:12.3g} nnz/s  "
               + "  ".join(f"pass {p}: {losses[p]:.4f}" for p in PASSES), flush=True)
     return {"rows": X.shape[0], "test_rows": X_test.shape[0], "nonzeros": int(X.nnz), "alpha": alpha,
             "learners": entries}
@@ -291,7 +298,7 @@ def measure_tuned(name, X, y, X_test, y_test, bits, max_tune_rows):
                                     for label, v in validation.items()},
             "test_log_loss": {str(p): finals[chosen[p]][p] for p in PASSES},
         }
-        print(f"{name:8s} {learner:30s} tuned  "
+        print(f"{name:8s} {learner:42s} tuned  "
               + "  ".join(f"pass {p}: {finals[chosen[p]][p]:.4f} ({chosen[p]})" for p in PASSES),
               flush=True)
     return {"rows": X.shape[0], "validation_rows": X.shape[0] - cut, "alpha": alpha,
@@ -389,11 +396,20 @@ def main(argv=None):
     parser.add_argument("--tune", action="store_true",
                         help="also report test log-loss with each learner's learning rate chosen "
                              "from a small grid on a validation split of the training rows")
+    parser.add_argument("--datasets", default=",".join(DATASETS),
+                        help="comma-separated subset of " + ", ".join(DATASETS) + " (default: all; "
+                             "the stream memory runs with ctr only). A subset writes nothing")
     parser.add_argument("--tune-max-rows", type=int, default=1_000_000,
                         help="cap on the rows that train each candidate of --tune (default 1e6)")
     args = parser.parse_args(argv)
     if not args.data_dir:
         parser.error("--data-dir or FASTOPT_DATA_DIR is required")
+    chosen = [name for name in args.datasets.split(",") if name]
+    unknown = sorted(set(chosen) - set(DATASETS))
+    if unknown or not chosen:
+        parser.error(f"--datasets: expected names among {', '.join(DATASETS)}, got {args.datasets!r}")
+    if set(chosen) != set(DATASETS):
+        args.no_write = True
     rows = args.rows or (20_000 if args.quick else 10_000_000)
     repeats = args.repeats or (1 if args.quick else 3)
     max_train_rows = 3000 if args.quick else None
@@ -402,10 +418,14 @@ def main(argv=None):
     tuned = {}
     sets = load_libsvm_sets(Path(args.data_dir), max_train_rows)
     for name, (X, y, X_test, y_test) in sets.items():
+        if name not in chosen:
+            continue
         result["datasets"][name] = measure(name, X, y, X_test, y_test, repeats, bits=18)
         if args.tune:
             tuned[name] = measure_tuned(name, X, y, X_test, y_test, 18, args.tune_max_rows)
 
+    if "ctr" not in chosen:
+        return 0
     stream = CtrStream()
     test_rows = min(100_000, max(rows // 10, 1000))
     X_test, y_test = next(stream.chunks(test_rows, chunk_rows=test_rows, start_row=10**9))

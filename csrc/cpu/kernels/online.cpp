@@ -20,11 +20,18 @@
 // trenches", Algorithm 1, per coordinate, weights computed from (z, n) when a
 // row touches them.
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <type_traits>
 #include <vector>
+
 
 #include "cpu/kernel_list.hpp"
 #include "fastopt/glm/losses.hpp"
@@ -351,6 +358,21 @@ double lazy_sgd_method(const CsrRows& rows, const LazySgdHyper& h, const LazySgd
 // A block with a step whose L2 factor 1 - eta l2 is <= 0 (every weight to 0)
 // runs sequentially.
 
+// Pause instructions (each some tens of cycles) that a waiting thread of the
+// block-parallel pass spins before it sleeps instead.
+constexpr int kSpinRounds = 512;
+
+// On a busy machine a helper thread of the block-parallel pass may not run in
+// time, or be descheduled while it holds a part. After such an event the pass
+// runs blocks alone: kMaxBackoff caps log2 of their number, and a pass that
+// starts at the cap probes with threads only every kProbeEvery-th time. The
+// state is shared by every pass of the process. It decides which thread runs
+// a part, never the result.
+constexpr int kMaxBackoff = 10;
+constexpr std::uint32_t kProbeEvery = 8;
+std::atomic<int> g_parallel_backoff{0};
+std::atomic<std::uint32_t> g_parallel_passes{0};
+
 // Private copies of the coordinates one part touches within a block.
 struct PartState {
   std::vector<double> v;            // full length, valid where mark == stamp
@@ -474,6 +496,69 @@ void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySg
   }
 }
 
+inline void cpu_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// The parts of the current block, offered to every thread of a parallel pass.
+// claim holds (generation << 16) | the next unclaimed part; done[k] holds the
+// generation of the last block whose part k has finished. Helpers that find
+// nothing to claim sleep on wake instead of spinning: a spinning thread takes
+// the CPU share that the thread it waits for needs on a busy machine.
+struct PartBoard {
+  std::atomic<std::uint64_t> claim{0};
+  std::atomic<bool> stop{false};
+  std::atomic<bool> lead_sleeping{false};
+  std::atomic<int> helpers_sleeping{0};
+  std::vector<std::atomic<std::uint64_t>> done;
+  std::mutex mutex;
+  std::condition_variable wake;
+  explicit PartBoard(std::size_t parts) : done(parts) {
+    for (auto& slot : done) slot.store(0);
+  }
+  // Wakes the sleepers after a change of claim, stop or done. Taking the mutex
+  // orders the change before a sleeper's check of its condition.
+  void notify() {
+    { std::lock_guard<std::mutex> lock(mutex); }
+    wake.notify_all();
+  }
+};
+
+// Claims an unclaimed part of block generation gen; false when none is left
+// or the board has moved on to another block.
+inline bool claim_part(PartBoard& board, std::uint64_t gen, std::size_t num_parts,
+                       std::size_t& part) {
+  std::uint64_t c = board.claim.load(std::memory_order_acquire);
+  for (;;) {
+    if ((c >> 16) != gen || (c & 0xffffu) >= num_parts) return false;
+    if (board.claim.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      part = static_cast<std::size_t>(c & 0xffffu);
+      return true;
+    }
+  }
+}
+
+// Executes the block-parallel algorithm above. The parts, not the threads,
+// define the result, so the calling thread can run every part itself; helper
+// threads take the parts they reach first. The calling thread plans each
+// block, offers its parts on the board, runs the parts no helper has taken,
+// waits for the taken ones, then merges and finishes the block alone.
+//
+// Why not an OpenMP team with a barrier per step (the first version): a block
+// holds about 50 us of work on a9a, and a barrier needs every thread on a core
+// at once. On a 2-core machine with a load average of 10, the spinning waiters
+// of OpenMP's default wait policy stretched each of a block's three barriers
+// to about 9 ms, so two threads ran a9a 90x slower than one (under
+// OMP_WAIT_POLICY=passive, 4x slower; with one thread, as fast). Here nobody
+// waits for a thread to start, nobody spins for long, and a helper that the
+// system deschedules costs at most the part it holds.
+//
+// The helpers are detached threads of this pass that share only the board,
+// so that the pass returns without waiting for a helper that has not yet run;
+// a late helper finds nothing to claim and exits.
 template <typename T, typename I, bool kL1>
 double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
   const std::size_t num_parts = static_cast<std::size_t>(h.jobs);
@@ -491,9 +576,23 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   part_hyper.fold = false;
   double* g = s.globals;
   double loss_sum = 0.0;
-  // Plan of the current block, written and read by one thread at a time.
-  bool sequential = true;
+  auto board = std::make_shared<PartBoard>(num_parts);
+  // Written by the calling thread before it offers a block's parts; the release
+  // of the board's claim word publishes it with the plan.
   std::uint32_t stamp = 0;
+
+  auto run_part = [&](std::size_t k, std::uint64_t gen) {
+    PartState& p = parts[k];
+    const CsrRows part = visit_range<I>(rows, p.lo, p.hi);
+    gather_part<I, kL1>(part, h, s, p, stamp);
+    LazySgdState local;
+    local.num_features = s.num_features;
+    local.coef = p.v.data();
+    local.l1_applied = kL1 ? p.q.data() : nullptr;
+    local.globals = p.globals;
+    local.t = &p.t;
+    p.loss = lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(part, part_hyper, local);
+  };
 
   // Ends a parallel block: the scalars, summed in part order.
   auto finish_block = [&]() {
@@ -517,68 +616,125 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     }
   };
 
-#ifdef _OPENMP
-#pragma omp parallel num_threads(h.jobs)
-#endif
-  {
-    for (std::int64_t bi = 0; bi < num_blocks; ++bi) {
-      // Each thread's own copy of the plan: a thread that skips the parts of a
-      // sequential block can reach the next block's plan while another thread
-      // has yet to read this one.
-      bool in_parts = false;
-#ifdef _OPENMP
-#pragma omp single copyprivate(in_parts)
-#endif
-      {
-        if (!sequential) finish_block();
-        const std::int64_t lo = bi * block;
-        const std::int64_t hi = lo + block < rows.num_visits ? lo + block : rows.num_visits;
-        sequential = zeroing_step(h, g[kEta], *s.t, hi - lo);
-        if (sequential) {
-          const CsrRows seq = visit_range<I>(rows, lo, hi);
-          loss_sum += lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(seq, h, s);
-        } else {
-          if (stamp == UINT32_MAX) {
-            for (PartState& p : parts) std::fill(p.mark.begin(), p.mark.end(), 0u);
-            stamp = 0;
-          }
-          ++stamp;
-          const std::int64_t n = hi - lo;
-          const auto count = static_cast<std::int64_t>(num_parts);
-          for (std::size_t k = 0; k < num_parts; ++k) {
-            PartState& p = parts[k];
-            p.lo = lo + n * static_cast<std::int64_t>(k) / count;
-            p.hi = lo + n * static_cast<std::int64_t>(k + 1) / count;
-            std::copy(g, g + kNumLazySgdGlobals, p.globals);
-            p.t = *s.t + (p.lo - lo);
-          }
+  // log2 of the blocks to run alone after the last stall or miss (carried over
+  // from the previous pass), and the blocks still to run alone.
+  int backoff = g_parallel_backoff.load(std::memory_order_relaxed);
+  std::int64_t skip = 0;
+  // A pass of one block has nothing to share. While stalls and misses persist,
+  // most passes start no helper; every kProbeEvery-th pass probes again.
+  const bool threaded =
+      num_blocks > 1 && (backoff < kMaxBackoff ||
+                         g_parallel_passes.fetch_add(1, std::memory_order_relaxed) %
+                                 kProbeEvery == 0);
+
+  if (threaded) {
+    // What a helper may touch after the pass has returned: the board, which it
+    // co-owns. It reaches the pass's arrays only through a part it claimed,
+    // and the pass waits for every claimed part.
+    auto help = [board, num_parts, run_part]() {
+      PartBoard& b = *board;
+      std::uint64_t seen = 0;
+      for (;;) {
+        std::uint64_t gen = b.claim.load(std::memory_order_acquire) >> 16;
+        for (int rounds = 0; gen == seen && rounds < kSpinRounds; ++rounds) {
+          if (b.stop.load(std::memory_order_acquire)) return;
+          cpu_pause();
+          gen = b.claim.load(std::memory_order_acquire) >> 16;
         }
-        in_parts = !sequential;
-      }
-      if (in_parts) {
-#ifdef _OPENMP
-#pragma omp for schedule(static, 1)
-#endif
-        for (std::size_t k = 0; k < num_parts; ++k) {
-          PartState& p = parts[k];
-          const CsrRows part = visit_range<I>(rows, p.lo, p.hi);
-          gather_part<I, kL1>(part, h, s, p, stamp);
-          LazySgdState local;
-          local.num_features = s.num_features;
-          local.coef = p.v.data();
-          local.l1_applied = kL1 ? p.q.data() : nullptr;
-          local.globals = p.globals;
-          local.t = &p.t;
-          p.loss = lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(part, part_hyper, local);
+        if (gen == seen) {
+          std::unique_lock<std::mutex> lock(b.mutex);
+          b.helpers_sleeping.fetch_add(1);
+          b.wake.wait(lock, [&] {
+            gen = b.claim.load(std::memory_order_acquire) >> 16;
+            return gen != seen || b.stop.load(std::memory_order_acquire);
+          });
+          b.helpers_sleeping.fetch_sub(1);
         }
-#ifdef _OPENMP
-#pragma omp for schedule(static, 1)
-#endif
-        for (std::size_t k = 0; k < num_parts; ++k) merge_part<kL1>(parts, k, s, stamp);
+        if (b.stop.load(std::memory_order_acquire)) return;
+        seen = gen;
+        std::size_t k;
+        while (claim_part(b, gen, num_parts, k)) {
+          run_part(k, gen);
+          b.done[k].store(gen);
+          if (b.lead_sleeping.load()) b.notify();
+        }
       }
+    };
+    try {
+      for (std::size_t k = 1; k < num_parts; ++k) std::thread(help).detach();
+    } catch (const std::system_error&) {
+      // Thread creation failed, so the calling thread runs every part.
     }
   }
-  if (!sequential) finish_block();
+
+  std::uint64_t gen = 0;
+  for (std::int64_t bi = 0; bi < num_blocks; ++bi) {
+    const std::int64_t lo = bi * block;
+    const std::int64_t hi = lo + block < rows.num_visits ? lo + block : rows.num_visits;
+    if (zeroing_step(h, g[kEta], *s.t, hi - lo)) {
+      const CsrRows seq = visit_range<I>(rows, lo, hi);
+      loss_sum += lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(seq, h, s);
+      continue;
+    }
+    if (stamp == UINT32_MAX) {
+      for (PartState& p : parts) std::fill(p.mark.begin(), p.mark.end(), 0u);
+      stamp = 0;
+    }
+    ++stamp;
+    const std::int64_t n = hi - lo;
+    const auto count = static_cast<std::int64_t>(num_parts);
+    for (std::size_t k = 0; k < num_parts; ++k) {
+      PartState& p = parts[k];
+      p.lo = lo + n * static_cast<std::int64_t>(k) / count;
+      p.hi = lo + n * static_cast<std::int64_t>(k + 1) / count;
+      std::copy(g, g + kNumLazySgdGlobals, p.globals);
+      p.t = *s.t + (p.lo - lo);
+    }
+    ++gen;
+    if (!threaded || skip > 0) {
+      // Backing off: every part runs here, and the helpers see no new block.
+      for (std::size_t k = 0; k < num_parts; ++k) run_part(k, gen);
+      skip -= skip > 0 ? 1 : 0;
+    } else {
+      board->claim.store(gen << 16);
+      if (board->helpers_sleeping.load() > 0) board->notify();
+      std::size_t k;
+      // Parts this thread ran; all of them means no helper came in time.
+      std::size_t mine = 0;
+      while (claim_part(*board, gen, num_parts, k)) {
+        run_part(k, gen);
+        board->done[k].store(gen);
+        ++mine;
+      }
+      bool stalled = false;
+      for (std::size_t o = 0; o < num_parts; ++o) {
+        for (int rounds = 0; board->done[o].load() != gen && rounds < kSpinRounds; ++rounds) {
+          cpu_pause();
+        }
+        if (board->done[o].load() == gen) continue;
+        stalled = true;
+        std::unique_lock<std::mutex> lock(board->mutex);
+        board->lead_sleeping.store(true);
+        board->wake.wait(lock, [&] { return board->done[o].load() == gen; });
+        board->lead_sleeping.store(false);
+      }
+      // A stall (a helper descheduled while it held a part) or a miss (no
+      // helper came in time to take a part) doubles the blocks run alone
+      // before the next offer. A block that a helper shared without a stall
+      // halves them.
+      const bool missed = mine == num_parts;
+      const bool backs_off = stalled || missed;
+      backoff = backs_off ? std::min(backoff + 1, kMaxBackoff) : std::max(backoff - 1, 0);
+      skip = backs_off ? (std::int64_t{1} << backoff) - 1 : 0;
+    }
+    for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp);
+    finish_block();
+  }
+  if (threaded) {
+    board->stop.store(true, std::memory_order_release);
+    board->notify();
+    g_parallel_backoff.store(backoff, std::memory_order_relaxed);
+  }
   return loss_sum;
 }
 

@@ -318,20 +318,29 @@ class OnlineLinearModel(EstimatorParams):
             solver.decay_learning_rate()
         return True
 
-    def _partial_fit_arrays(self, X, y, sample_weight, classes=None):
-        self._checked_params()
+    def _incremental_batch(self, X, y, sample_weight, classes, n_features=None, where=""):
+        """Check one batch of ``partial_fit`` or ``fit_stream``; return (X, targets, weights, sparse).
+
+        The first batch of an unfitted model sets its width (``n_features`` when given) and
+        builds the solvers. ``where`` prefixes the messages (the chunk of a stream).
+        """
         fitted = self._is_fitted()
         sparse_input = sp.issparse(X)
-        X = check_features(X, self.n_features_in_ if fitted else None)
+        X = check_features(X, self.n_features_in_ if fitted else n_features)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(f"y: expected shape ({X.shape[0]},), got {y.shape}")
+            raise ValueError(f"{where}y: expected shape ({X.shape[0]},), got {y.shape}")
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         targets, weights = self._prepare_targets(
             y, first=not fitted, sample_weight=sample_weight, classes=classes, incremental=True
         )
         if not fitted:
             self._reset(X.shape[1], len(targets))
+        return X, targets, weights, sparse_input
+
+    def _partial_fit_arrays(self, X, y, sample_weight, classes=None):
+        self._checked_params()
+        X, targets, weights, sparse_input = self._incremental_batch(X, y, sample_weight, classes)
         # partial_fit reports no loss, so the passes skip computing it.
         self._pass(X, targets, weights, None, sparse_input, compute_loss=False)
         return self
@@ -386,17 +395,8 @@ class OnlineLinearModel(EstimatorParams):
                 rows = 0
                 for position, chunk in enumerate(open_epoch()):
                     X, y, sample_weight = unpack_chunk(chunk, position)
-                    fitted = self._is_fitted()
-                    sparse_input = sp.issparse(X)
-                    X = check_features(X, self.n_features_in_ if fitted else n_features)
-                    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-                        raise ValueError(f"chunk {position}: y: expected shape ({X.shape[0]},), got {y.shape}")
-                    sample_weight = check_sample_weight(sample_weight, X.shape[0])
-                    targets, weights = self._prepare_targets(
-                        y, first=not fitted, sample_weight=sample_weight, classes=classes, incremental=True
-                    )
-                    if not fitted:
-                        self._reset(X.shape[1], len(targets))
+                    X, targets, weights, sparse_input = self._incremental_batch(
+                        X, y, sample_weight, classes, n_features, where=f"chunk {position}: ")
                     order = rng.permutation(X.shape[0]) if self.shuffle else None
                     total += self._pass(X, targets, weights, order, sparse_input) * X.shape[0]
                     rows += X.shape[0]

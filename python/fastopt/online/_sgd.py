@@ -83,8 +83,10 @@ _SGD_PARAMETERS_DOC_END = """\
         value gives the same model on every run, whatever the scheduling) and differs from
         the sequential one. Shared columns move at about 1/n_jobs of the sequential rate.
         That damps the large early steps of the "optimal" schedule, and slows a slow
-        schedule on rows whose columns are mostly shared. -1 uses
-        :func:`fastopt.get_num_threads` threads.
+        schedule on rows whose columns are mostly shared. The calling thread runs a part
+        that no other thread has started, so on a busy machine the pass runs mostly on one
+        thread. It was not faster than ``n_jobs=None`` in the measurements of the
+        online-learning guide. -1 uses :func:`fastopt.get_num_threads` threads.
         Without ``n_jobs``, several one-vs-rest models train in parallel over fastopt's
         threads, with the sequential result.
     verbose : int, default 0
