@@ -3,8 +3,9 @@
 On Rastrigin, Ackley and Rosenbrock in dimension 10 (the tolerances of tests/test_dfo.py),
 every method runs once per seed with the same evaluation budget:
 
-- fastopt ``simulated_annealing`` and ``genetic_algorithm`` (default options, except the
-  Rosenbrock options that tests/test_dfo.py states);
+- fastopt ``simulated_annealing`` and ``genetic_algorithm`` with default options, so
+  with their local phase (L-BFGS on finite differences) and, for the annealing, the
+  temperature schedule planned over the budget;
 - ``scipy.optimize.dual_annealing`` (with its default local search) and
   ``scipy.optimize.differential_evolution`` (vectorized, ``polish=False``);
 - ``pygad.GA`` (population 100, SBX crossover, tournament selection, elitism 2, fitness
@@ -66,10 +67,9 @@ PROBLEMS = {
     "ackley": (ackley, 32.768, 1e-2),
     "rosenbrock": (rosenbrock, 5.0, 1.0),
 }
-SA_OPTIONS = {"rosenbrock": {"cooling": 0.9, "restarts": 2}}
-GA_OPTIONS = {"rosenbrock": {"crossover": "blend", "mutation": "gaussian",
-                             "mutation_sigma": 0.002, "mutation_prob": 0.3,
-                             "tournament_size": 2}}
+# Options of the fastopt methods per function; every function runs with the defaults.
+SA_OPTIONS = {}
+GA_OPTIONS = {}
 METHODS = ("fastopt_sa", "fastopt_ga", "dual_annealing", "differential_evolution", "pygad")
 
 
