@@ -70,18 +70,27 @@ py::array_t<T> like(const py::array_t<T>& a) {
   return py::array_t<T>({a.shape(0), a.shape(1)});
 }
 
-template <typename T>
-py::array uniform_crossover(py::handle parents, double prob, std::uint64_t seed,
-                            std::uint64_t stream) {
+// Checks the parent pairs, allocates their children and runs
+// call(parents, pairs, genes, children) without the GIL.
+template <typename T, typename Call>
+py::array crossover_of(py::handle parents, Call call) {
   auto p = parents_of<T>(parents);
   auto out = like(p);
   const Int pairs = p.shape(0) / 2, genes = p.shape(1);
   const T* in = p.data();
   T* o = out.mutable_data();
   py::gil_scoped_release release;
-  dfo::uniform_crossover(in, pairs, genes, prob, draws_of(seed, stream), o,
-                         threads_for(2 * pairs, genes));
+  call(in, pairs, genes, o);
   return out;
+}
+
+template <typename T>
+py::array uniform_crossover(py::handle parents, double prob, std::uint64_t seed,
+                            std::uint64_t stream) {
+  return crossover_of<T>(parents, [&](const T* in, Int pairs, Int genes, T* o) {
+    dfo::uniform_crossover(in, pairs, genes, prob, draws_of(seed, stream), o,
+                           threads_for(2 * pairs, genes));
+  });
 }
 
 template <typename T>
@@ -90,15 +99,10 @@ py::array point_crossover(py::handle parents, int points, double prob, std::uint
   if (points != 1 && points != 2) {
     throw py::value_error("points: expected 1 or 2, got " + std::to_string(points));
   }
-  auto p = parents_of<T>(parents);
-  auto out = like(p);
-  const Int pairs = p.shape(0) / 2, genes = p.shape(1);
-  const T* in = p.data();
-  T* o = out.mutable_data();
-  py::gil_scoped_release release;
-  dfo::point_crossover(in, pairs, genes, points, prob, draws_of(seed, stream), o,
-                       threads_for(2 * pairs, genes));
-  return out;
+  return crossover_of<T>(parents, [&](const T* in, Int pairs, Int genes, T* o) {
+    dfo::point_crossover(in, pairs, genes, points, prob, draws_of(seed, stream), o,
+                         threads_for(2 * pairs, genes));
+  });
 }
 
 bool is_uint8(py::handle obj) {
@@ -111,31 +115,23 @@ using RealCrossover = void (*)(const double*, Int, Int, const double*, const dou
 
 py::array real_crossover(RealCrossover op, py::handle parents, py::handle lower, py::handle upper,
                          double param, double prob, std::uint64_t seed, std::uint64_t stream) {
-  auto p = parents_of<double>(parents);
-  const Int pairs = p.shape(0) / 2, genes = p.shape(1);
+  // The bounds are checked with the GIL held, before crossover_of releases it.
+  const Int genes = parents_of<double>(parents).shape(1);
   const double* lo = bound_of("lower", lower, genes);
   const double* hi = bound_of("upper", upper, genes);
-  auto out = like(p);
-  const double* in = p.data();
-  double* o = out.mutable_data();
-  py::gil_scoped_release release;
-  op(in, pairs, genes, lo, hi, param, prob, draws_of(seed, stream), o,
-     threads_for(2 * pairs, genes));
-  return out;
+  return crossover_of<double>(parents, [&](const double* in, Int pairs, Int, double* o) {
+    op(in, pairs, genes, lo, hi, param, prob, draws_of(seed, stream), o,
+       threads_for(2 * pairs, genes));
+  });
 }
 
 using PermutationCrossover = void (*)(const Int*, Int, Int, double, dfo::Draws, Int*, int);
 
 py::array permutation_crossover(PermutationCrossover op, py::handle parents, double prob,
                                 std::uint64_t seed, std::uint64_t stream) {
-  auto p = parents_of<Int>(parents);
-  auto out = like(p);
-  const Int pairs = p.shape(0) / 2, n = p.shape(1);
-  const Int* in = p.data();
-  Int* o = out.mutable_data();
-  py::gil_scoped_release release;
-  op(in, pairs, n, prob, draws_of(seed, stream), o, threads_for(2 * pairs, n));
-  return out;
+  return crossover_of<Int>(parents, [&](const Int* in, Int pairs, Int n, Int* o) {
+    op(in, pairs, n, prob, draws_of(seed, stream), o, threads_for(2 * pairs, n));
+  });
 }
 
 using RealMutation = void (*)(double*, Int, Int, const double*, const double*, double, double,
