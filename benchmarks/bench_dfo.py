@@ -206,6 +206,9 @@ def markdown(result):
             lines.append(f"| {name} ({PROBLEMS[name][2]:g}) | {method} | "
                          f"{s['success_rate']:.0%} | {text} | {ratio} | "
                          f"{s['median_seconds']:.2f} |")
+    # A record may carry notes, such as rows kept from an earlier run of this script.
+    for note in result.get("notes", []):
+        lines += ["", note]
     lines += ["", f"Machine: {result['environment']}", END, ""]
     return "\n".join(lines)
 
