@@ -206,9 +206,10 @@ def simulated_annealing(fun, bounds=None, *, x0=None, neighbor=None, n_chains=16
     & Sangiovanni-Vincentelli, 1986), where :math:`\sigma` is the standard deviation of
     the chains' values during the stage and :math:`\lambda` is ``adaptive_lambda``. That
     factor is held within [0.5, 0.99]. A run ends when the temperature falls below
-    ``final_temperature`` (or its share of the budget is spent), or the best value has not improved for ``patience`` stages; each
-    of the ``restarts`` then starts the chains again at the initial temperature, from new
-    random points (or ``x0`` for discrete states) with the best point so far in chain 0.
+    ``final_temperature`` (or its share of the budget is spent), or when the best value has
+    not improved for ``patience`` stages. Each of the ``restarts`` then starts the chains
+    again at the initial temperature, from new random points (or ``x0`` for discrete
+    states) with the best point so far in chain 0.
 
     Parameters
     ----------
@@ -263,8 +264,8 @@ def simulated_annealing(fun, bounds=None, *, x0=None, neighbor=None, n_chains=16
     scipy.optimize.OptimizeResult
         ``x``, ``fun`` (best seen), ``nfev``, ``nit`` (iterations, each one batch of
         ``n_chains`` proposals), ``success``, ``message``, ``temperature`` (the last one),
-        ``nrestarts`` and ``nlocal`` (local searches run). ``success`` is False only when ``target`` was given and not
-        reached, or when no evaluation returned a number.
+        ``nrestarts`` and ``nlocal`` (local searches run). ``success`` is False only when
+        ``target`` was given and not reached, or when no evaluation returned a number.
 
     References
     ----------
