@@ -251,3 +251,21 @@ def test_local_phase_bad_input(call, match):
 def test_local_search_type_checked():
     with pytest.raises(TypeError, match=r"local_search: .*'yes'"):
         dfo.simulated_annealing(rastrigin, [(0.0, 1.0)], local_search="yes")
+
+
+@pytest.mark.parametrize("method", ["annealing", "genetic"])
+def test_objective_arrays_left_unchanged(method):
+    returned = []
+
+    def keeping(x):
+        values = rastrigin(x)
+        returned.append((values, values.copy()))
+        return values
+
+    bounds = [(-5.12, 5.12)] * 4
+    if method == "annealing":
+        dfo.simulated_annealing(keeping, bounds, n_chains=4, maxfev=2000, seed=0)
+    else:
+        dfo.genetic_algorithm(keeping, bounds, population_size=10, maxfev=2000, seed=0)
+    for values, original in returned:
+        np.testing.assert_array_equal(values, original)

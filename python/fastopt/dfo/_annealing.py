@@ -52,7 +52,9 @@ class _Chains:
 
     def reset(self, x):
         self.x = np.ascontiguousarray(x)
-        self.f = yield self.x
+        # A copy, because the Metropolis step and the local phase update the values in
+        # place, and the array may be one the objective keeps.
+        self.f = np.array((yield self.x), dtype=np.float64)
         self.budget.nfev += len(self.x)
         if self.lower is not None:
             self.step = np.tile(0.5 * (self.upper - self.lower), (len(self.x), 1))

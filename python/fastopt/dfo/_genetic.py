@@ -327,7 +327,9 @@ def genetic_steps(*, encoding, n_genes, bounds, population_size, crossover, muta
     ops = _Operators(encoding, crossover, mutation, lower, upper, options, check_seed(seed))
     population = _initial_population(initial_population, ops, population_size, genes)
     budget = Budget(maxfev, target)
-    fitness = yield _public(population, encoding)
+    # A copy, because the local phase updates the values in place, and the array may be
+    # one the objective keeps.
+    fitness = np.array((yield _public(population, encoding)), dtype=np.float64)
     budget.nfev += population_size
 
     offspring = population_size - elitism
