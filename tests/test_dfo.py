@@ -214,8 +214,9 @@ def test_genetic_nan_values_lose():
 
 
 def test_result_fields():
+    # Without the local phase every evaluation belongs to a generation or a batch of chains.
     result = dfo.genetic_algorithm(rastrigin, box("rastrigin"), population_size=20, maxiter=5,
-                                   seed=0)
+                                   local_search=False, seed=0)
     assert isinstance(result, OptimizeResult)
     assert result.nit == 5
     assert result.nfev == 20 + 5 * 18
@@ -223,7 +224,7 @@ def test_result_fields():
     assert result.population.shape == (20, DIM)
     np.testing.assert_allclose(result.population_fun, rastrigin(result.population))
     result = dfo.simulated_annealing(rastrigin, box("rastrigin"), n_chains=4, maxfev=400,
-                                     target=-1.0, seed=0)
+                                     target=-1.0, local_search=False, seed=0)
     assert result.nfev == 400
     assert result.nit == 99
     assert not result.success

@@ -36,3 +36,16 @@ def test_short_run_records_success():
     assert run["success"]
     assert run["evaluations"] <= 100_000
     assert run["best"] <= 1e-2
+
+
+def test_markdown_ratio_to_dual_annealing():
+    summary = {"success_rate": 1.0, "median_seconds": 0.1}
+    result = {"budget": 10, "seeds": 1, "environment": {}, "problems": {"ackley": {
+        "fastopt_sa": {"summary": {**summary, "median_evaluations": 300.0}},
+        "dual_annealing": {"summary": {**summary, "median_evaluations": 600.0}},
+        "pygad": {"summary": {**summary, "success_rate": 0.0, "median_evaluations": None}},
+    }}}
+    rows = [line for line in bench_dfo.markdown(result).splitlines() if "| ackley" in line]
+    assert "| 300 | 0.50 |" in rows[0]
+    assert "| 600 | 1.00 |" in rows[1]
+    assert "| - | - |" in rows[2]

@@ -5,9 +5,9 @@
 //
 // Every random number comes from the counter-based generator of random.hpp:
 // draw k of row r of a call is a pure function of (seed, stream, r, k). Rows
-// are independent, so a call gives the same result on any number of threads,
-// and each operator documents which draw it reads for what, so a test can
-// fetch the same numbers through uniform_draws and replay the formula.
+// are independent, so a call gives the same result on any number of threads.
+// Each operator documents which draw it reads for what. A test can then fetch
+// the same numbers through uniform_draws and replay the formula.
 // Callers validate shapes, bounds and probabilities and hold no GIL.
 #pragma once
 
@@ -26,28 +26,29 @@ void uniform_draws(Draws draws, std::int64_t rows, std::int64_t num_draws, doubl
                    int num_threads);
 
 // Tournament selection: winner i is the index of the smallest fitness among
-// `size` candidates, candidate j being floor(u_j * n) for draw j of row i
-// (ties go to the earlier candidate; NaN loses to any number).
+// `size` candidates. Candidate j is floor(u_j * n) for draw j of row i. Ties
+// go to the earlier candidate, and NaN loses to any number.
 void tournament(const double* fitness, std::int64_t n, std::int64_t num_select, std::int64_t size,
                 Draws draws, std::int64_t* winners, int num_threads);
 
-// Crossovers read `pairs` pairs of parents, rows 2p and 2p + 1 of a C-order
-// (2 * pairs, genes) array, and write two children per pair in the same rows
-// of `children`. Draw 0 of row p decides whether pair p recombines
+// Crossovers read `pairs` pairs of parents from a C-order (2 * pairs, genes)
+// array, pair p in rows 2p and 2p + 1. They write two children per pair in
+// the same rows of `children`. Draw 0 of row p decides whether pair p recombines
 // (u < prob); otherwise the children copy their parents.
 
 // Simulated binary crossover (Deb & Agrawal 1995). Gene j recombines when
-// draw 1 + 3j < 0.5, with spread factor beta from u = draw 2 + 3j:
-// beta = (2u)^(1/(eta+1)) for u <= 0.5, (1 / (2 (1 - u)))^(1/(eta+1)) else;
-// c1 = ((1 + beta) p1 + (1 - beta) p2) / 2, c2 = ((1 - beta) p1 + (1 + beta) p2) / 2,
-// swapped when draw 3 + 3j < 0.5, then clipped to [lower, upper].
+// draw 1 + 3j < 0.5. Its spread factor comes from u = draw 2 + 3j:
+// beta = (2u)^(1/(eta+1)) for u <= 0.5, else (1 / (2 (1 - u)))^(1/(eta+1)).
+// The children are c1 = ((1 + beta) p1 + (1 - beta) p2) / 2 and
+// c2 = ((1 - beta) p1 + (1 + beta) p2) / 2. They are swapped when
+// draw 3 + 3j < 0.5, then clipped to [lower, upper].
 void sbx(const double* parents, std::int64_t pairs, std::int64_t genes, const double* lower,
          const double* upper, double eta, double prob, Draws draws, double* children,
          int num_threads);
 
 // BLX-alpha (Eshelman & Schaffer 1993): child k's gene j is
-// lo - alpha d + u (1 + 2 alpha) d with lo = min(p1, p2), d = |p1 - p2| and
-// u = draw 1 + 2j + k, clipped to [lower, upper].
+// lo - alpha d + u (1 + 2 alpha) d, clipped to [lower, upper]. Here
+// lo = min(p1, p2), d = |p1 - p2| and u = draw 1 + 2j + k.
 void blend(const double* parents, std::int64_t pairs, std::int64_t genes, const double* lower,
            const double* upper, double alpha, double prob, Draws draws, double* children,
            int num_threads);
@@ -66,33 +67,33 @@ void point_crossover(const T* parents, std::int64_t pairs, std::int64_t genes, i
 
 // Permutation crossovers over permutations of 0..n-1. The segment is
 // [a, b] with a, b = floor(draw1 n), floor(draw2 n) sorted.
-// Order crossover (Davis 1985): child 1 keeps parent 1's segment and fills
-// positions b+1, ..., n-1, 0, ..., a-1 with parent 2's remaining genes in the
-// order they appear from position b+1 on (wrapping); child 2 likewise with the
-// parents' roles exchanged.
+// Order crossover (Davis 1985): child 1 keeps parent 1's segment. It fills
+// positions b+1, ..., n-1, 0, ..., a-1 with parent 2's remaining genes, in the
+// order they appear from position b+1 on, wrapping around. Child 2 is built
+// the same way with the parents' roles exchanged.
 void order_crossover(const std::int64_t* parents, std::int64_t pairs, std::int64_t n, double prob,
                      Draws draws, std::int64_t* children, int num_threads);
 // Partially mapped crossover (Goldberg & Lingle 1985): child 1 keeps parent
-// 1's segment and takes parent 2's gene g elsewhere, replaced by
-// p2[position of g in p1] while g lies in parent 1's segment.
+// 1's segment and takes parent 2's gene g elsewhere. While g lies in parent
+// 1's segment, it is replaced by p2[position of g in p1].
 void pmx(const std::int64_t* parents, std::int64_t pairs, std::int64_t n, double prob, Draws draws,
          std::int64_t* children, int num_threads);
 
 // Mutations update `x` (rows, genes) in place.
 
 // Polynomial mutation (Deb & Goyal 1996), the bounded form of Deb's NSGA-II
-// code: gene j mutates when draw 2j < prob, with u = draw 2j + 1,
-// d1 = (x - l) / (u_b - l), d2 = (u_b - x) / (u_b - l), m = 1 / (eta + 1):
-// dq = (2u + (1 - 2u)(1 - d1)^(eta+1))^m - 1 for u < 0.5,
-// dq = 1 - (2(1 - u) + 2(u - 0.5)(1 - d2)^(eta+1))^m otherwise;
-// x += dq (u_b - l), clipped. Genes with equal bounds do not move.
+// code. Gene j mutates when draw 2j < prob. With u = draw 2j + 1,
+// d1 = (x - l) / (u_b - l), d2 = (u_b - x) / (u_b - l) and m = 1 / (eta + 1),
+// the shift is dq = (2u + (1 - 2u)(1 - d1)^(eta+1))^m - 1 for u < 0.5 and
+// dq = 1 - (2(1 - u) + 2(u - 0.5)(1 - d2)^(eta+1))^m otherwise. Then
+// x += dq (u_b - l), clipped to the bounds. Genes with equal bounds do not move.
 void polynomial_mutation(double* x, std::int64_t rows, std::int64_t genes, const double* lower,
                          const double* upper, double eta, double prob, Draws draws,
                          int num_threads);
 
-// Gaussian mutation: gene j mutates when draw 3j < prob by
-// sigma (upper - lower) z with the Box-Muller normal
-// z = sqrt(-2 log(1 - draw 3j+1)) cos(2 pi draw 3j+2), then is clipped.
+// Gaussian mutation: gene j mutates when draw 3j < prob. It moves by
+// sigma (upper - lower) z, then is clipped. The normal z comes from
+// Box-Muller: z = sqrt(-2 log(1 - draw 3j+1)) cos(2 pi draw 3j+2).
 void gaussian_mutation(double* x, std::int64_t rows, std::int64_t genes, const double* lower,
                        const double* upper, double sigma, double prob, Draws draws,
                        int num_threads);
@@ -110,11 +111,11 @@ void inversion_mutation(std::int64_t* x, std::int64_t rows, std::int64_t n, doub
                         Draws draws, int num_threads);
 
 // Simulated annealing move on one coordinate per row, a Cauchy step as in
-// the fast annealing of Szu & Hartley (1987): coordinate c = floor(draw0
-// genes) of row r moves to x + s tan(pi (draw1 - 0.5)) with
-// s = step[r * genes + c], or, when that leaves [lower, upper], to
-// lower + draw2 (upper - lower). The other coordinates are copied and
-// moved[r] receives c.
+// the fast annealing of Szu & Hartley (1987). Coordinate c = floor(draw0
+// genes) of row r moves to x + s tan(pi (draw1 - 0.5)), where
+// s = step[r * genes + c]. When that leaves [lower, upper], it moves to
+// lower + draw2 (upper - lower) instead. The other coordinates are copied
+// and moved[r] receives c.
 void coordinate_move(const double* x, std::int64_t rows, std::int64_t genes, const double* step,
                      const double* lower, const double* upper, Draws draws, double* out,
                      std::int64_t* moved, int num_threads);

@@ -21,22 +21,38 @@ void for_rows(std::int64_t rows, int num_threads, Body body) {
 
 inline double clip(double v, double lo, double hi) { return std::min(std::max(v, lo), hi); }
 
-// Copies pair p's parents into its children, returning whether the pair
-// recombines (draw 0 < prob).
-template <typename T>
-bool start_pair(const T* parents, std::int64_t p, std::int64_t genes, double prob,
-                const RowDraws& u, T* children) {
-  std::copy(parents + 2 * p * genes, parents + (2 * p + 2) * genes, children + 2 * p * genes);
-  return u(0) < prob;
+// Runs body(u, row) for each row of the C-order (rows, genes) array x, with
+// u reading that row's draws.
+template <typename T, typename Body>
+void for_each_row(T* x, std::int64_t rows, std::int64_t genes, Draws draws, int num_threads,
+                  Body body) {
+  for_rows(rows, num_threads, [&](std::int64_t r) {
+    const RowDraws u(draws, r);
+    body(u, x + r * genes);
+  });
+}
+
+// Copies each parent pair p into its children. When the pair recombines
+// (draw 0 < prob), it then runs body(u, c1, c2, p1): c1 and c2 = c1 + genes
+// are the children, p1 and p1 + genes the parents, and u reads row p's draws.
+template <typename T, typename Body>
+void for_pairs(const T* parents, std::int64_t pairs, std::int64_t genes, double prob, Draws draws,
+               T* children, int num_threads, Body body) {
+  for_rows(pairs, num_threads, [&](std::int64_t p) {
+    const RowDraws u(draws, p);
+    const T* p1 = parents + 2 * p * genes;
+    T* c1 = children + 2 * p * genes;
+    std::copy(p1, p1 + 2 * genes, c1);
+    if (u(0) < prob) body(u, c1, c1 + genes, p1);
+  });
 }
 
 }  // namespace
 
 void uniform_draws(Draws draws, std::int64_t rows, std::int64_t num_draws, double* out,
                    int num_threads) {
-  for_rows(rows, num_threads, [&](std::int64_t r) {
-    const RowDraws u(draws, r);
-    for (std::int64_t k = 0; k < num_draws; ++k) out[r * num_draws + k] = u(k);
+  for_each_row(out, rows, num_draws, draws, num_threads, [&](const RowDraws& u, double* row) {
+    for (std::int64_t k = 0; k < num_draws; ++k) row[k] = u(k);
   });
 }
 
@@ -60,11 +76,8 @@ void sbx(const double* parents, std::int64_t pairs, std::int64_t genes, const do
          const double* upper, double eta, double prob, Draws draws, double* children,
          int num_threads) {
   const double exponent = 1.0 / (eta + 1.0);
-  for_rows(pairs, num_threads, [&](std::int64_t p) {
-    const RowDraws u(draws, p);
-    if (!start_pair(parents, p, genes, prob, u, children)) return;
-    double* c1 = children + 2 * p * genes;
-    double* c2 = c1 + genes;
+  for_pairs(parents, pairs, genes, prob, draws, children, num_threads,
+            [&](const RowDraws& u, double* c1, double* c2, const double*) {
     for (std::int64_t j = 0; j < genes; ++j) {
       if (u(1 + 3 * j) >= 0.5) continue;
       const double v = u(2 + 3 * j);
@@ -84,11 +97,8 @@ void sbx(const double* parents, std::int64_t pairs, std::int64_t genes, const do
 void blend(const double* parents, std::int64_t pairs, std::int64_t genes, const double* lower,
            const double* upper, double alpha, double prob, Draws draws, double* children,
            int num_threads) {
-  for_rows(pairs, num_threads, [&](std::int64_t p) {
-    const RowDraws u(draws, p);
-    if (!start_pair(parents, p, genes, prob, u, children)) return;
-    double* c1 = children + 2 * p * genes;
-    double* c2 = c1 + genes;
+  for_pairs(parents, pairs, genes, prob, draws, children, num_threads,
+            [&](const RowDraws& u, double* c1, double* c2, const double*) {
     for (std::int64_t j = 0; j < genes; ++j) {
       const double lo = std::min(c1[j], c2[j]);
       const double d = std::abs(c1[j] - c2[j]);
@@ -103,11 +113,8 @@ void blend(const double* parents, std::int64_t pairs, std::int64_t genes, const 
 template <typename T>
 void uniform_crossover(const T* parents, std::int64_t pairs, std::int64_t genes, double prob,
                        Draws draws, T* children, int num_threads) {
-  for_rows(pairs, num_threads, [&](std::int64_t p) {
-    const RowDraws u(draws, p);
-    if (!start_pair(parents, p, genes, prob, u, children)) return;
-    T* c1 = children + 2 * p * genes;
-    T* c2 = c1 + genes;
+  for_pairs(parents, pairs, genes, prob, draws, children, num_threads,
+            [&](const RowDraws& u, T* c1, T* c2, const T*) {
     for (std::int64_t j = 0; j < genes; ++j) {
       if (u(1 + j) < 0.5) std::swap(c1[j], c2[j]);
     }
@@ -117,11 +124,8 @@ void uniform_crossover(const T* parents, std::int64_t pairs, std::int64_t genes,
 template <typename T>
 void point_crossover(const T* parents, std::int64_t pairs, std::int64_t genes, int points,
                      double prob, Draws draws, T* children, int num_threads) {
-  for_rows(pairs, num_threads, [&](std::int64_t p) {
-    const RowDraws u(draws, p);
-    if (!start_pair(parents, p, genes, prob, u, children)) return;
-    T* c1 = children + 2 * p * genes;
-    T* c2 = c1 + genes;
+  for_pairs(parents, pairs, genes, prob, draws, children, num_threads,
+            [&](const RowDraws& u, T* c1, T* c2, const T*) {
     std::int64_t a = 0;
     std::int64_t b = genes;
     if (points == 1) {
@@ -193,29 +197,25 @@ void pmx_child(const std::int64_t* keep, const std::int64_t* other, std::int64_t
 
 void order_crossover(const std::int64_t* parents, std::int64_t pairs, std::int64_t n, double prob,
                      Draws draws, std::int64_t* children, int num_threads) {
-  for_rows(pairs, num_threads, [&](std::int64_t p) {
-    const RowDraws u(draws, p);
-    if (!start_pair(parents, p, n, prob, u, children)) return;
+  for_pairs(parents, pairs, n, prob, draws, children, num_threads,
+            [&](const RowDraws& u, std::int64_t* c1, std::int64_t* c2, const std::int64_t* p1) {
     std::int64_t a = 0, b = 0;
     segment(u, n, &a, &b);
-    const std::int64_t* p1 = parents + 2 * p * n;
     std::vector<char> taken(static_cast<std::size_t>(n));
-    order_child(p1, p1 + n, n, a, b, taken, children + 2 * p * n);
-    order_child(p1 + n, p1, n, a, b, taken, children + (2 * p + 1) * n);
+    order_child(p1, p1 + n, n, a, b, taken, c1);
+    order_child(p1 + n, p1, n, a, b, taken, c2);
   });
 }
 
 void pmx(const std::int64_t* parents, std::int64_t pairs, std::int64_t n, double prob, Draws draws,
          std::int64_t* children, int num_threads) {
-  for_rows(pairs, num_threads, [&](std::int64_t p) {
-    const RowDraws u(draws, p);
-    if (!start_pair(parents, p, n, prob, u, children)) return;
+  for_pairs(parents, pairs, n, prob, draws, children, num_threads,
+            [&](const RowDraws& u, std::int64_t* c1, std::int64_t* c2, const std::int64_t* p1) {
     std::int64_t a = 0, b = 0;
     segment(u, n, &a, &b);
-    const std::int64_t* p1 = parents + 2 * p * n;
     std::vector<std::int64_t> position(static_cast<std::size_t>(n));
-    pmx_child(p1, p1 + n, n, a, b, position, children + 2 * p * n);
-    pmx_child(p1 + n, p1, n, a, b, position, children + (2 * p + 1) * n);
+    pmx_child(p1, p1 + n, n, a, b, position, c1);
+    pmx_child(p1 + n, p1, n, a, b, position, c2);
   });
 }
 
@@ -223,9 +223,7 @@ void polynomial_mutation(double* x, std::int64_t rows, std::int64_t genes, const
                          const double* upper, double eta, double prob, Draws draws,
                          int num_threads) {
   const double exponent = 1.0 / (eta + 1.0);
-  for_rows(rows, num_threads, [&](std::int64_t r) {
-    const RowDraws u(draws, r);
-    double* row = x + r * genes;
+  for_each_row(x, rows, genes, draws, num_threads, [&](const RowDraws& u, double* row) {
     for (std::int64_t j = 0; j < genes; ++j) {
       const double range = upper[j] - lower[j];
       if (u(2 * j) >= prob || !(range > 0.0)) continue;
@@ -250,9 +248,7 @@ void gaussian_mutation(double* x, std::int64_t rows, std::int64_t genes, const d
                        const double* upper, double sigma, double prob, Draws draws,
                        int num_threads) {
   constexpr double kTwoPi = 6.283185307179586;
-  for_rows(rows, num_threads, [&](std::int64_t r) {
-    const RowDraws u(draws, r);
-    double* row = x + r * genes;
+  for_each_row(x, rows, genes, draws, num_threads, [&](const RowDraws& u, double* row) {
     for (std::int64_t j = 0; j < genes; ++j) {
       if (u(3 * j) >= prob) continue;
       // 1 - u lies in (0, 1], so the logarithm is finite.
@@ -265,9 +261,7 @@ void gaussian_mutation(double* x, std::int64_t rows, std::int64_t genes, const d
 
 void bit_flip(std::uint8_t* x, std::int64_t rows, std::int64_t genes, double prob, Draws draws,
               int num_threads) {
-  for_rows(rows, num_threads, [&](std::int64_t r) {
-    const RowDraws u(draws, r);
-    std::uint8_t* row = x + r * genes;
+  for_each_row(x, rows, genes, draws, num_threads, [&](const RowDraws& u, std::uint8_t* row) {
     for (std::int64_t j = 0; j < genes; ++j) {
       if (u(j) < prob) row[j] = static_cast<std::uint8_t>(row[j] ? 0 : 1);
     }
@@ -276,21 +270,19 @@ void bit_flip(std::uint8_t* x, std::int64_t rows, std::int64_t genes, double pro
 
 void swap_mutation(std::int64_t* x, std::int64_t rows, std::int64_t n, double prob, Draws draws,
                    int num_threads) {
-  for_rows(rows, num_threads, [&](std::int64_t r) {
-    const RowDraws u(draws, r);
+  for_each_row(x, rows, n, draws, num_threads, [&](const RowDraws& u, std::int64_t* row) {
     if (u(0) >= prob) return;
-    std::swap(x[r * n + u.index(1, n)], x[r * n + u.index(2, n)]);
+    std::swap(row[u.index(1, n)], row[u.index(2, n)]);
   });
 }
 
 void inversion_mutation(std::int64_t* x, std::int64_t rows, std::int64_t n, double prob,
                         Draws draws, int num_threads) {
-  for_rows(rows, num_threads, [&](std::int64_t r) {
-    const RowDraws u(draws, r);
+  for_each_row(x, rows, n, draws, num_threads, [&](const RowDraws& u, std::int64_t* row) {
     if (u(0) >= prob) return;
     std::int64_t a = 0, b = 0;
     segment(u, n, &a, &b);
-    std::reverse(x + r * n + a, x + r * n + b + 1);
+    std::reverse(row + a, row + b + 1);
   });
 }
 

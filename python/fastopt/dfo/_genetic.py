@@ -18,6 +18,7 @@ from fastopt.dfo._checks import (
     parse_bounds,
 )
 from fastopt.dfo._evaluate import Budget, drive
+from fastopt.dfo._local import LOCAL_FEV_PER_VARIABLE, Polish
 
 ENCODINGS = ("real", "integer", "binary", "permutation")
 CROSSOVERS = {
@@ -158,6 +159,14 @@ def _initial_population(initial, ops, size, genes):
     return population
 
 
+def _polish_member(polish, population, fitness, i):
+    """Run the local phase from individual i and replace it with the point found, which is
+    never worse than its start."""
+    x, f = yield from polish.run(population[i], fitness[i])
+    if f < fitness[i]:
+        population[i], fitness[i] = x, f
+
+
 def _public(population, encoding):
     """Convert genomes to the caller's types: bool for binary, int64 for integer."""
     if encoding == "binary":
@@ -171,8 +180,8 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
                       crossover=None, mutation=None, crossover_prob=0.9, mutation_prob=None,
                       tournament_size=3, elitism=2, eta_crossover=15.0, eta_mutation=20.0,
                       blend_alpha=0.5, mutation_sigma=0.1, maxiter=None, maxfev=None,
-                      target=None, patience=None, initial_population=None, seed=None,
-                      vectorized=True, callback=None):
+                      target=None, patience=None, initial_population=None, local_search=None,
+                      local_maxfev=None, seed=None, vectorized=True, callback=None):
     """Minimize ``fun`` with a generational genetic algorithm.
 
     Each generation selects parents by tournaments, recombines them in pairs, mutates the
@@ -180,6 +189,13 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
     survive unchanged, and the children fill the rest of the population. Selection,
     crossover and mutation run in C++ (see :mod:`fastopt.dfo.operators` for their formulas
     and draw layouts).
+
+    Real genomes also have a local phase (``local_search``), which makes the GA memetic:
+    bounded L-BFGS on forward-difference gradients, one batch of ``genes`` points per
+    gradient. It runs from the best initial genome and again each time a generation finds a
+    new best one. The point it finds replaces that genome in the population (Lamarckian
+    learning), so crossover spreads its genes. Every evaluation of the local phase counts
+    towards ``maxfev``.
 
     Parameters
     ----------
@@ -230,6 +246,11 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
         Stop after this many generations without improvement of the best value.
     initial_population : array_like, optional
         (population_size, genes) starting genomes; random by default.
+    local_search : bool, optional
+        Run the local phase; by default True for real genomes. It must be False for the
+        other encodings.
+    local_maxfev : int, optional
+        Evaluations of one local search, ``100 * (genes + 1)`` by default.
     seed : int, optional
         Seed in [0, 2**64) of every draw; the same seed gives the same result on any
         number of threads.
@@ -243,7 +264,8 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
     -------
     scipy.optimize.OptimizeResult
         ``x`` and ``fun`` of the best genome seen, ``nfev``, ``nit`` (generations),
-        ``success``, ``message``, and the final ``population`` with ``population_fun``.
+        ``success``, ``message``, the final ``population`` with ``population_fun``, and
+        ``nlocal`` (local searches run).
         ``success`` is False only when ``target`` was given and not reached, or when no
         evaluation returned a number.
 
@@ -273,7 +295,8 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
                           eta_mutation=eta_mutation, blend_alpha=blend_alpha,
                           mutation_sigma=mutation_sigma, maxiter=maxiter, maxfev=maxfev,
                           target=target, patience=patience,
-                          initial_population=initial_population, seed=seed,
+                          initial_population=initial_population,
+                          local_search=local_search, local_maxfev=local_maxfev, seed=seed,
                           callback=callback)
     return drive(steps, fun, vectorized)
 
@@ -281,7 +304,7 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
 def genetic_steps(*, encoding, n_genes, bounds, population_size, crossover, mutation,
                   crossover_prob, mutation_prob, tournament_size, elitism, eta_crossover,
                   eta_mutation, blend_alpha, mutation_sigma, maxiter, maxfev, target, patience,
-                  initial_population, seed, callback):
+                  initial_population, seed, callback, local_search=False, local_maxfev=None):
     """Check the arguments, then run the GA as a generator that yields each batch of
     genomes and receives their values; returns the OptimizeResult. Arguments are those of
     :func:`genetic_algorithm`."""
@@ -308,15 +331,30 @@ def genetic_steps(*, encoding, n_genes, bounds, population_size, crossover, muta
     maxfev = None if maxfev is None else check_int("maxfev", maxfev, population_size)
     patience = None if patience is None else check_int("patience", patience, 1)
     target = None if target is None else float(target)
+    if local_search is None:
+        local_search = encoding == "real"
+    elif not isinstance(local_search, (bool, np.bool_)):
+        raise TypeError(f"local_search: expected a bool or None, got {local_search!r}")
+    elif local_search and encoding != "real":
+        raise ValueError(f"local_search: expected False for encoding={encoding!r}, whose "
+                         f"genes have no gradient to follow, got True")
+    if local_maxfev is None:
+        local_maxfev = LOCAL_FEV_PER_VARIABLE * (genes + 1)
+    local_maxfev = check_int("local_maxfev", local_maxfev, 0)
     ops = _Operators(encoding, crossover, mutation, lower, upper, options, check_seed(seed))
     population = _initial_population(initial_population, ops, population_size, genes)
     budget = Budget(maxfev, target)
-    fitness = yield _public(population, encoding)
+    # A copy, because the local phase updates the values in place, and the array may be
+    # one the objective keeps.
+    fitness = np.array((yield _public(population, encoding)), dtype=np.float64)
     budget.nfev += population_size
 
     offspring = population_size - elitism
     pairs = math.ceil(offspring / 2)
     best = int(np.nanargmin(fitness)) if np.isfinite(fitness).any() else 0
+    polish = Polish(budget, lower, upper, local_maxfev) if local_search else None
+    if polish is not None:
+        yield from _polish_member(polish, population, fitness, best)
     best_x, best_f = population[best].copy(), fitness[best]
     stale, nit, message = 0, 0, None
     while message is None:
@@ -350,6 +388,8 @@ def genetic_steps(*, encoding, n_genes, bounds, population_size, crossover, muta
 
         i = int(np.argmin(np.where(np.isnan(fitness), np.inf, fitness)))
         if fitness[i] < best_f or np.isnan(best_f):
+            if polish is not None:
+                yield from _polish_member(polish, population, fitness, i)
             best_x, best_f, stale = population[i].copy(), fitness[i], 0
         else:
             stale += 1
@@ -361,4 +401,5 @@ def genetic_steps(*, encoding, n_genes, bounds, population_size, crossover, muta
     success = bool(np.isfinite(best_f)) and (target is None or best_f <= target)
     return OptimizeResult(x=_public(best_x, encoding), fun=float(best_f), nfev=budget.nfev,
                           nit=nit, success=success, message=message,
-                          population=_public(population, encoding), population_fun=fitness)
+                          population=_public(population, encoding), population_fun=fitness,
+                          nlocal=0 if polish is None else polish.count)
