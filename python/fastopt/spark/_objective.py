@@ -60,7 +60,11 @@ def block_hessian(objective, X, w):
     weighted = X.multiply(curvature[:, None]).tocsr()
     out = np.empty((objective.n_params, objective.n_params))
     # scipy's sparse product adds in a fixed order, so a retried task gets the same bits.
-    out[:p, :p] = (X.T @ weighted).toarray()
+    # Entries (i, j) and (j, i) round differently, and their mean makes H exactly symmetric.
+    product = (X.T @ weighted).toarray()
+    out[:p, :p] = product
+    out[:p, :p] += product.T
+    out[:p, :p] *= 0.5
     if objective.fit_intercept:
         column = np.asarray(weighted.sum(axis=0)).reshape(-1)
         out[:p, p] = column
