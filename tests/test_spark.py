@@ -464,6 +464,8 @@ def test_value_errors_raised_after_conversion_job_only(spark):
          fspark.LinearRegression(), "label_col: column 'label' contains null"),
         (base.withColumn("label", F.col("label") * 2), fspark.LogisticRegression(
             family="binomial"), "family: 'binomial' needs labels 0 and 1"),
+        (base.withColumn("label", F.col("label") * 2), fspark.LogisticRegression(
+            solver="newton"), "solver: 'newton' needs the binary logistic or squared loss"),
     ]
     for data, estimator, message in cases:
         jobs, raised = _jobs_run_by(spark, lambda: estimator.fit(data))
