@@ -90,6 +90,36 @@ def test_distributed_objective_matches_reference(spark, loss):
     np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_distributed_hessian_matches_reference(spark, loss):
+    X, y, rng = {"logistic": _binary, "squared": _regression}[loss]()
+    weight = rng.uniform(0.0, 2.0, size=X.shape[0])
+    df = fspark.to_dataframe(spark, X, y, sample_weight=weight, num_partitions=3)
+    blocks = _blocks.CachedBlocks.from_dataframe(df, features_col="features",
+                                                 label_col="label", weight_col="weight")
+    try:
+        objective = _objective.DistributedGLMObjective(
+            blocks, loss=loss, n_classes=None, fit_intercept=True, depth=2)
+        w = rng.normal(scale=0.3, size=objective.n_params)
+        f, g, hess = objective.value_grad_hess(w)
+        f_only, g_only = objective.value_grad(w)
+    finally:
+        blocks.unpersist()
+    # The Hessian of the weighted mean loss is A^T diag(s * l'') A / sum(s) with A = [X, 1].
+    A = np.column_stack([X.toarray(), np.ones(X.shape[0])])
+    z = A @ w
+    if loss == "logistic":
+        sigma = 1.0 / (1.0 + np.exp(-z))
+        second = sigma * (1.0 - sigma)
+    else:
+        second = np.ones_like(z)
+    expected = A.T @ (A * (weight * second / weight.sum())[:, None])
+    np.testing.assert_allclose(hess, expected, rtol=1e-10, atol=1e-14)
+    np.testing.assert_array_equal(hess, hess.T)
+    assert f == f_only
+    np.testing.assert_array_equal(g, g_only)
+
+
 def test_ordered_tree_sum_many_partitions(spark):
     context = spark.sparkContext
     rng = np.random.default_rng(3)
@@ -116,8 +146,10 @@ def test_ordered_tree_sum_many_partitions(spark):
 
 LOGISTIC_CASES = [
     ("l2", 1e-2, 0.5, "auto"),
+    ("l2", 1e-2, 0.5, "lbfgs"),
     ("l1", 5e-3, 0.5, "auto"),
     ("elasticnet", 1e-2, 0.4, "owlqn"),
+    ("elasticnet", 1e-2, 0.4, "newton"),
 ]
 
 
@@ -128,6 +160,8 @@ def test_logistic_equals_single_machine(spark, penalty_name, alpha, l1_ratio, so
     model = fspark.LogisticRegression(penalty_name, alpha=alpha, l1_ratio=l1_ratio,
                                       solver=solver, tol=1e-8, max_iter=500).fit(df)
     local_solver = "lbfgs" if penalty_name == "l2" else "owlqn"
+    # With 26 parameters "auto" picks the Newton solver.
+    expected_solver = "newton" if solver == "auto" else solver
     local = flm.LogisticRegression(penalty_name, alpha=alpha, l1_ratio=l1_ratio,
                                    solver=local_solver, tol=1e-10, max_iter=1000).fit(X, y)
     rho = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty_name]
@@ -135,7 +169,7 @@ def test_logistic_equals_single_machine(spark, penalty_name, alpha, l1_ratio, so
     single = _full_objective(X, y, _flat(local), loss="logistic", alpha=alpha, l1_ratio=rho)
     assert distributed == pytest.approx(single, rel=1e-8)
     assert model.objective_ == pytest.approx(distributed, rel=1e-12)
-    assert model.solver_ == local_solver
+    assert model.solver_ == expected_solver
     assert model.converged_
     assert persistent_rdd_count(spark) == 0
 
@@ -318,11 +352,13 @@ def _fail_first_attempt(function):
     return wrapped
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton", "sgd"])
 def test_retried_tasks_give_same_fit(spark, monkeypatch, solver):
     X, y, _ = _binary(n=200, p=10)
     df = fspark.to_dataframe(spark, X, y, num_partitions=3)
-    estimator = fspark.LogisticRegression(alpha=1e-2, solver=solver, tol=1e-9, max_iter=3,
+    # One Newton step stops short of tol=1e-9, so every solver warns on both fits.
+    estimator = fspark.LogisticRegression(alpha=1e-2, solver=solver, tol=1e-9,
+                                          max_iter=1 if solver == "newton" else 3,
                                           batch_size=40)
     with pytest.warns(flm.ConvergenceWarning):
         clean = estimator.fit(df)
@@ -340,15 +376,15 @@ def test_driver_error_unpersists_blocks(spark, monkeypatch):
     X, y, _ = _binary(n=100)
     df = fspark.to_dataframe(spark, X, y, num_partitions=2)
     calls = []
-    original = _objective.DistributedGLMObjective.value_grad
+    original = _objective.DistributedGLMObjective._evaluate
 
-    def failing(self, w, out=None):
+    def failing(self, w, **options):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt("injected driver-side interruption")
-        return original(self, w, out)
+        return original(self, w, **options)
 
-    monkeypatch.setattr(_objective.DistributedGLMObjective, "value_grad", failing)
+    monkeypatch.setattr(_objective.DistributedGLMObjective, "_evaluate", failing)
     assert persistent_rdd_count(spark) == 0
     with pytest.raises(KeyboardInterrupt, match="injected"):
         fspark.LogisticRegression(alpha=1e-2).fit(df)
@@ -428,6 +464,8 @@ def test_value_errors_raised_after_conversion_job_only(spark):
          fspark.LinearRegression(), "label_col: column 'label' contains null"),
         (base.withColumn("label", F.col("label") * 2), fspark.LogisticRegression(
             family="binomial"), "family: 'binomial' needs labels 0 and 1"),
+        (base.withColumn("label", F.col("label") * 2), fspark.LogisticRegression(
+            solver="newton"), "solver: 'newton' needs the binary logistic or squared loss"),
     ]
     for data, estimator, message in cases:
         jobs, raised = _jobs_run_by(spark, lambda: estimator.fit(data))

@@ -67,7 +67,7 @@ class BlockSummary:
 
 
 def check_columns(dataset, *, features_col, label_col, weight_col):
-    """Raise a clear error for a missing or mistyped column; reads only the schema.
+    """Raise a clear error for a missing or mistyped column, reading only the schema.
 
     Raises
     ------
@@ -313,13 +313,13 @@ def to_dataframe(spark, X, y, *, sample_weight=None, num_partitions=None,
     spark : pyspark.sql.SparkSession
         The session that creates the DataFrame.
     X : scipy.sparse matrix or ndarray of shape (n_samples, n_features)
-        Converted to CSR; each row becomes a ``pyspark.ml.linalg.SparseVector``.
+        Converted to CSR, and each row becomes a ``pyspark.ml.linalg.SparseVector``.
     y : array-like of shape (n_samples,)
         Labels (class indices 0, 1, ... for classification) or targets.
     sample_weight : array-like of shape (n_samples,), optional
         Adds a weight column.
     num_partitions : int, optional
-        Partitions of the result; Spark's default parallelism when None.
+        Partitions of the result. None uses Spark's default parallelism.
     features_col, label_col, weight_col : str
         Names of the columns, by default "features", "label" and "weight".
 

@@ -8,8 +8,8 @@ Every estimator minimizes the objective of its single-machine counterpart in
 
 with row weights :math:`s_i` (1 without a weight column) summing to W. This is Spark MLlib's
 objective with ``regParam = alpha`` and ``elasticNetParam = l1_ratio`` when MLlib runs with
-``standardization=False`` (with standardization on, MLlib penalizes the coefficients of the
-standardized features, a different problem).
+``standardization=False``. With standardization on, MLlib penalizes the coefficients of the
+standardized features, which is a different problem.
 """
 
 from __future__ import annotations
@@ -32,25 +32,31 @@ from fastopt.linear_model._base import (
 from fastopt.linear_model._result import SolverResult
 from fastopt.linear_model._stopping import add_l2_gradient, optimality_violation, penalty_value
 from fastopt.spark._blocks import CachedBlocks, check_columns, rows_to_csr
+from fastopt.spark._newton import NEWTON_MAX_PARAMS, newton
 from fastopt.spark._objective import DistributedGLMObjective
 from fastopt.spark._sgd import run_sgd
 
 __all__ = ["LinearRegression", "LinearRegressionModel", "LogisticRegression",
            "LogisticRegressionModel"]
 
-SOLVERS = ("auto", "lbfgs", "owlqn", "sgd")
+SOLVERS = ("auto", "newton", "lbfgs", "owlqn", "sgd")
 FAMILIES = ("auto", "binomial", "multinomial")
 
 _COMMON_PARAMETERS = """
-    solver : {"auto", "lbfgs", "owlqn", "sgd"}, default "auto"
-        "auto" is "lbfgs" without an L1 term and "owlqn" with one. Both run on the driver
-        (``fastopt.minimize``) and evaluate the loss and gradient with one Spark job per
-        evaluation. "sgd" is synchronous mini-batch SGD with the parameters averaged over the
-        partitions after every epoch (see ``fastopt.spark._sgd``).
+    solver : {"auto", "newton", "lbfgs", "owlqn", "sgd"}, default "auto"
+        "auto" is "newton" for the binary logistic and squared losses with at most 1024
+        parameters. Otherwise it is "lbfgs" without an L1 term and "owlqn" with one.
+        "newton" takes damped (proximal, with an L1 term) Newton steps with the dense
+        Hessian, which one Spark job computes together with the loss and gradient (see
+        ``fastopt.spark._newton``).
+        "lbfgs" and "owlqn" run on the driver (``fastopt.minimize``) and evaluate the loss
+        and gradient with one Spark job per evaluation. "sgd" is synchronous mini-batch SGD
+        with the parameters averaged over the partitions after every epoch (see
+        ``fastopt.spark._sgd``).
     tol : float, default 1e-6
-        "lbfgs"/"owlqn": stop when the optimality violation (infinity norm of the
-        minimum-norm subgradient) falls to ``tol`` times its value at zero, as in
-        ``fastopt.linear_model``. "sgd": stop when an epoch moves no parameter by more than
+        "newton", "lbfgs" and "owlqn" stop when the optimality violation (infinity norm of
+        the minimum-norm subgradient) falls to ``tol`` times its value at zero, as in
+        ``fastopt.linear_model``. "sgd" stops when an epoch moves no parameter by more than
         ``tol * max(1, max |w|)``.
     max_iter : int, default 100
         Maximum number of solver iterations ("sgd": epochs).
@@ -66,7 +72,7 @@ _COMMON_PARAMETERS = """
         The vector column (``pyspark.ml.linalg`` SparseVector or DenseVector) and the
         numeric label column.
     weight_col : str or None, default None
-        Numeric column of row weights >= 0; None weights every row 1.
+        Numeric column of row weights >= 0. None weights every row 1.
     prediction_col : str, default "prediction"
         Column that the model's ``transform`` adds.
 """
@@ -79,13 +85,36 @@ def _check_solver(solver, alpha, l1_ratio):
     if solver == "auto":
         return "lbfgs" if smooth else "owlqn"
     if solver == "lbfgs" and not smooth:
-        raise ValueError(f"solver: 'lbfgs' needs a smooth objective, got l1_ratio={l1_ratio!r} "
-                         f"with alpha={alpha!r}; use solver 'owlqn', 'sgd' or 'auto'")
+        raise ValueError(f"solver: {solver!r} needs a smooth objective, got "
+                         f"l1_ratio={l1_ratio!r} with alpha={alpha!r}; use solver 'owlqn', "
+                         "'sgd' or 'auto'")
+    return solver
+
+
+def _choose_solver(solver, objective, fallback):
+    """Resolve "auto" to "newton" or ``fallback``, or check that "newton" fits the problem.
+
+    Raises ValueError for "newton" with the multinomial loss or too many parameters.
+    """
+    newton_fits = (objective.loss != "multinomial"
+                   and objective.n_params <= NEWTON_MAX_PARAMS)
+    if solver == "auto":
+        return "newton" if newton_fits else fallback
+    if solver == "newton" and not newton_fits:
+        raise ValueError(f"solver: 'newton' needs the binary logistic or squared loss and at "
+                         f"most {NEWTON_MAX_PARAMS} parameters, got loss "
+                         f"{objective.loss!r} with {objective.n_params} parameters; use "
+                         "solver 'lbfgs' or 'auto'")
     return solver
 
 
 class _SparkLinearEstimator(EstimatorParams):
     """Parameter checks and the fit loop shared by the Spark estimators."""
+
+    def _store_params(self, arguments):
+        """Store each ``__init__`` argument under its own name, as scikit-learn does."""
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
 
     def _check_params(self):
         """Return (alpha, l1_ratio, solver) after checking every hyperparameter."""
@@ -114,10 +143,17 @@ class _SparkLinearEstimator(EstimatorParams):
         return blocks, alpha, l1_ratio, solver
 
     def _solve(self, blocks, *, loss, n_classes, alpha, l1_ratio, solver):
-        """Run the solver on the cached blocks; return a SolverResult."""
+        """Run the solver on the cached blocks and return a SolverResult."""
         objective = DistributedGLMObjective(blocks, loss=loss, n_classes=n_classes,
                                             fit_intercept=self.fit_intercept, depth=self.depth)
-        if solver in ("lbfgs", "owlqn"):
+        if self.solver in ("auto", "newton"):
+            # "auto" picks "newton" from the loss and the number of parameters, which are
+            # known only after the conversion job.
+            solver = _choose_solver(self.solver, objective, fallback=solver)
+        if solver == "newton":
+            result = newton(objective, alpha=alpha, l1_ratio=l1_ratio, tol=self.tol,
+                            max_iter=self.max_iter)
+        elif solver in ("lbfgs", "owlqn"):
             run = _quasi_newton.lbfgs if solver == "lbfgs" else _quasi_newton.owlqn
             result = run(objective, alpha=alpha, l1_ratio=l1_ratio, tol=self.tol,
                          max_iter=self.max_iter)
@@ -159,9 +195,9 @@ class LogisticRegression(_SparkLinearEstimator):
 
     Labels are class indices 0, 1, ..., K - 1 stored as numbers, as in Spark MLlib. With
     ``family="auto"`` two classes (K <= 2) use the binary log loss
-    :math:`\log(1 + e^{-y z})` with label 0 as :math:`y = -1`, more use the multinomial
+    :math:`\log(1 + e^{-y z})` with label 0 as :math:`y = -1`, and more use the multinomial
     (softmax) loss with one row of ``coef`` per class. The objective and the meaning of
-    ``alpha`` and ``l1_ratio`` are those of ``fastopt.linear_model.LogisticRegression``; Spark
+    ``alpha`` and ``l1_ratio`` are those of ``fastopt.linear_model.LogisticRegression``. Spark
     MLlib's ``LogisticRegression(regParam=r, elasticNetParam=e, standardization=False)`` is
     ``alpha=r, l1_ratio=e, penalty="elasticnet"``.
 
@@ -181,10 +217,10 @@ class LogisticRegression(_SparkLinearEstimator):
     fit_intercept : bool, default True
         Fit unpenalized intercepts.
     family : {"auto", "binomial", "multinomial"}, default "auto"
-        "binomial" requires labels 0 and 1; "multinomial" uses the softmax loss even for two
+        "binomial" requires labels 0 and 1. "multinomial" uses the softmax loss even for two
         classes.""" + _COMMON_PARAMETERS + """
     probability_col : str or None, default "probability"
-        Column of class probabilities (a vector) that ``transform`` adds; None adds none.
+        Column of class probabilities (a vector) that ``transform`` adds. None adds none.
 
     Examples
     --------
@@ -200,23 +236,7 @@ class LogisticRegression(_SparkLinearEstimator):
                  batch_size=256, random_state=0, depth=2, features_col="features",
                  label_col="label", weight_col=None, prediction_col="prediction",
                  probability_col="probability"):
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.family = family
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.random_state = random_state
-        self.depth = depth
-        self.features_col = features_col
-        self.label_col = label_col
-        self.weight_col = weight_col
-        self.prediction_col = prediction_col
-        self.probability_col = probability_col
+        self._store_params(locals())
 
     def _check_params(self):
         if self.family not in FAMILIES:
@@ -279,7 +299,7 @@ class LinearRegression(_SparkLinearEstimator):
     ----------
     penalty : {None, "l2", "l1", "elasticnet"}, default None
     alpha : float, default 1e-4
-        Penalty strength, >= 0; ignored without a penalty.
+        Penalty strength, >= 0, ignored without a penalty.
     l1_ratio : float, default 0.5
         L1 share of the penalty, used with ``penalty="elasticnet"``.
     fit_intercept : bool, default True
@@ -303,21 +323,7 @@ class LinearRegression(_SparkLinearEstimator):
                  solver="auto", tol=1e-6, max_iter=100, learning_rate=0.05, batch_size=256,
                  random_state=0, depth=2, features_col="features", label_col="label",
                  weight_col=None, prediction_col="prediction"):
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.random_state = random_state
-        self.depth = depth
-        self.features_col = features_col
-        self.label_col = label_col
-        self.weight_col = weight_col
-        self.prediction_col = prediction_col
+        self._store_params(locals())
 
     def fit(self, dataset):
         """Fit the model to a DataFrame.

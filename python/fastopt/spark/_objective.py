@@ -17,14 +17,18 @@ import numpy as np
 
 from fastopt.linear_model._objective import GLMObjective
 
-__all__ = ["DistributedGLMObjective", "local_objective", "ordered_tree_sum",
+# Parameter vectors up to this size (512 KiB of float64) are sent inside the task closure,
+# and larger ones go through a broadcast variable.
+CLOSURE_MAX_PARAMS = 1 << 16
+
+__all__ = ["DistributedGLMObjective", "block_hessian", "local_objective", "ordered_tree_sum",
            "partition_value_grad"]
 
 
 def local_objective(block, spec):
     """Return the GLMObjective of one block, or None when it has no positive weight.
 
-    ``spec`` is ``(loss, n_classes, n_features, fit_intercept)``; for the binary logistic
+    ``spec`` is ``(loss, n_classes, n_features, fit_intercept)``. For the binary logistic
     loss the labels 0/1 become -1/+1.
     """
     loss, n_classes, n_features, fit_intercept = spec
@@ -43,14 +47,42 @@ def block_weight(block) -> float:
     return float(block.n_rows if block.weights is None else block.weights.sum())
 
 
-def partition_value_grad(index, pairs, w, spec):
-    """Return ``[(index, (W_b, W_b f_b(w), W_b grad f_b(w)))]`` for one partition.
+def block_hessian(objective, X, w):
+    """Return the dense Hessian of a block's mean loss at w, of shape (n_params, n_params).
 
-    Runs on the executors; deterministic for a given block, so a retried task returns the
-    same numbers (the kernels sum in a fixed order whatever the thread count).
+    X is the block's CSR features. The Hessian is ``A^T D A`` for the augmented design
+    ``A = [X, 1]`` (``A = X`` without an intercept), with D the per-sample curvature that
+    ``GLMObjective.hessp`` uses. Only the binary logistic and squared losses have this form,
+    so the multinomial loss has no dense Hessian here.
+    """
+    curvature = objective._curvature_at(w)
+    p = objective.n_features
+    weighted = X.multiply(curvature[:, None]).tocsr()
+    out = np.empty((objective.n_params, objective.n_params))
+    # scipy's sparse product adds in a fixed order, so a retried task gets the same bits.
+    # Entries (i, j) and (j, i) round differently, and their mean makes H exactly symmetric.
+    product = (X.T @ weighted).toarray()
+    out[:p, :p] = product
+    out[:p, :p] += product.T
+    out[:p, :p] *= 0.5
+    if objective.fit_intercept:
+        column = np.asarray(weighted.sum(axis=0)).reshape(-1)
+        out[:p, p] = column
+        out[p, :p] = column
+        out[p, p] = math.fsum(curvature)
+    return out
+
+
+def partition_value_grad(index, pairs, w, spec, hessian=False):
+    """Return ``[(index, (W_b, W_b f_b(w), W_b grad f_b(w)[, W_b hess f_b(w)]))]``.
+
+    Evaluates one partition, with the dense Hessian when ``hessian`` is true. Runs on the
+    executors and is deterministic for a given block, so a retried task returns the same
+    numbers (the kernels sum in a fixed order whatever the thread count).
     """
     n_params = w.shape[0]
     weight, value, grad = 0.0, 0.0, np.zeros(n_params)
+    hess = np.zeros((n_params, n_params)) if hessian else None
     for block, _ in pairs:
         objective = local_objective(block, spec)
         if objective is None:
@@ -60,7 +92,10 @@ def partition_value_grad(index, pairs, w, spec):
         weight += b
         value += b * f
         grad += b * g
-    return [(index, (weight, value, grad))]
+        if hessian:
+            hess += b * block_hessian(objective, block.matrix(spec[2]), w)
+    totals = (weight, value, grad) if hess is None else (weight, value, grad, hess)
+    return [(index, totals)]
 
 
 def _add(total, part):
@@ -68,7 +103,7 @@ def _add(total, part):
 
 
 def _sum_in_order(items):
-    """Sum ``(index, value)`` pairs in increasing index; return (smallest index, sum)."""
+    """Sum ``(index, value)`` pairs in increasing index and return (smallest index, sum)."""
     ordered = sorted(items, key=lambda item: item[0])
     total = ordered[0][1]
     for _, part in ordered[1:]:
@@ -119,8 +154,9 @@ class DistributedGLMObjective:
 
     Notes
     -----
-    Each ``value_grad`` call broadcasts ``w``, runs one Spark job over the blocks and
-    destroys the broadcast when the job ends.
+    Each ``value_grad`` or ``value_grad_hess`` call runs one Spark job over the blocks. A
+    ``w`` of up to ``CLOSURE_MAX_PARAMS`` entries is sent with the tasks. A larger one is
+    broadcast for that job, and the broadcast is destroyed when the job ends.
     """
 
     def __init__(self, blocks, *, loss, n_classes, fit_intercept, depth):
@@ -133,32 +169,57 @@ class DistributedGLMObjective:
             self.n_outputs if fit_intercept else 0)
         self.depth = depth
         self.spec = (loss, n_classes, self.n_features, fit_intercept)
-        # The quasi-Newton solvers pick NumPy or CuPy from the type of ``y``; w and its
+        # The quasi-Newton solvers pick NumPy or CuPy from the type of ``y``, and w and its
         # gradient live on the driver as NumPy arrays.
         self.y = np.zeros(0)
         self.n_evaluations = 0
 
     def value_grad(self, w, out=None):
         """Return f(w) and its gradient from one Spark job over the blocks."""
-        w = np.ascontiguousarray(w, dtype=np.float64)
-        if w.shape != (self.n_params,):
-            raise ValueError(f"w: expected shape ({self.n_params},), got {w.shape}")
-        context = self.blocks.rdd.context
-        broadcast = context.broadcast(w)
-        spec = self.spec
-        evaluate = partition_value_grad
-        try:
-            keyed = self.blocks.rdd.mapPartitionsWithIndex(
-                lambda index, pairs: evaluate(index, pairs, broadcast.value, spec))
-            weight, value, grad = ordered_tree_sum(keyed, self.depth)
-        finally:
-            broadcast.destroy()
-        self.n_evaluations += 1
+        weight, value, grad = self._evaluate(w, hessian=False)
         if out is None:
             out = np.empty(self.n_params)
         np.divide(grad, weight, out=out)
         return value / weight, out
 
+    def value_grad_hess(self, w):
+        """Return f(w), its gradient and its dense Hessian from one Spark job over the blocks.
+
+        Defined for the binary logistic and squared losses (see :func:`block_hessian`).
+        """
+        if self.loss == "multinomial":
+            raise ValueError("loss: the dense Hessian is defined for the binary logistic and "
+                             "squared losses, got 'multinomial'")
+        weight, value, grad, hess = self._evaluate(w, hessian=True)
+        return value / weight, grad / weight, hess / weight
+
+    def _evaluate(self, w, *, hessian):
+        """Run one job and return the weight sum and the weighted sums of the block results."""
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        if w.shape != (self.n_params,):
+            raise ValueError(f"w: expected shape ({self.n_params},), got {w.shape}")
+        spec = self.spec
+        evaluate = partition_value_grad
+        broadcast = None
+        if w.size > CLOSURE_MAX_PARAMS:
+            broadcast = self.blocks.rdd.context.broadcast(w)
+        try:
+            if broadcast is None:
+                # A small w travels in the task closure as raw float64 bytes, which saves
+                # creating and destroying a broadcast variable for every evaluation.
+                keyed = self.blocks.rdd.mapPartitionsWithIndex(
+                    lambda index, pairs: evaluate(index, pairs, w, spec, hessian))
+            else:
+                keyed = self.blocks.rdd.mapPartitionsWithIndex(
+                    lambda index, pairs: evaluate(index, pairs, broadcast.value, spec,
+                                                  hessian))
+            totals = ordered_tree_sum(keyed, self.depth)
+        finally:
+            if broadcast is not None:
+                broadcast.destroy()
+        self.n_evaluations += 1
+        return totals
+
     def value(self, w) -> float:
-        """Return f(w); costs the same job as :meth:`value_grad`."""
+        """Return f(w), at the cost of the same job as :meth:`value_grad`."""
         return self.value_grad(w)[0]

@@ -72,7 +72,7 @@ def partition_epoch(index, pairs, w, spec, options):
 
 def run_sgd(blocks, w0, *, spec, depth, alpha, l1_ratio, learning_rate, batch_size, max_iter,
             tol, seed, callback=None):
-    """Run up to ``max_iter`` epochs; return (w, epochs run, converged).
+    """Run up to ``max_iter`` epochs and return (w, epochs run, converged).
 
     The run stops early when an epoch moves no parameter by more than
     ``tol * max(1, max |w|)``.
