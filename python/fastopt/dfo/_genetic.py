@@ -283,7 +283,7 @@ def genetic_algorithm(fun, bounds=None, *, encoding="real", n_genes=None, popula
     >>> result = genetic_algorithm(lambda X: ((X - 0.5) ** 2).sum(axis=1), [(-2, 2)] * 2,
     ...                            seed=0, maxiter=50)
     >>> result.x, result.nit, result.nfev
-    (array([0.5, 0.5]), 50, 5000)
+    (array([0.5, 0.5]), 50, 5053)
     """
     if not callable(fun):
         raise TypeError(f"fun: expected a callable, got {fun!r}")
