@@ -581,7 +581,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   // of the board's claim word publishes it with the plan.
   std::uint32_t stamp = 0;
 
-  auto run_part = [&](std::size_t k, std::uint64_t gen) {
+  auto run_part = [&](std::size_t k, std::uint64_t /*gen*/) {
     PartState& p = parts[k];
     const CsrRows part = visit_range<I>(rows, p.lo, p.hi);
     gather_part<I, kL1>(part, h, s, p, stamp);
