@@ -276,6 +276,72 @@ def test_transform_rejects_existing_column(spark):
             _with(model, prediction_col="label"), df)
 
 
+def _mixed_rows():
+    """Rows that exercise every branch of the block conversion."""
+    from pyspark.ml.linalg import DenseVector, SparseVector
+
+    return [
+        (SparseVector(5, [0, 3], [1.5, 0.0]), 1, 2.0),  # a stored zero stays
+        (DenseVector([0.0, -2.0, 0.0, 0.0, 4.0]), 0, 1.0),  # dense zeros drop
+        (SparseVector(5, [], []), 1, 0.5),
+        (DenseVector([0.0] * 5), 0, 1.0),
+        (SparseVector(5, [1, 2, 4], [7.0, float("nan"), -1.0]), 2, 3.0),
+        (SparseVector(6, [5], [1.0]), 1, 1.0),
+        (SparseVector(5, [1], [1.0]), 1, None),
+        (None, 0, 1.0),
+        (DenseVector([1.0, 2.0, 3.0, 4.0, 5.0]), None, 1.0),
+        (SparseVector(5, [4], [2.5]), -1, float("inf")),
+    ]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_arrow_blocks_equal_row_blocks(spark, weighted):
+    """The Arrow conversion builds the same blocks and summaries as the row-by-row one."""
+    pytest.importorskip("pyarrow")
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql.types import DoubleType, LongType, StructField, StructType
+
+    schema = StructType([StructField("features", VectorUDT()), StructField("label", LongType()),
+                         StructField("weight", DoubleType())])
+    X, y, _ = _binary(n=300, p=5)
+    from pyspark.ml.linalg import SparseVector
+    rows = _mixed_rows() + [(SparseVector(5, X.indices[X.indptr[i]:X.indptr[i + 1]],
+                                          X.data[X.indptr[i]:X.indptr[i + 1]]), int(y[i]), 1.0)
+                            for i in range(X.shape[0])]
+    # Batches of 7 rows split a partition into many Arrow batches.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "7")
+    try:
+        df = spark.createDataFrame(rows, schema).repartition(3)
+        columns = ["features", "label"] + (["weight"] if weighted else [])
+        selected = df.select(*columns)
+        by_rows = selected.rdd.mapPartitionsWithIndex(
+            lambda index, part: [_blocks.build_block(index, part, weighted)]).collect()
+        by_arrow = _blocks._block_pairs(selected, weighted).collect()
+        # Without pyarrow the same function falls back to the row-by-row conversion.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(sys.modules, "pyarrow", None)
+            fallback = _blocks._block_pairs(selected, weighted).collect()
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    assert len(by_arrow) == len(by_rows) == 3
+    assert repr(fallback) == repr(by_rows)
+    for (block_a, summary_a), (block_r, summary_r) in zip(by_arrow, by_rows):
+        for field in ("indptr", "indices", "data", "labels", "weights"):
+            a, r = getattr(block_a, field), getattr(block_r, field)
+            if r is None:
+                assert a is None
+                continue
+            assert a.dtype == r.dtype, field
+            np.testing.assert_array_equal(a, r, err_msg=field)
+        assert (block_a.index, block_a.n_features) == (block_r.index, block_r.n_features)
+        assert repr(summary_a) == repr(summary_r)
+    # The mixed rows hold every kind of flaw the summaries report.
+    summaries = [summary for _, summary in by_arrow]
+    assert any(s.null_row is not None for s in summaries)
+    assert any(s.bad_feature is not None for s in summaries)
+    assert any(s.vector_sizes is not None and s.vector_sizes[1] == 6 for s in summaries)
+
+
 def _quick_fit(estimator, df):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", flm.ConvergenceWarning)

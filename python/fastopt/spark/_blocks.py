@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 
 import numpy as np
 import scipy.sparse as sp
@@ -151,8 +152,8 @@ def rows_to_csr(vectors, n_features, partition):
 def build_block(index, rows, weighted):
     """Convert one partition's ``(features, label[, weight])`` rows to a Block and its summary.
 
-    Runs on the executors. The result depends only on the rows, so a retried task builds the
-    same block.
+    Runs on the executors, one Python object per row; :func:`arrow_block` is the vectorized
+    equivalent. The result depends only on the rows, so a retried task builds the same block.
     """
     lengths, index_parts, value_parts, labels, weights = [], [], [], [], []
     size_min, size_max = math.inf, -math.inf
@@ -174,18 +175,114 @@ def build_block(index, rows, weighted):
         value_parts.append(val)
         labels.append(label)
         weights.append(weight)
-
     n = len(labels)
-    counts = np.asarray(lengths, dtype=np.int64)
+    return _finish_block(
+        index, counts=np.asarray(lengths, dtype=np.int64),
+        indices=np.concatenate(index_parts) if n else np.zeros(0, dtype=np.int32),
+        data=np.concatenate(value_parts) if n else np.zeros(0),
+        labels=np.asarray(labels, dtype=np.float64),
+        weights=np.asarray(weights, dtype=np.float64) if weighted else None,
+        sizes=None if n == 0 else (int(size_min), int(size_max)), null_row=null_row)
+
+
+def _arrow_float64(column):
+    """Return an Arrow numeric column as float64 NumPy values, NaN where null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.cast(column, pa.float64(), safe=False)
+    return np.array(values.fill_null(math.nan), dtype=np.float64)
+
+
+def _arrow_batch_entries(features, n, empty):
+    """Return (counts, indices, data, sizes) for one batch of a vector column.
+
+    ``features`` is the Arrow form of ``VectorUDT``: a struct of ``type`` (0 sparse,
+    1 dense), ``size``, ``indices`` and ``values``. As in :func:`vector_entries`, a sparse
+    row keeps its stored entries and a dense row its nonzero ones. Rows where ``empty`` is
+    true (a null in any column) count as empty vectors of size 0, as in :func:`build_block`.
+    """
+    kind, size, idx_list, val_list = features.flatten()
+    dense = np.asarray(kind.fill_null(0), dtype=np.int8) == 1
+    v_off = np.asarray(val_list.offsets, dtype=np.int64)
+    i_off = np.asarray(idx_list.offsets, dtype=np.int64)
+    lengths = np.diff(v_off)
+    lengths[empty] = 0
+    row = np.repeat(np.arange(n), lengths)
+    # Each entry's position within its row, and its offset in the Arrow value buffers.
+    position = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    data = np.asarray(val_list.values, dtype=np.float64)[np.repeat(v_off[:-1], lengths)
+                                                         + position]
+    row_dense = dense[row]
+    columns = position.astype(np.int32)
+    sparse = ~row_dense
+    if sparse.any():
+        index_values = np.asarray(idx_list.values, dtype=np.int32)
+        columns[sparse] = index_values[(np.repeat(i_off[:-1], lengths) + position)[sparse]]
+    keep = ~row_dense | (data != 0.0)
+    counts = np.bincount(row[keep], minlength=n).astype(np.int64)
+    sizes = np.where(dense, np.diff(v_off), np.asarray(size.fill_null(0), dtype=np.int64))
+    sizes[empty] = 0
+    return counts, columns[keep], data[keep], sizes
+
+
+def arrow_block(index, batches, weighted):
+    """Build the same Block and summary as :func:`build_block` from Arrow record batches.
+
+    ``batches`` are one partition's ``(features, label[, weight])`` columns as
+    ``DataFrame.mapInArrow`` passes them, so the conversion costs a few NumPy passes per
+    batch instead of a Python object per row.
+    """
+    counts, index_parts, value_parts, labels, weights = [], [], [], [], []
+    size_min, size_max = math.inf, -math.inf
+    null_row, seen = None, 0
+    for batch in batches:
+        n = batch.num_rows
+        if n == 0:
+            continue
+        null_vector = np.asarray(batch.column(0).is_null(), dtype=bool)
+        label = _arrow_float64(batch.column(1))
+        null_label = np.asarray(batch.column(1).is_null(), dtype=bool)
+        null_weight = np.zeros(n, dtype=bool)
+        weight = np.ones(n)
+        if weighted:
+            weight = _arrow_float64(batch.column(2))
+            null_weight = np.asarray(batch.column(2).is_null(), dtype=bool)
+        any_null = null_vector | null_label | null_weight
+        if any_null.any():
+            first = int(np.flatnonzero(any_null)[0])
+            if null_row is None:
+                column = ("features" if null_vector[first] else "label" if null_label[first]
+                          else "weight")
+                null_row = (seen + first, column)
+            label[any_null] = math.nan
+            weight[any_null] = math.nan
+        c, idx, val, sizes = _arrow_batch_entries(batch.column(0), n, any_null)
+        size_min = min(size_min, int(sizes.min()))
+        size_max = max(size_max, int(sizes.max()))
+        counts.append(c)
+        index_parts.append(idx)
+        value_parts.append(val)
+        labels.append(label)
+        weights.append(weight)
+        seen += n
+    return _finish_block(
+        index, counts=np.concatenate(counts) if seen else np.zeros(0, dtype=np.int64),
+        indices=np.concatenate(index_parts) if seen else np.zeros(0, dtype=np.int32),
+        data=np.concatenate(value_parts) if seen else np.zeros(0),
+        labels=np.concatenate(labels) if seen else np.zeros(0),
+        weights=(np.concatenate(weights) if seen else np.zeros(0)) if weighted else None,
+        sizes=None if seen == 0 else (int(size_min), int(size_max)), null_row=null_row)
+
+
+def _finish_block(index, *, counts, indices, data, labels, weights, sizes, null_row):
+    """Return (Block, BlockSummary) from a partition's row counts, entries and columns."""
+    n = labels.shape[0]
     nnz = int(counts.sum())
     index_dtype = np.int32 if nnz < 2**31 else np.int64
     indptr = np.zeros(n + 1, dtype=index_dtype)
     np.cumsum(counts, out=indptr[1:])
-    indices = (np.concatenate(index_parts).astype(index_dtype, copy=False) if n
-               else np.zeros(0, dtype=index_dtype))
-    data = np.concatenate(value_parts) if n else np.zeros(0)
-    label_array = np.asarray(labels, dtype=np.float64)
-    weight_array = np.asarray(weights, dtype=np.float64) if weighted else None
+    indices = indices.astype(index_dtype, copy=False)
 
     # The first row of each kind of invalid value, so the driver can name it.
     feature_row = None
@@ -194,27 +291,48 @@ def build_block(index, rows, weighted):
         entry = int(np.flatnonzero(bad_values)[0])
         row = int(np.searchsorted(indptr, entry, side="right") - 1)
         feature_row = (row, float(data[entry]))
-    bad_label = _first_bad(~np.isfinite(label_array), label_array)
-    integral = np.isfinite(label_array) & (label_array == np.round(label_array))
-    non_integer = _first_bad(~integral | (label_array < 0), label_array)
+    bad_label = _first_bad(~np.isfinite(labels), labels)
+    integral = np.isfinite(labels) & (labels == np.round(labels))
+    non_integer = _first_bad(~integral | (labels < 0), labels)
     bad_weight = None
     weight_sum = float(n)
-    if weight_array is not None:
-        bad_weight = _first_bad(~np.isfinite(weight_array) | (weight_array < 0), weight_array)
-        weight_sum = float(weight_array.sum())
-    finite_labels = label_array[np.isfinite(label_array)]
+    if weights is not None:
+        bad_weight = _first_bad(~np.isfinite(weights) | (weights < 0), weights)
+        weight_sum = float(weights.sum())
+    finite_labels = labels[np.isfinite(labels)]
 
-    block = Block(index=index, indptr=indptr, indices=indices, data=data, labels=label_array,
-                  weights=weight_array, n_features=0 if n == 0 else int(size_max))
+    block = Block(index=index, indptr=indptr, indices=indices, data=data, labels=labels,
+                  weights=weights, n_features=0 if n == 0 else int(sizes[1]))
     summary = BlockSummary(
-        index=index, n_rows=n, nnz=nnz,
-        vector_sizes=None if n == 0 else (int(size_min), int(size_max)),
-        weight_sum=weight_sum,
+        index=index, n_rows=n, nnz=nnz, vector_sizes=sizes, weight_sum=weight_sum,
         label_min=float(finite_labels.min()) if finite_labels.size else math.nan,
         label_max=float(finite_labels.max()) if finite_labels.size else math.nan,
         null_row=null_row, bad_label=bad_label, bad_weight=bad_weight,
         bad_feature=feature_row, non_integer_label=non_integer)
     return block, summary
+
+
+def _block_pairs(selected, weighted):
+    """Return an RDD with one (Block, BlockSummary) pair per partition of ``selected``.
+
+    With pyarrow installed, each partition reaches Python as Arrow record batches
+    (``mapInArrow``) and leaves as one pickled pair, which the RDD unpickles; without it,
+    the rows arrive one Python object each. Both give the same blocks.
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return selected.rdd.mapPartitionsWithIndex(
+            lambda index, rows: [build_block(index, rows, weighted)])
+    from pyspark import TaskContext
+    from pyspark.sql.types import BinaryType
+
+    def convert(batches):
+        pair = arrow_block(TaskContext.get().partitionId(), batches, weighted)
+        yield pa.RecordBatch.from_pydict({"pair": [pickle.dumps(pair, protocol=5)]})
+
+    schema = StructType([StructField("pair", BinaryType(), False)])
+    return selected.mapInArrow(convert, schema).rdd.map(lambda row: pickle.loads(row[0]))
 
 
 class CachedBlocks:
@@ -246,8 +364,7 @@ class CachedBlocks:
         weighted = weight_col is not None
         # Each partition becomes one (block, summary) pair. The pairs are persisted, so the
         # job that collects the summaries also fills the cache that training reads.
-        pairs = dataset.select(*columns).rdd.mapPartitionsWithIndex(
-            lambda index, rows: [build_block(index, rows, weighted)]).persist(storage_level)
+        pairs = _block_pairs(dataset.select(*columns), weighted).persist(storage_level)
         try:
             summaries = pairs.map(lambda pair: pair[1]).collect()
             result = cls(pairs, summaries, weighted=weighted)
