@@ -213,7 +213,7 @@ def package_versions() -> dict:
     for name, module in (("torch", "torch"), ("Pillow", "PIL"), ("torchvision", "torchvision")):
         try:
             versions[name] = __import__(module).__version__
-        except Exception:  # a baseline that fails to import is reported as unavailable
+        except Exception:  # a baseline that fails to import has no version to record
             pass
     return versions
 
@@ -223,6 +223,7 @@ def render_section(result: dict) -> str:
     drop, aug = result["dropout"], result["augmentation"]
     medians = aug["median_s"]
     lines = [BEGIN, "## Dropout and image augmentation", ""] + render_run(result["run"])
+
     lines += [
         "",
         f"Dropout is forward then backward on {drop['elements']:,} float32 elements in place, "
@@ -230,7 +231,8 @@ def render_section(result: dict) -> str:
         "`fastopt._core.roofline` reading and writing the same array twice, timed in the same "
         f"rotation. Each figure is the median of {result['repeats']} interleaved repeats "
         f"(augmentation: {aug['repeats']}). The augmentation batch is {aug['images']} images of "
-        "224 x 224 x 3 uint8, padded, cropped to 200 x 200, randomly flipped, rotated, zoomed and color-jittered.",
+        "224 x 224 x 3 uint8, padded, cropped to 200 x 200, randomly flipped, rotated, zoomed "
+        "and color-jittered.",
         "",
         "| measurement | value |",
         "|---|---:|",
@@ -252,8 +254,10 @@ def render_section(result: dict) -> str:
             label = AUGMENTATION_LABELS.get(name, name)
             lines.append(f"| {label} time / fastopt time | {seconds / medians['fastopt']:.2f}x |")
     lines.append("")
+
     for name, reason in sorted(result.get("unavailable", {}).items()):
         lines += [f"{AUGMENTATION_LABELS.get(name, name)} was not timed: {reason}.", ""]
+
     met = drop["fastopt_of_roofline"] >= ROOFLINE_GOAL
     lines += [f"The dropout goal ({ROOFLINE_GOAL:.0%} of the roofline) is "
               f"{'met' if met else 'not met'}: the kernel reaches "

@@ -162,8 +162,8 @@ def main(argv=None):
     import sklearn
     from sklearn.model_selection import StratifiedKFold
 
-    run = start_run("bench_tune.py", argv, {"SciPy": scipy.__version__,
-                                            "scikit-learn": sklearn.__version__})
+    run_record = start_run("bench_tune.py", argv, {"SciPy": scipy.__version__,
+                                                   "scikit-learn": sklearn.__version__})
     X, y = load_a9a(args.data_dir)
     splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
     alphas = [float(a) for a in np.logspace(-7, -2, args.n_alphas)]
@@ -181,10 +181,10 @@ def main(argv=None):
                 run()
                 times[name].append(time.perf_counter() - start)
 
-    finish_run(run)
+    finish_run(run_record)
     medians = {name: float(np.median(t)) for name, t in times.items()}
     record = {
-        "run": run,
+        "run": run_record,
         "problem": f"a9a {X.shape}, L2 logistic, {len(alphas)} alphas, 5 folds",
         "alpha_range": [alphas[0], alphas[-1]],
         "jobs": args.jobs, "repeats": args.repeats, "tol": args.tol,
@@ -195,7 +195,7 @@ def main(argv=None):
         / medians["fastopt"],
         "ratio_sklearn_over_fastopt": medians["sklearn"] / medians["fastopt"],
     }
-    load = run["load_average"]
+    load = run_record["load_average"]
     print(f"{record['problem']}, jobs={args.jobs}, repeats={args.repeats}, load "
           f"{load['start']:.2f} -> {load['end']:.2f}")
     print(f"results agree: best alpha {check['best_alpha']:.3g} (accuracy "
