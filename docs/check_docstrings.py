@@ -5,8 +5,8 @@
 The public objects are the ones the API reference renders. They are the names in ``__all__``
 of each module that docs/api/index.rst lists, or the names that a module without ``__all__``
 defines, and the methods and properties that each public class defines itself. A class
-attribute that refers to a function defined elsewhere is checked where it is defined, and
-a method without its own docstring that overrides a documented one is rendered with the
+attribute that refers to a function defined elsewhere is checked where it is defined. A
+method without its own docstring that overrides a documented one is rendered with the
 inherited text, so it is checked there as well.
 
 Exits with status 1 and lists every report when one of the enabled checks fails.

@@ -1,5 +1,6 @@
 """The dropout and augmentation benchmark runs end to end on a tiny workload (it times nothing here)."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import bench_nn  # noqa: E402
 
 
 def test_bench_nn_small_run(tmp_path):
-    output = tmp_path / "nn.json"
+    output, docs = tmp_path / "nn.json", tmp_path / "benchmarks.md"
     result = bench_nn.main(["--size", "70000", "--images", "4", "--repeats", "1", "--warmup", "0",
-                            "--output", str(output)])
-    assert output.exists()
+                            "--output", str(output), "--docs", str(docs)])
+    assert json.loads(output.read_text())["dropout"]["elements"] == 70000
+    assert bench_nn.BEGIN in docs.read_text()
+    assert result["run"]["command"].startswith("python benchmarks/bench_nn.py --size 70000")
     assert set(result["dropout"]["median_s"]) >= {"fastopt", "roofline"}
     assert result["dropout"]["fastopt_of_roofline"] > 0
     assert "fastopt" in result["augmentation"]["images_per_s"]

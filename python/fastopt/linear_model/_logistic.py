@@ -15,6 +15,7 @@ from fastopt.linear_model._base import (
     check_y,
     penalty_parts,
 )
+from fastopt.linear_model._docstrings import fill_doc
 
 
 class LogisticRegression(LinearModelBase):
@@ -167,23 +168,20 @@ class LogisticRegression(LinearModelBase):
         penalty_parts(self.penalty, self.alpha, self.l1_ratio)
         self._check_common_params()
 
+    @fill_doc
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and the class labels ``y``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Training data; dense float32/float64 arrays and CSR/CSC matrices are used
-            without a copy.
+        {fit_X}
         y : array_like of shape (n_samples,)
             Class labels, at least two distinct values.
-        sample_weight : array_like of shape (n_samples,), optional
-            Non-negative weights, rescaled to sum to ``n_samples``; ones by default.
+        {fit_sample_weight}
 
         Returns
         -------
-        self
-            The fitted estimator.
+        {fit_returns}
 
         Raises
         ------
@@ -227,13 +225,13 @@ class LogisticRegression(LinearModelBase):
             unpack(self, w)
             return self
 
+    @fill_doc
     def decision_function(self, X):
         """Compute the margins ``X @ coef_.T + intercept_``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {predict_X}
 
         Returns
         -------
@@ -246,13 +244,13 @@ class LogisticRegression(LinearModelBase):
         z = z + self.intercept_
         return z[:, 0] if z.shape[1] == 1 else z
 
+    @fill_doc
     def predict_proba(self, X):
         """Compute the class probabilities.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {predict_X}
 
         Returns
         -------
@@ -265,13 +263,13 @@ class LogisticRegression(LinearModelBase):
             return np.column_stack([1.0 - positive, positive])
         return softmax(z, axis=1)
 
+    @fill_doc
     def predict_log_proba(self, X):
         """Compute the logarithm of :meth:`predict_proba` without underflow.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {predict_X}
 
         Returns
         -------
@@ -283,13 +281,13 @@ class LogisticRegression(LinearModelBase):
             return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
         return z - np.logaddexp.reduce(z, axis=1, keepdims=True)
 
+    @fill_doc
     def predict(self, X):
         """Predict the class with the largest margin for each row of ``X``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {predict_X}
 
         Returns
         -------
@@ -300,13 +298,13 @@ class LogisticRegression(LinearModelBase):
         index = (z > 0).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
         return self.classes_[index]
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
         """Compute the (weighted) accuracy of :meth:`predict` on ``X`` against ``y``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {predict_X}
         y : array_like of shape (n_samples,)
             True labels.
         sample_weight : array_like of shape (n_samples,), optional

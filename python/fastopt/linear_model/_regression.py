@@ -22,6 +22,7 @@ from fastopt.linear_model._base import (
     check_X,
     check_y,
 )
+from fastopt.linear_model._docstrings import fill_doc
 
 _COMMON_PARAMETERS = """
     fit_intercept : bool, default True
@@ -99,23 +100,20 @@ class _LeastSquares(LinearModelBase):
         self._penalty()
         self._check_common_params()
 
+    @fill_doc
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and the real targets ``y``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Training data; dense float32/float64 arrays and CSR/CSC matrices are used
-            without a copy.
+        {fit_X}
         y : array_like of shape (n_samples,)
             Finite real targets.
-        sample_weight : array_like of shape (n_samples,), optional
-            Non-negative weights, rescaled to sum to ``n_samples``; ones by default.
+        {fit_sample_weight}
 
         Returns
         -------
-        self
-            The fitted estimator.
+        {fit_returns}
 
         Raises
         ------
@@ -148,13 +146,13 @@ class _LeastSquares(LinearModelBase):
             return None
         return np.concatenate([self.coef_, [self.intercept_]])
 
+    @fill_doc
     def predict(self, X):
         """Predict ``X @ coef_ + intercept_``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {predict_X}
 
         Returns
         -------
@@ -165,13 +163,13 @@ class _LeastSquares(LinearModelBase):
         return np.asarray(X @ self.coef_.astype(X.dtype, copy=False),
                           dtype=np.float64).reshape(-1) + self.intercept_
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
         """Compute the coefficient of determination :math:`R^2` of :meth:`predict`.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {predict_X}
         y : array_like of shape (n_samples,)
             True targets.
         sample_weight : array_like of shape (n_samples,), optional

@@ -45,14 +45,19 @@ StepResult
 _PLACEHOLDER = re.compile(r"^( *)\{(\w+)\}$", flags=re.MULTILINE)
 
 
-def fill_doc(obj):
-    """Replace the ``{name}`` lines of ``obj.__doc__`` by the shared blocks; return ``obj``."""
+def fill_doc(obj, blocks=None):
+    """Replace the ``{name}`` lines of ``obj.__doc__`` by the shared blocks; return ``obj``.
+
+    ``blocks`` maps names to text in place of the optimizer blocks, so another package can
+    share its own parameter text through ``functools.partial(fill_doc, blocks=...)``.
+    """
     if obj.__doc__ is None:  # docstrings stripped by python -OO
         return obj
+    table = _BLOCKS if blocks is None else blocks
 
     def block(match: re.Match) -> str:
         indent, name = match.group(1), match.group(2)
-        return "\n".join(indent + line if line else line for line in _BLOCKS[name].splitlines())
+        return "\n".join(indent + line if line else line for line in table[name].splitlines())
 
     obj.__doc__ = _PLACEHOLDER.sub(block, obj.__doc__)
     return obj
