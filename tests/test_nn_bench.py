@@ -16,8 +16,13 @@ def test_bench_nn_small_run(tmp_path):
     result = bench_nn.main(["--size", "70000", "--images", "4", "--repeats", "1", "--warmup", "0",
                             "--output", str(output)])
     assert output.exists()
-    assert set(result["dropout"]["median_s"]) >= {"fastopt", "roofline"}
+    assert set(result["dropout"]["median_s"]) >= {"fastopt", "fastopt_regenerate", "roofline"}
     assert result["dropout"]["fastopt_of_roofline"] > 0
+    assert result["dropout"]["fastopt_regenerate_of_roofline"] > 0
+    moved = result["dropout"]["bytes_moved"]
+    # The packed mask is written once and read once: ceil(70000 / 8) bytes each time.
+    assert moved["fastopt"] - moved["roofline"] == 2 * 8750
+    assert moved["fastopt_regenerate"] == moved["roofline"]
     assert "fastopt" in result["augmentation"]["images_per_s"]
 
 
