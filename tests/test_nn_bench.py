@@ -19,8 +19,13 @@ def test_bench_nn_small_run(tmp_path):
     assert json.loads(output.read_text())["dropout"]["elements"] == 70000
     assert bench_nn.BEGIN in docs.read_text()
     assert result["run"]["command"].startswith("python benchmarks/bench_nn.py --size 70000")
-    assert set(result["dropout"]["median_s"]) >= {"fastopt", "roofline"}
+    assert set(result["dropout"]["median_s"]) >= {"fastopt", "fastopt_regenerate", "roofline"}
     assert result["dropout"]["fastopt_of_roofline"] > 0
+    assert result["dropout"]["fastopt_regenerate_of_roofline"] > 0
+    moved = result["dropout"]["bytes_moved"]
+    # The packed mask is written once and read once: ceil(70000 / 8) bytes each time.
+    assert moved["fastopt"] - moved["roofline"] == 2 * 8750
+    assert moved["fastopt_regenerate"] == moved["roofline"]
     assert "fastopt" in result["augmentation"]["images_per_s"]
 
 

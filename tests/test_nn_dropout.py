@@ -166,6 +166,25 @@ def test_same_result_on_any_thread_count(threads):
         fastopt.set_num_threads(saved)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_packed_mask_backward_on_any_thread_count(threads):
+    n = 300_001
+    x = np.random.default_rng(6).standard_normal(n).astype(np.float32)
+    grad = np.random.default_rng(7).standard_normal(n).astype(np.float32)
+    saved = fastopt.get_num_threads()
+    try:
+        fastopt.set_num_threads(1)
+        expected = dropout_backward(grad, 0.3, seed=8, offset=2)
+        fastopt.set_num_threads(threads)
+        mask = np.empty(packed_mask_size(n), dtype=np.uint8)
+        dropout(x, 0.3, seed=8, offset=2, out=x, mask_out=mask)
+        fastopt.set_num_threads(4 - threads)
+        by_mask = dropout_backward(grad, 0.3, mask=mask, out=grad)
+    finally:
+        fastopt.set_num_threads(saved)
+    np.testing.assert_array_equal(by_mask, expected)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("isa", ISAS)
 def test_same_result_on_every_instruction_set(isa, dtype):
