@@ -3,8 +3,8 @@
 Steps the parameter lists of a ResNet-50 (161 tensors, 25.6M elements) and of
 GPT-2 small (148 tensors, 124M elements) on float32 CPU tensors. fastopt.torch,
 torch.optim with ``fused=True`` and with ``foreach=True`` run interleaved with
-the read-write roofline kernel (``fastopt._core.roofline``, which moves the
-bytes of the update with no arithmetic). Reports the median step time of each,
+the read-write roofline kernel (``fastopt._core.roofline``, a plain loop that
+moves the bytes of the update with no arithmetic). Reports the median step time of each,
 fastopt's speedups and its fraction of the roofline, and checks that fastopt
 and torch fused end at the same parameters.
 

@@ -7,7 +7,8 @@
 // NOTE: in a standalone Adam loop over 25M float32 elements on the shared
 // 2-core benchmark machine, this cut the median time by 10-15%. The machine
 // was loaded, so treat the figure as an estimate.
-// The roofline kernel prefetches the same way, so it stays an upper bound.
+// The roofline kernel (reduce.cpp) does not prefetch: on that machine it was
+// faster without.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,6 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
-#include "cpu/prefetch.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
@@ -90,10 +89,20 @@ struct NativeVec<double> {
 // Without it, the last buffer was never loaded. Its stores then waited for
 // each line's ownership read, and the roofline ran slower than the updates.
 //
-// Stores are ordinary and lines are prefetched, as in the update kernels. Every written line has just
-// been read, so it is in the cache when stored; a non-temporal store saves no
-// ownership read here, and on the benchmark machine it was slower, for the
-// ResNet-50 and the GPT-2 groups of bench_torch.py alike.
+// Stores are ordinary. Every written line has just been read, so it is in the
+// cache when stored; a non-temporal store saves no ownership read here, and on
+// the benchmark machine it was slower, for the ResNet-50 and the GPT-2 groups
+// of bench_torch.py alike.
+//
+// The loop issues no software prefetch, unlike the update kernels
+// (prefetch.hpp). With that prefetch it ran slower than the Adam kernel on
+// bench_torch.py's GPT-2 group (Adam at 103% of it). In a standalone test on
+// the 2-core AMD EPYC (Zen) benchmark machine, timed in CPU time under load,
+// it moved 25M and 100M float32 elements per buffer 3-4% faster without the
+// prefetch than with it, and faster than the prefetching Adam loop.
+// NOTE: those figures are estimates from a loaded machine. A CPU whose
+// hardware prefetcher stops at page boundaries may favour the prefetching
+// loop, so check there that no update exceeds 100% of this bound.
 template <typename T, int R, int W>
 void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::int64_t e) {
   constexpr int B = R + W;
@@ -120,13 +129,6 @@ void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::
     }
     if constexpr (R == 0) std::memcpy(buf[0] + j, &prev, sizeof(Vec));
   };
-  // Whole cache lines with the update kernels' prefetch, then whole vectors.
-  constexpr std::int64_t kLine = line_elements<T>();
-  const std::int64_t lines_end = prefetched_end<T>(n);
-  for (; i < lines_end; i += kLine) {
-    for (int r = 0; r < B; ++r) prefetch_ahead<T>(i, buf[r]);
-    for (std::int64_t j = i; j < i + kLine; j += kWidth) copy_vector(j);
-  }
   for (; i + kWidth <= n; i += kWidth) copy_vector(i);
 #endif
   for (; i < n; ++i) {

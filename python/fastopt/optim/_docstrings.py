@@ -15,6 +15,14 @@ _BLOCKS = {
 params : array, list of arrays, or list of dicts (parameter groups)
     Arrays to update in place (float32 or float64, C-contiguous, or CuPy arrays), or
     parameter groups: dicts with a ``"params"`` entry and their own hyperparameters.""",
+    "torch_params": """\
+params : iterable of tensors or of dicts (parameter groups)
+    Tensors to update in place, or parameter groups as ``torch.optim`` takes them.""",
+    "master_weights": """\
+master_weights : bool, default False
+    Keep a float32 copy of each float16/bfloat16 parameter in the state
+    (``master_param``), step it, and round it into the parameter. Without it such a
+    parameter is stepped on a float32 copy made for the step.""",
     "betas": """\
 betas : (float, float), default (0.9, 0.999)
     Decay rates of the running averages of the gradient and of its square. Each

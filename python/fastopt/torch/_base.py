@@ -7,6 +7,7 @@ from typing import Any, Callable, ClassVar
 import torch
 
 from fastopt.optim._checks import check_bool
+from fastopt.optim._docstrings import fill_doc
 from fastopt.torch._device import as_array, gpu_backend_error, stream_context
 
 # Dtypes the kernels run in, and those stepped through a float32 copy.
@@ -230,6 +231,7 @@ class Bucket:
             param.detach().copy_(work)
 
 
+@fill_doc
 class Optimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose update runs fastopt's fused kernels.
 
@@ -243,12 +245,10 @@ class Optimizer(torch.optim.Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     defaults : dict
         Default hyperparameters of the subclass, for the groups that do not set their own.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {master_weights}
 
     Examples
     --------

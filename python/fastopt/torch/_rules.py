@@ -13,6 +13,7 @@ import torch
 
 from fastopt.optim import functional
 from fastopt.optim._checks import check_bool, check_number
+from fastopt.optim._docstrings import fill_doc
 from fastopt.optim.adadelta import _check_adadelta
 from fastopt.optim.adagrad import _check_adagrad
 from fastopt.optim.adam import _check_adam
@@ -38,6 +39,7 @@ def _with_missing_zeros(optimizer: Optimizer, bucket: Bucket, name: str) -> list
     return bucket.state(name)
 
 
+@fill_doc
 class SGD(Optimizer):
     r"""Stochastic gradient descent with optional (Nesterov) momentum, as ``torch.optim.SGD``.
 
@@ -48,16 +50,13 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr, momentum, dampening, weight_decay : float
         As in :class:`fastopt.optim.SGD`, with the same defaults.
-    nesterov, maximize : bool
+    nesterov : bool
         As in :class:`fastopt.optim.SGD`, with the same defaults.
-    master_weights : bool, default False
-        Keep a float32 copy of each float16/bfloat16 parameter in the state
-        (``master_param``), step it, and round it into the parameter. Without
-        it such a parameter is stepped on a float32 copy made for the step.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -119,6 +118,7 @@ class SGD(Optimizer):
         self.call_rule(group, bucket, [buffers], steps, grad_scale)
 
 
+@fill_doc
 class Adam(Optimizer):
     r"""Adam, as ``torch.optim.Adam`` (``decoupled_weight_decay=True`` is AdamW).
 
@@ -128,21 +128,19 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr : float
         As in :class:`fastopt.optim.Adam`, with the same defaults.
-    betas : (float, float)
-        As in :class:`fastopt.optim.Adam`, with the same defaults.
+    {betas}
     eps, weight_decay : float
         As in :class:`fastopt.optim.Adam`, with the same defaults.
-    amsgrad, maximize : bool
+    amsgrad : bool
         As in :class:`fastopt.optim.Adam`, with the same defaults.
+    {maximize}
     decoupled_weight_decay : bool, default False
         Multiply the parameter by ``1 - lr * weight_decay`` before the update, as
         :class:`AdamW` does, instead of adding ``weight_decay * p`` to the gradient.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {master_weights}
 
     Examples
     --------
@@ -183,23 +181,22 @@ class Adam(Optimizer):
         return super().state_arrays(group, bucket) + [maxes]
 
 
+@fill_doc
 class AdamW(Adam):
     r"""AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay, default 1e-2.
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr : float
         As in :class:`fastopt.optim.AdamW`, with the same defaults.
-    betas : (float, float)
-        As in :class:`fastopt.optim.AdamW`, with the same defaults.
+    {betas}
     eps, weight_decay : float
         As in :class:`fastopt.optim.AdamW`, with the same defaults.
-    amsgrad, maximize : bool
+    amsgrad : bool
         As in :class:`fastopt.optim.AdamW`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -222,6 +219,7 @@ class AdamW(Adam):
                          master_weights=master_weights)
 
 
+@fill_doc
 class Adagrad(Optimizer):
     r"""Adagrad, as ``torch.optim.Adagrad``.
 
@@ -231,14 +229,11 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr, lr_decay, weight_decay, initial_accumulator_value, eps : float
         As in :class:`fastopt.optim.Adagrad`, with the same defaults.
-    maximize : bool
-        As in :class:`fastopt.optim.Adagrad`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -277,6 +272,7 @@ class Adagrad(Optimizer):
         return [bucket.state("sum")]
 
 
+@fill_doc
 class RMSprop(Optimizer):
     r"""RMSprop, plain or centered, with optional momentum, as ``torch.optim.RMSprop``.
 
@@ -286,14 +282,13 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr, alpha, eps, weight_decay, momentum : float
         As in :class:`fastopt.optim.RMSprop`, with the same defaults.
-    centered, maximize : bool
+    centered : bool
         As in :class:`fastopt.optim.RMSprop`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -333,6 +328,7 @@ class RMSprop(Optimizer):
         return [bucket.state("square_avg"), buffers, averages]
 
 
+@fill_doc
 class Adadelta(Optimizer):
     r"""Adadelta, as ``torch.optim.Adadelta``.
 
@@ -341,14 +337,11 @@ class Adadelta(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr, rho, eps, weight_decay : float
         As in :class:`fastopt.optim.Adadelta`, with the same defaults.
-    maximize : bool
-        As in :class:`fastopt.optim.Adadelta`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -374,6 +367,7 @@ class Adadelta(Optimizer):
         _check_adadelta(group, prefix)
 
 
+@fill_doc
 class Adamax(Optimizer):
     r"""Adamax, as ``torch.optim.Adamax``.
 
@@ -382,18 +376,15 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr : float
         As in :class:`fastopt.optim.Adamax`, with the same defaults.
     betas : (float, float)
         As in :class:`fastopt.optim.Adamax`, with the same defaults.
     eps, weight_decay : float
         As in :class:`fastopt.optim.Adamax`, with the same defaults.
-    maximize : bool
-        As in :class:`fastopt.optim.Adamax`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -421,6 +412,7 @@ class Adamax(Optimizer):
         _check_adamax(group, prefix)
 
 
+@fill_doc
 class NAdam(Optimizer):
     r"""NAdam, as ``torch.optim.NAdam``.
 
@@ -431,18 +423,17 @@ class NAdam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr : float
         As in :class:`fastopt.optim.NAdam`, with the same defaults.
     betas : (float, float)
         As in :class:`fastopt.optim.NAdam`, with the same defaults.
     eps, weight_decay, momentum_decay : float
         As in :class:`fastopt.optim.NAdam`, with the same defaults.
-    decoupled_weight_decay, maximize : bool
+    decoupled_weight_decay : bool
         As in :class:`fastopt.optim.NAdam`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -485,6 +476,7 @@ class NAdam(Optimizer):
             state["mu_product"].fill_(product)
 
 
+@fill_doc
 class RAdam(Optimizer):
     r"""RAdam, as ``torch.optim.RAdam``.
 
@@ -493,18 +485,16 @@ class RAdam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr : float
         As in :class:`fastopt.optim.RAdam`, with the same defaults.
-    betas : (float, float)
-        As in :class:`fastopt.optim.RAdam`, with the same defaults.
+    {betas}
     eps, weight_decay : float
         As in :class:`fastopt.optim.RAdam`, with the same defaults.
-    decoupled_weight_decay, maximize : bool
+    decoupled_weight_decay : bool
         As in :class:`fastopt.optim.RAdam`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -534,6 +524,7 @@ class RAdam(Optimizer):
         _check_radam(group, prefix)
 
 
+@fill_doc
 class Lion(Optimizer):
     r"""Lion (Chen et al., 2023); torch has no Lion, so the arguments follow the paper.
 
@@ -542,18 +533,15 @@ class Lion(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr : float
         As in :class:`fastopt.optim.Lion`, with the same defaults.
     betas : (float, float)
         As in :class:`fastopt.optim.Lion`, with the same defaults.
     weight_decay : float
         As in :class:`fastopt.optim.Lion`, with the same defaults.
-    maximize : bool
-        As in :class:`fastopt.optim.Lion`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
@@ -579,6 +567,7 @@ class Lion(Optimizer):
         _check_lion(group, prefix)
 
 
+@fill_doc
 class LAMB(Optimizer):
     r"""LAMB (You et al., 2020): Adam with a per-tensor trust ratio; torch has no LAMB.
 
@@ -587,18 +576,16 @@ class LAMB(Optimizer):
 
     Parameters
     ----------
-    params : iterable of tensors or of dicts (parameter groups)
-        Tensors to update in place, or parameter groups as ``torch.optim`` takes them.
+    {torch_params}
     lr : float
         As in :class:`fastopt.optim.LAMB`, with the same defaults.
-    betas : (float, float)
-        As in :class:`fastopt.optim.LAMB`, with the same defaults.
+    {betas}
     eps, weight_decay : float
         As in :class:`fastopt.optim.LAMB`, with the same defaults.
-    bias_correction, maximize : bool
+    bias_correction : bool
         As in :class:`fastopt.optim.LAMB`, with the same defaults.
-    master_weights : bool, default False
-        As in :class:`SGD`.
+    {maximize}
+    {master_weights}
 
     Examples
     --------
