@@ -347,6 +347,10 @@ def render_section(result):
     lines.append(f"Python {env['python']} on {env['machine']} ({env['cpu_count']} CPUs), fastopt with "
                  f"{env['fastopt_threads']} threads ({env['isa']}), scikit-learn {env['scikit_learn']}, "
                  f"Vowpal Wabbit {env['vowpalwabbit']}. Median of {result['repeats']} runs.")
+    lines.append("")
+    lines.append("The `n_jobs=2` rows run the deterministic block-parallel pass, the only multi-thread "
+                 "mode of fastopt's `SGDClassifier`; the other fastopt rows train each model on one "
+                 "thread.")
     if result["quick"]:
         lines.append("")
         lines.append("**Quick run** (`--quick`): training sets capped at 3000 rows and a short stream; "

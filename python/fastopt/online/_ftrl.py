@@ -7,6 +7,7 @@ import numpy as np
 from fastopt.online._base import OnlineLinearModel
 from fastopt.online._classifier import OnlineClassifierMixin
 from fastopt.online._solvers import FTRLProximal
+from fastopt.optim._docstrings import fill_doc
 
 __all__ = ["FTRLClassifier"]
 
@@ -108,33 +109,31 @@ class FTRLClassifier(OnlineClassifierMixin, OnlineLinearModel):
         return FTRLProximal(n_features, alpha=self.alpha, beta=self.beta, l1=self.l1, l2=self.l2,
                             fit_intercept=self.fit_intercept)
 
+    @fill_doc
     def predict_proba(self, X):
         """Compute the class probabilities.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {samples}
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
-            Probabilities, with the columns ordered as ``classes_``.
+        {probabilities}
         """
         return self._probabilities(X)
 
+    @fill_doc
     def predict_log_proba(self, X):
         """Compute the logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {samples}
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
-            Log-probabilities, -inf where a probability is 0, with the columns ordered as ``classes_``.
+        {log_probabilities}
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))

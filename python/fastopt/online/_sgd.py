@@ -11,6 +11,7 @@ from fastopt._exclusive import exclusive
 from fastopt.online._base import OnlineLinearModel
 from fastopt.online._classifier import OnlineClassifierMixin
 from fastopt.online._solvers import LazySGD
+from fastopt.optim._docstrings import fill_doc
 
 __all__ = ["SGDClassifier", "SGDRegressor"]
 
@@ -241,35 +242,33 @@ class SGDClassifier(OnlineClassifierMixin, _SGDModel):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    @fill_doc
     def predict_proba(self, X):
         """Compute the class probabilities; only for ``loss="log_loss"``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {samples}
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
-            Probabilities, with the columns ordered as ``classes_``.
+        {probabilities}
         """
         if self.loss != "log_loss":
             raise AttributeError(f"predict_proba needs loss='log_loss', got loss={self.loss!r}")
         return self._probabilities(X)
 
+    @fill_doc
     def predict_log_proba(self, X):
         """Compute the logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {samples}
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
-            Log-probabilities, -inf where a probability is 0, with the columns ordered as ``classes_``.
+        {log_probabilities}
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -354,13 +353,13 @@ class SGDRegressor(_SGDModel):
         """Weights, of shape (n_features,)."""
         return super().coef_[0]
 
+    @fill_doc
     def predict(self, X):
         """Predict ``X @ coef_ + intercept_``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {samples}
 
         Returns
         -------
@@ -369,13 +368,13 @@ class SGDRegressor(_SGDModel):
         """
         return self._decision(X)[:, 0]
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
         """Compute the coefficient of determination :math:`R^2` of :meth:`predict` on ``X``.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Samples, with the features of the training data.
+        {samples}
         y : array_like of shape (n_samples,)
             True targets.
         sample_weight : array_like of shape (n_samples,), optional
@@ -392,42 +391,32 @@ class SGDRegressor(_SGDModel):
         total = np.sum(weights * (y - np.average(y, weights=weights)) ** 2)
         return float(1.0 - residual / total) if total > 0 else 0.0
 
+    @fill_doc
     def fit(self, X, y, sample_weight=None):
         """Train on ``X``, ``y`` for up to ``max_iter`` epochs.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Training rows; CSR with float32/float64 data is used without a copy.
-        y : array_like of shape (n_samples,)
-            Real targets.
-        sample_weight : array_like of shape (n_samples,), optional
-            Non-negative weights of the rows' losses; ones by default.
+        {training_rows}
 
         Returns
         -------
-        self
-            The trained estimator.
+        {returns_self}
         """
         with exclusive(self, "fit"):
             return self._fit_arrays(X, y, sample_weight)
 
+    @fill_doc
     def partial_fit(self, X, y, sample_weight=None):
         """Make one pass over the rows of ``X`` in order, updating the model.
 
         Parameters
         ----------
-        X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
-            Training rows; CSR with float32/float64 data is used without a copy.
-        y : array_like of shape (n_samples,)
-            Real targets.
-        sample_weight : array_like of shape (n_samples,), optional
-            Non-negative weights of the rows' losses; ones by default.
+        {training_rows}
 
         Returns
         -------
-        self
-            The trained estimator.
+        {returns_self}
         """
         with exclusive(self, "partial_fit"):
             return self._partial_fit_arrays(X, y, sample_weight)

@@ -48,6 +48,27 @@ max_grad_norm : float, optional
 StepResult
     Whether the step was skipped for a non-finite gradient (``found_inf``), and the
     global gradient norm when clipping or the finiteness check computed it.""",
+    # Blocks of the fastopt.online estimators' methods.
+    "samples": """\
+X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+    Samples, with the features of the training data.""",
+    "training_rows": """\
+X : array_like or scipy.sparse matrix of shape (n_samples, n_features)
+    Training rows; CSR with float32/float64 data is used without a copy.
+y : array_like of shape (n_samples,)
+    Real targets.
+sample_weight : array_like of shape (n_samples,), optional
+    Non-negative weights of the rows' losses; ones by default.""",
+    "returns_self": """\
+self
+    The trained estimator.""",
+    "probabilities": """\
+ndarray of shape (n_samples, n_classes)
+    Probabilities, with the columns ordered as ``classes_``.""",
+    "log_probabilities": """\
+ndarray of shape (n_samples, n_classes)
+    Log-probabilities, -inf where a probability is 0, with the columns ordered as
+    ``classes_``.""",
 }
 
 _PLACEHOLDER = re.compile(r"^( *)\{(\w+)\}$", flags=re.MULTILINE)
