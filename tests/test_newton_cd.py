@@ -10,7 +10,8 @@ from glm_reference import value_grad
 import fastopt
 from fastopt import _core
 from fastopt.datasets import load_svmlight
-from fastopt.linear_model._newton_cd import newton_cd
+from fastopt.linear_model._design import as_design
+from fastopt.linear_model._newton_cd import _column_matrix, newton_cd
 from fastopt.linear_model._stopping import (
     add_l2_gradient,
     optimality_violation,
@@ -620,3 +621,67 @@ def test_core_rejects_bad_csc():
     with pytest.raises(ValueError, match="w and y share memory"):
         _core.newton_cd(csc.data, csc.indices, csc.indptr, 20, 4, y, None, y[:5], **kwargs)
     np.testing.assert_array_equal(w, 0.0)
+
+
+def test_design_columns_read_in_place():
+    rng = np.random.default_rng(7)
+    X = sp.random(60, 20, density=0.3, format="csc", random_state=rng)
+    design = as_design(X)
+    data, indices, indptr, n, p = _column_matrix(design)
+    assert data is design.data
+    assert indices is design.indices
+    assert indptr is design.indptr
+    assert (n, p) == (60, 20)
+
+
+def test_design_with_row_layout_rejected():
+    X = sp.random(30, 10, density=0.3, format="csr", random_state=0)
+    with pytest.raises(ValueError, match="column layout 'csc' or 'dense_f', got 'csr'"):
+        _column_matrix(as_design(X))
+
+
+def test_estimator_sums_csc_duplicates_once():
+    # Two stored entries at (row, column) mean their sum, so the fit equals the one on the
+    # summed matrix bit for bit, from the objective's single deduplicated copy.
+    rng = np.random.default_rng(3)
+    # More features than half the samples, so newton-cd runs the column kernel, not the Gram path.
+    n, p = 300, 200
+    indices, values = [], []
+    for _ in range(p):
+        rows = rng.choice(n, 20, replace=False)
+        indices.append(np.concatenate([rows, rows[:2]]))
+        values.append(rng.standard_normal(22))
+    indptr = np.arange(0, 22 * p + 1, 22)
+    duplicated = sp.csc_matrix((np.concatenate(values), np.concatenate(indices), indptr),
+                               shape=(n, p))
+    assert not duplicated.has_canonical_format
+    summed = duplicated.copy()
+    summed.sum_duplicates()
+    assert summed.nnz < duplicated.nnz
+    y = np.where(rng.standard_normal(n) > 0, 1, -1)
+    fits = [fastopt.linear_model.LogisticRegression(penalty="l1", alpha=0.01,
+                                                    solver="newton-cd").fit(X, y)
+            for X in (duplicated, summed)]
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
+
+
+def test_solver_reads_objective_design(monkeypatch):
+    from fastopt.linear_model import _solve
+    from fastopt.linear_model._objective import GLMObjective
+
+    X = sp.random(50, 40, density=0.2, format="csc", random_state=1)
+    y = np.where(np.arange(50) % 2 == 0, 1.0, -1.0)
+    obj = GLMObjective(X, y, loss="logistic")
+    seen = []
+    real = _solve._newton_cd_module.newton_cd
+
+    def spy(X, *args, **kwargs):
+        seen.append(X)
+        return real(X, *args, **kwargs)
+
+    monkeypatch.setattr(_solve._newton_cd_module, "newton_cd", spy)
+    _solve.solve(obj, alpha=0.01, l1_ratio=1.0, solver="newton-cd", tol=1e-6, max_iter=50,
+                 data=(X, y, None))
+    assert len(seen) == 1
+    assert seen[0] is obj.design

@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastopt import _core
+from fastopt.linear_model._design import Design
 from fastopt.linear_model._result import SolverResult
 
 _LOSSES = ("logistic", "squared", "huber")
@@ -35,7 +36,14 @@ def _column_matrix(X, check_finite=True):
     float32/float64 arrays are used as they are. Every other layout is
     converted once: CSR and the other sparse formats to CSC, C-order arrays to
     Fortran order, other dtypes to float64. Each conversion is a copy of X.
+    A :class:`Design` in CSC or Fortran layout is used as it is: its arrays were
+    checked when it was built, and any duplicate entries were summed then.
     """
+    if isinstance(X, Design):
+        if X.layout not in ("csc", "dense_f"):
+            raise ValueError(f"X: expected a Design with column layout 'csc' or 'dense_f', "
+                             f"got {X.layout!r}")
+        return X.data, X.indices, X.indptr, X.n_samples, X.n_features
     if sp.issparse(X):
         if X.ndim != 2:
             raise ValueError(f"X: expected a 2-D matrix, got {X.ndim} dimensions")

@@ -58,6 +58,10 @@ def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, d
         raise ValueError("data: solver 'newton-cd' works on the design matrix itself; pass "
                          "data=(X, y, sample_weight) as used to build the objective")
     X, y, sample_weight = data
+    if obj.design.layout in ("csc", "dense_f"):
+        # The objective's design is X itself, or its copy with duplicate entries summed:
+        # reading it avoids a second deduplicated copy of X.
+        X = obj.design
     return _newton_cd_module.newton_cd(X, y, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
                             sample_weight=sample_weight, fit_intercept=obj.fit_intercept,
                             w0=w0, tol=tol, max_iter=max_iter, callback=callback,
