@@ -245,10 +245,15 @@ def render_section(result: dict) -> str:
     medians = aug["median_s"]
     lines = [BEGIN, "## Dropout and image augmentation", ""] + render_run(result["run"])
 
+    packed = "fastopt_regenerate" in drop["gb_per_s"]
+    mask_text = ("the fastopt row keeps the mask packed, one bit per element, between the two "
+                 "passes, and the regenerated row draws it again in the backward pass; the "
+                 "packed row's bytes include the mask" if packed
+                 else "the backward pass regenerates the mask")
     lines += [
         "",
         f"Dropout is forward then backward on {drop['elements']:,} float32 elements in place, "
-        f"p = {drop['p']} (the backward pass regenerates the mask). The roofline is "
+        f"p = {drop['p']} ({mask_text}). The roofline is "
         "`fastopt._core.roofline` reading and writing the same array twice, timed in the same "
         f"rotation. Each figure is the median of {result['repeats']} interleaved repeats "
         f"(augmentation: {aug['repeats']}). The augmentation batch is {aug['images']} images of "
@@ -261,6 +266,12 @@ def render_section(result: dict) -> str:
         f"| roofline, GB/s | {drop['gb_per_s']['roofline']:.1f} |",
         f"| fastopt / roofline | {drop['fastopt_of_roofline']:.0%} |",
     ]
+    if packed:
+        lines[-3:-2] = [f"| fastopt dropout, packed mask, GB/s | {drop['gb_per_s']['fastopt']:.1f} |",
+                        "| fastopt dropout, mask regenerated, GB/s | "
+                        f"{drop['gb_per_s']['fastopt_regenerate']:.1f} |"]
+        lines += ["| fastopt (mask regenerated) / roofline | "
+                  f"{drop['fastopt_regenerate_of_roofline']:.0%} |"]
     if "torch_over_fastopt" in drop:
         lines += [
             f"| torch `F.dropout` time / fastopt time | {drop['torch_over_fastopt']:.1f}x |",
