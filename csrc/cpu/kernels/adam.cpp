@@ -4,17 +4,15 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
-#include "cpu/prefetch.hpp"
 #include "fastopt/rules/adam.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D, bool Amsgrad>
-inline void adam_span(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
-                      T* __restrict vmax, std::int64_t begin, std::int64_t end, T factor,
-                      const AdamCoef<T>& c) {
-  for (std::int64_t i = begin; i < end; ++i) {
+void adam_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                T* __restrict vmax, std::int64_t n, T factor, const AdamCoef<T>& c) {
+  for (std::int64_t i = 0; i < n; ++i) {
     if constexpr (Amsgrad) {
       adam_update<T, D, true>(p[i], g[i] * factor, m[i], v[i], vmax[i], c);
     } else {
@@ -22,25 +20,6 @@ inline void adam_span(T* __restrict p, const T* __restrict g, T* __restrict m, T
       adam_update<T, D, false>(p[i], g[i] * factor, m[i], v[i], unused, c);
     }
   }
-}
-
-// Whole cache lines with a prefetch ahead in each buffer (see prefetch.hpp),
-// then the rest.
-template <typename T, Decay D, bool Amsgrad>
-void adam_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
-                T* __restrict vmax, std::int64_t n, T factor, const AdamCoef<T>& c) {
-  constexpr std::int64_t kLine = line_elements<T>();
-  const std::int64_t lines_end = prefetched_end<T>(n);
-  std::int64_t i = 0;
-  for (; i < lines_end; i += kLine) {
-    if constexpr (Amsgrad) {
-      prefetch_ahead<T>(i, p, g, m, v, vmax);
-    } else {
-      prefetch_ahead<T>(i, p, g, m, v);
-    }
-    adam_span<T, D, Amsgrad>(p, g, m, v, vmax, i, i + kLine, factor, c);
-  }
-  adam_span<T, D, Amsgrad>(p, g, m, v, vmax, i, n, factor, c);
 }
 
 template <typename T, Decay D, bool Amsgrad>

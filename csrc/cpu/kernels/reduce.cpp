@@ -94,15 +94,8 @@ struct NativeVec<double> {
 // the benchmark machine it was slower, for the ResNet-50 and the GPT-2 groups
 // of bench_torch.py alike.
 //
-// The loop issues no software prefetch, unlike the update kernels
-// (prefetch.hpp). With that prefetch it ran slower than the Adam kernel on
-// bench_torch.py's GPT-2 group (Adam at 103% of it). In a standalone test on
-// the 2-core AMD EPYC (Zen) benchmark machine, timed in CPU time under load,
-// it moved 25M and 100M float32 elements per buffer 3-4% faster without the
-// prefetch than with it, and faster than the prefetching Adam loop.
-// NOTE: those figures are estimates from a loaded machine. A CPU whose
-// hardware prefetcher stops at page boundaries may favour the prefetching
-// loop, so check there that no update exceeds 100% of this bound.
+// Like the update kernels, the loop issues no software prefetch and leaves the
+// streams to the hardware prefetcher.
 template <typename T, int R, int W>
 void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::int64_t e) {
   constexpr int B = R + W;

@@ -5,16 +5,15 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
-#include "cpu/prefetch.hpp"
 #include "fastopt/rules/sgd.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D, SgdMomentum M, bool First>
-inline void sgd_span(T* __restrict p, const T* __restrict g, T* __restrict buf,
-                     std::int64_t begin, std::int64_t end, T factor, const SgdCoef<T>& c) {
-  for (std::int64_t i = begin; i < end; ++i) {
+void sgd_range(T* __restrict p, const T* __restrict g, T* __restrict buf, std::int64_t n,
+               T factor, const SgdCoef<T>& c) {
+  for (std::int64_t i = 0; i < n; ++i) {
     if constexpr (M == SgdMomentum::none) {
       T unused{};
       sgd_update<T, D, M, First>(p[i], g[i] * factor, unused, c);
@@ -22,25 +21,6 @@ inline void sgd_span(T* __restrict p, const T* __restrict g, T* __restrict buf,
       sgd_update<T, D, M, First>(p[i], g[i] * factor, buf[i], c);
     }
   }
-}
-
-// Whole cache lines with a prefetch ahead in each buffer (see prefetch.hpp),
-// then the rest. A first step does not read the momentum buffer.
-template <typename T, Decay D, SgdMomentum M, bool First>
-void sgd_range(T* __restrict p, const T* __restrict g, T* __restrict buf, std::int64_t n,
-               T factor, const SgdCoef<T>& c) {
-  constexpr std::int64_t kLine = line_elements<T>();
-  const std::int64_t lines_end = prefetched_end<T>(n);
-  std::int64_t i = 0;
-  for (; i < lines_end; i += kLine) {
-    if constexpr (M == SgdMomentum::none || First) {
-      prefetch_ahead<T>(i, p, g);
-    } else {
-      prefetch_ahead<T>(i, p, g, buf);
-    }
-    sgd_span<T, D, M, First>(p, g, buf, i, i + kLine, factor, c);
-  }
-  sgd_span<T, D, M, First>(p, g, buf, i, n, factor, c);
 }
 
 template <typename T, Decay D, SgdMomentum M>
