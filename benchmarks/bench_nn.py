@@ -246,14 +246,14 @@ def render_section(result: dict) -> str:
     lines = [BEGIN, "## Dropout and image augmentation", ""] + render_run(result["run"])
 
     packed = "fastopt_regenerate" in drop["gb_per_s"]
-    mask_text = ("the fastopt row keeps the mask packed, one bit per element, between the two "
-                 "passes, and the regenerated row draws it again in the backward pass; the "
-                 "packed row's bytes include the mask" if packed
-                 else "the backward pass regenerates the mask")
+    mask_text = ("The packed row keeps the mask between the two passes, one bit per element, "
+                 "and its bytes include the mask. The regenerated row draws the mask again in "
+                 "the backward pass." if packed
+                 else "The backward pass regenerates the mask.")
     lines += [
         "",
         f"Dropout is forward then backward on {drop['elements']:,} float32 elements in place, "
-        f"p = {drop['p']} ({mask_text}). The roofline is "
+        f"p = {drop['p']}. {mask_text} The roofline is "
         "`fastopt._core.roofline` reading and writing the same array twice, timed in the same "
         f"rotation. Each figure is the median of {result['repeats']} interleaved repeats "
         f"(augmentation: {aug['repeats']}). The augmentation batch is {aug['images']} images of "
