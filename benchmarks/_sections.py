@@ -48,9 +48,9 @@ def write_outputs(results: Path, docs: Path, begin: str, end: str, result: dict,
 
     write_atomically(results, json.dumps(result, indent=2) + "\n")
     replace_section(docs, begin, end, section)
-    shown = [path.relative_to(repo) if path.is_relative_to(repo) else path
+    display_paths = [path.relative_to(repo) if path.is_relative_to(repo) else path
              for path in (results, docs)]
-    print(f"wrote {shown[0]} and {shown[1]}")
+    print(f"wrote {display_paths[0]} and {display_paths[1]}")
 
 
 def parse_choices(parser, flag: str, value: str, noun: str, allowed) -> list[str]:

@@ -233,7 +233,12 @@ def arrow_block(index, batches, weighted):
     ``DataFrame.mapInArrow`` passes them, so the conversion costs a few NumPy passes per
     batch instead of a Python object per row.
     """
-    counts, index_parts, value_parts, labels, weights = [], [], [], [], []
+    # Each list starts with an empty part, so a partition without rows concatenates too.
+    counts = [np.zeros(0, dtype=np.int64)]
+    index_parts = [np.zeros(0, dtype=np.int32)]
+    value_parts = [np.zeros(0)]
+    labels = [np.zeros(0)]
+    weights = [np.zeros(0)]
     size_min, size_max = math.inf, -math.inf
     null_row, seen = None, 0
     for batch in batches:
@@ -266,13 +271,15 @@ def arrow_block(index, batches, weighted):
         labels.append(label)
         weights.append(weight)
         seen += n
+
+    sizes = None
+    if seen:
+        sizes = (int(size_min), int(size_max))
     return _finish_block(
-        index, counts=np.concatenate(counts) if seen else np.zeros(0, dtype=np.int64),
-        indices=np.concatenate(index_parts) if seen else np.zeros(0, dtype=np.int32),
-        data=np.concatenate(value_parts) if seen else np.zeros(0),
-        labels=np.concatenate(labels) if seen else np.zeros(0),
-        weights=(np.concatenate(weights) if seen else np.zeros(0)) if weighted else None,
-        sizes=None if seen == 0 else (int(size_min), int(size_max)), null_row=null_row)
+        index, counts=np.concatenate(counts), indices=np.concatenate(index_parts),
+        data=np.concatenate(value_parts), labels=np.concatenate(labels),
+        weights=np.concatenate(weights) if weighted else None, sizes=sizes,
+        null_row=null_row)
 
 
 def _finish_block(index, *, counts, indices, data, labels, weights, sizes, null_row):
@@ -316,8 +323,8 @@ def _block_pairs(selected, weighted):
     """Return an RDD with one (Block, BlockSummary) pair per partition of ``selected``.
 
     With pyarrow installed, each partition reaches Python as Arrow record batches
-    (``mapInArrow``) and leaves as one pickled pair, which the RDD unpickles; without it,
-    the rows arrive one Python object each. Both give the same blocks.
+    (``mapInArrow``) and leaves as one pickled pair, which the RDD unpickles. Without
+    pyarrow, the rows arrive one Python object each. Both paths build the same blocks.
     """
     try:
         import pyarrow as pa
