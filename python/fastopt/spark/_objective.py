@@ -47,30 +47,18 @@ def block_weight(block) -> float:
     return float(block.n_rows if block.weights is None else block.weights.sum())
 
 
-def block_hessian(objective, X, w):
+def block_hessian(objective, w):
     """Return the dense Hessian of a block's mean loss at w, of shape (n_params, n_params).
 
-    X is the block's CSR features. The Hessian is ``A^T D A`` for the augmented design
-    ``A = [X, 1]`` (``A = X`` without an intercept), with D the per-sample curvature that
-    ``GLMObjective.hessp`` uses. Only the binary logistic and squared losses have this form,
-    so the multinomial loss has no dense Hessian here.
+    The Hessian is ``A^T D A`` for the augmented design ``A = [X, 1]`` (``A = X`` without an
+    intercept), with D the per-sample curvature that ``GLMObjective.hessp`` uses. Only the
+    binary logistic and squared losses have this form, so the multinomial loss has no dense
+    Hessian here. The C++ kernel ``GlmDesign.gram`` forms it in a fixed order of additions
+    whatever the thread count, so a retried task gets the same bits, and it writes both
+    triangles from one sum, so H is exactly symmetric.
     """
     curvature = objective._curvature_at(w)
-    p = objective.n_features
-    weighted = X.multiply(curvature[:, None]).tocsr()
-    out = np.empty((objective.n_params, objective.n_params))
-    # scipy's sparse product adds in a fixed order, so a retried task gets the same bits.
-    # Entries (i, j) and (j, i) round differently, and their mean makes H exactly symmetric.
-    product = (X.T @ weighted).toarray()
-    out[:p, :p] = product
-    out[:p, :p] += product.T
-    out[:p, :p] *= 0.5
-    if objective.fit_intercept:
-        column = np.asarray(weighted.sum(axis=0)).reshape(-1)
-        out[:p, p] = column
-        out[p, :p] = column
-        out[p, p] = math.fsum(curvature)
-    return out
+    return objective.design.native.gram(curvature, objective.fit_intercept)
 
 
 def partition_value_grad(index, pairs, w, spec, hessian=False):
@@ -93,7 +81,7 @@ def partition_value_grad(index, pairs, w, spec, hessian=False):
         value += b * f
         grad += b * g
         if hessian:
-            hess += b * block_hessian(objective, block.matrix(spec[2]), w)
+            hess += b * block_hessian(objective, w)
     totals = (weight, value, grad) if hess is None else (weight, value, grad, hess)
     return [(index, totals)]
 
