@@ -59,16 +59,17 @@ def drop_threshold(p: float) -> int:
 
 
 def dropout_values(seed: int, offset: int, n: int) -> np.ndarray:
-    """Return dropout's 32-bit values u_i = h_i 2**16 + l_i of elements [0, n), as uint64.
+    """Return dropout's 32-bit values u_i = h_i 2**24 + l_i of elements [0, n), as uint64.
 
-    h_i is the 16-bit half i % 2 (low half first) of word i // 2 of the stream, and l_i the same
-    half of block 2**63 + i // 8. The kernels compute l_i only on a tie; this computes all of them.
+    h_i is byte i % 16 (low byte of a word first) of block i // 16 of the stream, and l_i the
+    low 24 bits of word i % 4 of block 2**63 + i // 4. The kernels compute l_i only on a tie;
+    this computes all of them.
     """
-    blocks = np.arange((n + 7) // 8, dtype=np.uint64)
-    high = stream_blocks(seed, offset, blocks).view(np.uint16).reshape(-1)[:n]
-    tie_blocks = blocks | np.uint64(1 << 63)
-    low = stream_blocks(seed, offset, tie_blocks).view(np.uint16).reshape(-1)[:n]
-    return (high.astype(np.uint64) << np.uint64(16)) | low.astype(np.uint64)
+    blocks = np.arange((n + 15) // 16, dtype=np.uint64)
+    high = stream_blocks(seed, offset, blocks).astype("<u4").view(np.uint8).reshape(-1)[:n]
+    tie_blocks = np.arange((n + 3) // 4, dtype=np.uint64) | np.uint64(1 << 63)
+    low = stream_blocks(seed, offset, tie_blocks).reshape(-1)[:n] & np.uint32(0xFFFFFF)
+    return (high.astype(np.uint64) << np.uint64(24)) | low.astype(np.uint64)
 
 
 def dropout_keep(seed: int, offset: int, n: int, p: float) -> np.ndarray:

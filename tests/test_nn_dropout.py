@@ -204,9 +204,9 @@ def test_same_result_on_every_instruction_set(isa, dtype):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_high_half_tie_reads_low_half(isa):
-    # Thresholds whose high 16 bits equal some elements' high halves, so the
-    # keep test must read those elements' low halves from the tie blocks.
+def test_high_byte_tie_reads_low_bits(isa):
+    # Thresholds whose high byte equals some elements' high bytes, so the keep
+    # test must read those elements' low 24 bits from the tie blocks.
     n = 70_001
     values = dropout_values(9, 4, n)
     x = np.ones(n, dtype=np.float32)
@@ -215,8 +215,8 @@ def test_high_half_tie_reads_low_half(isa):
         _core.select_isa(isa)
         for j in (0, 77, 40_000, n - 1):
             v = int(values[j])
-            for threshold in (v, v + 1, (v & ~0xFFFF) | 1):
-                ties = np.count_nonzero((values >> 16) == (threshold >> 16))
+            for threshold in (v, v + 1, (v & ~0xFFFFFF) | 1):
+                ties = np.count_nonzero((values >> 24) == (threshold >> 24))
                 assert ties >= 1
                 mask = np.empty(packed_mask_size(n), dtype=np.uint8)
                 dropout(x, threshold / 2**32, seed=9, offset=4, mask_out=mask)

@@ -50,8 +50,8 @@ inline constexpr int kVecs = kBlocks / 2;
 inline constexpr int kBlocks = 16;
 #endif
 
-// 64-bit words of bits for the 8 * kBlocks dropout halves of one call.
-inline constexpr int kBitWords = kBlocks / 8;
+// 64-bit words of bits for the 16 * kBlocks dropout bytes of one call.
+inline constexpr int kBitWords = kBlocks / 4;
 
 // The key schedule and counter words of one stream (seed, offset).
 struct Stream {
@@ -205,46 +205,36 @@ inline void store_blocks(const Stream& s, std::uint64_t first, std::uint32_t* wo
 #endif
 }
 
-// Dropout's high halves h_i of the 8 * kBlocks elements of blocks
+// Dropout's high bytes h_i of the 16 * kBlocks elements of blocks
 // [first, first + kBlocks), compared with t_high: bit j of ge[j / 64] is set
-// when h_(8 first + j) >= t_high, and bit j of eq[j / 64] when it is equal.
-inline void compare_halves(const Stream& s, std::uint64_t first, std::uint32_t t_high,
-                           std::uint64_t (&ge)[kBitWords], std::uint64_t (&eq)[kBitWords]) {
+// when h_(16 first + j) >= t_high, and bit j of eq[j / 64] when it is equal.
+// A register's bytes are its blocks' words in stream order, low byte first,
+// so byte j of the registers is element j and a byte mask needs no shuffle.
+inline void compare_bytes(const Stream& s, std::uint64_t first, std::uint32_t t_high,
+                          std::uint64_t (&ge)[kBitWords], std::uint64_t (&eq)[kBitWords]) {
 #if defined(FASTOPT_PHILOX_AVX512)
   Vec x[kVecs];
   generate(s, first, x);
-  const Vec t = _mm512_set1_epi16(static_cast<short>(t_high));
+  const Vec t = _mm512_set1_epi8(static_cast<char>(t_high));
   for (int w = 0; w < kBitWords; ++w) {
-    // A register contains 32 halves, so two make a 64-bit word of bits.
-    const std::uint64_t ge_lo = _mm512_cmpge_epu16_mask(x[2 * w], t);
-    const std::uint64_t ge_hi = _mm512_cmpge_epu16_mask(x[2 * w + 1], t);
-    const std::uint64_t eq_lo = _mm512_cmpeq_epi16_mask(x[2 * w], t);
-    const std::uint64_t eq_hi = _mm512_cmpeq_epi16_mask(x[2 * w + 1], t);
-    ge[w] = ge_lo | (ge_hi << 32);
-    eq[w] = eq_lo | (eq_hi << 32);
+    ge[w] = _mm512_cmpge_epu8_mask(x[w], t);
+    eq[w] = _mm512_cmpeq_epi8_mask(x[w], t);
   }
 #elif defined(FASTOPT_PHILOX_AVX2)
   Vec x[kVecs];
   generate(s, first, x);
-  const Vec t = _mm256_set1_epi16(static_cast<short>(t_high));
-  // 16-bit lane results of two registers to 32 bits, in element order:
-  // packs interleaves the registers' 128-bit lanes, and the permute undoes it.
-  auto bits_of = [](Vec a, Vec b) {
-    const Vec bytes = _mm256_permute4x64_epi64(_mm256_packs_epi16(a, b), 0xD8);
-    return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(bytes)));
+  const Vec t = _mm256_set1_epi8(static_cast<char>(t_high));
+  auto bits_of = [](Vec v) {
+    return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(v)));
   };
   for (int w = 0; w < kBitWords; ++w) {
-    std::uint64_t ge_part[2], eq_part[2];
-    for (int half = 0; half < 2; ++half) {
-      const Vec a = x[4 * w + 2 * half], b = x[4 * w + 2 * half + 1];
-      // Unsigned a >= t exactly when max(a, t) == a.
-      const Vec a_ge = _mm256_cmpeq_epi16(_mm256_max_epu16(a, t), a);
-      const Vec b_ge = _mm256_cmpeq_epi16(_mm256_max_epu16(b, t), b);
-      ge_part[half] = bits_of(a_ge, b_ge);
-      eq_part[half] = bits_of(_mm256_cmpeq_epi16(a, t), _mm256_cmpeq_epi16(b, t));
-    }
-    ge[w] = ge_part[0] | (ge_part[1] << 32);
-    eq[w] = eq_part[0] | (eq_part[1] << 32);
+    // A register contains 32 bytes, so two make a 64-bit word of bits.
+    const Vec a = x[2 * w], b = x[2 * w + 1];
+    // Unsigned a >= t exactly when max(a, t) == a.
+    const Vec a_ge = _mm256_cmpeq_epi8(_mm256_max_epu8(a, t), a);
+    const Vec b_ge = _mm256_cmpeq_epi8(_mm256_max_epu8(b, t), b);
+    ge[w] = bits_of(a_ge) | (bits_of(b_ge) << 32);
+    eq[w] = bits_of(_mm256_cmpeq_epi8(a, t)) | (bits_of(_mm256_cmpeq_epi8(b, t)) << 32);
   }
 #else
   // Byte-wide compares vectorize; the multiply then gathers the low bits of
@@ -253,12 +243,12 @@ inline void compare_halves(const Stream& s, std::uint64_t first, std::uint32_t t
   // carries into the top byte).
   std::uint32_t words[4 * kBlocks];
   store_blocks(s, first, words);
-  std::uint16_t halves[8 * kBlocks];
-  std::memcpy(halves, words, sizeof(halves));
-  std::uint8_t ge_bytes[8 * kBlocks], eq_bytes[8 * kBlocks];
-  for (int j = 0; j < 8 * kBlocks; ++j) {
-    ge_bytes[j] = halves[j] >= t_high;
-    eq_bytes[j] = halves[j] == t_high;
+  std::uint8_t bytes[16 * kBlocks];
+  std::memcpy(bytes, words, sizeof(bytes));
+  std::uint8_t ge_bytes[16 * kBlocks], eq_bytes[16 * kBlocks];
+  for (int j = 0; j < 16 * kBlocks; ++j) {
+    ge_bytes[j] = bytes[j] >= t_high;
+    eq_bytes[j] = bytes[j] == t_high;
   }
   constexpr std::uint64_t kGather = 0x0102040810204080u;
   for (int w = 0; w < kBitWords; ++w) {

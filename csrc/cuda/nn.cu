@@ -14,31 +14,35 @@ namespace fastopt::cuda {
 
 namespace {
 
-// One thread per 8 elements, which is one Philox block of high halves
-// (philox::dropout_byte) and one byte of the packed mask.
+// One thread per 16 elements, which is one Philox block of high bytes
+// (philox::dropout_bits16) and two bytes of the packed mask.
 template <typename T>
 __global__ void __launch_bounds__(kBlockSize)
     dropout_kernel(const T* x, T* out, std::int64_t n, std::uint64_t seed, std::uint64_t offset,
                    std::uint32_t threshold, T scale, const std::uint8_t* mask_in,
                    std::uint8_t* mask_out) {
-  const std::int64_t groups = (n + 7) / 8;
+  const std::int64_t groups = (n + 15) / 16;
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t g = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
        g < groups; g += stride) {
-    const std::int64_t base = 8 * g;
+    const std::int64_t base = 16 * g;
+    const std::int64_t valid = n - base < 16 ? n - base : 16;
+    const std::int64_t mask_bytes = (valid + 7) / 8;
     unsigned bits;
     if (mask_in != nullptr) {
-      bits = mask_in[g];
+      bits = mask_in[2 * g];
+      if (mask_bytes > 1) bits |= static_cast<unsigned>(mask_in[2 * g + 1]) << 8;
     } else {
-      bits = philox::dropout_byte(seed, offset, static_cast<std::uint64_t>(g), threshold);
+      bits = philox::dropout_bits16(seed, offset, static_cast<std::uint64_t>(g), threshold);
       if (mask_out != nullptr) {
         // Bits past the end stay 0, as the CPU kernel leaves them.
-        const std::int64_t valid = n - base < 8 ? n - base : 8;
-        mask_out[g] = static_cast<std::uint8_t>(bits & ((1u << valid) - 1u));
+        const unsigned in_range = bits & ((1u << valid) - 1u);
+        mask_out[2 * g] = static_cast<std::uint8_t>(in_range);
+        if (mask_bytes > 1) mask_out[2 * g + 1] = static_cast<std::uint8_t>(in_range >> 8);
       }
     }
 #pragma unroll
-    for (int k = 0; k < 8; ++k) {
+    for (int k = 0; k < 16; ++k) {
       const std::int64_t i = base + k;
       if (i < n) out[i] = x[i] * (((bits >> k) & 1u) ? scale : T(0));
     }
@@ -59,7 +63,7 @@ void dropout(const std::string& dtype, std::uintptr_t x, std::uintptr_t out, std
   if (!has_work("n", n)) return;
   const std::uint32_t threshold = philox::drop_threshold(p);
   const double scale = 1.0 / (1.0 - p);
-  const unsigned grid = grid_for((n + 7) / 8);
+  const unsigned grid = grid_for((n + 15) / 16);
   with_float_type(dtype, [&](auto zero) {
     using T = decltype(zero);
     dropout_kernel<T><<<grid, kBlockSize, 0, as_stream(stream)>>>(

@@ -1,7 +1,7 @@
 // Dropout forward and backward in one pass over memory, and the Philox words
-// behind its masks. A tile of 8 * philox_simd::kBlocks elements takes its keep
-// bits from kBlocks Philox blocks (philox_simd.hpp, half a 32-bit word per
-// element) or from the packed mask, then multiplies by scale or 0 in SIMD
+// behind its masks. A tile of 16 * philox_simd::kBlocks elements takes its keep
+// bits from kBlocks Philox blocks (philox_simd.hpp, one byte per element) or
+// from the packed mask, then multiplies by scale or 0 in SIMD
 // registers. The keep test is that of fastopt::philox::dropout_keeps, so every
 // instruction set, thread count and the CUDA kernel produce the same mask.
 // GCC 12 reports the AVX-512 intrinsics' internal _mm512_undefined_* placeholders as
@@ -23,11 +23,11 @@
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
-// Elements per tile: 8 per Philox block. Thread shares start on multiples of
-// kShareAlign = 64 elements, so a tile owns whole mask bytes.
-constexpr std::int64_t kTile = 8 * philox_simd::kBlocks;
+// Elements per tile: 16 per Philox block. Thread shares start on multiples of
+// kShareAlign = 64 elements, so a tile starts on a block and owns whole mask bytes.
+constexpr std::int64_t kTile = 16 * philox_simd::kBlocks;
 constexpr int kWords = philox_simd::kBitWords;
-static_assert(kShareAlign % 8 == 0, "a thread share must start on a mask byte");
+static_assert(kShareAlign % 16 == 0, "a thread share must start on a Philox block");
 
 using KeepBits = std::uint64_t[kWords];
 
@@ -35,23 +35,23 @@ using KeepBits = std::uint64_t[kWords];
 inline __attribute__((always_inline)) void generated_bits(const philox_simd::Stream& s,
                                                           std::uint32_t threshold,
                                                           std::int64_t base, KeepBits& keep) {
-  const auto first = static_cast<std::uint64_t>(base) / 8;
-  const std::uint32_t t_high = threshold >> 16;
-  const std::uint32_t t_low = threshold & 0xFFFFu;
+  const auto first = static_cast<std::uint64_t>(base) / 16;
+  const std::uint32_t t_high = threshold >> 24;
+  const std::uint32_t t_low = threshold & 0xFFFFFFu;
   KeepBits ge, eq;
-  philox_simd::compare_halves(s, first, t_high, ge, eq);
+  philox_simd::compare_bytes(s, first, t_high, ge, eq);
   for (int w = 0; w < kWords; ++w) {
-    // With t_low == 0 a tie is kept whatever the low half, so ge decides.
+    // With t_low == 0 a tie is kept whatever the low bits, so ge decides.
     if (t_low == 0) {
       keep[w] = ge[w];
       continue;
     }
     keep[w] = ge[w] & ~eq[w];
-    // Ties (probability 2^-16 each) read the low half from its own block.
+    // Ties (probability 2^-8 each) read the low 24 bits from their own block.
     for (std::uint64_t ties = eq[w]; ties != 0; ties &= ties - 1) {
       const int j = __builtin_ctzll(ties);
       const std::uint64_t i = static_cast<std::uint64_t>(base) + 64 * w + j;
-      if (philox::dropout_low_half(s.seed, s.offset, i) >= t_low) keep[w] |= std::uint64_t{1} << j;
+      if (philox::dropout_low_bits(s.seed, s.offset, i) >= t_low) keep[w] |= std::uint64_t{1} << j;
     }
   }
 }

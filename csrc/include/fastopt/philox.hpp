@@ -76,15 +76,15 @@ FASTOPT_HD std::uint32_t stream_word(std::uint64_t seed, std::uint64_t offset, s
 }
 
 // Dropout's keep test. Element i of a mask has a 32-bit value
-// u_i = h_i * 2^16 + l_i, and it is kept when u_i >= threshold:
-//   - h_i is 16-bit half i % 2 (the low half first) of word i / 2 of the
-//     stream, that is, of word (i / 2) % 4 of block i / 8;
-//   - l_i is the same half of block 2^63 + i / 8, a block that no h_j uses
-//     for any mask shorter than 2^66 elements.
+// u_i = h_i * 2^24 + l_i, and it is kept when u_i >= threshold:
+//   - h_i is byte i % 16 (the low byte of a word first) of block i / 16, that
+//     is, byte i % 4 of word (i / 4) % 4 of that block;
+//   - l_i is the low 24 bits of word i % 4 of block 2^63 + i / 4, a block that
+//     no h_j uses for any mask shorter than 2^65 elements.
 // u_i is uniform on [0, 2^32), so an element is kept with probability
 // 1 - threshold / 2^32 exactly. The kernels read l_i only on a tie
-// (h_i == threshold / 2^16, probability 2^-16), so one block serves 8
-// elements instead of 4 and the generator does half the work.
+// (h_i == threshold / 2^24, probability 2^-8), so one block serves 16
+// elements instead of 4 and the generator does a quarter of the work.
 inline constexpr std::uint64_t kTieBlock = std::uint64_t{1} << 63;
 
 // Dropout keeps an element whose value u_i is >= this threshold, so the keep
@@ -95,37 +95,37 @@ inline std::uint32_t drop_threshold(double p) {
   return t >= 4294967295.0 ? 0xFFFFFFFFu : static_cast<std::uint32_t>(t);
 }
 
-// The 16-bit half k (0 to 7, the low half of a word first) of block b.
-FASTOPT_HD std::uint32_t block_half(const Block& b, int k) {
-  return (b.v[k >> 1] >> (16 * (k & 1))) & 0xFFFFu;
+// The byte k (0 to 15, the low byte of a word first) of block b.
+FASTOPT_HD std::uint32_t block_byte(const Block& b, int k) {
+  return (b.v[k >> 2] >> (8 * (k & 3))) & 0xFFu;
 }
 
-// l_i of dropout's keep test: the low 16 bits of element i's value.
-FASTOPT_HD std::uint32_t dropout_low_half(std::uint64_t seed, std::uint64_t offset,
+// l_i of dropout's keep test: the low 24 bits of element i's value.
+FASTOPT_HD std::uint32_t dropout_low_bits(std::uint64_t seed, std::uint64_t offset,
                                           std::uint64_t i) {
-  return block_half(stream_block(seed, offset, kTieBlock | (i >> 3)), static_cast<int>(i & 7));
+  return stream_block(seed, offset, kTieBlock | (i >> 2)).v[i & 3] & 0xFFFFFFu;
 }
 
-// Tests whether element i, whose high half h_i is `high`, is kept. The low half
-// decides only on a tie, and not even then when it cannot fall below the
-// threshold's.
+// Tests whether element i, whose high byte h_i is `high`, is kept. The low
+// bits decide only on a tie, and not even then when they cannot fall below
+// the threshold's.
 FASTOPT_HD bool dropout_keeps(std::uint32_t high, std::uint64_t seed, std::uint64_t offset,
                               std::uint64_t i, std::uint32_t threshold) {
-  const std::uint32_t t_high = threshold >> 16;
-  const std::uint32_t t_low = threshold & 0xFFFFu;
+  const std::uint32_t t_high = threshold >> 24;
+  const std::uint32_t t_low = threshold & 0xFFFFFFu;
   if (high != t_high) return high > t_high;
-  return t_low == 0 || dropout_low_half(seed, offset, i) >= t_low;
+  return t_low == 0 || dropout_low_bits(seed, offset, i) >= t_low;
 }
 
-// The keep bits of elements [8 b, 8 b + 8), bit k for element 8 b + k: one
-// byte of the packed mask.
-FASTOPT_HD unsigned dropout_byte(std::uint64_t seed, std::uint64_t offset, std::uint64_t b,
-                                 std::uint32_t threshold) {
+// The keep bits of elements [16 b, 16 b + 16), bit k for element 16 b + k: two
+// bytes of the packed mask, from block b.
+FASTOPT_HD unsigned dropout_bits16(std::uint64_t seed, std::uint64_t offset, std::uint64_t b,
+                                   std::uint32_t threshold) {
   const Block block = stream_block(seed, offset, b);
   unsigned bits = 0;
-  for (int k = 0; k < 8; ++k) {
-    const bool keep = dropout_keeps(block_half(block, k), seed, offset,
-                                    8 * b + static_cast<std::uint64_t>(k), threshold);
+  for (int k = 0; k < 16; ++k) {
+    const bool keep = dropout_keeps(block_byte(block, k), seed, offset,
+                                    16 * b + static_cast<std::uint64_t>(k), threshold);
     bits |= static_cast<unsigned>(keep) << k;
   }
   return bits;

@@ -7,14 +7,14 @@ Forward, for drop probability p:
     y_i = x_i \\, m_i, \\qquad m_i = \\begin{cases} 1 / (1 - p) & u_i \\ge t \\\\ 0 & u_i < t
     \\end{cases}, \\qquad t = \\lfloor p \\, 2^{32} \\rfloor,
 
-where :math:`u_i = h_i 2^{16} + l_i` is a 32-bit value built from the Philox4x32-10 stream keyed
+where :math:`u_i = h_i 2^{24} + l_i` is a 32-bit value built from the Philox4x32-10 stream keyed
 by ``seed`` at stream ``offset`` (Salmon et al., SC'11). Block b of the stream is the output for
-the counter ``(b, offset)``. :math:`h_i` is 16-bit half ``i % 2`` (low half first) of word
-``(i // 2) % 4`` of block ``i // 8``, and :math:`l_i` is the same half of block
-``2**63 + i // 8``. The halves come from different blocks, so :math:`u_i` is uniform on 32
+the counter ``(b, offset)``. :math:`h_i` is byte ``i % 16`` of block ``i // 16`` (the low byte
+of each word first), and :math:`l_i` is the low 24 bits of word ``i % 4`` of block
+``2**63 + i // 4``. The two parts come from different blocks, so :math:`u_i` is uniform on 32
 bits and an element is kept with probability 1 - t 2**-32, as with a whole word per element.
-The kernels read :math:`l_i` only when :math:`h_i` equals the high 16 bits of t (probability
-2**-16), so one block serves 8 elements. The mask therefore depends only on
+The kernels read :math:`l_i` only when :math:`h_i` equals the high byte of t (probability
+2**-8), so one block serves 16 elements. The mask therefore depends only on
 ``(seed, offset, i)``: it is the same for every thread count, instruction set and on the GPU.
 Backward multiplies the incoming gradient by the same :math:`m_i`, regenerated from
 ``(seed, offset)`` or read from a mask packed one bit per element.
