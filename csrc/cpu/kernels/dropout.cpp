@@ -13,6 +13,8 @@
 #endif
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 
 #include "cpu/multi_tensor.hpp"
 #include "cpu/nn_kernel_list.hpp"
@@ -87,11 +89,26 @@ void apply_tail(const T* x, T* out, std::int64_t k, std::int64_t count, const Ke
   }
 }
 
+// The multipliers of 8 float lanes for each mask byte: lane j of row b is
+// scale when bit j of b is set and 0 otherwise. With AVX2, loading a row
+// from this 8 KiB table (it stays in L1) costs one instruction where
+// expanding the byte into lanes costs three.
+struct ByteMultipliers {
+  alignas(32) float lanes[256][8];
+
+  explicit ByteMultipliers(float scale) {
+    for (int b = 0; b < 256; ++b) {
+      for (int j = 0; j < 8; ++j) lanes[b][j] = ((b >> j) & 1) != 0 ? scale : 0.0f;
+    }
+  }
+};
+
 // out[k] = x[k] * m_k for k < count <= kTile, m_k = scale when bit k of keep is
 // set and 0 otherwise. x * m rather than a select, as torch's dropout
 // multiplies by its scaled mask: a dropped inf or NaN gives NaN in both.
+template <typename Table>
 void apply_bits(const float* x, float* out, std::int64_t count, const KeepBits& keep,
-                float scale) {
+                float scale, [[maybe_unused]] const Table& table) {
   std::int64_t k = 0;
 #if defined(__AVX512F__)
   const __m512 s = _mm512_set1_ps(scale);
@@ -106,22 +123,29 @@ void apply_bits(const float* x, float* out, std::int64_t count, const KeepBits& 
     }
   }
 #elif defined(__AVX2__)
-  // Shifting bit j of the mask byte to the sign bit of lane j lets blendv
-  // pick scale or 0.
-  const __m256 s = _mm256_set1_ps(scale);
-  const __m256i to_sign = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
   for (; k + 8 <= count; k += 8) {
-    const auto byte = static_cast<int>((keep[k >> 6] >> (k & 63)) & 0xFFu);
-    const __m256i lanes = _mm256_sllv_epi32(_mm256_set1_epi32(byte), to_sign);
-    const __m256 m = _mm256_blendv_ps(_mm256_setzero_ps(), s, _mm256_castsi256_ps(lanes));
+    const auto byte = static_cast<unsigned>((keep[k >> 6] >> (k & 63)) & 0xFFu);
+    const __m256 m = _mm256_load_ps(table.lanes[byte]);
     _mm256_storeu_ps(out + k, _mm256_mul_ps(_mm256_loadu_ps(x + k), m));
   }
 #endif
   apply_tail(x, out, k, count, keep, scale);
 }
 
+// The stand-in for ByteMultipliers where apply_bits reads no table: double
+// lanes, and instruction sets other than AVX2.
+struct NoTable {
+  explicit NoTable(double /*scale*/) {}
+};
+
+#if defined(__AVX2__) && !defined(__AVX512F__)
+constexpr bool kFloatTable = true;
+#else
+constexpr bool kFloatTable = false;
+#endif
+
 void apply_bits(const double* x, double* out, std::int64_t count, const KeepBits& keep,
-                double scale) {
+                double scale, const NoTable& /*table*/) {
   std::int64_t k = 0;
 #if defined(__AVX512F__)
   const __m512d s = _mm512_set1_pd(scale);
@@ -154,6 +178,9 @@ void dropout_typed(const DropoutArgs& a, int num_threads) {
   T* out = static_cast<T*>(a.out);
   const T scale = static_cast<T>(a.scale);
   const philox_simd::Stream stream(a.seed, a.offset);
+  using Table =
+      std::conditional_t<std::is_same_v<T, float> && kFloatTable, ByteMultipliers, NoTable>;
+  const auto table = std::make_unique<Table>(scale);
   run_shares(threads_for(a.n, num_threads), [&](int t, int nt) {
     const std::int64_t begin = share_begin(a.n, t, nt);
     const std::int64_t end = share_begin(a.n, t + 1, nt);
@@ -166,7 +193,7 @@ void dropout_typed(const DropoutArgs& a, int num_threads) {
         generated_bits(stream, a.threshold, base, keep);
         if (a.mask_out != nullptr) write_bits(keep, count, a.mask_out + base / 8);
       }
-      apply_bits(x + base, out + base, count, keep, scale);
+      apply_bits(x + base, out + base, count, keep, scale, *table);
     }
   });
 }
