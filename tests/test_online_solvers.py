@@ -10,6 +10,7 @@ from online_reference import EagerFTRL, EagerSGD
 
 from fastopt import _core
 from fastopt.online import FTRLProximal, LazySGD
+from fastopt.online._solvers import partial_fit_many
 
 LOSSES = ("log_loss", "squared_error", "hinge", "huber")
 SCHEDULES = ("constant", "invscaling", "optimal", "adaptive")
@@ -202,6 +203,34 @@ def test_partial_fit_chunks_equal_one_call(case):
             chunked.partial_fit(Xp[lo:hi], yp[lo:hi], sample_weight=wp[lo:hi])
     states_equal(whole.get_state(), chunked.get_state())
     assert np.array_equal(whole.coef_, chunked.coef_)
+
+
+@pytest.mark.parametrize("case", sorted(SOLVER_CASES))
+def test_long_shuffled_pass_equals_permuted_rows(case):
+    # A shuffled pass copies its rows into visit order in chunks of 2048 visits, on a second
+    # thread when there is one. An order of 5,500 visits with repeats spans three chunks.
+    X, labels, targets, weights = make_problem(num_rows=2500, num_features=40, density=0.1,
+                                               seed=12)
+    y = labels if case != "adam" else targets
+    rng = np.random.default_rng(4)
+    order = np.concatenate([rng.permutation(2500), rng.integers(0, 2500, 3000)])
+    saved = _core.get_num_threads()
+    try:
+        models = {}
+        for threads in (1, 2):
+            _core.set_num_threads(threads)
+            model = SOLVER_CASES[case](X.shape[1])
+            losses = [partial_fit_many([model], X, [y], sample_weight=weights, order=order)[0]
+                      for _ in range(2)]
+            models[threads] = (model, losses)
+    finally:
+        _core.set_num_threads(saved)
+    in_order = SOLVER_CASES[case](X.shape[1])
+    losses = [in_order.partial_fit(X[order], y[order], sample_weight=weights[order])
+              for _ in range(2)]
+    for model, model_losses in models.values():
+        states_equal(model.get_state(), in_order.get_state())
+        assert model_losses == losses
 
 
 @pytest.mark.parametrize("case", sorted(SOLVER_CASES))
