@@ -25,7 +25,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -34,9 +33,6 @@
 #include <type_traits>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "cpu/kernel_list.hpp"
 #include "fastopt/glm/losses.hpp"
@@ -914,9 +910,11 @@ CsrSummary summarize_csr(const CsrRows& rows, std::int64_t nnz, int num_threads)
 // Visits per chunk of a shuffled pass. Visiting the caller's rows in a random
 // order made each visit wait on memory: on a9a (5.8 MB of CSR) a pass took
 // 2.2 times as long as over the same rows stored in visit order. So a
-// shuffled pass copies a chunk of rows into visit order and then reads the
-// copy in order. With two threads one copies the next chunk while the other
-// runs the updates on the current one.
+// shuffled pass copies a chunk of rows into visit order, where the loads of
+// different rows do not wait on each other's updates, and then reads the copy
+// in order. Copying the next chunk on a second thread was faster on an idle
+// machine, but it needs a barrier per chunk, and such barriers cost
+// milliseconds each on a busy one (see the block-parallel pass below).
 constexpr std::int64_t kGatherVisits = 2048;
 
 // The visited rows of one chunk, in visit order, and the CsrRows over them.
@@ -979,63 +977,16 @@ void gather_chunk(const CsrRows& rows, std::int64_t first, std::int64_t count,
 // CsrRows whose rows are the visited rows in visit order, and returns the
 // running loss that the last call returns. The visits and their arithmetic are
 // those of one pass over rows, so the state and the loss do not depend on the
-// chunks or on `threads` (1 or 2 are used). Rows without an order run as they
-// are.
+// chunks. Rows without an order run as they are.
 template <typename T, typename I, typename Pass>
-double gathered_pass(const CsrRows& rows, int threads, Pass&& pass) {
-  if (rows.order == nullptr || rows.num_visits == 0) return pass(rows, 0.0);
-  const std::int64_t chunks = (rows.num_visits + kGatherVisits - 1) / kGatherVisits;
-  auto visits_of = [&](std::int64_t c) {
-    return std::min(kGatherVisits, rows.num_visits - c * kGatherVisits);
-  };
-  GatheredChunk<T, I> buffers[2];
+double gathered_pass(const CsrRows& rows, Pass&& pass) {
+  if (rows.order == nullptr) return pass(rows, 0.0);
+  GatheredChunk<T, I> chunk;
   double loss = 0.0;
-  gather_chunk(rows, 0, visits_of(0), buffers[0]);
-  const int team = threads > 1 && chunks > 1 ? 2 : 1;
-  if (team == 1) {
-    for (std::int64_t c = 0; c < chunks; ++c) {
-      if (c > 0) gather_chunk(rows, c * kGatherVisits, visits_of(c), buffers[0]);
-      loss = pass(buffers[0].rows, loss);
-    }
-    return loss;
+  for (std::int64_t first = 0; first < rows.num_visits; first += kGatherVisits) {
+    gather_chunk(rows, first, std::min(kGatherVisits, rows.num_visits - first), chunk);
+    loss = pass(chunk.rows, loss);
   }
-  // An exception may not leave the parallel region: the first one is kept,
-  // and both threads stop after the barrier that follows it.
-  std::exception_ptr error;
-  bool failed = false;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(team)
-#endif
-  {
-#ifdef _OPENMP
-    const int id = omp_get_thread_num();
-    const int size = omp_get_num_threads();
-#else
-    const int id = 0;
-    const int size = 1;
-#endif
-    for (std::int64_t c = 0; c < chunks; ++c) {
-      try {
-        if (id == 0) loss = pass(buffers[c % 2].rows, loss);
-        if ((size == 1 || id == 1) && c + 1 < chunks) {
-          gather_chunk(rows, (c + 1) * kGatherVisits, visits_of(c + 1), buffers[(c + 1) % 2]);
-        }
-      } catch (...) {
-#ifdef _OPENMP
-#pragma omp critical(fastopt_gathered_pass)
-#endif
-        {
-          if (!failed) error = std::current_exception();
-          failed = true;
-        }
-      }
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-      if (failed) break;
-    }
-  }
-  if (error) std::rethrow_exception(error);
   return loss;
 }
 
@@ -1057,12 +1008,7 @@ CsrSummary csr_summary(const CsrRows& rows, std::int64_t nnz, int num_threads) {
   });
 }
 
-namespace {
-
-// One pass of lazy_sgd_pass; `threads` (1 or 2) copy a shuffled pass's rows
-// alongside the updates (gathered_pass).
-double lazy_sgd_pass_on(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s,
-                        int threads) {
+double lazy_sgd_pass(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
   return with_csr_types(rows, [&](auto value, auto index) {
     using T = decltype(value);
     using I = decltype(index);
@@ -1071,35 +1017,20 @@ double lazy_sgd_pass_on(const CsrRows& rows, const LazySgdHyper& h, const LazySg
       return h.l1 > 0.0 ? parallel_sgd_rows<T, I, true>(rows, h, s)
                         : parallel_sgd_rows<T, I, false>(rows, h, s);
     }
-    return gathered_pass<T, I>(rows, threads, [&](const CsrRows& chunk, double loss) {
+    return gathered_pass<T, I>(rows, [&](const CsrRows& chunk, double loss) {
       return lazy_sgd_method<T, I>(chunk, h, s, loss);
     });
   });
 }
 
-double ftrl_pass_on(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s, int threads) {
+double ftrl_pass(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
   return with_csr_types(rows, [&](auto value, auto index) {
     using T = decltype(value);
     using I = decltype(index);
-    return gathered_pass<T, I>(rows, threads, [&](const CsrRows& chunk, double loss) {
+    return gathered_pass<T, I>(rows, [&](const CsrRows& chunk, double loss) {
       return ftrl_rows<T, I>(chunk, h, s, loss);
     });
   });
-}
-
-// Threads left to each output's pass when `count` outputs share `threads`.
-int threads_per_output(std::int64_t count, int threads) {
-  return count >= threads ? 1 : static_cast<int>(threads / count);
-}
-
-}  // namespace
-
-double lazy_sgd_pass(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
-  return lazy_sgd_pass_on(rows, h, s, 1);
-}
-
-double ftrl_pass(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s) {
-  return ftrl_pass_on(rows, h, s, 1);
 }
 
 // Independent outputs (one-vs-rest classes) over the same rows: each output's
@@ -1110,25 +1041,19 @@ void lazy_sgd_pass_many(const CsrRows* rows, const LazySgdHyper& h, const LazySg
                         std::int64_t count, double* losses, int num_threads) {
   const int per_output = h.jobs > 1 ? 1 : num_threads;
   const int threads = static_cast<int>(count < per_output ? count : per_output);
-  const int inner = h.jobs > 1 ? 1 : threads_per_output(count, num_threads);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
 #endif
-  for (std::int64_t k = 0; k < count; ++k) {
-    losses[k] = lazy_sgd_pass_on(rows[k], h, states[k], inner);
-  }
+  for (std::int64_t k = 0; k < count; ++k) losses[k] = lazy_sgd_pass(rows[k], h, states[k]);
 }
 
 void ftrl_pass_many(const CsrRows* rows, const FtrlHyper& h, const FtrlState* states,
                     std::int64_t count, double* losses, int num_threads) {
   const int threads = static_cast<int>(count < num_threads ? count : num_threads);
-  const int inner = threads_per_output(count, num_threads);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
 #endif
-  for (std::int64_t k = 0; k < count; ++k) {
-    losses[k] = ftrl_pass_on(rows[k], h, states[k], inner);
-  }
+  for (std::int64_t k = 0; k < count; ++k) losses[k] = ftrl_pass(rows[k], h, states[k]);
 }
 
 }  // namespace fastopt::cpu::FASTOPT_ISA

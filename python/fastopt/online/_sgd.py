@@ -89,8 +89,7 @@ _SGD_PARAMETERS_DOC_END = """\
         thread. It was not faster than ``n_jobs=None`` in the measurements of the
         online-learning guide. -1 uses :func:`fastopt.get_num_threads` threads.
         Without ``n_jobs``, several one-vs-rest models train in parallel over fastopt's
-        threads, with the sequential result. A single model's shuffled pass uses a second
-        thread to copy the next rows into visit order while the first one updates.
+        threads, with the sequential result.
     verbose : int, default 0
         Above 0, write the progress of :meth:`fit` (epochs, mean training loss of the last
         pass, elapsed time) to stderr, at most once a second, or redrawn on a terminal.
