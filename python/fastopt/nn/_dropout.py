@@ -143,9 +143,9 @@ def dropout(x, p: float = 0.5, *, seed: int, offset: int = 0, training: bool = T
     >>> from fastopt.nn import dropout, packed_mask_size
     >>> mask = np.zeros(packed_mask_size(10), dtype=np.uint8)
     >>> dropout(np.ones(10), 0.5, seed=1, mask_out=mask)
-    array([0., 2., 0., 2., 0., 2., 2., 2., 0., 2.])
+    array([0., 0., 2., 2., 2., 0., 0., 2., 2., 0.])
     >>> np.unpackbits(mask, bitorder="little")[:10]
-    array([0, 1, 0, 1, 0, 1, 1, 1, 0, 1], dtype=uint8)
+    array([0, 0, 1, 1, 1, 0, 0, 1, 1, 0], dtype=uint8)
     """
     check_float_array("x", x)
     p = check_probability(p)
@@ -197,7 +197,7 @@ def dropout_backward(grad, p: float = 0.5, *, seed: int | None = None, offset: i
     >>> _ = dropout(np.ones(10), 0.5, seed=1, mask_out=mask)
     >>> grad = np.full(10, 3.0)
     >>> dropout_backward(grad, 0.5, mask=mask)
-    array([0., 6., 0., 6., 0., 6., 6., 6., 0., 6.])
+    array([0., 0., 6., 6., 6., 0., 0., 6., 6., 0.])
     >>> bool(np.array_equal(dropout_backward(grad, 0.5, seed=1), dropout_backward(grad, 0.5, mask=mask)))
     True
     """

@@ -44,7 +44,7 @@ class DropoutFunction(torch.autograd.Function):
     >>> y = DropoutFunction.apply(x, 0.5, 7, 0)
     >>> y.sum().backward()
     >>> y.detach(), x.grad
-    (tensor([0., 2., 2., 2.]), tensor([0., 2., 2., 2.]))
+    (tensor([0., 0., 0., 2.]), tensor([0., 0., 0., 2.]))
     """
 
     @staticmethod
@@ -131,7 +131,7 @@ def dropout(x: torch.Tensor, p: float = 0.5, *, seed: int, offset: int = 0, trai
     >>> from fastopt.torch import dropout
     >>> y = dropout(torch.ones(8, dtype=torch.float64), 0.5, seed=7)
     >>> y
-    tensor([0., 2., 2., 2., 2., 0., 2., 0.], dtype=torch.float64)
+    tensor([0., 0., 0., 2., 2., 2., 0., 2.], dtype=torch.float64)
     >>> bool(np.array_equal(y.numpy(), fastopt.nn.dropout(np.ones(8), 0.5, seed=7)))
     True
     """
