@@ -37,6 +37,12 @@ inline bool out_of_range(std::int64_t j, std::int64_t size) {
   return static_cast<std::uint64_t>(j) >= static_cast<std::uint64_t>(size);
 }
 
+inline bool any_out_of_range(std::int64_t j0, std::int64_t j1, std::int64_t j2, std::int64_t j3,
+                             std::int64_t size) {
+  return out_of_range(j0, size) || out_of_range(j1, size) || out_of_range(j2, size) ||
+         out_of_range(j3, size);
+}
+
 // ---------------------------------------------------------------------------
 // One row (or column) of X as a dense slice or a list of stored values.
 
@@ -76,14 +82,29 @@ inline double dot(const DenseSlice<T>& s, const double* __restrict c, std::int64
 template <typename T, typename I>
 inline double dot(const SparseSlice<T, I>& s, const double* __restrict c, std::int64_t size,
                   bool& bad) {
+  const T* __restrict x = s.x;
+  const I* __restrict idx = s.idx;
   double total = 0.0;
-  for (std::int64_t e = 0; e < s.len; ++e) {
-    const std::int64_t j = static_cast<std::int64_t>(s.idx[e]);
+  std::int64_t e = 0;
+  // Four entries per step, still summed in storage order.
+  for (; e + 4 <= s.len; e += 4) {
+    const std::int64_t j0 = static_cast<std::int64_t>(idx[e]);
+    const std::int64_t j1 = static_cast<std::int64_t>(idx[e + 1]);
+    const std::int64_t j2 = static_cast<std::int64_t>(idx[e + 2]);
+    const std::int64_t j3 = static_cast<std::int64_t>(idx[e + 3]);
+    if (any_out_of_range(j0, j1, j2, j3, size)) break;  // the checked loop reports them
+    total += static_cast<double>(x[e]) * c[j0];
+    total += static_cast<double>(x[e + 1]) * c[j1];
+    total += static_cast<double>(x[e + 2]) * c[j2];
+    total += static_cast<double>(x[e + 3]) * c[j3];
+  }
+  for (; e < s.len; ++e) {
+    const std::int64_t j = static_cast<std::int64_t>(idx[e]);
     if (out_of_range(j, size)) {
       bad = true;
       continue;
     }
-    total += static_cast<double>(s.x[e]) * c[j];
+    total += static_cast<double>(x[e]) * c[j];
   }
   return total;
 }
@@ -101,14 +122,35 @@ inline void axpy(const DenseSlice<T>& s, double a, double* __restrict g, std::in
 template <bool kSquare, typename T, typename I>
 inline void axpy(const SparseSlice<T, I>& s, double a, double* __restrict g, std::int64_t size,
                  bool& bad) {
-  for (std::int64_t e = 0; e < s.len; ++e) {
-    const std::int64_t j = static_cast<std::int64_t>(s.idx[e]);
+  const T* __restrict x = s.x;
+  const I* __restrict idx = s.idx;
+  auto term = [a](T value) {
+    const double v = static_cast<double>(value);
+    return kSquare ? a * (v * v) : a * v;
+  };
+  std::int64_t e = 0;
+  // Four loads, then four read-modify-writes of g. Interleaved, the loads
+  // waited on the stores before them, and a9a's scatter ran 2.7 times slower
+  // on Zen 1.
+  for (; e + 4 <= s.len; e += 4) {
+    const std::int64_t j0 = static_cast<std::int64_t>(idx[e]);
+    const std::int64_t j1 = static_cast<std::int64_t>(idx[e + 1]);
+    const std::int64_t j2 = static_cast<std::int64_t>(idx[e + 2]);
+    const std::int64_t j3 = static_cast<std::int64_t>(idx[e + 3]);
+    if (any_out_of_range(j0, j1, j2, j3, size)) break;  // the checked loop reports them
+    const double t0 = term(x[e]), t1 = term(x[e + 1]), t2 = term(x[e + 2]), t3 = term(x[e + 3]);
+    g[j0] += t0;
+    g[j1] += t1;
+    g[j2] += t2;
+    g[j3] += t3;
+  }
+  for (; e < s.len; ++e) {
+    const std::int64_t j = static_cast<std::int64_t>(idx[e]);
     if (out_of_range(j, size)) {
       bad = true;
       continue;
     }
-    const double v = static_cast<double>(s.x[e]);
-    g[j] += kSquare ? a * (v * v) : a * v;
+    g[j] += term(x[e]);
   }
 }
 
@@ -313,9 +355,11 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
   const std::int64_t first_partial = k > 1 ? 0 : 1;
   bool bad = false;
   const int threads = clamp_threads(x.nnz * k, blocks, num_threads);
-
+  // Static, because with schedule(dynamic, 1) the second thread rarely got a
+  // block of a pass this short. On w8a the gradient took 1.7 ms on two
+  // threads with dynamic, as long as on one, and 0.86 ms with static.
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1) \
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1) \
     reduction(|| : bad)
 #endif
   for (std::int64_t b = 0; b < blocks; ++b) {

@@ -58,7 +58,29 @@ bool add_sparse_row(const T* x, const I* idx, std::int64_t len, double di, std::
     if (ja < lo || ja >= hi) continue;
     const double va = di * static_cast<double>(x[a]);
     double* __restrict row = G + ja * m;
-    for (std::int64_t b = a; b < len; ++b) {
+    std::int64_t b = a;
+    // Four loads, then four read-modify-writes of G. Interleaved, each load
+    // waited on the store before it, and the loop ran 2.4 times slower on a9a
+    // and w8a (Zen 1). Each entry of G gets its terms in the same order.
+    for (; b + 4 <= len; b += 4) {
+      const std::int64_t j0 = static_cast<std::int64_t>(idx[b]);
+      const std::int64_t j1 = static_cast<std::int64_t>(idx[b + 1]);
+      const std::int64_t j2 = static_cast<std::int64_t>(idx[b + 2]);
+      const std::int64_t j3 = static_cast<std::int64_t>(idx[b + 3]);
+      if (out_of_range(j0, p) || out_of_range(j1, p) || out_of_range(j2, p) ||
+          out_of_range(j3, p)) {
+        break;  // the checked loop skips the bad ones
+      }
+      const double t0 = va * static_cast<double>(x[b]);
+      const double t1 = va * static_cast<double>(x[b + 1]);
+      const double t2 = va * static_cast<double>(x[b + 2]);
+      const double t3 = va * static_cast<double>(x[b + 3]);
+      row[j0] += t0;
+      row[j1] += t1;
+      row[j2] += t2;
+      row[j3] += t3;
+    }
+    for (; b < len; ++b) {
       const std::int64_t jb = static_cast<std::int64_t>(idx[b]);
       if (out_of_range(jb, p)) continue;  // reported as bad when it is `a`
       row[jb] += va * static_cast<double>(x[b]);
@@ -106,7 +128,10 @@ bool gram_rows(const GlmDesign& x, const double* d, bool intercept, double* out,
   if (threads > 1) {
     std::vector<double> cost(static_cast<std::size_t>(p), 0.0);
     double total = 0.0;
-    for (std::int64_t i = 0; i < n; ++i) {
+    // The split only balances the threads, and the sums do not depend on it,
+    // so a sample of the rows is enough to choose it.
+    const std::int64_t stride = std::max<std::int64_t>(1, std::min<std::int64_t>(16, n / 4096));
+    for (std::int64_t i = 0; i < n; i += stride) {
       if (sparse) {
         const std::int64_t begin = static_cast<std::int64_t>(indptr[i]);
         const std::int64_t end = static_cast<std::int64_t>(indptr[i + 1]);
