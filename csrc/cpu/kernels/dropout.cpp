@@ -180,7 +180,15 @@ void dropout_typed(const DropoutArgs& a, int num_threads) {
   const philox_simd::Stream stream(a.seed, a.offset);
   using Table =
       std::conditional_t<std::is_same_v<T, float> && kFloatTable, ByteMultipliers, NoTable>;
-  const auto table = std::make_unique<Table>(scale);
+  // Built once per calling thread and scale, not per call: training calls
+  // dropout with one p over and over, often on small activations.
+  thread_local std::unique_ptr<Table> cached;
+  thread_local T cached_scale{};
+  if (!cached || cached_scale != scale) {
+    cached = std::make_unique<Table>(scale);
+    cached_scale = scale;
+  }
+  const Table* table = cached.get();
   run_shares(threads_for(a.n, num_threads), [&](int t, int nt) {
     const std::int64_t begin = share_begin(a.n, t, nt);
     const std::int64_t end = share_begin(a.n, t + 1, nt);
