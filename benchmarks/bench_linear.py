@@ -484,8 +484,9 @@ def markdown(result: dict) -> str:
     if result.get("synthetic"):
         lines += ["### Scale: synthetic sparse L1 logistic regression", "",
                   "The input has no duplicate entries. The peak is the fit's alone where "
-                  "Linux can reset it (`peak_of_fit_only` in the JSON file).", "",
-                  "| solver | rows | features | nnz | layout | seconds | iterations | "
+                  "Linux can reset it (`peak_of_fit_only` in the JSON file)."
+                  + (f" Note: {result['synthetic_note']}." if result.get("synthetic_note") else ""),
+                  "", "| solver | rows | features | nnz | layout | seconds | iterations | "
                   "peak memory added / input |", "|---|---:|---:|---:|---|---:|---:|---:|"]
         for s in result["synthetic"]:
             if "error" in s:

@@ -207,13 +207,15 @@ def test_partial_fit_chunks_equal_one_call(case):
 
 @pytest.mark.parametrize("case", sorted(SOLVER_CASES))
 def test_long_shuffled_pass_equals_permuted_rows(case):
-    # A shuffled pass copies its rows into visit order in chunks of 2048 visits, so an order
-    # of 5,500 visits with repeats spans three chunks. partial_fit_many runs on 1 and 2 threads.
+    # A shuffled pass copies its rows into visit order in chunks of 2048 visits, except a
+    # chunk of consecutive rows, which runs in place. This order starts with such a chunk and
+    # then spans three copied chunks, with repeats. partial_fit_many runs on 1 and 2 threads.
     X, labels, targets, weights = make_problem(num_rows=2500, num_features=40, density=0.1,
                                                seed=12)
     y = labels if case != "adam" else targets
     rng = np.random.default_rng(4)
-    order = np.concatenate([rng.permutation(2500), rng.integers(0, 2500, 3000)])
+    order = np.concatenate([np.arange(100, 2148), rng.permutation(2500),
+                            rng.integers(0, 2500, 3000)])
     saved = _core.get_num_threads()
     try:
         models = {}

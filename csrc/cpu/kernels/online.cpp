@@ -103,6 +103,30 @@ inline double sparse_dot(const T* data, const I* indices, std::int64_t begin, st
   return (s0 + s1) + (s2 + s3);
 }
 
+// v[j] -= step x_j over one row. Four loads, then four read-modify-writes of
+// v, because interleaved, each load waited on the store before it (the same
+// stall made the scatters of the GLM kernels 2.7 times slower on a9a).
+template <typename T, typename I>
+inline void subtract_scaled(const T* data, const I* indices, std::int64_t begin,
+                            std::int64_t end, double step, double* __restrict v) {
+  std::int64_t e = begin;
+  for (; e + 4 <= end; e += 4) {
+    const std::int64_t j0 = static_cast<std::int64_t>(indices[e]);
+    const std::int64_t j1 = static_cast<std::int64_t>(indices[e + 1]);
+    const std::int64_t j2 = static_cast<std::int64_t>(indices[e + 2]);
+    const std::int64_t j3 = static_cast<std::int64_t>(indices[e + 3]);
+    const double c0 = step * static_cast<double>(data[e]);
+    const double c1 = step * static_cast<double>(data[e + 1]);
+    const double c2 = step * static_cast<double>(data[e + 2]);
+    const double c3 = step * static_cast<double>(data[e + 3]);
+    v[j0] -= c0;
+    v[j1] -= c1;
+    v[j2] -= c2;
+    v[j3] -= c3;
+  }
+  for (; e < end; ++e) v[static_cast<std::int64_t>(indices[e])] -= step * static_cast<double>(data[e]);
+}
+
 // Requests the cache lines of the given arrays at every column of row r, so
 // that their random accesses (hashed features over millions of columns) are
 // in flight while the current row is processed.
@@ -230,11 +254,15 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
     const double inv_scale = 1.0 / scale;
     if constexpr (kMethod == OnlineMethod::sgd) {
       const double step = eta * d * inv_scale;
-      for (std::int64_t e = begin; e < end; ++e) {
-        const std::int64_t j = static_cast<std::int64_t>(indices[e]);
-        const double change = step * static_cast<double>(data[e]);
-        v[j] -= change;
-        if constexpr (kAverage) avg[j] += change * avg_sum;
+      if constexpr (kAverage) {
+        for (std::int64_t e = begin; e < end; ++e) {
+          const std::int64_t j = static_cast<std::int64_t>(indices[e]);
+          const double change = step * static_cast<double>(data[e]);
+          v[j] -= change;
+          avg[j] += change * avg_sum;
+        }
+      } else {
+        subtract_scaled(data, indices, begin, end, step, v);
       }
       if (h.fit_intercept) b += (-eta * d) * h.intercept_decay;
     } else if constexpr (kMethod == OnlineMethod::momentum) {
