@@ -11,7 +11,7 @@ import fastopt
 from fastopt import _core
 from fastopt.datasets import load_svmlight
 from fastopt.linear_model._design import as_design
-from fastopt.linear_model._newton_cd import _column_matrix, newton_cd
+from fastopt.linear_model._newton_cd import _column_matrix, _to_csc, newton_cd
 from fastopt.linear_model._stopping import (
     add_l2_gradient,
     optimality_violation,
@@ -350,6 +350,54 @@ def test_layouts_agree(loss):
     for name, res in results.items():
         np.testing.assert_allclose(res.w, base.w, rtol=1e-10, atol=1e-13, err_msg=name)
         assert res.objective == pytest.approx(base.objective, rel=1e-10), name
+
+
+def _csr_cases():
+    rng = np.random.default_rng(21)
+    X = sp.random(300, 70, density=0.08, format="lil", random_state=rng)
+    X[5, :] = 0.0  # an empty row
+    X[:, 9] = 0.0  # an empty column
+    X = X.tocsr()
+    X.eliminate_zeros()
+    unsorted = X.copy()
+    for i in range(unsorted.shape[0]):
+        lo, hi = unsorted.indptr[i], unsorted.indptr[i + 1]
+        unsorted.indices[lo:hi] = unsorted.indices[lo:hi][::-1]
+        unsorted.data[lo:hi] = unsorted.data[lo:hi][::-1]
+    unsorted.has_sorted_indices = False
+    duplicates = sp.csr_matrix((np.array([1.0, 2.0, 3.0]), np.array([4, 4, 1]),
+                                np.array([0, 2, 3])), shape=(2, 6))
+    wide = X.copy()
+    wide.indices = wide.indices.astype(np.int64)
+    wide.indptr = wide.indptr.astype(np.int64)
+    return {"sorted": X, "float32": X.astype(np.float32), "int64": wide,
+            "unsorted": unsorted, "duplicates": duplicates}
+
+
+@pytest.mark.parametrize("case", sorted(_csr_cases()))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_csc_conversion_matches_scipy(case, threads):
+    X = _csr_cases()[case]
+    expected = X.tocsc()
+    saved = fastopt.get_num_threads()
+    fastopt.set_num_threads(threads)
+    try:
+        C = _to_csc(X)
+    finally:
+        fastopt.set_num_threads(saved)
+    assert C.format == "csc"
+    assert C.dtype == X.dtype
+    np.testing.assert_array_equal(C.indptr, expected.indptr)
+    np.testing.assert_array_equal(C.indices, expected.indices)
+    np.testing.assert_array_equal(C.data, expected.data)
+    if case == "duplicates":
+        assert not C.has_canonical_format
+
+
+def test_csc_kernel_rejects_out_of_range_index():
+    indptr = np.array([0, 2], dtype=np.int32)
+    indices = np.array([0, 7], dtype=np.int32)
+    assert _core.csr_to_csc(np.ones(2), indices, indptr, 5) is None
 
 
 def test_duplicate_csc_entries_are_summed():

@@ -14,6 +14,7 @@
 #include "bindings/pybind.hpp"
 #include "cpu/dispatch.hpp"
 #include "cpu/threads.hpp"
+#include "sparse/transpose.hpp"
 
 namespace fastopt::bindings {
 namespace {
@@ -421,6 +422,75 @@ py::tuple gram_cd(py::handle H, py::handle q, py::handle w, py::handle step, py:
 
 }  // namespace
 
+namespace {
+
+// CSC arrays of a CSR matrix, built on fastopt's threads: (data, indices,
+// indptr, sorted_rows), or None when the structure is malformed, so that the
+// caller falls back to scipy, which reports the fault.
+template <typename T, typename I>
+py::object transpose_typed(const py::array& data, const py::array& indices,
+                           const py::array& indptr, std::int64_t n, std::int64_t p) {
+  const auto* ptr = static_cast<const I*>(indptr.data());
+  const std::int64_t stored = indices.shape(0);
+  if (static_cast<std::int64_t>(ptr[n]) > stored || static_cast<std::int64_t>(ptr[n]) < 0) {
+    return py::none();
+  }
+  const std::int64_t nnz = static_cast<std::int64_t>(ptr[n]);
+  py::array_t<T> out_data(nnz);
+  py::array_t<I> out_indices(nnz);
+  py::array_t<I> out_indptr(p + 1);
+  bool ok = false;
+  bool sorted_rows = false;
+  {
+    py::gil_scoped_release release;
+    ok = sparse::csr_to_csc(static_cast<const T*>(data.data()), static_cast<const I*>(indices.data()),
+                            ptr, n, p, out_data.mutable_data(), out_indices.mutable_data(),
+                            out_indptr.mutable_data(), cpu::get_num_threads(), sorted_rows);
+  }
+  if (!ok) return py::none();
+  return py::make_tuple(out_data, out_indices, out_indptr, sorted_rows);
+}
+
+py::object csr_to_csc(py::handle data_obj, py::handle indices_obj, py::handle indptr_obj,
+                      std::int64_t n_cols) {
+  py::array data = as_array("data", data_obj);
+  py::array indices = as_array("indices", indices_obj);
+  py::array indptr = as_array("indptr", indptr_obj);
+  const std::pair<const char*, const py::array*> named[] = {
+      {"data", &data}, {"indices", &indices}, {"indptr", &indptr}};
+  for (const auto& [name, a] : named) {
+    if (a->ndim() != 1 || !(a->flags() & py::array::c_style)) {
+      throw py::value_error(std::string(name) + ": expected a C-contiguous 1-D array, got shape " +
+                            shape_text(*a));
+    }
+  }
+  if (n_cols < 0) throw py::value_error("n_cols: expected >= 0, got " + std::to_string(n_cols));
+  if (indptr.shape(0) < 1 || indices.shape(0) != data.shape(0)) {
+    throw py::value_error("indptr, indices: expected len(indptr) >= 1 and len(indices) == "
+                          "len(data), got " + std::to_string(indptr.shape(0)) + ", " +
+                          std::to_string(indices.shape(0)) + " and " +
+                          std::to_string(data.shape(0)));
+  }
+  const std::int64_t n = indptr.shape(0) - 1;
+  const bool wide = indices.dtype().equal(py::dtype::of<std::int64_t>());
+  if (!indices.dtype().equal(indptr.dtype()) ||
+      !(wide || indices.dtype().equal(py::dtype::of<std::int32_t>()))) {
+    throw py::type_error("indices, indptr: expected int32 or int64 arrays of one dtype, got " +
+                         describe(indices_obj) + " and " + describe(indptr_obj));
+  }
+  if (data.dtype().equal(py::dtype::of<double>())) {
+    return wide ? transpose_typed<double, std::int64_t>(data, indices, indptr, n, n_cols)
+                : transpose_typed<double, std::int32_t>(data, indices, indptr, n, n_cols);
+  }
+  if (data.dtype().equal(py::dtype::of<float>())) {
+    return wide ? transpose_typed<float, std::int64_t>(data, indices, indptr, n, n_cols)
+                : transpose_typed<float, std::int32_t>(data, indices, indptr, n, n_cols);
+  }
+  throw py::type_error("data: expected dtype float32 or float64, got " + describe(data_obj));
+}
+
+}  // namespace
+
 void bind_newton_cd(py::module_& m) {
   using namespace py::literals;
   m.def("newton_cd", &newton_cd, "X_data"_a, "X_indices"_a, "X_indptr"_a, "num_samples"_a,
@@ -437,6 +507,10 @@ void bind_newton_cd(py::module_& m) {
         "Return the infinity norm of the minimum-norm subgradient, as the newton-cd kernel "
         "computes it: the first num_coef entries are penalized coefficients, the rest are "
         "intercepts.");
+  m.def("csr_to_csc", &csr_to_csc, "data"_a, "indices"_a, "indptr"_a, "n_cols"_a,
+        "Return the CSC arrays (data, indices, indptr, sorted_rows) of a CSR matrix, each "
+        "column in row order as scipy's tocsc gives them, or None when the structure is "
+        "malformed. sorted_rows: every CSR row's indices strictly increase (no duplicates).");
   m.def("gram_cd", &gram_cd, "H"_a, "q"_a, "w"_a, "step"_a, "hd"_a, py::kw_only(), "a1"_a,
         "a2"_a, "tol"_a, "max_passes"_a,
         "Cyclic coordinate descent on min_D q.D + D.H.D / 2 + a1 |w + D|_1 + a2/2 |w + D|^2 "

@@ -29,6 +29,30 @@ def _first_non_finite(values):
     return (int(bad[0]), float(values[bad[0]])) if bad.size else None
 
 
+def _to_csc(X):
+    """Return X in CSC format; CSR with kernel dtypes is transposed on fastopt's threads.
+
+    Each column lists its entries in row order, as ``X.tocsc()`` does. With one thread, or
+    for other formats and dtypes, scipy converts X. So does a malformed CSR structure, and
+    scipy then reports the fault.
+    """
+    kernel_dtypes = (X.format == "csr" and X.dtype in (np.float32, np.float64)
+                     and X.indices.dtype == X.indptr.dtype
+                     and X.indices.dtype in (np.int32, np.int64))
+    if not kernel_dtypes or _core.get_num_threads() < 2:
+        return X.tocsc()
+    arrays = _core.csr_to_csc(np.ascontiguousarray(X.data), np.ascontiguousarray(X.indices),
+                              np.ascontiguousarray(X.indptr), X.shape[1])
+    if arrays is None:
+        return X.tocsc()
+    data, indices, indptr, sorted_rows = arrays
+    C = sp.csc_matrix((data, indices, indptr), shape=X.shape, copy=False)
+    if sorted_rows:
+        # Strictly increasing row indices rule out duplicates, so skip scipy's O(nnz) check.
+        C.has_canonical_format = True
+    return C
+
+
 def _column_matrix(X, check_finite=True):
     """Return (data, indices, indptr, n, p) with column access to X.
 
@@ -48,7 +72,7 @@ def _column_matrix(X, check_finite=True):
         if X.ndim != 2:
             raise ValueError(f"X: expected a 2-D matrix, got {X.ndim} dimensions")
         if X.format != "csc":
-            X = X.tocsc()  # copy: the solver reads X one column at a time
+            X = _to_csc(X)  # copy: the solver reads X one column at a time
         if X.dtype not in (np.float32, np.float64):
             if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
                 raise TypeError(f"X: expected real numbers, got dtype {X.dtype}")
