@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "cpu/kernel_list.hpp"
+#include "cpu/sparse_rows.hpp"
 #include "fastopt/glm/losses.hpp"
 #include "fastopt/prox.hpp"
 
@@ -122,28 +123,10 @@ struct SparseColumns {
     return start + ((s0 + s1) + (s2 + s3));
   }
 
-  // Adds a x_ij to z_i over the column, loading four entries before their
-  // four read-modify-writes.
+  // Adds a x_ij to z_i over the column.
   void axpy(std::int64_t j, double a, double* __restrict z) const {
-    const T* __restrict x = data;
-    const I* __restrict rows = indices;
-    const std::int64_t end = static_cast<std::int64_t>(indptr[j + 1]);
-    std::int64_t k = static_cast<std::int64_t>(indptr[j]);
-    for (; k + 4 <= end; k += 4) {
-      const std::int64_t i0 = static_cast<std::int64_t>(rows[k]);
-      const std::int64_t i1 = static_cast<std::int64_t>(rows[k + 1]);
-      const std::int64_t i2 = static_cast<std::int64_t>(rows[k + 2]);
-      const std::int64_t i3 = static_cast<std::int64_t>(rows[k + 3]);
-      const double t0 = a * static_cast<double>(x[k]);
-      const double t1 = a * static_cast<double>(x[k + 1]);
-      const double t2 = a * static_cast<double>(x[k + 2]);
-      const double t3 = a * static_cast<double>(x[k + 3]);
-      z[i0] += t0;
-      z[i1] += t1;
-      z[i2] += t2;
-      z[i3] += t3;
-    }
-    for (; k < end; ++k) z[static_cast<std::int64_t>(rows[k])] += a * static_cast<double>(x[k]);
+    add_scaled_entries(data, indices, static_cast<std::int64_t>(indptr[j]),
+                       static_cast<std::int64_t>(indptr[j + 1]), a, z);
   }
 };
 

@@ -35,6 +35,7 @@
 
 
 #include "cpu/kernel_list.hpp"
+#include "cpu/sparse_rows.hpp"
 #include "fastopt/glm/losses.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
@@ -101,30 +102,6 @@ inline double sparse_dot(const T* data, const I* indices, std::int64_t begin, st
   }
   for (; e < end; ++e) s0 += static_cast<double>(data[e]) * v[indices[e]];
   return (s0 + s1) + (s2 + s3);
-}
-
-// v[j] -= step x_j over one row. Four loads, then four read-modify-writes of
-// v, because interleaved, each load waited on the store before it (the same
-// stall made the scatters of the GLM kernels 2.7 times slower on a9a).
-template <typename T, typename I>
-inline void subtract_scaled(const T* data, const I* indices, std::int64_t begin,
-                            std::int64_t end, double step, double* __restrict v) {
-  std::int64_t e = begin;
-  for (; e + 4 <= end; e += 4) {
-    const std::int64_t j0 = static_cast<std::int64_t>(indices[e]);
-    const std::int64_t j1 = static_cast<std::int64_t>(indices[e + 1]);
-    const std::int64_t j2 = static_cast<std::int64_t>(indices[e + 2]);
-    const std::int64_t j3 = static_cast<std::int64_t>(indices[e + 3]);
-    const double c0 = step * static_cast<double>(data[e]);
-    const double c1 = step * static_cast<double>(data[e + 1]);
-    const double c2 = step * static_cast<double>(data[e + 2]);
-    const double c3 = step * static_cast<double>(data[e + 3]);
-    v[j0] -= c0;
-    v[j1] -= c1;
-    v[j2] -= c2;
-    v[j3] -= c3;
-  }
-  for (; e < end; ++e) v[static_cast<std::int64_t>(indices[e])] -= step * static_cast<double>(data[e]);
 }
 
 // Requests the cache lines of the given arrays at every column of row r, so
@@ -262,7 +239,8 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
           avg[j] += change * avg_sum;
         }
       } else {
-        subtract_scaled(data, indices, begin, end, step, v);
+        // v[j] - step x_j and v[j] + (-step) x_j round alike.
+        add_scaled_entries(data, indices, begin, end, -step, v);
       }
       if (h.fit_intercept) b += (-eta * d) * h.intercept_decay;
     } else if constexpr (kMethod == OnlineMethod::momentum) {
