@@ -226,6 +226,39 @@ def test_high_byte_tie_reads_low_bits(isa):
         _core.select_isa(saved)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("isa", ISAS)
+def test_in_place_ties_keep_their_input(isa, dtype, threads):
+    # Tied elements are decided after their tile has been written, so in place
+    # the kernel must keep their inputs: inf and NaN at the ties tell a kept
+    # inf * scale from a dropped inf * 0 and from a lost input.
+    n, p, seed, offset = 200_003, 0.3, 13, 6
+    values = dropout_values(seed, offset, n)
+    threshold = int(np.floor(p * 2**32))
+    tied = np.flatnonzero((values >> 24) == (threshold >> 24))
+    assert tied.size > 500
+    x = np.random.default_rng(14).standard_normal(n).astype(dtype)
+    x[tied[0::3]] = np.inf
+    x[tied[1::3]] = -np.inf
+    x[tied[2::7]] = np.nan
+    with np.errstate(invalid="ignore"):  # inf * 0 is NaN here as in the kernel
+        expected = dropout_forward(x, p, seed, offset)
+    saved_isa, saved_threads = fastopt.active_isa(), fastopt.get_num_threads()
+    try:
+        _core.select_isa(isa)
+        fastopt.set_num_threads(threads)
+        mask = np.zeros(packed_mask_size(n), dtype=np.uint8)
+        y = x.copy()
+        assert dropout(y, p, seed=seed, offset=offset, out=y, mask_out=mask) is y
+    finally:
+        _core.select_isa(saved_isa)
+        fastopt.set_num_threads(saved_threads)
+    np.testing.assert_array_equal(y, expected)
+    bits = np.unpackbits(mask, bitorder="little")[:n].astype(bool)
+    np.testing.assert_array_equal(bits, values >= threshold)
+
+
 @pytest.mark.parametrize("n", SIZES)
 def test_packed_mask_matches_reference(n):
     x = np.ones(n, dtype=np.float32)

@@ -136,6 +136,23 @@ inline Vec shuffle(Vec x) {
 
 #if defined(FASTOPT_PHILOX_AVX512) || defined(FASTOPT_PHILOX_AVX2)
 
+// The ten rounds on counters already in the (c0, c3, c2, c1) layout; the
+// words come out in stream order.
+inline void apply_rounds(const Stream& s, Vec (&x)[kVecs]) {
+  for (int r = 0; r < philox::kRounds - 1; ++r) {
+    for (int v = 0; v < kVecs; ++v) {
+      const Vec product = mul_even(x[v], s.multiplier);
+      // (lo0, c2', lo1, c0') -> (c0', c3', c2', c1'): control 0b10'01'00'11.
+      x[v] = shuffle<0x93>(mix(product, x[v], s.round_key[r]));
+    }
+  }
+  for (int v = 0; v < kVecs; ++v) {
+    const Vec product = mul_even(x[v], s.multiplier);
+    // The last round leaves (c0, c1, c2, c3) for the caller: control 0b00'01'10'11.
+    x[v] = shuffle<0x1B>(mix(product, x[v], s.round_key[philox::kRounds - 1]));
+  }
+}
+
 // Blocks [first, first + kBlocks) into x, words in stream order: register v
 // holds blocks first + v * (kBlocks / kVecs) onward, word k of a block in its
 // lane's 32-bit element k.
@@ -149,18 +166,27 @@ inline void generate(const Stream& s, std::uint64_t first, Vec (&x)[kVecs]) {
     x[v] = shuffle<0x6C>(counter);
     counter = add64(counter, s.counter_step);
   }
-  for (int r = 0; r < philox::kRounds - 1; ++r) {
-    for (int v = 0; v < kVecs; ++v) {
-      const Vec product = mul_even(x[v], s.multiplier);
-      // (lo0, c2', lo1, c0') -> (c0', c3', c2', c1'): control 0b10'01'00'11.
-      x[v] = shuffle<0x93>(mix(product, x[v], s.round_key[r]));
-    }
-  }
+  apply_rounds(s, x);
+}
+
+// The blocks blocks[0 .. kBlocks) of the stream, in any order, into x as
+// generate lays them out.
+inline void generate_listed(const Stream& s, const std::uint64_t (&blocks)[kBlocks],
+                            Vec (&x)[kVecs]) {
+  const auto off = static_cast<long long>(s.offset);
+  auto block = [&](int j) { return static_cast<long long>(blocks[j]); };
   for (int v = 0; v < kVecs; ++v) {
-    const Vec product = mul_even(x[v], s.multiplier);
-    // The last round leaves (c0, c1, c2, c3) for the caller: control 0b00'01'10'11.
-    x[v] = shuffle<0x1B>(mix(product, x[v], s.round_key[philox::kRounds - 1]));
+#if defined(FASTOPT_PHILOX_AVX512)
+    const int j = 4 * v;
+    const Vec counter =
+        _mm512_set_epi64(off, block(j + 3), off, block(j + 2), off, block(j + 1), off, block(j));
+#else
+    const int j = 2 * v;
+    const Vec counter = _mm256_set_epi64x(off, block(j + 1), off, block(j));
+#endif
+    x[v] = shuffle<0x6C>(counter);
   }
+  apply_rounds(s, x);
 }
 
 #endif
@@ -201,6 +227,28 @@ inline void store_blocks(const Stream& s, std::uint64_t first, std::uint32_t* wo
     words[4 * j + 1] = w1[j];
     words[4 * j + 2] = w2[j];
     words[4 * j + 3] = w3[j];
+  }
+#endif
+}
+
+// The words of the listed blocks: block blocks[j] as words[4 j .. 4 j + 4).
+inline void store_listed_blocks(const Stream& s, const std::uint64_t (&blocks)[kBlocks],
+                                std::uint32_t (&words)[4 * kBlocks]) {
+#if defined(FASTOPT_PHILOX_AVX512) || defined(FASTOPT_PHILOX_AVX2)
+  Vec x[kVecs];
+  generate_listed(s, blocks, x);
+  for (int v = 0; v < kVecs; ++v) {
+    std::uint32_t* dst = words + v * static_cast<int>(sizeof(Vec) / 4);
+#if defined(FASTOPT_PHILOX_AVX512)
+    _mm512_storeu_si512(dst, x[v]);
+#else
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), x[v]);
+#endif
+  }
+#else
+  for (int j = 0; j < kBlocks; ++j) {
+    const philox::Block b = philox::stream_block(s.seed, s.offset, blocks[j]);
+    std::memcpy(words + 4 * j, b.v, sizeof(b.v));
   }
 #endif
 }
