@@ -20,6 +20,7 @@
 #include "cpu/multi_tensor.hpp"
 #include "cpu/nn_kernel_list.hpp"
 #include "cpu/philox_simd.hpp"
+#include "cpu/prefetch.hpp"
 #include "cpu/threads.hpp"
 #include "fastopt/philox.hpp"
 
@@ -162,20 +163,6 @@ void apply_tail(const T* x, T* out, std::int64_t k, std::int64_t count, const Ke
   }
 }
 
-// Requests the input 4 KiB ahead (a few tiles), one cache line per vector
-// store, because otherwise a tile's loads start only after its Philox rounds.
-// On one thread and 2^24 floats (AVX-512, no ties) the forward pass took
-// 6.3 ms without it and 2.6 ms with it; a plain read and write of the array
-// took 2.4 ms. Prefetching the whole next tile in one burst reached only
-// 3.8 ms, because the burst filled the line-fill buffers and stalled.
-// Prefetches do not fault, and the address is formed as an integer, so
-// running past the end of x is harmless.
-inline void prefetch_ahead(const void* p) {
-  constexpr std::uintptr_t kAheadBytes = 4096;
-  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + kAheadBytes),
-                     0, 3);
-}
-
 // The multipliers of 8 float lanes for each mask byte: lane j of row b is
 // scale when bit j of b is set and 0 otherwise. With AVX2, loading a row
 // from this 8 KiB table (it stays in L1) costs one instruction where
@@ -200,6 +187,8 @@ void apply_bits(const float* x, float* out, std::int64_t count, const KeepBits& 
 #if defined(__AVX512F__)
   const __m512 s = _mm512_set1_ps(scale);
   for (; k < count; k += 16) {
+    // Otherwise a tile's loads wait for its Philox rounds (one thread, 2^24
+    // floats: 6.3 ms, 2.6 ms with it). A burst per tile stalled at 3.8 ms.
     prefetch_ahead(x + k);
     const auto bits = static_cast<__mmask16>(keep[k >> 6] >> (k & 63));
     const __m512 m = _mm512_maskz_mov_ps(bits, s);
