@@ -2,17 +2,30 @@
 // of p, square_avg, acc_delta per element.
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 #include "fastopt/rules/adadelta.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D>
-void adadelta_range(T* __restrict p, const T* __restrict g, T* __restrict square_avg,
-                    T* __restrict acc_delta, std::int64_t n, T factor, const AdadeltaCoef<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) {
+inline __attribute__((always_inline)) void adadelta_elements(
+    T* __restrict p, const T* __restrict g, T* __restrict square_avg,
+    T* __restrict acc_delta, std::int64_t begin, std::int64_t end, T factor,
+    const AdadeltaCoef<T>& c) {
+#pragma GCC unroll 1
+  for (std::int64_t i = begin; i < end; ++i) {
     adadelta_update<T, D>(p[i], g[i] * factor, square_avg[i], acc_delta[i], c);
   }
+}
+
+template <typename T, Decay D>
+void adadelta_range(T* __restrict p, const T* __restrict g, T* __restrict square_avg,
+                    T* __restrict acc_delta, std::int64_t n, T factor, const AdadeltaCoef<T>& c) {
+  auto elements = [&](std::int64_t begin, std::int64_t end) {
+    adadelta_elements<T, D>(p, g, square_avg, acc_delta, begin, end, factor, c);
+  };
+  by_prefetched_lines<T>(n, elements, p, g, square_avg, acc_delta);
 }
 
 template <typename T, Decay D>

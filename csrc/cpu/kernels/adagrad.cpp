@@ -3,15 +3,27 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 #include "fastopt/rules/adagrad.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D>
+inline __attribute__((always_inline)) void adagrad_elements(
+    T* __restrict p, const T* __restrict g, T* __restrict sum, std::int64_t begin,
+    std::int64_t end, T factor, const AdagradCoef<T>& c) {
+#pragma GCC unroll 1
+  for (std::int64_t i = begin; i < end; ++i) adagrad_update<T, D>(p[i], g[i] * factor, sum[i], c);
+}
+
+template <typename T, Decay D>
 void adagrad_range(T* __restrict p, const T* __restrict g, T* __restrict sum, std::int64_t n,
                    T factor, const AdagradCoef<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) adagrad_update<T, D>(p[i], g[i] * factor, sum[i], c);
+  auto elements = [&](std::int64_t begin, std::int64_t end) {
+    adagrad_elements<T, D>(p, g, sum, begin, end, factor, c);
+  };
+  by_prefetched_lines<T>(n, elements, p, g, sum);
 }
 
 template <typename T, Decay D>

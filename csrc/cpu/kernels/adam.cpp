@@ -15,6 +15,7 @@ template <typename T, Decay D, bool Amsgrad>
 inline __attribute__((always_inline)) void adam_elements(
     T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
     T* __restrict vmax, std::int64_t begin, std::int64_t end, T factor, const AdamCoef<T>& c) {
+#pragma GCC unroll 1
   for (std::int64_t i = begin; i < end; ++i) {
     if constexpr (Amsgrad) {
       adam_update<T, D, true>(p[i], g[i] * factor, m[i], v[i], vmax[i], c);
@@ -25,25 +26,19 @@ inline __attribute__((always_inline)) void adam_elements(
   }
 }
 
+// The divisions keep the later loads waiting, so each stream is requested
+// ahead (ResNet-50's step on 2 threads: 16.9 ms without, 15.5 ms with).
 template <typename T, Decay D, bool Amsgrad>
 void adam_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
                 T* __restrict vmax, std::int64_t n, T factor, const AdamCoef<T>& c) {
-  std::int64_t i = 0;
-#if defined(__AVX512F__)
-  // The divisions keep the later loads waiting, so each stream is requested
-  // ahead, one line per vector (ResNet-50 on 2 threads: 16.9 ms to 15.5 ms).
-  // GCC 12 leaves this line-sized loop scalar with AVX2, so AVX-512 only.
-  constexpr std::int64_t kLine = kCacheLine / static_cast<std::int64_t>(sizeof(T));
-  for (; i + kLine <= n; i += kLine) {
-    prefetch_ahead(p + i);
-    prefetch_ahead(g + i);
-    prefetch_ahead(m + i);
-    prefetch_ahead(v + i);
-    if constexpr (Amsgrad) prefetch_ahead(vmax + i);
-    adam_elements<T, D, Amsgrad>(p, g, m, v, vmax, i, i + kLine, factor, c);
+  auto elements = [&](std::int64_t b, std::int64_t e) {
+    adam_elements<T, D, Amsgrad>(p, g, m, v, vmax, b, e, factor, c);
+  };
+  if constexpr (Amsgrad) {
+    by_prefetched_lines<T>(n, elements, p, g, m, v, vmax);
+  } else {
+    by_prefetched_lines<T>(n, elements, p, g, m, v);
   }
-#endif
-  adam_elements<T, D, Amsgrad>(p, g, m, v, vmax, i, n, factor, c);
 }
 
 template <typename T, Decay D, bool Amsgrad>

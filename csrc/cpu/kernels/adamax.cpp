@@ -4,17 +4,29 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 #include "fastopt/rules/adamax.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D>
-void adamax_range(T* __restrict p, const T* __restrict g, T* __restrict exp_avg,
-                  T* __restrict exp_inf, std::int64_t n, T factor, const AdamaxCoef<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) {
+inline __attribute__((always_inline)) void adamax_elements(
+    T* __restrict p, const T* __restrict g, T* __restrict exp_avg,
+    T* __restrict exp_inf, std::int64_t begin, std::int64_t end, T factor, const AdamaxCoef<T>& c) {
+#pragma GCC unroll 1
+  for (std::int64_t i = begin; i < end; ++i) {
     adamax_update<T, D>(p[i], g[i] * factor, exp_avg[i], exp_inf[i], c);
   }
+}
+
+template <typename T, Decay D>
+void adamax_range(T* __restrict p, const T* __restrict g, T* __restrict exp_avg,
+                  T* __restrict exp_inf, std::int64_t n, T factor, const AdamaxCoef<T>& c) {
+  auto elements = [&](std::int64_t begin, std::int64_t end) {
+    adamax_elements<T, D>(p, g, exp_avg, exp_inf, begin, end, factor, c);
+  };
+  by_prefetched_lines<T>(n, elements, p, g, exp_avg, exp_inf);
 }
 
 template <typename T, Decay D>

@@ -3,15 +3,27 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 #include "fastopt/rules/nadam.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D>
+inline __attribute__((always_inline)) void nadam_elements(
+    T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+    std::int64_t begin, std::int64_t end, T factor, const NAdamCoef<T>& c) {
+#pragma GCC unroll 1
+  for (std::int64_t i = begin; i < end; ++i) nadam_update<T, D>(p[i], g[i] * factor, m[i], v[i], c);
+}
+
+template <typename T, Decay D>
 void nadam_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
                  std::int64_t n, T factor, const NAdamCoef<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) nadam_update<T, D>(p[i], g[i] * factor, m[i], v[i], c);
+  auto elements = [&](std::int64_t begin, std::int64_t end) {
+    nadam_elements<T, D>(p, g, m, v, begin, end, factor, c);
+  };
+  by_prefetched_lines<T>(n, elements, p, g, m, v);
 }
 
 template <typename T, Decay D>

@@ -3,17 +3,29 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 #include "fastopt/rules/radam.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D, bool Rectified>
-void radam_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
-                 std::int64_t n, T factor, const RAdamCoef<T>& c) {
-  for (std::int64_t i = 0; i < n; ++i) {
+inline __attribute__((always_inline)) void radam_elements(
+    T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+    std::int64_t begin, std::int64_t end, T factor, const RAdamCoef<T>& c) {
+#pragma GCC unroll 1
+  for (std::int64_t i = begin; i < end; ++i) {
     radam_update<T, D, Rectified>(p[i], g[i] * factor, m[i], v[i], c);
   }
+}
+
+template <typename T, Decay D, bool Rectified>
+void radam_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                 std::int64_t n, T factor, const RAdamCoef<T>& c) {
+  auto elements = [&](std::int64_t begin, std::int64_t end) {
+    radam_elements<T, D, Rectified>(p, g, m, v, begin, end, factor, c);
+  };
+  by_prefetched_lines<T>(n, elements, p, g, m, v);
 }
 
 template <typename T, Decay D>

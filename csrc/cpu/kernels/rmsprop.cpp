@@ -2,21 +2,43 @@
 // grad_avg when enabled) and one write of every buffer but g per element.
 #include "cpu/kernel_list.hpp"
 #include "cpu/multi_tensor.hpp"
+#include "cpu/prefetch.hpp"
 #include "fastopt/rules/rmsprop.hpp"
 
 namespace fastopt::cpu::FASTOPT_ISA {
 namespace {
 
 template <typename T, Decay D, bool Centered, bool Momentum>
-void rmsprop_range(T* __restrict p, const T* __restrict g, T* __restrict square_avg,
-                   T* __restrict buf, T* __restrict grad_avg, std::int64_t n, T factor,
-                   const RmspropCoef<T>& c) {
+inline __attribute__((always_inline)) void rmsprop_elements(
+    T* __restrict p, const T* __restrict g, T* __restrict square_avg, T* __restrict buf,
+    T* __restrict grad_avg, std::int64_t begin, std::int64_t end, T factor,
+    const RmspropCoef<T>& c) {
   T unused_buf{};
   T unused_avg{};
-  for (std::int64_t i = 0; i < n; ++i) {
+#pragma GCC unroll 1
+  for (std::int64_t i = begin; i < end; ++i) {
     T& b = Momentum ? buf[i] : unused_buf;
     T& a = Centered ? grad_avg[i] : unused_avg;
     rmsprop_update<T, D, Centered, Momentum>(p[i], g[i] * factor, square_avg[i], a, b, c);
+  }
+}
+
+template <typename T, Decay D, bool Centered, bool Momentum>
+void rmsprop_range(T* __restrict p, const T* __restrict g, T* __restrict square_avg,
+                   T* __restrict buf, T* __restrict grad_avg, std::int64_t n, T factor,
+                   const RmspropCoef<T>& c) {
+  auto elements = [&](std::int64_t begin, std::int64_t end) {
+    rmsprop_elements<T, D, Centered, Momentum>(p, g, square_avg, buf, grad_avg, begin, end, factor,
+                                               c);
+  };
+  if constexpr (Centered && Momentum) {
+    by_prefetched_lines<T>(n, elements, p, g, square_avg, buf, grad_avg);
+  } else if constexpr (Centered) {
+    by_prefetched_lines<T>(n, elements, p, g, square_avg, grad_avg);
+  } else if constexpr (Momentum) {
+    by_prefetched_lines<T>(n, elements, p, g, square_avg, buf);
+  } else {
+    by_prefetched_lines<T>(n, elements, p, g, square_avg);
   }
 }
 
