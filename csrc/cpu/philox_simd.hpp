@@ -189,13 +189,8 @@ inline void generate_listed(const Stream& s, const std::uint64_t (&blocks)[kBloc
   apply_rounds(s, x);
 }
 
-#endif
-
-// Blocks [first, first + kBlocks) as 4 * kBlocks words in stream order.
-inline void store_blocks(const Stream& s, std::uint64_t first, std::uint32_t* words) {
-#if defined(FASTOPT_PHILOX_AVX512) || defined(FASTOPT_PHILOX_AVX2)
-  Vec x[kVecs];
-  generate(s, first, x);
+// The registers' words in order, 4 * kBlocks of them.
+inline void store_words(const Vec (&x)[kVecs], std::uint32_t* words) {
   for (int v = 0; v < kVecs; ++v) {
     std::uint32_t* dst = words + v * static_cast<int>(sizeof(Vec) / 4);
 #if defined(FASTOPT_PHILOX_AVX512)
@@ -204,6 +199,16 @@ inline void store_blocks(const Stream& s, std::uint64_t first, std::uint32_t* wo
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), x[v]);
 #endif
   }
+}
+
+#endif
+
+// Blocks [first, first + kBlocks) as 4 * kBlocks words in stream order.
+inline void store_blocks(const Stream& s, std::uint64_t first, std::uint32_t* words) {
+#if defined(FASTOPT_PHILOX_AVX512) || defined(FASTOPT_PHILOX_AVX2)
+  Vec x[kVecs];
+  generate(s, first, x);
+  store_words(x, words);
 #else
   // Structure of arrays: the loop over blocks has no interleaved stores, so
   // the compiler can vectorize it with 32 x 32 -> 64-bit vector multiplies.
@@ -237,14 +242,7 @@ inline void store_listed_blocks(const Stream& s, const std::uint64_t (&blocks)[k
 #if defined(FASTOPT_PHILOX_AVX512) || defined(FASTOPT_PHILOX_AVX2)
   Vec x[kVecs];
   generate_listed(s, blocks, x);
-  for (int v = 0; v < kVecs; ++v) {
-    std::uint32_t* dst = words + v * static_cast<int>(sizeof(Vec) / 4);
-#if defined(FASTOPT_PHILOX_AVX512)
-    _mm512_storeu_si512(dst, x[v]);
-#else
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), x[v]);
-#endif
-  }
+  store_words(x, words);
 #else
   for (int j = 0; j < kBlocks; ++j) {
     const philox::Block b = philox::stream_block(s.seed, s.offset, blocks[j]);

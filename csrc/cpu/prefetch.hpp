@@ -1,5 +1,5 @@
-// Software prefetch for kernels whose arithmetic fills the out-of-order
-// window, so that the loads of later elements would otherwise issue late.
+// Software prefetch for kernels whose arithmetic fills the out-of-order window,
+// which would otherwise delay the loads of later elements.
 #pragma once
 
 #include <cstdint>
