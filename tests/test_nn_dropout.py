@@ -26,9 +26,9 @@ KAT = [
      (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
 ]
 
-# Sizes around the 128- and 256-element tiles, the 8-element mask bytes and the
-# 32,768-element threshold of the threaded path.
-SIZES = [1, 7, 63, 65, 129, 255, 257, 1000, 32768 + 77, 278011]
+# Sizes around the 256- and 512-element tiles (AVX2 and AVX-512), the 8-element
+# mask bytes and the 32,768-element threshold of the threaded path.
+SIZES = [1, 7, 63, 65, 129, 255, 257, 511, 513, 1000, 32768 + 77, 278011]
 
 ISAS = fastopt.available_isas()
 
@@ -248,15 +248,16 @@ def test_in_place_ties_keep_their_input(isa, dtype, threads):
     try:
         _core.select_isa(isa)
         fastopt.set_num_threads(threads)
-        mask = np.zeros(packed_mask_size(n), dtype=np.uint8)
+        mask = np.full(packed_mask_size(n), 0xAA, dtype=np.uint8)
         y = x.copy()
         assert dropout(y, p, seed=seed, offset=offset, out=y, mask_out=mask) is y
     finally:
         _core.select_isa(saved_isa)
         fastopt.set_num_threads(saved_threads)
     np.testing.assert_array_equal(y, expected)
-    bits = np.unpackbits(mask, bitorder="little")[:n].astype(bool)
-    np.testing.assert_array_equal(bits, values >= threshold)
+    bits = np.unpackbits(mask, bitorder="little")
+    np.testing.assert_array_equal(bits[:n].astype(bool), values >= threshold)
+    assert not bits[n:].any()
 
 
 @pytest.mark.parametrize("n", SIZES)

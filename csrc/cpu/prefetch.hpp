@@ -1,10 +1,17 @@
 // Software prefetch for kernels whose arithmetic fills the out-of-order window,
 // which would otherwise delay the loads of later elements.
+//
+// Include this header only from csrc/cpu/kernels: like philox_simd.hpp, it
+// lives in the per-instruction-set namespace, so each build gets its own copy.
 #pragma once
 
 #include <cstdint>
 
-namespace fastopt::cpu {
+#ifndef FASTOPT_ISA
+#error "prefetch.hpp belongs to the per-instruction-set kernels (FASTOPT_ISA undefined)"
+#endif
+
+namespace fastopt::cpu::FASTOPT_ISA {
 
 inline constexpr std::int64_t kCacheLine = 64;
 
@@ -38,4 +45,4 @@ inline __attribute__((always_inline)) void by_prefetched_lines(std::int64_t n,
   elements(i, n);
 }
 
-}  // namespace fastopt::cpu
+}  // namespace fastopt::cpu::FASTOPT_ISA

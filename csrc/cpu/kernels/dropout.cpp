@@ -99,8 +99,8 @@ inline __attribute__((always_inline)) void generated_bits(const philox_simd::Str
 }
 
 // Decides the pending ties by their low bits (fastopt::philox::dropout_low_bits)
-// and writes the kept ones: out[i] = x_i * scale, as apply_bits computes it,
-// and bit i of the mask.
+// and writes each: out[i] = x_i * scale or x_i * 0, as apply_bits computes
+// them, and bit i of the mask for a kept one.
 // With `all` false only whole batches of kBlocks are decided, and the rest
 // stay pending, so that no Philox rounds are spent on empty lanes.
 template <typename T>

@@ -94,8 +94,8 @@ struct NativeVec<double> {
 // the benchmark machine it was slower, for the ResNet-50 and the GPT-2 groups
 // of bench_torch.py alike.
 //
-// Like the update kernels, the loop issues no software prefetch and leaves the
-// streams to the hardware prefetcher.
+// The loop issues no software prefetch, unlike the divide-bound update kernels
+// (cpu/prefetch.hpp): it has no arithmetic for its loads to wait behind.
 template <typename T, int R, int W>
 void roofline_range(const TensorGroup& tg, std::int64_t k, std::int64_t b, std::int64_t e) {
   constexpr int B = R + W;
