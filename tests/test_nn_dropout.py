@@ -231,8 +231,8 @@ def test_high_byte_tie_reads_low_bits(isa):
 @pytest.mark.parametrize("isa", ISAS)
 def test_in_place_ties_keep_their_input(isa, dtype, threads):
     # Tied elements are decided after their tile has been written, so in place
-    # the kernel must keep their inputs: inf and NaN at the ties tell a kept
-    # inf * scale from a dropped inf * 0 and from a lost input.
+    # the kernel must keep their inputs. Infinities and NaNs at the ties tell a
+    # kept inf * scale from a dropped inf * 0 and from a lost input.
     n, p, seed, offset = 200_003, 0.3, 13, 6
     values = dropout_values(seed, offset, n)
     threshold = int(np.floor(p * 2**32))

@@ -136,7 +136,7 @@ inline Vec shuffle(Vec x) {
 
 #if defined(FASTOPT_PHILOX_AVX512) || defined(FASTOPT_PHILOX_AVX2)
 
-// The ten rounds on counters already in the (c0, c3, c2, c1) layout; the
+// Runs the ten rounds on counters already in the (c0, c3, c2, c1) layout. The
 // words come out in stream order.
 inline void apply_rounds(const Stream& s, Vec (&x)[kVecs]) {
   for (int r = 0; r < philox::kRounds - 1; ++r) {
@@ -189,7 +189,7 @@ inline void generate_listed(const Stream& s, const std::uint64_t (&blocks)[kBloc
   apply_rounds(s, x);
 }
 
-// The registers' words in order, 4 * kBlocks of them.
+// Stores the registers' 4 * kBlocks words in order.
 inline void store_words(const Vec (&x)[kVecs], std::uint32_t* words) {
   for (int v = 0; v < kVecs; ++v) {
     std::uint32_t* dst = words + v * static_cast<int>(sizeof(Vec) / 4);

@@ -58,7 +58,7 @@ inline __attribute__((always_inline)) void record_tie(std::uint64_t tie, int fir
                                                       std::int64_t base, std::int64_t count,
                                                       const T* x, PendingTies<T>& ties) {
   // Integer arithmetic, not conditions, which GCC compiles into branches.
-  // The top bit keeps ctz defined; with tie == 0 it names element first + 63,
+  // The top bit keeps ctz defined. With tie == 0 it names element first + 63,
   // which `inside` then discards.
   const std::int64_t j = first + __builtin_ctzll(tie | (std::uint64_t{1} << 63));
   const std::uint64_t nonzero = (tie | (0 - tie)) >> 63;
@@ -118,11 +118,12 @@ void resolve_ties(const philox_simd::Stream& s, std::uint32_t threshold, T scale
     for (int j = 0; j < n; ++j) {
       const std::uint64_t i = ties.index[first + j];
       // Without a branch, since a tie is kept at random. A dropped one gets
-      // x * 0 again, the value apply_bits wrote; scale * 1 is exactly scale.
+      // x * 0 again, the value apply_bits wrote, and scale * 1 is exactly scale.
       const std::int64_t low = words[4 * j + static_cast<int>(i & 3)] & 0xFFFFFFu;
-      const auto kept = static_cast<unsigned>(1 - (static_cast<std::uint64_t>(low - t_low) >> 63));
-      out[i] = ties.value[first + j] * (scale * static_cast<T>(kept));
-      if (mask_out != nullptr) mask_out[i >> 3] |= static_cast<std::uint8_t>(kept << (i & 7));
+      const auto keep_bit =
+          static_cast<unsigned>(1 - (static_cast<std::uint64_t>(low - t_low) >> 63));
+      out[i] = ties.value[first + j] * (scale * static_cast<T>(keep_bit));
+      if (mask_out != nullptr) mask_out[i >> 3] |= static_cast<std::uint8_t>(keep_bit << (i & 7));
     }
   }
   for (int j = decided; j < ties.count; ++j) {
