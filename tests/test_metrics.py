@@ -285,6 +285,36 @@ def test_confusion_matrix_labels_and_normalize():
         metrics.confusion_matrix(y_true, y_pred, labels=[7, 8])
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.uint8, np.uint64, bool])
+def test_narrow_integer_labels_match_sklearn(dtype):
+    # Labels near the ends of their dtype's range, where shifts in that dtype wrap around.
+    info = np.iinfo(dtype) if dtype is not bool else None
+    if dtype is bool:
+        values = np.array([False, True])
+    elif dtype is np.uint64:
+        values = np.array([2**63 + 5, 2**64 - 1], dtype=dtype)
+    else:
+        values = np.array([info.min + 3, info.max - 1], dtype=dtype)
+    rng = np.random.default_rng(8)
+    y_true = values[rng.integers(0, 2, 100)]
+    y_pred = values[rng.integers(0, 2, 100)]
+    assert metrics.accuracy_score(y_true, y_pred) == skm.accuracy_score(y_true, y_pred)
+    np.testing.assert_array_equal(metrics.confusion_matrix(y_true, y_pred),
+                                  skm.confusion_matrix(y_true, y_pred))
+    assert_close(quiet(metrics.f1_score, y_true, y_pred, average="macro"),
+                 quiet(skm.f1_score, y_true, y_pred, average="macro"))
+    scores = rng.random(100)
+    assert_close(metrics.roc_auc_score(y_true, scores), skm.roc_auc_score(y_true, scores))
+
+
+def test_mixed_label_dtypes_match_sklearn():
+    y_true = np.array([0, 1, 1, 0], dtype=np.uint8)
+    y_pred = np.array([-1, 1, 0, 0])
+    assert metrics.accuracy_score(y_true, y_pred) == skm.accuracy_score(y_true, y_pred)
+    np.testing.assert_array_equal(metrics.confusion_matrix(y_true, y_pred),
+                                  skm.confusion_matrix(y_true, y_pred))
+
+
 def test_prfs_labels_subset_and_absent():
     rng = np.random.default_rng(6)
     y_true = rng.integers(0, 4, 300)

@@ -7,6 +7,7 @@ import numpy as np
 # Integer labels whose range is below this use a presence table instead of a sort to
 # find the classes, which keeps label encoding linear in the sample count.
 _MAX_TABLE_RANGE = 1 << 22
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 def as_label_vector(name: str, values) -> np.ndarray:
@@ -77,12 +78,13 @@ def unique_labels(*arrays: np.ndarray) -> np.ndarray:
 def _integer_classes(arrays) -> np.ndarray | None:
     low = min(int(a.min()) for a in arrays)
     high = max(int(a.max()) for a in arrays)
-    if high - low >= _MAX_TABLE_RANGE:
+    # uint64 labels above the int64 range go through np.unique instead.
+    if high - low >= _MAX_TABLE_RANGE or high > _INT64_MAX:
         return None
     present = np.zeros(high - low + 1, dtype=bool)
     for a in arrays:
-        # A bool array used as an index would act as a mask, so index with its bytes.
-        index = a.view(np.uint8) if a.dtype == bool else a
+        # Shifts in int64: in the labels' own dtype, int8 or uint8, they would wrap around.
+        index = a.astype(np.int64, copy=False)
         present[index - low if low else index] = True
     dtype = np.result_type(*[a.dtype for a in arrays])
     return (np.flatnonzero(present) + low).astype(dtype)
@@ -93,7 +95,9 @@ def encode(values: np.ndarray, classes: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "biu" and classes.dtype.kind in "biu" and classes.size:
         low = int(classes[0])
         high = int(classes[-1])
-        if high - low < _MAX_TABLE_RANGE:
+        in_int64 = high <= _INT64_MAX and (values.dtype != np.uint64 or values.size == 0
+                                           or int(values.max()) <= _INT64_MAX)
+        if high - low < _MAX_TABLE_RANGE and in_int64:
             if values.dtype == np.int64 and low == 0 and high == classes.size - 1:
                 return values  # the labels are already the codes 0 .. K-1
             lookup = np.full(high - low + 1, -1, dtype=np.int64)
