@@ -218,6 +218,9 @@ def test_file_errors_exit_1(tmp_path, small_file, args, fragment):
     (["--validation-fraction", "1.5"], "argument --validation-fraction"),
     (["--zero-based", "maybe"], "argument --zero-based"),
     (["--model", "tree"], "argument --model: invalid choice"),
+    (["--threads", "5000"], "argument --threads: expected an integer in [1, 4096], got '5000'"),
+    (["--seed", "-1"], "argument --seed: expected an integer in [0, 4294967295], got '-1'"),
+    (["--seed", "4294967296"], "argument --seed"),
 ])
 def test_bad_option_values_exit_2(tmp_path, small_file, args, fragment):
     result = run_fastopt("train", "--data", small_file, *args, cwd=tmp_path)
@@ -239,6 +242,28 @@ def test_unusable_data_is_one_line(tmp_path, content, args, fragment):
     result = run_fastopt("train", "--data", str(path), "-q", *args, cwd=tmp_path)
     assert result.returncode in (1, 2)
     assert_one_line_error(result, result.returncode, fragment)
+
+
+def test_dual_cd_trains_without_intercept(tmp_path, small_file):
+    report, _ = train_json("--data", small_file, "--solver", "dual-cd", "--no-intercept", "-q",
+                           cwd=tmp_path)
+    assert report["model"]["solver"] == "dual-cd"
+    X, y = load_svmlight_file(small_file)
+    model = LogisticRegression(alpha=1e-4, fit_intercept=False, solver="dual-cd", tol=1e-4).fit(X, y)
+    assert report["metrics"]["accuracy"] == pytest.approx(model.score(X, y))
+    assert report["metrics"]["log_loss"] == pytest.approx(
+        skm.log_loss(y, model.predict_proba(X)), rel=1e-6)
+
+
+def test_closed_stdout_pipe_exits_quietly(tmp_path, small_file):
+    # The reader closes the pipe before the report is written, as `| head -0` would.
+    process = subprocess.Popen([sys.executable, "-m", "fastopt", "train", "--data", small_file,
+                                "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=tmp_path)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 141
+    assert stderr == ""
 
 
 def test_test_file_wider_than_model(tmp_path, small_file):

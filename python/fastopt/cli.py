@@ -67,6 +67,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer in [{low}, {high}], got {text!r}")
+        return value
+
+    return parse
+
+
+# set_num_threads accepts up to this many threads.
+_MAX_THREADS = 4096
+
+
 def _number(low: float, high: float = math.inf, *, low_open=False, high_open=False):
     def parse(text: str) -> float:
         try:
@@ -96,7 +114,7 @@ def _zero_based(text: str):
 
 
 def _add_common(command) -> None:
-    command.add_argument("--threads", type=_positive_int, metavar="N",
+    command.add_argument("--threads", type=_int_in(1, _MAX_THREADS), metavar="N",
                          help="threads of fastopt's kernels (default: the OpenMP default)")
     command.add_argument("--json", action="store_true", help="print the report as JSON")
     command.add_argument("-q", "--quiet", action="store_true",
@@ -146,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--solver", choices=SOLVERS, default="auto",
                        help="full-batch solver, or sgd / ftrl for online learning "
                        "(default: %(default)s)")
+    train.add_argument("--no-intercept", dest="fit_intercept", action="store_false",
+                       help="fit no intercept (the dual-cd solver requires this)")
     train.add_argument("--tol", type=_number(0.0, low_open=True), default=1e-4,
                        help="relative optimality tolerance of full-batch solvers "
                        "(default: %(default)s)")
@@ -159,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--early-stopping", action="store_true",
                        help="stop when the loss on a held-out 10%% of the training rows stops "
                        "improving, and keep the best iterate")
-    train.add_argument("--seed", type=int, default=0,
+    # NumPy's legacy RandomState, which scikit-learn's splitters take, needs a 32-bit seed.
+    train.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0,
                        help="seed of splits and shuffling (default: %(default)s)")
     train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                        help="floating-point type of the loaded features (default: %(default)s)")
@@ -184,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--proba", action="store_true",
                          help="classifiers: write the probability of each class, comma-separated "
                          "in the order of the model's classes")
-    predict.add_argument("--threads", type=_positive_int, metavar="N",
+    predict.add_argument("--threads", type=_int_in(1, _MAX_THREADS), metavar="N",
                          help="threads of fastopt's kernels (default: the OpenMP default)")
     predict.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     predict.set_defaults(handler=run_predict, json=False)
@@ -310,7 +331,7 @@ def build_estimator(args, n_samples: int):
     verbose = 0 if args.quiet else 1
     if args.solver in ONLINE_SOLVERS:
         return _online_estimator(args, penalty, n_samples, verbose)
-    common = dict(fit_intercept=True, solver=args.solver, tol=args.tol, max_iter=args.max_iter,
+    common = dict(fit_intercept=args.fit_intercept, solver=args.solver, tol=args.tol, max_iter=args.max_iter,
                   early_stopping=args.early_stopping, random_state=args.seed, verbose=verbose)
     if args.model == "logistic":
         return LogisticRegression(penalty=penalty, alpha=args.alpha, l1_ratio=args.l1_ratio, **common)
@@ -333,12 +354,12 @@ def _online_estimator(args, penalty, n_samples, verbose):
         return FTRLClassifier(alpha=args.learning_rate or 0.1, l1=scale * l1_share,
                               l2=scale * (1.0 - l1_share), epochs=args.epochs,
                               random_state=args.seed, early_stopping=args.early_stopping,
-                              verbose=verbose)
+                              fit_intercept=args.fit_intercept, verbose=verbose)
     schedule = {} if args.learning_rate is None else {"learning_rate": "constant",
                                                       "eta0": args.learning_rate}
     common = dict(penalty=penalty, alpha=args.alpha, l1_ratio=args.l1_ratio, max_iter=args.epochs,
                   tol=None, random_state=args.seed, early_stopping=args.early_stopping,
-                  verbose=verbose, **schedule)
+                  fit_intercept=args.fit_intercept, verbose=verbose, **schedule)
     if args.model == "logistic":
         return SGDClassifier(loss="log_loss", **common)
     return SGDRegressor(loss="squared_error", **common)
@@ -699,10 +720,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        # Flushed here so that a closed pipe is reported below, not at interpreter exit.
+        sys.stdout.flush()
+        return status
     except CommandError as exc:
         print(f"fastopt {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader closed stdout (`| head`), so exit quietly with SIGPIPE's status, after
+        # pointing stdout at /dev/null so that the interpreter's final flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE (13)
     except OSError as exc:
         print(f"fastopt {args.command}: error: {exc.strerror or exc}"
               + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
