@@ -121,6 +121,8 @@ def _coef_key(members):
      "parameters ['alpha'] are missing"),
     (lambda m: _set_state(m, {**_state(m), "alpha": -1.0}), "alpha"),
     (lambda m: m.update({_coef_key(m): np.zeros((2, 5))}), "coef_ has shape"),
+    (lambda m: m.update({_coef_key(m): np.zeros(m[_coef_key(m)].shape, np.int64)}),
+     "coef_ has dtype int64; expected floating point"),
     (lambda m: m.update({_coef_key(m): np.full(m[_coef_key(m)].shape, np.nan)}), "not finite"),
     (lambda m: m.pop(_coef_key(m)), "missing array"),
     (lambda m: _set_state(m, {**_state(m), "coef_": {"__float__": "1e9"}}), "expected 'nan'"),

@@ -284,8 +284,10 @@ def test_bad_parameters_raise():
         ImageAugmentation(hflip=1.5)
     with pytest.raises(ValueError, match="scale: expected 0 < low <= high"):
         ImageAugmentation(scale=(0.0, 1.0))
-    with pytest.raises(ValueError, match="brightness: expected a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"brightness: expected a number in \[0, 1e\+06\)"):
         ImageAugmentation(brightness=-0.1)
+    with pytest.raises(ValueError, match="saturation: expected a number in"):
+        ImageAugmentation(saturation=1e39)
     with pytest.raises(ValueError, match="padding: expected an integer >= 0, got -1"):
         ImageAugmentation(padding=-1)
     images = np.zeros((2, 4, 4, 3), np.uint8)
@@ -296,3 +298,7 @@ def test_bad_parameters_raise():
         augment_images(images, bad)
     with pytest.raises(ValueError, match="fill: expected a value in"):
         augment_images(images, params_of(2), fill=300)
+    out = np.full((2, 4, 4, 3), 7, np.uint8)
+    with pytest.raises(ValueError, match=r"params\[1\]: expected color factors in \[0, 1000001\]"):
+        augment_images(images, np.vstack([params_of(1), params_of(1, brightness=4e38)]), out=out)
+    np.testing.assert_array_equal(out, 7)

@@ -132,6 +132,31 @@ def test_eval_mode_is_identity():
     np.testing.assert_array_equal(out, x)
 
 
+@pytest.mark.parametrize("out, fragment", [
+    (np.empty((3, 100)), r"out: expected dtype float64 and shape \(100,\)"),
+    (np.empty(100, dtype=np.int64), "out: expected dtype float64"),
+    (np.empty(100, dtype=np.float32), "out: expected dtype float64"),
+])
+def test_eval_mode_checks_out(out, fragment):
+    x = np.random.default_rng(2).standard_normal(100)
+    before = out.copy()
+    with pytest.raises(ValueError, match=fragment):
+        dropout(x, 0.5, seed=1, training=False, out=out)
+    np.testing.assert_array_equal(out, before)
+
+
+def test_eval_mode_rejects_bad_buffers():
+    x = np.random.default_rng(2).standard_normal(100)
+    out = np.zeros(100)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out: expected a writeable array"):
+        dropout(x, 0.5, seed=1, training=False, out=out)
+    mask = np.zeros(packed_mask_size(100), dtype=np.uint8)
+    with pytest.raises(ValueError, match="mask_out: expected None with training=False"):
+        dropout(x, 0.5, seed=1, training=False, mask_out=mask)
+    assert not mask.any()
+
+
 def test_in_place_equals_out_of_place():
     x = np.random.default_rng(3).standard_normal(70_000).astype(np.float32)
     expected = dropout(x, 0.5, seed=4, offset=2)

@@ -6,6 +6,10 @@ fixed blocks in a fixed order. So every configuration must give the same
 bytes as the first one.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -59,3 +63,17 @@ def test_available_isas_include_baseline():
 def test_select_isa_rejects_unknown():
     with pytest.raises(ValueError, match=r"isa: expected one of .*baseline.*got 'sse9'"):
         _core.select_isa("sse9")
+
+
+@pytest.mark.parametrize("value, warns", [("AVX2", True), ("sse9", True), ("baseline", False)])
+def test_fastopt_isa_environment_checked(value, warns):
+    # A new interpreter, since the variable is read when fastopt is imported.
+    code = "import warnings; warnings.simplefilter('error'); import fastopt; print(fastopt.active_isa())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "FASTOPT_ISA": value}, timeout=120)
+    if warns:
+        assert result.returncode != 0
+        assert f"FASTOPT_ISA={value!r} is ignored: expected one of baseline" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "baseline"

@@ -17,6 +17,9 @@
 namespace fastopt::bindings {
 namespace {
 
+// Largest color factor: 1 + the largest jitter that ImageAugmentation accepts (1e6).
+constexpr double kMaxColorFactor = 1e6 + 1;
+
 using cpu::DType;
 
 // x (read) and out (written, may be x itself) of one dtype and shape.
@@ -267,8 +270,9 @@ void augment_images(py::handle images, py::handle out, py::handle params, std::i
                             number_text(row[cpu::kParamScale]));
     }
     for (int k : {cpu::kParamBrightness, cpu::kParamContrast, cpu::kParamSaturation}) {
-      if (!(row[k] >= 0.0) || !std::isfinite(row[k])) {
-        throw py::value_error(at + ": expected finite color factors >= 0, got " +
+      // The kernel computes in float32, where factors near its maximum overflow to inf.
+      if (!(row[k] >= 0.0 && row[k] <= kMaxColorFactor)) {
+        throw py::value_error(at + ": expected color factors in [0, 1000001], got " +
                               number_text(row[k]));
       }
     }

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from fastopt import _core
+
+
+def _warn_ignored_isa() -> None:
+    """Warn when ``FASTOPT_ISA`` names no instruction set that this build and CPU offer.
+
+    The dispatcher then keeps its own choice, and a misspelled value would go unnoticed.
+    """
+    forced = os.environ.get("FASTOPT_ISA")
+    offered = _core.available_isas()
+    if forced is not None and forced not in offered:
+        warnings.warn(f"FASTOPT_ISA={forced!r} is ignored: expected one of {', '.join(offered)}; "
+                      f"the kernels use {_core.active_isa()}", RuntimeWarning, stacklevel=2)
+
+
+_warn_ignored_isa()
 
 
 def get_num_threads() -> int:

@@ -180,11 +180,15 @@ def _check_loaded(estimator, path):
         raise ValueError(f"{path}: damaged model file, n_features_in_ = {n_features!r}")
     coef = np.asarray(estimator.coef_)
     intercept = np.atleast_1d(np.asarray(estimator.intercept_))
-    if coef.dtype.kind != "f" or coef.shape[-1] != n_features or coef.ndim > 2:
+    for name, values in (("coef_", coef), ("intercept_", intercept)):
+        if values.dtype.kind != "f":
+            raise ValueError(f"{path}: damaged model file, {name} has dtype {values.dtype}; "
+                             "expected floating point")
+    if coef.ndim not in (1, 2) or coef.shape[-1] != n_features:
         raise ValueError(f"{path}: damaged model file, coef_ has shape {coef.shape} for "
                          f"{n_features} features")
     rows = 1 if coef.ndim == 1 else coef.shape[0]
-    if intercept.dtype.kind != "f" or intercept.shape != (rows,):
+    if intercept.shape != (rows,):
         raise ValueError(f"{path}: damaged model file, intercept_ has shape {intercept.shape} for "
                          f"{rows} rows of coefficients")
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):

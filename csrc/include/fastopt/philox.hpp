@@ -87,8 +87,8 @@ FASTOPT_HD std::uint32_t stream_word(std::uint64_t seed, std::uint64_t offset, s
 // elements instead of 4 and the generator does a quarter of the work.
 inline constexpr std::uint64_t kTieBlock = std::uint64_t{1} << 63;
 
-// Dropout keeps an element whose value u_i is >= this threshold, so the keep
-// probability is 1 - p rounded down to a multiple of 2^-32. Integer compares
+// Dropout keeps an element whose value u_i is >= this threshold = floor(p 2^32), so
+// the keep probability is 1 - p rounded up to a multiple of 2^-32. Integer compares
 // give the CPU and the GPU the same mask, with no float rounding involved.
 inline std::uint32_t drop_threshold(double p) {
   const double t = p * 4294967296.0;  // p in [0, 1), so t < 2^32

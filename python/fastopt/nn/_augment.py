@@ -51,10 +51,16 @@ def _probability(name: str, value) -> float:
     return float(value)
 
 
+# Bound on the jitter. In the float32 kernel a factor near 3.4e38 overflowed to inf,
+# which turned black pixels into NaN.
+MAX_COLOR_FACTOR = 1e6
+
+
 def _jitter(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0 (factors drawn from [max(0, 1 - {name}), "
-                         f"1 + {name}]), got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+            or not 0 <= value < MAX_COLOR_FACTOR):
+        raise ValueError(f"{name}: expected a number in [0, {MAX_COLOR_FACTOR:g}) (factors drawn "
+                         f"from [max(0, 1 - {name}), 1 + {name}]), got {value!r}")
     return float(value)
 
 
@@ -185,7 +191,7 @@ class ImageAugmentation:
         Angles are drawn uniformly from [-degrees, degrees].
     scale : (low, high), default (1, 1)
         Magnification drawn uniformly from [low, high], low > 0.
-    brightness, contrast, saturation : float, default 0
+    brightness, contrast, saturation : float in [0, 1e6), default 0
         Factors drawn uniformly from [max(0, 1 - v), 1 + v], as torchvision's ColorJitter does.
     mean, std : per-channel floats, optional
         Normalization after the other steps, in [0, 1] pixel units.

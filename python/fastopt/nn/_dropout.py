@@ -112,13 +112,15 @@ def dropout(x, p: float = 0.5, *, seed: int, offset: int = 0, training: bool = T
     x : numpy.ndarray or cupy.ndarray of float32 or float64
         Activations, any shape.
     p : float, default 0.5
-        Drop probability in [0, 1). The keep probability is 1 - p rounded down to a multiple of
-        2**-32; p = 0 keeps every element and multiplies by 1, which is the identity.
+        Drop probability in [0, 1). The mask drops with p rounded down to a multiple of 2**-32,
+        so it keeps with 1 - p rounded up to one; p = 0 keeps every element and multiplies by
+        1, which is the identity.
     seed, offset : int in [0, 2**64)
         Key and stream offset of the Philox generator. Use a new offset (or seed) for each call
         that needs a new mask, and the same pair in :func:`dropout_backward`.
     training : bool, default True
-        When False dropout is the identity: ``x`` itself is returned, or copied into ``out``.
+        When False dropout is the identity: ``x`` itself is returned, or copied into ``out``,
+        and ``mask_out`` must be None.
     out : array like x, optional
         Output; may be ``x`` itself for an in-place update. A new array when omitted.
     mask_out : uint8 array of shape (ceil(x.size / 8),), optional
@@ -152,11 +154,29 @@ def dropout(x, p: float = 0.5, *, seed: int, offset: int = 0, training: bool = T
     seed = check_counter("seed", seed)
     offset = check_counter("offset", offset)
     if not training:
-        if out is None or out is x:
-            return x
-        out[...] = x
-        return out
+        return _identity(x, out, mask_out)
     return _run(x, p, seed, offset, out, None, mask_out)
+
+
+def _identity(x, out, mask_out):
+    """Return x, or copy it into ``out``: dropout with ``training=False``."""
+    if mask_out is not None:
+        # A mask of ones would make dropout_backward scale by 1 / (1 - p), unlike the identity.
+        raise ValueError("mask_out: expected None with training=False, where dropout is the "
+                         f"identity and has no mask, got {type(mask_out).__name__}")
+    if out is None or out is x:
+        return x
+    if _gpu.check_one_device(x=x, out=out):
+        out = _gpu.as_cupy(out)
+        if out.dtype != x.dtype or out.shape != x.shape:
+            raise ValueError(f"out: expected dtype {x.dtype} and shape {x.shape} to match x, "
+                             f"got dtype {out.dtype} and shape {out.shape}")
+    else:
+        out = prepare_out("out", x, out)
+        if not out.flags.writeable:
+            raise ValueError("out: expected a writeable array, got a read-only one")
+    out[...] = x
+    return out
 
 
 def dropout_backward(grad, p: float = 0.5, *, seed: int | None = None, offset: int = 0, mask=None,
