@@ -17,6 +17,9 @@ def local_session(name):
     from pyspark.sql import SparkSession
 
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    # PySpark starts its workers with PYSPARK_PYTHON, else python3 from PATH, and ignores
+    # spark.pyspark.python here. That python3 may lack pyarrow or this fastopt.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
         SparkSession.builder.master("local[2,2]")
         .appName(name)

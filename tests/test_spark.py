@@ -1,5 +1,6 @@
 """fastopt.spark against the single-machine estimators and NumPy references, in local mode."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -12,7 +13,7 @@ pyspark = pytest.importorskip("pyspark")
 
 import fastopt.linear_model as flm  # noqa: E402
 from fastopt import spark as fspark  # noqa: E402
-from fastopt.spark import _blocks, _objective, _sgd  # noqa: E402
+from fastopt.spark import _blocks, _objective, _resident, _sgd  # noqa: E402
 from glm_reference import value_grad as reference_value_grad  # noqa: E402
 from spark_helpers import local_session, penalty, persistent_rdd_count  # noqa: E402
 
@@ -153,12 +154,19 @@ LOGISTIC_CASES = [
 ]
 
 
+# The test session has two task slots, so barrier execution gets two partitions.
+PARTITIONS = {"driver": 3, "barrier": 2}
+
+
+@pytest.mark.parametrize("execution", ["driver", "barrier"])
 @pytest.mark.parametrize("penalty_name,alpha,l1_ratio,solver", LOGISTIC_CASES)
-def test_logistic_equals_single_machine(spark, penalty_name, alpha, l1_ratio, solver):
+def test_logistic_equals_single_machine(spark, penalty_name, alpha, l1_ratio, solver,
+                                        execution):
     X, y, _ = _binary()
-    df = fspark.to_dataframe(spark, X, y, num_partitions=3)
+    df = fspark.to_dataframe(spark, X, y, num_partitions=PARTITIONS[execution])
     model = fspark.LogisticRegression(penalty_name, alpha=alpha, l1_ratio=l1_ratio,
-                                      solver=solver, tol=1e-8, max_iter=500).fit(df)
+                                      solver=solver, tol=1e-8, max_iter=500,
+                                      execution=execution).fit(df)
     local_solver = "lbfgs" if penalty_name == "l2" else "owlqn"
     # With 26 parameters "auto" picks the Newton solver.
     expected_solver = "newton" if solver == "auto" else solver
@@ -174,12 +182,14 @@ def test_logistic_equals_single_machine(spark, penalty_name, alpha, l1_ratio, so
     assert persistent_rdd_count(spark) == 0
 
 
-def test_multinomial_weighted_equals_single_machine(spark):
+@pytest.mark.parametrize("execution", ["driver", "barrier"])
+def test_multinomial_weighted_equals_single_machine(spark, execution):
     X, y, rng = _multiclass()
     weight = rng.uniform(0.5, 2.0, size=X.shape[0])
-    df = fspark.to_dataframe(spark, X, y, sample_weight=weight, num_partitions=4)
-    model = fspark.LogisticRegression(alpha=5e-2, tol=1e-8, max_iter=500,
-                                      weight_col="weight").fit(df)
+    df = fspark.to_dataframe(spark, X, y, sample_weight=weight,
+                             num_partitions={"driver": 4, "barrier": 2}[execution])
+    model = fspark.LogisticRegression(alpha=5e-2, tol=1e-8, max_iter=500, weight_col="weight",
+                                      execution=execution).fit(df)
     local = flm.LogisticRegression(alpha=5e-2, solver="lbfgs", tol=1e-10,
                                    max_iter=1000).fit(X, y, sample_weight=weight)
     assert model.coef_.shape == (3, X.shape[1])
@@ -191,14 +201,15 @@ def test_multinomial_weighted_equals_single_machine(spark):
     assert distributed == pytest.approx(single, rel=1e-8)
 
 
+@pytest.mark.parametrize("execution", ["driver", "barrier"])
 @pytest.mark.parametrize("penalty_name,local_class", [
     (None, flm.LinearRegression), ("l2", flm.Ridge), ("elasticnet", flm.ElasticNet)])
-def test_linear_regression_equals_single_machine(spark, penalty_name, local_class):
+def test_linear_regression_equals_single_machine(spark, penalty_name, local_class, execution):
     X, y, _ = _regression()
-    df = fspark.to_dataframe(spark, X, y, num_partitions=3)
+    df = fspark.to_dataframe(spark, X, y, num_partitions=PARTITIONS[execution])
     alpha, l1_ratio = 1e-2, 0.5
     model = fspark.LinearRegression(penalty_name, alpha=alpha, l1_ratio=l1_ratio, tol=1e-8,
-                                    max_iter=500).fit(df)
+                                    max_iter=500, execution=execution).fit(df)
     kwargs = {"tol": 1e-10, "max_iter": 2000}
     if penalty_name is not None:
         kwargs["alpha"] = alpha
@@ -438,11 +449,57 @@ def test_retried_tasks_give_same_fit(spark, monkeypatch, solver):
     assert retried.objective_ == clean.objective_
 
 
-def test_driver_error_unpersists_blocks(spark, monkeypatch):
+def _fail_once(function, marker, on_call):
+    """Wrap a task-side function so that partition 1 raises on call ``on_call``, once.
+
+    A retried barrier stage starts new tasks whose attempt numbers begin at 0 again, so a
+    file marks that the failure happened.
+    """
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        from pyspark import TaskContext
+
+        calls.append(1)
+        if (TaskContext.get().partitionId() == 1 and len(calls) == on_call
+                and not os.path.exists(marker)):
+            open(marker, "w").close()
+            raise RuntimeError("injected failure of a barrier task")
+        return function(*args, **kwargs)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_retried_barrier_stage_gives_same_fit(spark, monkeypatch, tmp_path, solver):
+    X, y, _ = _binary(n=200, p=10)
+    df = fspark.to_dataframe(spark, X, y, num_partitions=2)
+    estimator = fspark.LogisticRegression(alpha=1e-2, solver=solver, tol=1e-9,
+                                          max_iter=2 if solver == "newton" else 6,
+                                          execution="barrier")
+    with pytest.warns(flm.ConvergenceWarning):
+        clean = estimator.fit(df)
+    marker = tmp_path / "failed"
+    # The third evaluation fails after the solver has taken steps on the first two.
+    monkeypatch.setattr(_resident, "partial_sums",
+                        _fail_once(_resident.partial_sums, str(marker), on_call=3))
+    with pytest.warns(flm.ConvergenceWarning):
+        retried = estimator.fit(df)
+    assert marker.exists()
+    assert retried.execution_ == clean.execution_ == "barrier"
+    np.testing.assert_array_equal(retried.coef_, clean.coef_)
+    np.testing.assert_array_equal(retried.intercept_, clean.intercept_)
+    assert retried.objective_ == clean.objective_
+
+
+@pytest.mark.parametrize("execution,objective_class", [
+    ("driver", _objective.DistributedGLMObjective),
+    ("barrier", _resident.ResidentGLMObjective)])
+def test_driver_error_leaves_nothing_behind(spark, monkeypatch, execution, objective_class):
     X, y, _ = _binary(n=100)
     df = fspark.to_dataframe(spark, X, y, num_partitions=2)
     calls = []
-    original = _objective.DistributedGLMObjective._evaluate
+    original = objective_class._evaluate
 
     def failing(self, w, **options):
         calls.append(1)
@@ -450,12 +507,48 @@ def test_driver_error_unpersists_blocks(spark, monkeypatch):
             raise KeyboardInterrupt("injected driver-side interruption")
         return original(self, w, **options)
 
-    monkeypatch.setattr(_objective.DistributedGLMObjective, "_evaluate", failing)
+    monkeypatch.setattr(objective_class, "_evaluate", failing)
     assert persistent_rdd_count(spark) == 0
     with pytest.raises(KeyboardInterrupt, match="injected"):
-        fspark.LogisticRegression(alpha=1e-2).fit(df)
+        fspark.LogisticRegression(alpha=1e-2, execution=execution).fit(df)
     assert len(calls) == 3
     assert persistent_rdd_count(spark) == 0
+    # The barrier job has ended, so both task slots are free for the next fit.
+    assert spark.sparkContext.statusTracker().getActiveJobsIds() == []
+    model = fspark.LogisticRegression(alpha=1e-2, execution=execution).fit(df)
+    assert model.execution_ == execution
+
+
+def test_auto_execution_follows_the_task_slots(spark):
+    X, y, _ = _binary(n=120)
+    fits = {}
+    for partitions in (1, 2, 3):
+        df = fspark.to_dataframe(spark, X, y, num_partitions=partitions)
+        fits[partitions] = fspark.LogisticRegression(alpha=1e-2, tol=1e-10).fit(df)
+    # The test session has two slots: up to two partitions stay resident in barrier tasks.
+    assert [fits[k].execution_ for k in (1, 2, 3)] == ["barrier", "barrier", "driver"]
+    for partitions in (1, 3):
+        assert fits[partitions].objective_ == pytest.approx(fits[2].objective_, rel=1e-10)
+    sgd = fspark.LogisticRegression(alpha=1e-2, solver="sgd", max_iter=2, tol=0.0)
+    with pytest.warns(flm.ConvergenceWarning):
+        assert sgd.fit(fspark.to_dataframe(spark, X, y, num_partitions=2)).execution_ == \
+            "driver"
+
+
+def test_barrier_execution_needs_a_slot_per_partition(spark):
+    X, y, _ = _binary(n=60)
+    df = fspark.to_dataframe(spark, X, y, num_partitions=3)
+    estimator = fspark.LogisticRegression(execution="barrier")
+    jobs, raised = _jobs_run_by(spark, lambda: estimator.fit(df))
+    assert isinstance(raised, ValueError)
+    assert "got 3 partitions and 2 slots" in str(raised)
+    assert jobs == 0
+
+
+def test_resident_hello_needs_the_secret():
+    payload = bytearray(b"\x80\x04N." + b"0" * 64)
+    with pytest.raises(ValueError, match="without the fit's secret"):
+        _resident._parse_hello(_resident.HELLO, payload, "1" * 64)
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -494,6 +587,9 @@ def test_schema_errors_run_no_job(spark):
         (df, {"family": "poisson"}, ValueError, "family: expected one of"),
         (df, {"depth": 0}, ValueError, "depth: expected an integer >= 1"),
         (df, {"batch_size": 0}, ValueError, "batch_size: expected an integer >= 1"),
+        (df, {"execution": "cluster"}, ValueError, "execution: expected one of"),
+        (df, {"execution": "barrier", "solver": "sgd"}, ValueError,
+         "execution: 'barrier' runs the 'newton', 'lbfgs' and 'owlqn' solvers"),
         (X, {}, TypeError, "dataset: expected a pyspark.sql.DataFrame"),
     ]
     for data, params, error, message in cases:

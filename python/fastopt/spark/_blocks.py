@@ -20,7 +20,8 @@ from pyspark import StorageLevel
 from pyspark.ml.linalg import DenseVector, SparseVector, VectorUDT
 from pyspark.sql.types import DoubleType, NumericType, StructField, StructType
 
-__all__ = ["Block", "BlockSummary", "CachedBlocks", "check_columns", "to_dataframe"]
+__all__ = ["Block", "BlockSummary", "CachedBlocks", "SummaryChecks", "check_columns",
+           "to_dataframe"]
 
 
 @dataclasses.dataclass
@@ -342,45 +343,19 @@ def _block_pairs(selected, weighted):
     return selected.mapInArrow(convert, schema).rdd.map(lambda row: pickle.loads(row[0]))
 
 
-class CachedBlocks:
-    """The persisted blocks of one fit, with the checked totals of their summaries.
+class SummaryChecks:
+    """The partitions' summaries of one fit, their totals and the checks on them.
 
-    ``rdd`` holds one ``(Block, BlockSummary)`` pair per partition.
-
-    Create it with :meth:`from_dataframe`, and call :meth:`unpersist` when the fit ends,
-    whether it succeeds or not.
+    Both ways of holding the blocks, :class:`CachedBlocks` and the resident tasks of
+    ``fastopt.spark._resident``, check their summaries with this class before any training.
     """
 
-    def __init__(self, rdd, summaries, *, weighted):
-        self.rdd = rdd
+    def __init__(self, summaries, *, weighted):
         self.summaries = sorted(summaries, key=lambda s: s.index)
         self.weighted = weighted
-        self.n_partitions = rdd.getNumPartitions()
         self.n_rows = sum(s.n_rows for s in self.summaries)
         self.weight_sum = math.fsum(s.weight_sum for s in self.summaries)
         self.n_features = 0
-
-    @classmethod
-    def from_dataframe(cls, dataset, *, features_col, label_col, weight_col,
-                       storage_level=StorageLevel.MEMORY_AND_DISK):
-        """Run the conversion job, persist the blocks and check their summaries.
-
-        The blocks are unpersisted again when a check fails.
-        """
-        columns = [features_col, label_col] + ([weight_col] if weight_col else [])
-        weighted = weight_col is not None
-        # Each partition becomes one (block, summary) pair. The pairs are persisted, so the
-        # job that collects the summaries also fills the cache that training reads.
-        pairs = _block_pairs(dataset.select(*columns), weighted).persist(storage_level)
-        try:
-            summaries = pairs.map(lambda pair: pair[1]).collect()
-            result = cls(pairs, summaries, weighted=weighted)
-            result._check(features_col=features_col, label_col=label_col,
-                          weight_col=weight_col)
-        except BaseException:
-            pairs.unpersist()
-            raise
-        return result
 
     def _check(self, *, features_col, label_col, weight_col):
         names = {"features": features_col, "label": label_col, "weight": weight_col}
@@ -422,6 +397,43 @@ class CachedBlocks:
                                  f"{row} of partition {s.index}; expected class indices "
                                  "0, 1, 2, ... (StringIndexer encodes other labels)")
         return int(max(s.label_max for s in self.summaries if s.n_rows)) + 1
+
+
+class CachedBlocks(SummaryChecks):
+    """The persisted blocks of one fit, with the checked totals of their summaries.
+
+    ``rdd`` contains one ``(Block, BlockSummary)`` pair per partition.
+
+    Create it with :meth:`from_dataframe`, and call :meth:`unpersist` when the fit ends,
+    whether it succeeds or not.
+    """
+
+    def __init__(self, rdd, summaries, *, weighted):
+        super().__init__(summaries, weighted=weighted)
+        self.rdd = rdd
+        self.n_partitions = rdd.getNumPartitions()
+
+    @classmethod
+    def from_dataframe(cls, dataset, *, features_col, label_col, weight_col,
+                       storage_level=StorageLevel.MEMORY_AND_DISK):
+        """Run the conversion job, persist the blocks and check their summaries.
+
+        The blocks are unpersisted again when a check fails.
+        """
+        columns = [features_col, label_col] + ([weight_col] if weight_col else [])
+        weighted = weight_col is not None
+        # Each partition becomes one (block, summary) pair. The pairs are persisted, so the
+        # job that collects the summaries also fills the cache that training reads.
+        pairs = _block_pairs(dataset.select(*columns), weighted).persist(storage_level)
+        try:
+            summaries = pairs.map(lambda pair: pair[1]).collect()
+            result = cls(pairs, summaries, weighted=weighted)
+            result._check(features_col=features_col, label_col=label_col,
+                          weight_col=weight_col)
+        except BaseException:
+            pairs.unpersist()
+            raise
+        return result
 
     def unpersist(self):
         """Remove the blocks from the executors' storage."""

@@ -34,12 +34,14 @@ from fastopt.linear_model._stopping import add_l2_gradient, optimality_violation
 from fastopt.spark._blocks import CachedBlocks, check_columns, rows_to_csr
 from fastopt.spark._newton import NEWTON_MAX_PARAMS, newton
 from fastopt.spark._objective import DistributedGLMObjective
+from fastopt.spark._resident import ResidentBlocks, ResidentGLMObjective, UnsupportedBarrierJob
 from fastopt.spark._sgd import run_sgd
 
 __all__ = ["LinearRegression", "LinearRegressionModel", "LogisticRegression",
            "LogisticRegressionModel"]
 
 SOLVERS = ("auto", "newton", "lbfgs", "owlqn", "sgd")
+EXECUTIONS = ("auto", "driver", "barrier")
 FAMILIES = ("auto", "binomial", "multinomial")
 
 _COMMON_PARAMETERS = """
@@ -66,8 +68,19 @@ _COMMON_PARAMETERS = """
         "sgd" only: rows per mini-batch, within a partition.
     random_state : int, default 0
         "sgd" only: seeds the order of the mini-batches in each epoch and partition.
+    execution : {"auto", "driver", "barrier"}, default "auto"
+        Where the blocks live during the fit. "barrier" runs one barrier job whose tasks
+        convert their partitions once and keep the blocks in memory until the fit ends. The
+        driver's solver sends w to the tasks over TCP connections that the tasks open to
+        the driver, so an evaluation costs a round trip instead of a Spark job. It needs a
+        task slot for every partition at once, no dynamic allocation, pyarrow, and
+        executors that can connect to the driver on an ephemeral port. "driver" persists the
+        blocks and runs one Spark job per evaluation, summed in a tree. "auto" uses
+        "barrier" when the partitions fit in ``SparkContext.defaultParallelism``, dynamic
+        allocation is off and pyarrow imports, and "driver" otherwise or for "sgd".
     depth : int, default 2
         Depth of the tree that sums the partitions' results, as in ``RDD.treeAggregate``.
+        "driver" execution only.
     features_col, label_col : str, default "features", "label"
         The vector column (``pyspark.ml.linalg`` SparseVector or DenseVector) and the
         numeric label column.
@@ -120,6 +133,11 @@ class _SparkLinearEstimator(EstimatorParams):
         """Return (alpha, l1_ratio, solver) after checking every hyperparameter."""
         alpha, l1_ratio = penalty_parts(self.penalty, self.alpha, self.l1_ratio)
         solver = _check_solver(self.solver, alpha, l1_ratio)
+        if not isinstance(self.execution, str) or self.execution not in EXECUTIONS:
+            raise ValueError(f"execution: expected one of {EXECUTIONS}, got {self.execution!r}")
+        if self.execution == "barrier" and solver == "sgd":
+            raise ValueError("execution: 'barrier' runs the 'newton', 'lbfgs' and 'owlqn' "
+                             "solvers; use execution 'driver' or 'auto' with solver 'sgd'")
         check_bool("fit_intercept", self.fit_intercept)
         check_real("tol", self.tol, low=0.0)
         check_int("max_iter", self.max_iter, low=1)
@@ -132,20 +150,76 @@ class _SparkLinearEstimator(EstimatorParams):
                             f"{self.prediction_col!r}")
         return alpha, l1_ratio, solver
 
-    def _prepare(self, dataset):
-        """Check everything that needs no Spark job, then convert and cache the blocks."""
+    def _fit(self, dataset):
+        """Check the parameters and the schema, then fit in the chosen execution mode.
+
+        Returns ``(result, objective, blocks, loss, n_classes)``.
+        """
         alpha, l1_ratio, solver = self._check_params()
         check_columns(dataset, features_col=self.features_col, label_col=self.label_col,
                       weight_col=self.weight_col)
-        blocks = CachedBlocks.from_dataframe(dataset, features_col=self.features_col,
-                                             label_col=self.label_col,
-                                             weight_col=self.weight_col)
-        return blocks, alpha, l1_ratio, solver
+        names = {"features_col": self.features_col, "label_col": self.label_col,
+                 "weight_col": self.weight_col}
+        options = {"alpha": alpha, "l1_ratio": l1_ratio, "solver": solver}
+        if self._use_barrier(dataset, solver):
+            try:
+                with ResidentBlocks(dataset, **names) as blocks:
+                    loss, n_classes = self._problem(blocks)
+                    objective = ResidentGLMObjective(blocks, loss=loss, n_classes=n_classes,
+                                                     fit_intercept=self.fit_intercept)
+                    result = self._solve(objective, None, **options)
+                return result, objective, blocks, loss, n_classes
+            except UnsupportedBarrierJob as exc:
+                if self.execution == "barrier":
+                    raise ValueError(f"execution: Spark cannot run this DataFrame's lineage "
+                                     f"as a barrier stage ({exc}); repartition the "
+                                     "DataFrame or use execution 'driver'") from exc
+        blocks = CachedBlocks.from_dataframe(dataset, **names)
+        try:
+            loss, n_classes = self._problem(blocks)
+            objective = DistributedGLMObjective(blocks, loss=loss, n_classes=n_classes,
+                                                fit_intercept=self.fit_intercept,
+                                                depth=self.depth)
+            result = self._solve(objective, blocks, **options)
+        finally:
+            blocks.unpersist()
+        return result, objective, blocks, loss, n_classes
 
-    def _solve(self, blocks, *, loss, n_classes, alpha, l1_ratio, solver):
-        """Run the solver on the cached blocks and return a SolverResult."""
-        objective = DistributedGLMObjective(blocks, loss=loss, n_classes=n_classes,
-                                            fit_intercept=self.fit_intercept, depth=self.depth)
+    def _use_barrier(self, dataset, solver):
+        """Return whether this fit runs as resident barrier tasks (see ``execution``).
+
+        Raises ValueError for ``execution="barrier"`` when the cluster cannot run it. Spark
+        would reject too many partitions itself, but in local mode that rejection stopped the
+        whole SparkContext (Spark 4.3), so the partitions are counted here first.
+        """
+        if self.execution == "driver" or solver == "sgd":
+            return False
+        context = dataset.sparkSession.sparkContext
+        n_partitions = dataset.rdd.getNumPartitions()
+        slots = context.defaultParallelism
+        reason = None
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            reason = "needs pyarrow, which is not installed"
+        if reason is None and context.getConf().get(
+                "spark.dynamicAllocation.enabled", "false").lower() == "true":
+            reason = "cannot run with spark.dynamicAllocation.enabled=true"
+        if reason is None and n_partitions > slots:
+            reason = (f"needs a task slot per partition, got {n_partitions} partitions and "
+                      f"{slots} slots (SparkContext.defaultParallelism)")
+        if reason is None:
+            return True
+        if self.execution == "barrier":
+            raise ValueError(f"execution: 'barrier' {reason}; use execution 'auto' or "
+                             "'driver', or repartition the DataFrame")
+        return False
+
+    def _solve(self, objective, blocks, *, alpha, l1_ratio, solver):
+        """Run the solver on the objective and return a SolverResult.
+
+        ``blocks`` are the cached blocks that "sgd" reads, None in barrier execution.
+        """
         if self.solver in ("auto", "newton"):
             # "auto" picks "newton" from the loss and the number of parameters, which are
             # known only after the conversion job.
@@ -176,7 +250,7 @@ class _SparkLinearEstimator(EstimatorParams):
                 converged=converged, objective=f, solver="sgd")
         if not result.converged:
             LinearModelBase._warn_not_converged(self, result)
-        return result, objective
+        return result
 
     def _set_common(self, model, result, objective, blocks):
         model.n_features_in_ = objective.n_features
@@ -185,6 +259,7 @@ class _SparkLinearEstimator(EstimatorParams):
         model.objective_ = float(result.objective)
         model.converged_ = bool(result.converged)
         model.n_rows_ = blocks.n_rows
+        model.execution_ = "barrier" if isinstance(blocks, ResidentBlocks) else "driver"
         model.features_col = self.features_col
         model.prediction_col = self.prediction_col
         model.params_ = self.get_params()
@@ -233,9 +308,9 @@ class LogisticRegression(_SparkLinearEstimator):
 
     def __init__(self, penalty="l2", *, alpha=1e-4, l1_ratio=0.5, fit_intercept=True,
                  family="auto", solver="auto", tol=1e-6, max_iter=100, learning_rate=0.5,
-                 batch_size=256, random_state=0, depth=2, features_col="features",
-                 label_col="label", weight_col=None, prediction_col="prediction",
-                 probability_col="probability"):
+                 batch_size=256, random_state=0, execution="auto", depth=2,
+                 features_col="features", label_col="label", weight_col=None,
+                 prediction_col="prediction", probability_col="probability"):
         self._store_params(locals())
 
     def _check_params(self):
@@ -260,20 +335,8 @@ class LogisticRegression(_SparkLinearEstimator):
         LogisticRegressionModel
             The fitted model.
         """
-        blocks, alpha, l1_ratio, solver = self._prepare(dataset)
-        try:
-            n_classes = max(blocks.check_class_labels(self.label_col), 2)
-            if self.family == "binomial" and n_classes > 2:
-                raise ValueError(f"family: 'binomial' needs labels 0 and 1, got labels up to "
-                                 f"{n_classes - 1} in column {self.label_col!r}; use "
-                                 "family='multinomial' or 'auto'")
-            multinomial = self.family == "multinomial" or n_classes > 2
-            loss = "multinomial" if multinomial else "logistic"
-            result, objective = self._solve(blocks, loss=loss, n_classes=n_classes,
-                                            alpha=alpha, l1_ratio=l1_ratio, solver=solver)
-        finally:
-            blocks.unpersist()
-        rows = n_classes if multinomial else 1
+        result, objective, blocks, loss, n_classes = self._fit(dataset)
+        rows = n_classes if loss == "multinomial" else 1
         p = objective.n_features
         model = LogisticRegressionModel()
         self._set_common(model, result, objective, blocks)
@@ -284,6 +347,16 @@ class LogisticRegression(_SparkLinearEstimator):
         model.classes_ = np.arange(n_classes, dtype=np.float64)
         model.probability_col = self.probability_col
         return model
+
+    def _problem(self, blocks):
+        """Return (loss, n_classes) from the checked summaries of the blocks."""
+        n_classes = max(blocks.check_class_labels(self.label_col), 2)
+        if self.family == "binomial" and n_classes > 2:
+            raise ValueError(f"family: 'binomial' needs labels 0 and 1, got labels up to "
+                             f"{n_classes - 1} in column {self.label_col!r}; use "
+                             "family='multinomial' or 'auto'")
+        multinomial = self.family == "multinomial" or n_classes > 2
+        return ("multinomial" if multinomial else "logistic"), n_classes
 
 
 class LinearRegression(_SparkLinearEstimator):
@@ -321,8 +394,8 @@ class LinearRegression(_SparkLinearEstimator):
 
     def __init__(self, penalty=None, *, alpha=1e-4, l1_ratio=0.5, fit_intercept=True,
                  solver="auto", tol=1e-6, max_iter=100, learning_rate=0.05, batch_size=256,
-                 random_state=0, depth=2, features_col="features", label_col="label",
-                 weight_col=None, prediction_col="prediction"):
+                 random_state=0, execution="auto", depth=2, features_col="features",
+                 label_col="label", weight_col=None, prediction_col="prediction"):
         self._store_params(locals())
 
     def fit(self, dataset):
@@ -339,18 +412,16 @@ class LinearRegression(_SparkLinearEstimator):
         LinearRegressionModel
             The fitted model.
         """
-        blocks, alpha, l1_ratio, solver = self._prepare(dataset)
-        try:
-            result, objective = self._solve(blocks, loss="squared", n_classes=None,
-                                            alpha=alpha, l1_ratio=l1_ratio, solver=solver)
-        finally:
-            blocks.unpersist()
+        result, objective, blocks, _, _ = self._fit(dataset)
         p = objective.n_features
         model = LinearRegressionModel()
         self._set_common(model, result, objective, blocks)
         model.coef_ = result.w[:p].copy()
         model.intercept_ = float(result.w[p]) if self.fit_intercept else 0.0
         return model
+
+    def _problem(self, blocks):
+        return "squared", None
 
 
 def _transform(model, dataset, compute):
@@ -397,6 +468,8 @@ class LogisticRegressionModel:
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_features_in_, n_iter_, n_rows_ : int
     solver_ : str
+    execution_ : {"driver", "barrier"}
+        Where the blocks lived during the fit (see the estimator's ``execution``).
     objective_ : float
         The penalized objective at the result.
     converged_ : bool
@@ -488,6 +561,7 @@ class LinearRegressionModel:
     intercept_ : float
     n_features_in_, n_iter_, n_rows_ : int
     solver_ : str
+    execution_ : {"driver", "barrier"}
     objective_ : float
     converged_ : bool
     params_ : dict
