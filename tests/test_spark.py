@@ -535,6 +535,20 @@ def test_auto_execution_follows_the_task_slots(spark):
             "driver"
 
 
+def test_auto_execution_falls_back_on_union_lineage(spark):
+    X, y, _ = _binary(n=120)
+    df = fspark.to_dataframe(spark, X[:60], y[:60], num_partitions=1).union(
+        fspark.to_dataframe(spark, X[60:], y[60:], num_partitions=1))
+    assert df.rdd.getNumPartitions() == 2
+    # A barrier stage needs every RDD in it to have the stage's partition count, and the
+    # union's inputs have one each, so Spark rejects the job before any task runs.
+    model = fspark.LogisticRegression(alpha=1e-2).fit(df)
+    assert model.execution_ == "driver"
+    with pytest.raises(ValueError, match="cannot run this DataFrame's lineage as a barrier"):
+        fspark.LogisticRegression(alpha=1e-2, execution="barrier").fit(df)
+    assert spark.range(3).count() == 3
+
+
 def test_barrier_execution_needs_a_slot_per_partition(spark):
     X, y, _ = _binary(n=60)
     df = fspark.to_dataframe(spark, X, y, num_partitions=3)

@@ -207,6 +207,14 @@ def _arrow_batch_entries(features, n, empty):
     dense = np.asarray(kind.fill_null(0), dtype=np.int8) == 1
     v_off = np.asarray(val_list.offsets, dtype=np.int64)
     i_off = np.asarray(idx_list.offsets, dtype=np.int64)
+    if not dense.any() and not empty.any() and np.array_equal(v_off, i_off):
+        # Sparse rows only, the common case: every stored entry is kept, in buffer order,
+        # so the value buffers are the block's entries without any gather.
+        start, stop = int(v_off[0]), int(v_off[-1])
+        data = np.asarray(val_list.values, dtype=np.float64)[start:stop]
+        columns = np.asarray(idx_list.values, dtype=np.int32)[start:stop]
+        return (np.diff(v_off), columns, data,
+                np.asarray(size.fill_null(0), dtype=np.int64))
     lengths = np.diff(v_off)
     lengths[empty] = 0
     row = np.repeat(np.arange(n), lengths)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import pickle
 import secrets
 import select
@@ -53,9 +54,11 @@ __all__ = ["ResidentBlocks", "ResidentGLMObjective", "UnsupportedBarrierJob",
 # How often a driver blocked on a socket checks whether the barrier job has ended.
 POLL_SECONDS = 0.5
 
+logger = logging.getLogger(__name__)
+
 
 class UnsupportedBarrierJob(Exception):
-    """Spark refused the barrier job for the shape of the DataFrame's lineage."""
+    """Spark rejected the barrier job for the shape of the DataFrame's lineage."""
 
 
 def partial_sums(objective, weight, w, hessian):
@@ -77,27 +80,34 @@ def partial_sums(objective, weight, w, hessian):
 
 
 def serve_partition(batches, *, address, secret, weighted, evaluate):
-    """Convert this task's partition, then answer the driver's requests until it stops.
+    """Convert this task's partition, then serve the driver's requests until it stops.
 
-    Runs in every task of the barrier stage, with ``evaluate`` :func:`partial_sums`. A
-    connection that the driver closes ends the task quietly, as a STOP frame does.
+    Runs in every task of the barrier stage, with ``evaluate`` :func:`partial_sums`. The
+    task ends on a STOP frame, and fails when the connection closes without one.
     """
-    from pyspark import TaskContext
+    from pyspark import BarrierTaskContext
 
-    context = TaskContext.get()
+    context = BarrierTaskContext.get()
     index = context.partitionId()
+    # The stage's task count, which adaptive query execution can make smaller than the
+    # partition count the driver saw before the job.
+    n_tasks = len(context.getTaskInfos())
     block, summary = arrow_block(index, batches, weighted)
     with socket.create_connection(address) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        hello = pickle.dumps((index, context.taskAttemptId(), summary)) + secret.encode()
+        fields = (index, n_tasks, context.taskAttemptId(), summary)
+        hello = pickle.dumps(fields) + secret.encode()
         send_frame(sock, HELLO, hello)
         objective, weight = None, 0.0
         while True:
             try:
                 kind, payload = read_frame(sock)
-            except ConnectionError:
-                break
+            except ConnectionError as exc:
+                # A task that ended without STOP would register its map output, and Spark
+                # would then retry the barrier stage without this partition.
+                raise RuntimeError(f"fastopt.spark: the driver closed the connection of "
+                                   f"partition {index} without a stop request") from exc
             if kind == STOP:
                 break
             if kind == SPEC:
@@ -135,6 +145,7 @@ class ResidentBlocks(SummaryChecks):
         self._context = dataset.sparkSession.sparkContext
         self.n_partitions = self._selected.rdd.getNumPartitions()
         self._connections = {}
+        self._n_tasks = None
         self._spec = None
         self._listener = None
         self._thread = None
@@ -203,8 +214,8 @@ class ResidentBlocks(SummaryChecks):
 
         A newer task attempt of a partition replaces an older one's connection.
         """
-        attempts, summaries = {}, {}
-        while len(self._connections) < self.n_partitions:
+        attempts, summaries, n_tasks = {}, {}, None
+        while n_tasks is None or len(self._connections) < n_tasks:
             try:
                 sock, _ = self._listener.accept()
             except TimeoutError:
@@ -214,18 +225,26 @@ class ResidentBlocks(SummaryChecks):
                 sock.settimeout(None)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 kind, payload = self._read(sock)
-                index, attempt, summary = _parse_hello(kind, payload, self._secret)
-            except (ConnectionError, OSError, ValueError):
+                index, n_tasks, attempt, summary = _parse_hello(kind, payload, self._secret)
+            except (ConnectionError, OSError, ValueError) as exc:
+                logger.warning("fastopt.spark: dropped a connection to the fit's socket "
+                               "before its first frame: %s", exc)
                 sock.close()
                 continue
             if index in attempts and attempts[index] > attempt:
                 sock.close()
                 continue
+            if self._n_tasks is not None and n_tasks != self._n_tasks:
+                sock.close()
+                raise RuntimeError(f"fastopt.spark: a retried barrier stage ran {n_tasks} of "
+                                   f"the fit's {self._n_tasks} tasks, so some partitions "
+                                   "are missing; fit again or use execution 'driver'")
             old = self._connections.pop(index, None)
             if old is not None:
                 old.close()
             attempts[index], summaries[index] = attempt, summary
             self._connections[index] = sock
+        self._n_tasks = n_tasks
         return [summaries[i] for i in sorted(summaries)]
 
     def _read(self, sock):
