@@ -104,6 +104,10 @@ def test_distributed_hessian_matches_reference(spark, loss):
         w = rng.normal(scale=0.3, size=objective.n_params)
         f, g, hess = objective.value_grad_hess(w)
         f_only, g_only = objective.value_grad(w)
+        # The second call reuses the first job's sums at the same w.
+        assert objective.n_evaluations == 1
+        objective.value_grad(w + 1.0)
+        assert objective.n_evaluations == 2
     finally:
         blocks.unpersist()
     # The Hessian of the weighted mean loss is A^T diag(s * l'') A / sum(s) with A = [X, 1].

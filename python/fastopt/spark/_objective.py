@@ -161,10 +161,11 @@ class DistributedGLMObjective:
         # gradient live on the driver as NumPy arrays.
         self.y = np.zeros(0)
         self.n_evaluations = 0
+        self._last = None
 
     def value_grad(self, w, out=None):
         """Return f(w) and its gradient from one Spark job over the blocks."""
-        weight, value, grad = self._evaluate(w, hessian=False)
+        weight, value, grad = self._totals(w, hessian=False)
         if out is None:
             out = np.empty(self.n_params)
         np.divide(grad, weight, out=out)
@@ -178,8 +179,21 @@ class DistributedGLMObjective:
         if self.loss == "multinomial":
             raise ValueError("loss: the dense Hessian is defined for the binary logistic and "
                              "squared losses, got 'multinomial'")
-        weight, value, grad, hess = self._evaluate(w, hessian=True)
+        weight, value, grad, hess = self._totals(w, hessian=True)
         return value / weight, grad / weight, hess / weight
+
+    def _totals(self, w, *, hessian):
+        """Return the sums of :meth:`_evaluate`, reusing the last ones when w repeats.
+
+        L-BFGS and OWL-QN evaluate w = 0 twice, once for the stopping threshold and once as
+        the start, and each evaluation is a pass over all blocks.
+        """
+        last = self._last
+        if last is not None and (last[1] or not hessian) and np.array_equal(last[0], w):
+            return last[2] if hessian else last[2][:3]
+        totals = self._evaluate(w, hessian=hessian)
+        self._last = (np.array(w, dtype=np.float64), hessian, totals)
+        return totals
 
     def _evaluate(self, w, *, hessian):
         """Run one job and return the weight sum and the weighted sums of the block results."""
