@@ -1,10 +1,11 @@
 """Distributed training of fastopt's linear models on Apache Spark.
 
 The estimators fit a Spark DataFrame with a vector features column, a numeric label column and
-an optional weight column. Each partition is converted once into a CSR block and cached. Every
-solver iteration sends the parameters to the executors, which evaluate each block's loss and
-gradient (and, for Newton steps, Hessian) with the C++ GLM kernels, and Spark sums the results
-in a tree. The driver takes Newton steps, runs fastopt's L-BFGS or OWL-QN
+an optional weight column. Each partition is converted once into a CSR block, which stays in a
+long-lived barrier task for the whole fit or, when the partitions outnumber the task slots, is
+cached. Every solver evaluation sends the parameters to the blocks, which evaluate their loss
+and gradient (and, for Newton steps, Hessian) with the C++ GLM kernels, and the driver sums the
+results in partition order. The driver takes Newton steps, runs fastopt's L-BFGS or OWL-QN
 (``fastopt.minimize``), or averages the partitions' parameters after each epoch of mini-batch
 SGD. A fitted model adds predictions to a DataFrame and converts to the
 single-machine estimator of ``fastopt.linear_model``.

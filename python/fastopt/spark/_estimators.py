@@ -52,7 +52,9 @@ _COMMON_PARAMETERS = """
         Hessian, which one Spark job computes together with the loss and gradient (see
         ``fastopt.spark._newton``).
         "lbfgs" and "owlqn" run on the driver (``fastopt.minimize``) and evaluate the loss
-        and gradient with one Spark job per evaluation. "sgd" is synchronous mini-batch SGD
+        and gradient once per evaluation over all blocks: a round trip to the resident tasks
+        in barrier execution, one Spark job in driver execution (see ``execution``). "sgd" is
+        synchronous mini-batch SGD
         with the parameters averaged over the partitions after every epoch (see
         ``fastopt.spark._sgd``).
     tol : float, default 1e-6
@@ -276,11 +278,12 @@ class LogisticRegression(_SparkLinearEstimator):
     MLlib's ``LogisticRegression(regParam=r, elasticNetParam=e, standardization=False)`` is
     ``alpha=r, l1_ratio=e, penalty="elasticnet"``.
 
-    Each partition is converted once into a CSR block and persisted
-    (``StorageLevel.MEMORY_AND_DISK``) for the duration of ``fit``. Schema errors are raised
-    before any Spark job runs, and invalid values (NaN or infinite labels, features or weights,
-    nulls, labels that are not class indices) after the conversion job and before any training
-    job. The blocks are unpersisted when ``fit`` returns or raises.
+    Each partition is converted once into a CSR block, which stays in its barrier task's
+    memory or is persisted (``StorageLevel.MEMORY_AND_DISK``) for the duration of ``fit``,
+    depending on ``execution``. Schema errors are raised before any Spark job runs, and invalid
+    values (NaN or infinite labels, features or weights, nulls, labels that are not class
+    indices) after the conversion and before any training step. The barrier job is stopped,
+    or the blocks unpersisted, when ``fit`` returns or raises.
 
     Parameters
     ----------
