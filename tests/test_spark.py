@@ -553,6 +553,21 @@ def test_auto_execution_falls_back_on_union_lineage(spark):
     assert spark.range(3).count() == 3
 
 
+def test_fit_after_shuffle_counts_partitions_from_plan(spark):
+    X, y, _ = _binary(n=120)
+    df = fspark.to_dataframe(spark, X, y, num_partitions=3).repartition(2)
+    counted = []
+    jobs, raised = _jobs_run_by(spark, lambda: counted.append(_blocks.partition_count(df)))
+    assert raised is None
+    assert counted == [2]
+    # df.rdd would have run the shuffle here, and the fit would run it again.
+    assert jobs == 0
+    model = fspark.LogisticRegression(alpha=1e-2, tol=1e-10).fit(df)
+    assert model.execution_ == "barrier"
+    cached = fspark.LogisticRegression(alpha=1e-2, tol=1e-10, execution="driver").fit(df)
+    assert model.objective_ == pytest.approx(cached.objective_, rel=1e-10)
+
+
 def test_barrier_execution_needs_a_slot_per_partition(spark):
     X, y, _ = _binary(n=60)
     df = fspark.to_dataframe(spark, X, y, num_partitions=3)

@@ -21,7 +21,7 @@ from pyspark.ml.linalg import DenseVector, SparseVector, VectorUDT
 from pyspark.sql.types import DoubleType, NumericType, StructField, StructType
 
 __all__ = ["Block", "BlockSummary", "CachedBlocks", "SummaryChecks", "check_columns",
-           "to_dataframe"]
+           "partition_count", "to_dataframe"]
 
 
 @dataclasses.dataclass
@@ -104,6 +104,23 @@ def check_columns(dataset, *, features_col, label_col, weight_col):
         if not isinstance(column_type, NumericType):
             raise TypeError(f"{argument}: column {name!r} has type "
                             f"{column_type.simpleString()}; expected a numeric column")
+
+
+def partition_count(dataset):
+    """Return the partition count of a DataFrame, from its physical plan where that has one.
+
+    Under adaptive query execution ``dataset.rdd`` runs the shuffles upstream of it, which
+    the fit would then run again, so the plan comes first. Adaptive execution may still
+    merge partitions at run time, so the barrier tasks report the count that actually ran.
+    """
+    try:
+        plan = dataset._jdf.queryExecution().executedPlan()
+        if plan.nodeName() == "AdaptiveSparkPlan":
+            plan = plan.inputPlan()
+        planned = int(plan.outputPartitioning().numPartitions())
+    except Exception:  # noqa: BLE001 - a DataFrame without a JVM plan, as in Spark Connect
+        planned = 0
+    return planned if planned > 0 else dataset.rdd.getNumPartitions()
 
 
 def _first_bad(mask: np.ndarray, values: np.ndarray):

@@ -31,7 +31,7 @@ from fastopt.linear_model._base import (
 )
 from fastopt.linear_model._result import SolverResult
 from fastopt.linear_model._stopping import add_l2_gradient, optimality_violation, penalty_value
-from fastopt.spark._blocks import CachedBlocks, check_columns, rows_to_csr
+from fastopt.spark._blocks import CachedBlocks, check_columns, partition_count, rows_to_csr
 from fastopt.spark._newton import NEWTON_MAX_PARAMS, newton
 from fastopt.spark._objective import DistributedGLMObjective
 from fastopt.spark._resident import ResidentBlocks, ResidentGLMObjective, UnsupportedBarrierJob
@@ -197,7 +197,7 @@ class _SparkLinearEstimator(EstimatorParams):
         if self.execution == "driver" or solver == "sgd":
             return False
         context = dataset.sparkSession.sparkContext
-        n_partitions = dataset.rdd.getNumPartitions()
+        n_partitions = partition_count(dataset)
         slots = context.defaultParallelism
         reason = None
         try:

@@ -143,7 +143,6 @@ class ResidentBlocks(SummaryChecks):
                            weight_col=weight_col)
         self._weighted = weight_col is not None
         self._context = dataset.sparkSession.sparkContext
-        self.n_partitions = self._selected.rdd.getNumPartitions()
         self._connections = {}
         self._n_tasks = None
         self._spec = None
