@@ -19,8 +19,8 @@ penalties, and a synthetic sparse problem (default 1e6 rows x 1e5 features, 20 n
 row, labels drawn from a logistic model) generated on the executors, at the L2 penalty with
 ``--synthetic-repeats`` rounds (1 by default).
 
-A full run took 9.5 minutes on an idle two-core machine. The synthetic problem took half of it,
-2 minutes of which went to generating its rows.
+A full run with ``--synthetic-repeats 3`` took 4 minutes on a two-core machine at a load
+average of 3-4. Generating the synthetic rows took 30-60 s of it, depending on the load.
 
 Usage:
     FASTOPT_DATA_DIR=... python benchmarks/bench_spark.py            # all problems
