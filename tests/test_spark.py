@@ -584,6 +584,18 @@ def test_resident_hello_needs_the_secret():
         _resident._parse_hello(_resident.HELLO, payload, "1" * 64)
 
 
+def test_resident_frames_over_limit_are_not_read():
+    import socket
+
+    from fastopt.spark import _wire
+
+    left, right = socket.socketpair()
+    with left, right:
+        _wire.send_frame(left, _wire.HELLO, b"x" * 100)
+        with pytest.raises(ValueError, match="frame of 100 bytes, over the limit of 99"):
+            _wire.read_frame(right, max_size=99)
+
+
 # -- bad input -------------------------------------------------------------------------------
 
 def _jobs_run_by(spark, action):

@@ -53,6 +53,10 @@ __all__ = ["ResidentBlocks", "ResidentGLMObjective", "UnsupportedBarrierJob",
 
 # How often a driver blocked on a socket checks whether the barrier job has ended.
 POLL_SECONDS = 0.5
+# A task connects only after converting its partition and sends its first frame at once, so
+# a connection that stays silent this long, or sends more, is not one of the fit's tasks.
+HELLO_SECONDS = 30.0
+HELLO_MAX_BYTES = 1 << 24
 
 logger = logging.getLogger(__name__)
 
@@ -221,10 +225,11 @@ class ResidentBlocks(SummaryChecks):
                 self._raise_if_job_ended()
                 continue
             try:
-                sock.settimeout(None)
+                sock.settimeout(HELLO_SECONDS)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                kind, payload = self._read(sock)
+                kind, payload = read_frame(sock, max_size=HELLO_MAX_BYTES)
                 index, n_tasks, attempt, summary = _parse_hello(kind, payload, self._secret)
+                sock.settimeout(None)
             except (ConnectionError, OSError, ValueError) as exc:
                 logger.warning("fastopt.spark: dropped a connection to the fit's socket "
                                "before its first frame: %s", exc)

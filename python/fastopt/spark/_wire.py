@@ -46,9 +46,14 @@ def _read_exactly(sock, size):
     return buffer
 
 
-def read_frame(sock):
-    """Return ``(kind, payload)`` of the next frame, the payload as a bytearray."""
+def read_frame(sock, max_size=None):
+    """Return ``(kind, payload)`` of the next frame, the payload as a bytearray.
+
+    Raises ValueError for a payload over ``max_size`` bytes before reading it.
+    """
     kind, size = HEADER.unpack(bytes(_read_exactly(sock, HEADER.size)))
+    if max_size is not None and size > max_size:
+        raise ValueError(f"frame of {size} bytes, over the limit of {max_size}")
     return kind, _read_exactly(sock, size) if size else bytearray()
 
 
