@@ -26,6 +26,19 @@ def replace_section(path: Path, begin: str, end: str, section: str) -> None:
     write_atomically(path, text)
 
 
+def last_level_cache_bytes() -> int | None:
+    """Return the size of the largest CPU cache that Linux reports, or None elsewhere."""
+    sizes = []
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = entry.read_text().strip()
+        units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+        if text[-1:] in units and text[:-1].isdigit():
+            sizes.append(int(text[:-1]) * units[text[-1]])
+        elif text.isdigit():
+            sizes.append(int(text))
+    return max(sizes, default=None)
+
+
 def machine_environment() -> dict:
     """Return the interpreter, machine and fastopt thread count that every benchmark records."""
     import platform
@@ -38,6 +51,7 @@ def machine_environment() -> dict:
         "processor": platform.processor() or "unknown",
         "cpu_count": os.cpu_count(),
         "fastopt_threads": fastopt.get_num_threads(),
+        "last_level_cache_bytes": last_level_cache_bytes(),
     }
 
 
@@ -123,6 +137,8 @@ def render_run(run: dict) -> list[str]:
         parts.append(f"{machine['fastopt_threads']} fastopt threads")
     if "isa" in machine:
         parts.append(f"{machine['isa']} kernels")
+    if machine.get("last_level_cache_bytes"):
+        parts.append(f"{machine['last_level_cache_bytes'] / 2**20:.0f} MiB last-level cache")
     versions = run.get("versions") or {}
     software = ", ".join(f"{name} {version}" for name, version in versions.items())
     load = run.get("load_average", {})
