@@ -202,6 +202,13 @@ class TestBadInput:
         with pytest.raises(ValueError, match=r"X\[4, 2\]"):
             LogisticRegression().fit(X, y)
 
+    def test_string_X(self):
+        X, y = _binary()
+        with pytest.raises(ValueError, match=r"X: expected numbers, got strings \(dtype <U"):
+            LogisticRegression().fit(X.astype(str), y)
+        # Python objects that are numbers still convert, as scikit-learn's check_array does.
+        LogisticRegression().fit(X.astype(object), y)
+
     def test_inf_in_sparse_X(self):
         X, y = _binary()
         X[0, 0] = np.inf

@@ -133,6 +133,10 @@ def check_X(X, *, name="X"):
                              f"{type(X).__name__}")
         if X.dtype.kind == "c":
             raise ValueError(f"{name}: Complex data not supported, got dtype {X.dtype}")
+        if X.dtype.kind in "SU":
+            # As scikit-learn's check_array: strings are not parsed as numbers.
+            raise ValueError(f"{name}: expected numbers, got strings (dtype {X.dtype}); convert "
+                             "them to numbers first, for example with X.astype(float)")
         if X.dtype.kind not in "fiub":
             # An entry of the wrong type is a TypeError, a string that is no number a ValueError.
             try:
