@@ -301,18 +301,21 @@ class ResidentBlocks(SummaryChecks):
             self._round(SPEC, self._spec, expect_reply=False)
 
     def _finish(self, *, cancel):
+        # On an error the job is cancelled before the tasks hear anything. Told to stop
+        # first, they could finish the barrier stage, and Spark would start the next one.
+        if cancel and self._thread is not None:
+            self._context.cancelJobsWithTag(self._tag)
         for sock in self._connections.values():
-            try:
-                send_frame(sock, STOP)
-            except OSError:
-                pass
+            if not cancel:
+                try:
+                    send_frame(sock, STOP)
+                except OSError:
+                    pass
             sock.close()
         self._connections = {}
         if self._listener is not None:
             self._listener.close()
         if self._thread is not None:
-            if cancel:
-                self._context.cancelJobsWithTag(self._tag)
             self._thread.join()
 
 
