@@ -728,8 +728,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fastopt {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        # The reader closed stdout (`| head`), so exit quietly with SIGPIPE's status, after
-        # pointing stdout at /dev/null so that the interpreter's final flush cannot fail.
+        # The reader closed stdout (`| head`), so exit quietly with SIGPIPE's status. Stdout
+        # now points at /dev/null, where the interpreter's final flush has a place to write.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE (13)
     except OSError as exc:
