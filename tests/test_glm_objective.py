@@ -194,6 +194,91 @@ def test_huge_margins_stay_finite(loss, layout):
     assert _rel(g, g_ref) <= 1e-12
 
 
+def _ulps(a, ref):
+    """Distance of a from ref in units of the last place of ref (subnormal spacing below)."""
+    ref = np.asarray(ref, dtype=np.float64)
+    return np.abs(np.asarray(a, dtype=np.float64) - ref) / np.spacing(np.abs(ref))
+
+
+def _logistic_margins():
+    # Both signs over every scale, through the range where exp(-|m|) is
+    # subnormal (|m| > 708) and past where it rounds to zero (|m| > 745).
+    mags = np.concatenate([[0.0], np.logspace(-20, np.log10(800.0), 8000),
+                           np.linspace(700.0, 750.0, 191)])
+    return np.concatenate([mags, -mags])
+
+
+def test_logistic_terms_are_accurate_per_sample():
+    # With 2^14 samples of weight 1/n = 2^-14, r * n and h * n are exact.
+    m = _logistic_margins()
+    n = 1 << 14
+    m = np.resize(m, n)
+    obj = GLMObjective(m.reshape(-1, 1), np.ones(n), loss="logistic", fit_intercept=False)
+    r = np.empty(n)
+    h = np.empty(n)
+    obj._problem.loss(m.copy(), residual=r, curvature=h)
+    # Oracle in extended precision (64-bit mantissa on x86), from the formulas
+    # dloss/dz = -sigmoid(-m) and d2loss/dz2 = sigmoid(m) sigmoid(-m).
+    ml = m.astype(np.longdouble)
+    sig_neg = 1 / (1 + np.exp(ml))
+    d1 = (-sig_neg).astype(np.float64)
+    d2 = (sig_neg * (1 / (1 + np.exp(-ml)))).astype(np.float64)
+    # Where r or h is subnormal it has fewer digits; there the absolute
+    # error stays below a few spacings of the smallest subnormal.
+    tiny = np.finfo(np.float64).tiny
+    for got, ref in ((r, d1), (h, d2)):
+        normal = np.abs(got) >= tiny
+        assert np.count_nonzero(normal) > n // 2
+        assert np.max(_ulps(got[normal] * n, ref[normal])) <= 6
+        assert np.max(np.abs(got[~normal] - ref[~normal] / n)) <= 4 * 5e-324
+
+
+@pytest.mark.parametrize("m", [0.0, 1e-18, 1e-9, 0.3, 0.5, 1.0, 2.5, 36.0, 37.5, 700.0, 709.5,
+                               745.0, 746.0, 1e4])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_logistic_value_is_accurate(m, sign):
+    # log(1 + exp(-m)) for one sample, against extended precision.
+    z = np.array([[sign * m]])
+    obj = GLMObjective(z, np.ones(1), loss="logistic", fit_intercept=False)
+    ml = np.longdouble(sign * m)
+    ref = float(np.maximum(-ml, 0) + np.log1p(np.exp(-np.abs(ml))))
+    assert _ulps(obj.value(np.ones(1)), ref) <= 4
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+def test_wide_csr_matches_reference(loss, index):
+    # Enough coefficients that CSR takes its value-and-gradient and Hessian
+    # passes in two phases per row block (margins and residuals, then the
+    # scatter); the result must not change.
+    rng = np.random.default_rng(11)
+    n, p = 3000, 20_000 if loss != "multinomial" else 7000
+    X = sp.random(n, p, density=0.002, format="csr", random_state=rng)
+    y = _labels(rng, loss, n)
+    weights = rng.random(n)
+    w = 0.3 * rng.standard_normal(_n_params(loss, p, True))
+    v = rng.standard_normal(w.size)
+    kw = _ref_kwargs(loss, weights, True)
+    Xs = _with_index(X.copy(), index)
+    obj = GLMObjective(Xs, y, loss=loss, sample_weight=weights)
+    f_ref, g_ref = ref_value_grad(X, y, w, **kw)
+    f, g = obj.value_grad(w)
+    assert abs(f - f_ref) <= 1e-12 * abs(f_ref)
+    assert _rel(g, g_ref) <= 1e-12
+    assert _rel(obj.hessp(w, v), ref_hessp(X, y, w, v, **kw)) <= 1e-12
+    # The same bits as CSC, whose kernels take other paths, to within
+    # summation order, and as the row pass in one phase (dense C rows).
+    obj_csc = GLMObjective(X.tocsc(), y, loss=loss, sample_weight=weights)
+    f_csc, g_csc = obj_csc.value_grad(w)
+    assert abs(f - f_csc) <= 1e-12 * abs(f)
+    assert _rel(g, g_csc) <= 1e-12
+    if fastopt.openmp_enabled():
+        fastopt.set_num_threads(1)
+        one = _everything(obj, w, v)
+        fastopt.set_num_threads(2)
+        assert _everything(obj, w, v) == one
+
+
 def _everything(obj, w, v):
     """Every output of the objective at (w, v), as raw bytes for bitwise comparison."""
     f, g = obj.value_grad(w)

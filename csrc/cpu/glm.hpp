@@ -122,9 +122,10 @@ inline std::int64_t glm_work_size(const GlmDesign& x, std::int64_t n_outputs) {
     // partial gradient per block; for K = 1 partial gradients of blocks 1..
     // only, because block 0 writes the output. Then the partial intercept
     // gradients and partial values.
+    // Last, the margins and then residuals of every row (n * K).
     const std::int64_t blocks = glm_row_blocks(x, k);
     const std::int64_t gradients = k > 1 ? k * p + blocks * k * (p + 1) : (blocks - 1) * (p + 1);
-    return gradients + blocks * (k + 1) + loss_partials;
+    return gradients + blocks * (k + 1) + n * k + loss_partials;
   }
   // Two n * K vectors (margins and residuals, or X v and H X v), the partial
   // margins of CSC column blocks 1.., and the loss reductions.
