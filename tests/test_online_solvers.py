@@ -426,6 +426,75 @@ def test_partial_fit_rejects_bad_input_before_writing(make):
         states_equal(before, model.get_state())
 
 
+def _late_defects(X):
+    """Copies of X with one defect in its last row, which a pass reaches after the others."""
+    nan_X = X.copy()
+    nan_X.data[-1] = np.nan
+    wide = X.copy()
+    wide.indices[-1] = X.shape[1]
+    return [(nan_X, r"X: expected finite values, got nan at row 399"),
+            (wide, rf"indices\[{X.nnz - 1}\]: expected a column in \[0, 25\), got 25")]
+
+
+@pytest.mark.parametrize("method", ["sgd", "adagrad", "adam"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_late_bad_row_restores_state(method, l1_ratio):
+    # Enough stored values per state element that the pass checks each row as
+    # it reaches it (after updating the state for the rows before), instead of
+    # checking all of X first: the state must come back unchanged.
+    X, labels, _, _ = make_problem(num_rows=400)
+    assert X.nnz >= 8 * (X.shape[1] * 3 + 9)
+    model = LazySGD(X.shape[1], method=method, l1_ratio=l1_ratio)
+    partial_fit_many([model], X, [labels])
+    before = model.get_state()
+    for bad, message in _late_defects(X):
+        with pytest.raises(ValueError, match=message):
+            partial_fit_many([model], bad, [labels])
+        states_equal(before, model.get_state())
+
+
+def test_late_bad_offset_restores_state():
+    # Straight to the compiled pass, which checks each row's offsets itself.
+    X, labels, _, _ = make_problem(num_rows=400)
+    model = LazySGD(X.shape[1])
+    partial_fit_many([model], X, [labels])
+    before = model.get_state()
+    indptr = X.indptr.copy()
+    indptr[-2] = X.nnz + 5
+    with pytest.raises(ValueError, match=rf"indptr\[399\]: expected a value in "
+                                         rf"\[{indptr[-3]}, {X.nnz}\], got {X.nnz + 5}"):
+        _core.lazy_sgd_pass_many(X.data, X.indices, indptr, labels[None, :], None, None,
+                                 [model._state_arrays()], **model._kernel_arguments(),
+                                 compute_loss=False)
+    states_equal(before, model.get_state())
+
+
+def test_checked_pass_matches_separate_check():
+    # The estimators' passes check rows inside the pass; LazySGD.partial_fit
+    # checks X first. Both run the same arithmetic.
+    X, labels, _, _ = make_problem(num_rows=400)
+    inside = LazySGD(X.shape[1])
+    first = LazySGD(X.shape[1])
+    for _ in range(2):
+        partial_fit_many([inside], X, [labels])
+        first.partial_fit(X, labels)
+    states_equal(first.get_state(), inside.get_state())
+
+
+def test_malformed_offsets_raise_early():
+    X, labels, _, _ = make_problem(num_rows=400)
+    model = LazySGD(X.shape[1])
+    bad = X.copy()
+    bad.indptr[-2] = X.nnz + 5
+    with pytest.raises(ValueError, match=r"indptr\[399\]: expected a value in"):
+        model.partial_fit(bad, labels)
+    decreasing = X.copy()
+    decreasing.indptr[10] = decreasing.indptr[12] + 1
+    with pytest.raises(ValueError, match=r"indptr\[1[01]\]: expected a value in"):
+        partial_fit_many([model], decreasing, [labels])
+    assert model.t_ == 0
+
+
 def test_regression_losses_accept_real_targets():
     X, _, targets, _ = make_problem()
     for loss in ("squared_error", "huber"):

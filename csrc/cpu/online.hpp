@@ -25,6 +25,7 @@ struct CsrRows {
   const void* indices = nullptr;
   const void* indptr = nullptr;
   std::int64_t num_rows = 0;
+  std::int64_t nnz = 0;  // length of data and indices
   const double* y = nullptr;
   const double* sample_weight = nullptr;  // null means every weight is 1
   const std::int64_t* order = nullptr;
@@ -89,7 +90,18 @@ struct LazySgdHyper {
   // parallel block runs without folding, on copies of a few coordinates; the
   // block folds the whole model after it.
   bool fold = true;
+  // When true the sequential pass checks each visited row before it reads
+  // the row's entries: the row lies within indptr and nnz, every column is in
+  // [0, num_features) and every value is finite. At the first bad row it sets
+  // *LazySgdState::invalid and returns, leaving the state partly updated, so
+  // the caller must have a copy to restore. The bindings use it instead of a
+  // separate pass over X (the csr_summary kernel) when the state is small.
+  bool checked = false;
 };
+
+// Features from which the online passes prefetch the weights of rows ahead,
+// because the weights no longer stay in cache.
+constexpr std::int64_t kPrefetchMinFeatures = std::int64_t{1} << 16;
 
 // Per-coordinate arrays of length num_features (null when the method or
 // penalty does not use them) and the scalars, all float64, updated in place.
@@ -102,6 +114,7 @@ struct LazySgdState {
   double* average_offset = nullptr;  // p: the running sum of w is p + v * globals[kAverageScaleSum]
   double* globals = nullptr;     // kNumLazySgdGlobals scalars
   std::int64_t* t = nullptr;     // rows processed so far
+  bool* invalid = nullptr;       // set when LazySgdHyper::checked finds a bad row
 };
 
 // Slots of FtrlState::globals.
