@@ -453,6 +453,17 @@ def test_late_bad_row_restores_state(method, l1_ratio):
         states_equal(before, model.get_state())
 
 
+def test_late_bad_row_restores_ftrl_state():
+    X, labels, _, _ = make_problem(num_rows=400)
+    model = FTRLProximal(X.shape[1])
+    partial_fit_many([model], X, [labels])
+    before = model.get_state()
+    for bad, message in _late_defects(X):
+        with pytest.raises(ValueError, match=message):
+            partial_fit_many([model], bad, [labels])
+        states_equal(before, model.get_state())
+
+
 def test_late_bad_offset_restores_state():
     # Straight to the compiled pass, which checks each row's offsets itself.
     X, labels, _, _ = make_problem(num_rows=400)
@@ -473,12 +484,13 @@ def test_checked_pass_matches_separate_check():
     # The estimators' passes check rows inside the pass; LazySGD.partial_fit
     # checks X first. Both run the same arithmetic.
     X, labels, _, _ = make_problem(num_rows=400)
-    inside = LazySGD(X.shape[1])
-    first = LazySGD(X.shape[1])
-    for _ in range(2):
-        partial_fit_many([inside], X, [labels])
-        first.partial_fit(X, labels)
-    states_equal(first.get_state(), inside.get_state())
+    for make in (LazySGD, FTRLProximal):
+        inside = make(X.shape[1])
+        first = make(X.shape[1])
+        for _ in range(2):
+            partial_fit_many([inside], X, [labels])
+            first.partial_fit(X, labels)
+        states_equal(first.get_state(), inside.get_state())
 
 
 def test_malformed_offsets_raise_early():

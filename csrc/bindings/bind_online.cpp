@@ -459,7 +459,7 @@ RowsArgs gather_rows_many(py::handle data, py::handle indices, py::handle indptr
 // about 0.2 ms of a 1.2 ms partial_fit. The state is copied first, and a bad
 // row restores it before check_rows raises the error that names the row.
 // Otherwise check_rows runs first. pass(checked) returns whether the pass
-// found a bad row.
+// found a bad row. Used by the lazy SGD and FTRL passes of the estimators.
 template <typename Pass>
 void run_checked_passes(const cpu::CsrRows& rows, std::int64_t num_features, bool sequential,
                         const std::vector<py::array>& written, Pass&& pass) {
@@ -592,7 +592,7 @@ py::array_t<double> ftrl_pass_many(py::handle data, py::handle indices, py::hand
   py::array z_any = vector_arg("z", tuples[0][0], py::dtype::of<double>(), -1, true);
   const std::int64_t num_features = z_any.shape(0);
   RowsArgs rows = gather_rows_many(data, indices, indptr, Y, sample_weight, order, num_features,
-                                   count);
+                                   count, false);
   std::vector<cpu::CsrRows> per_output = rows_per_output(rows, Y, count);
   std::vector<py::array> written;
   std::vector<cpu::FtrlState> s;
@@ -603,10 +603,15 @@ py::array_t<double> ftrl_pass_many(py::handle data, py::handle indices, py::hand
   py::array_t<double> losses(count);
   double* out = losses.mutable_data();
   const int threads = cpu::get_num_threads();
-  {
+  std::unique_ptr<bool[]> invalid(new bool[static_cast<std::size_t>(count)]());
+  for (std::int64_t k = 0; k < count; ++k) s[static_cast<std::size_t>(k)].invalid = &invalid[k];
+  run_checked_passes(rows.rows, num_features, true, written, [&](bool checked) {
+    cpu::FtrlHyper hk = h;
+    hk.checked = checked;
     py::gil_scoped_release release;
-    cpu::kernels().ftrl_pass_many(per_output.data(), h, s.data(), count, out, threads);
-  }
+    cpu::kernels().ftrl_pass_many(per_output.data(), hk, s.data(), count, out, threads);
+    return std::any_of(invalid.get(), invalid.get() + count, [](bool b) { return b; });
+  });
   return losses;
 }
 

@@ -129,6 +129,7 @@ struct FtrlHyper {
   double epsilon = 0.1;
   bool fit_intercept = true;
   bool compute_loss = true;  // as LazySgdHyper::compute_loss
+  bool checked = false;      // as LazySgdHyper::checked
 };
 
 struct FtrlState {
@@ -137,6 +138,7 @@ struct FtrlState {
   double* n = nullptr;
   double* globals = nullptr;  // kNumFtrlGlobals scalars
   std::int64_t* t = nullptr;
+  bool* invalid = nullptr;  // set when FtrlHyper::checked finds a bad row
 };
 
 }  // namespace fastopt::cpu

@@ -809,13 +809,17 @@ double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s,
   double* n = s.n;
   double* g = s.globals;
   std::int64_t t = *s.t;
-  const bool prefetch = s.num_features >= kPrefetchMinFeatures;
+  const bool prefetch = s.num_features >= kPrefetchMinFeatures && !h.checked;
   double loss_sum = loss_start;
   // Weight and sqrt(n) of each stored coordinate of the current row, interleaved.
   std::vector<double> scratch;
 
   for (std::int64_t k = 0; k < rows.num_visits; ++k) {
     const std::int64_t r = visited_row(rows, k);
+    if (h.checked && !row_is_valid<T, I>(rows, r, s.num_features)) {
+      *s.invalid = true;
+      return loss_sum;
+    }
     const std::int64_t begin = static_cast<std::int64_t>(indptr[r]);
     const std::int64_t end = static_cast<std::int64_t>(indptr[r + 1]);
     const std::size_t nnz = static_cast<std::size_t>(end - begin);
