@@ -436,26 +436,22 @@ def _late_defects(X):
             (wide, rf"indices\[{X.nnz - 1}\]: expected a column in \[0, 25\), got 25")]
 
 
-@pytest.mark.parametrize("method", ["sgd", "adagrad", "adam"])
-@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
-def test_late_bad_row_restores_state(method, l1_ratio):
+LATE_CHECK_SOLVERS = {
+    f"{method}-l1_ratio={l1_ratio}": (lambda n, m=method, r=l1_ratio: LazySGD(n, method=m,
+                                                                          l1_ratio=r))
+    for method in ("sgd", "adagrad", "adam") for l1_ratio in (0.0, 0.5)
+}
+LATE_CHECK_SOLVERS["ftrl"] = FTRLProximal
+
+
+@pytest.mark.parametrize("name", sorted(LATE_CHECK_SOLVERS))
+def test_late_bad_row_restores_state(name):
     # Enough stored values per state element that the pass checks each row as
     # it reaches it (after updating the state for the rows before), instead of
     # checking all of X first: the state must come back unchanged.
     X, labels, _, _ = make_problem(num_rows=400)
     assert X.nnz >= 8 * (X.shape[1] * 3 + 9)
-    model = LazySGD(X.shape[1], method=method, l1_ratio=l1_ratio)
-    partial_fit_many([model], X, [labels])
-    before = model.get_state()
-    for bad, message in _late_defects(X):
-        with pytest.raises(ValueError, match=message):
-            partial_fit_many([model], bad, [labels])
-        states_equal(before, model.get_state())
-
-
-def test_late_bad_row_restores_ftrl_state():
-    X, labels, _, _ = make_problem(num_rows=400)
-    model = FTRLProximal(X.shape[1])
+    model = LATE_CHECK_SOLVERS[name](X.shape[1])
     partial_fit_many([model], X, [labels])
     before = model.get_state()
     for bad, message in _late_defects(X):
