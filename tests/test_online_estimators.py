@@ -475,3 +475,40 @@ def test_overflowing_fit_raises_instead_of_nan():
     X, y = binary_data(n=100)
     with pytest.raises(ValueError, match=r"training loss became nan after \d+ rows"):
         SGDClassifier(loss="log_loss", random_state=0).fit(X * 1e200, y)
+
+
+def _corrupt(kind):
+    """A sparse matrix whose arrays were edited into a state scipy cannot read safely."""
+    X = sp.random(2000, 20, density=0.3, format="csr" if kind.startswith("csr") else "csc",
+                  random_state=1)
+    if kind == "csr_offset":
+        X.indptr[5] += 3_000_000
+        return X, r"indptr\[5\]: expected a value in"
+    if kind == "csc_offset":
+        X.indptr[5] = X.indptr[6] + 50_000_000
+        return X, r"indptr\[5\]: expected a value in"
+    if kind == "csc_index":
+        X.indices[3] = 50_000_000
+        return X, r"indices\[3\]: expected an index in \[0, 2000\), got 50000000"
+    X = X.tocoo()
+    X.row[7] = -1
+    return X, r"row\[7\]: expected an index in \[0, 2000\), got -1"
+
+
+@pytest.mark.parametrize("kind", ["csr_offset", "csc_offset", "csc_index", "coo_row"])
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: SGDClassifier(), id="partial_fit"),
+    pytest.param(lambda: SGDClassifier(early_stopping=True, validation_fraction=0.5, max_iter=1),
+                 id="fit_early_stopping"),
+])
+def test_corrupt_sparse_input_raises(kind, make):
+    # scipy follows these arrays without checking them (a conversion or a row
+    # selection past the end corrupted memory), so the check comes first.
+    X, message = _corrupt(kind)
+    y = np.arange(2000) % 2
+    model = make()
+    with pytest.raises(ValueError, match=message):
+        if model.early_stopping:
+            model.fit(X, y)
+        else:
+            model.partial_fit(X, y, classes=[0, 1])

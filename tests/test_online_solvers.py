@@ -476,6 +476,25 @@ def test_late_bad_offset_restores_state():
     states_equal(before, model.get_state())
 
 
+@pytest.mark.parametrize("edit", ["first", "last"])
+def test_offsets_must_span_every_entry(edit):
+    # A row-by-row check reads only entries inside some row, so offsets that
+    # leave entries out (here a NaN and a column past the end) make the pass
+    # check all of X first, as the single-solver pass does.
+    X, labels, _, _ = make_problem(num_rows=400)
+    data = np.concatenate([[np.nan], X.data]) if edit == "first" else np.append(X.data, np.nan)
+    indices = (np.concatenate([[10**6], X.indices]) if edit == "first"
+               else np.append(X.indices, 10**6)).astype(X.indices.dtype)
+    indptr = X.indptr + 1 if edit == "first" else X.indptr.copy()
+    model = LazySGD(X.shape[1])
+    with pytest.raises(ValueError, match=r"indptr\[0\]: expected 0, got 1"
+                       if edit == "first" else r"indices\[\d+\]: expected a column"):
+        _core.lazy_sgd_pass_many(data, indices, indptr, labels[None, :], None, None,
+                                 [model._state_arrays()], **model._kernel_arguments(),
+                                 compute_loss=False)
+    assert model.t_ == 0
+
+
 def test_checked_pass_matches_separate_check():
     # The estimators' passes check rows inside the pass; LazySGD.partial_fit
     # checks X first. Both run the same arithmetic.

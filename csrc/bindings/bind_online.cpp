@@ -468,9 +468,16 @@ void run_checked_passes(const cpu::CsrRows& rows, std::int64_t num_features, boo
   // NOTE: the factor of 8 stored entries per state element is an estimate:
   // copying an element reads and writes 16 bytes where the check pass reads
   // 12 per entry (int32 index, float64 value), so the copy stays well below it.
+  // A row-by-row check reads only the entries that some row delimits, so the
+  // offsets must span every stored entry, as check_rows requires.
+  auto offset = [&](std::int64_t r) -> std::int64_t {
+    if (rows.index64) return static_cast<const std::int64_t*>(rows.indptr)[r];
+    return static_cast<const std::int32_t*>(rows.indptr)[r];
+  };
   const bool checked = sequential && rows.order == nullptr &&
                        num_features < cpu::kPrefetchMinFeatures &&
-                       state_elements * 8 <= rows.nnz;
+                       state_elements * 8 <= rows.nnz && offset(0) == 0 &&
+                       offset(rows.num_rows) == rows.nnz;
   if (!checked) {
     check_rows(rows, rows.nnz, num_features);
     pass(false);

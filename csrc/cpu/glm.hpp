@@ -98,6 +98,17 @@ inline std::int64_t glm_partial_blocks(std::int64_t items, std::int64_t min_per_
   return std::max<std::int64_t>(1, std::min(blocks, kGlmMaxBlocks));
 }
 
+// Coefficients (K * p) from which CSR passes that gather from one vector and
+// scatter into another run in two phases per row block (see row_pass in
+// kernels/glm.cpp), keeping the residuals of every row (n * K) in between.
+// NOTE: the threshold is an estimate from one machine's 2 MiB L2 cache, not
+// tuned on others.
+constexpr std::int64_t kPhasedMinCoefficients = std::int64_t{1} << 14;
+
+inline bool glm_phased(const GlmDesign& x, std::int64_t n_outputs) {
+  return x.layout == GlmLayout::csr && n_outputs * x.n_cols >= kPhasedMinCoefficients;
+}
+
 // Row blocks of the passes over a row layout that scatter into a gradient.
 inline std::int64_t glm_row_blocks(const GlmDesign& x, std::int64_t n_outputs) {
   return glm_partial_blocks(x.n_rows, kGlmMinRowsPerBlock, n_outputs * (x.n_cols + 1),
@@ -122,10 +133,11 @@ inline std::int64_t glm_work_size(const GlmDesign& x, std::int64_t n_outputs) {
     // partial gradient per block; for K = 1 partial gradients of blocks 1..
     // only, because block 0 writes the output. Then the partial intercept
     // gradients and partial values.
-    // Last, the margins and then residuals of every row (n * K).
+    // Last, for phased CSR, the residuals of every row (n * K).
     const std::int64_t blocks = glm_row_blocks(x, k);
     const std::int64_t gradients = k > 1 ? k * p + blocks * k * (p + 1) : (blocks - 1) * (p + 1);
-    return gradients + blocks * (k + 1) + n * k + loss_partials;
+    const std::int64_t residuals = glm_phased(x, k) ? n * k : 0;
+    return gradients + blocks * (k + 1) + residuals + loss_partials;
   }
   // Two n * K vectors (margins and residuals, or X v and H X v), the partial
   // margins of CSC column blocks 1.., and the loss reductions.

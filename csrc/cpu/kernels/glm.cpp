@@ -325,7 +325,7 @@ struct RowWork {
   double* coef_partials;
   double* intercept_partials;
   double* value_partials;
-  double* residuals;  // n * K: the margins, then the residuals, of every row
+  double* residuals;  // phased CSR: n * K, the margins and then residuals of every row
 };
 
 RowWork row_work(const GlmDesign& x, std::int64_t k, const GlmWork& work) {
@@ -339,30 +339,26 @@ RowWork row_work(const GlmDesign& x, std::int64_t k, const GlmWork& work) {
   return w;
 }
 
-// Coefficients (K * p) from which a CSR pass that gathers from one vector and
-// scatters into another runs in two phases per block. Fused, each row reads
-// the coefficients and writes the gradient while the row is in cache, so both
+// Phased CSR passes (glm_phased in cpu/glm.hpp): fused, each row reads the
+// coefficients and writes the gradient while the row is in cache, so both
 // vectors and the streamed rows share the core's cache. Once the two vectors
-// pass a few hundred KiB they no longer stay there: on 500,000 x 100,000 with
-// 20 entries a row (one thread, Xeon with a 2 MiB L2) the fused value and
-// gradient took 54-57 ms, against 26 ms for scipy's X w and X^T r run one
-// after the other. Phased, the block first computes every row's residual,
+// pass a few hundred KiB they no longer stay there. One case: 500,000 x
+// 100,000 with 20 entries a row, one thread, on a Xeon with a 2 MiB L2. There
+// the fused value and gradient took 54-57 ms, and scipy's X w and X^T r run
+// one after the other took 26 ms. Phased, the block first computes every row's residual,
 // reading only the coefficients, then scatters the rows, writing only its
 // gradient. Each row still sees the same operations in the same order, so the
 // result keeps its bits; the cost is a second read of the block's rows.
-// NOTE: the threshold is an estimate from that machine's 2 MiB L2, not tuned
-// on others.
-constexpr std::int64_t kPhasedMinCoefficients = std::int64_t{1} << 14;
 
 struct RowBlockSums {
   double value = 0.0;
   bool bad = false;
 };
 
-// Computes every row's K residuals a_i in batches of kTermsBatch rows:
-// margins(i, slice, z, bad) writes row i's K margins into z, then
-// terms(lo, hi, zr, value, bad) turns the margins of rows [lo, hi), zr
-// holding (hi - lo) x K of them, into residuals in place and adds the rows'
+// Computes every row's K residuals a_i in batches of kTermsBatch rows.
+// First margins(i, slice, z, bad) writes row i's K margins into z. Then
+// terms(lo, hi, zr, value, bad) turns the margins of rows [lo, hi) (zr holds
+// (hi - lo) x K of them) into residuals in place. It also adds the rows'
 // values to value, summed in row order. Unless out is nullptr, each block then
 // adds a_i x_i (a_i x_i^2 when kSquare) to its partial gradient g, (p, K)
 // row-major, and a_i to its K intercept sums, writes the combined gradient
@@ -380,8 +376,7 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
   double* coef_partials = rw.coef_partials;
   double* intercept_partials = rw.intercept_partials;
   double* value_partials = rw.value_partials;
-  const bool phased =
-      gathers && out != nullptr && x.layout == GlmLayout::csr && kp >= kPhasedMinCoefficients;
+  const bool phased = gathers && out != nullptr && glm_phased(x, k);
   // Partials of K > 1 are transposed, so every block has its own buffer.
   const std::int64_t first_partial = k > 1 ? 0 : 1;
   bool bad = false;
@@ -405,18 +400,25 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
     double value = 0.0;
     bool block_bad = false;
     typename Major::Slice slice;
-    auto scatter = [&](std::int64_t from, std::int64_t to) {
+    // Margins, then residuals, of the current batch, or of the whole block
+    // when phased; residuals_at(from) is where row from's are.
+    std::vector<double> batch(phased ? 0 : static_cast<std::size_t>(kTermsBatch * k));
+    auto residuals_at = [&](std::int64_t from) {
+      return phased ? rw.residuals + from * k : batch.data();
+    };
+    auto scatter = [&](std::int64_t from, std::int64_t to, const double* zr) {
       for (std::int64_t i = from; i < to; ++i) {
         if (!major.slice(i, slice)) continue;
-        const double* a = rw.residuals + i * k;
+        const double* a = zr + (i - from) * k;
         for (std::int64_t c = 0; c < k; ++c) g_intercept[c] += a[c];
         row_scatter<kSquare>(slice, a, k, g, p, block_bad);
       }
     };
     for (std::int64_t from = lo; from < hi; from += kTermsBatch) {
       const std::int64_t to = std::min(hi, from + kTermsBatch);
+      double* zr = residuals_at(from);
       for (std::int64_t i = from; i < to; ++i) {
-        double* z = rw.residuals + i * k;
+        double* z = zr + (i - from) * k;
         if (major.slice(i, slice)) {
           margins(i, slice, z, block_bad);
         } else {
@@ -424,10 +426,10 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
           std::fill(z, z + k, 0.0);
         }
       }
-      terms(from, to, rw.residuals + from * k, value, block_bad);
-      if (g != nullptr && !phased) scatter(from, to);
+      terms(from, to, zr, value, block_bad);
+      if (g != nullptr && !phased) scatter(from, to, zr);
     }
-    if (g != nullptr && phased) scatter(lo, hi);
+    if (g != nullptr && phased) scatter(lo, hi, residuals_at(lo));
     value_partials[b] = value;
     bad = bad || block_bad;
   }

@@ -14,7 +14,7 @@ from fastopt._progress import Progress
 from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
-from fastopt.online._solvers import _as_rows, run_passes
+from fastopt.online._solvers import _as_rows, check_sparse_structure, run_passes
 
 # The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
 # as scikit-learn's SGD does.
@@ -27,6 +27,7 @@ _PARAM_NAMES = {}
 def check_features(X, n_features=None):
     """Return ``X`` as a CSR matrix (float32 or float64), checking its width against a fitted model."""
     if sp.issparse(X):
+        check_sparse_structure(X)
         X = X.tocsr()
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)

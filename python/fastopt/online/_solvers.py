@@ -64,28 +64,42 @@ def _check_dtype(dtype) -> np.dtype:
     return resolved
 
 
-def _check_offsets(X) -> None:
-    """Raise unless the ``indptr`` of CSR or CSC ``X`` runs from 0 to nnz without decreasing.
+def check_sparse_structure(X) -> None:
+    """Raise unless scipy can read sparse ``X`` safely: in-range CSR/CSC offsets and CSC/COO indices.
 
-    scipy's own routines (the canonical-format test, sort_indices, format conversion) read
-    the rows that indptr delimits without checking it, and an offset past the end corrupted
-    memory, so this runs before any of them.
+    scipy's own routines (the canonical-format test, sort_indices, format conversion, row
+    selection) follow indptr and, when converting, the row indices without checking them,
+    and an entry past the end corrupted memory. So this runs before any of them. CSR column
+    indices are left to the compiled passes, which check them before use.
     """
-    indptr = X.indptr
-    nnz = X.indices.shape[0]
-    major = X.shape[0] if X.format == "csr" else X.shape[1]
-    if X.data.shape[0] != nnz:
-        raise ValueError(f"X: expected as many stored values as column indices ({nnz}), "
-                         f"got {X.data.shape[0]}")
-    if indptr.ndim != 1 or indptr.shape[0] != major + 1:
-        raise ValueError(f"indptr: expected {major + 1} offsets, got shape {indptr.shape}")
-    if indptr[0] != 0:
-        raise ValueError(f"indptr[0]: expected 0, got {indptr[0]}")
-    bad = (indptr[1:] < indptr[:-1]) | (indptr[1:] > nnz)
+    if X.format in ("csr", "csc"):
+        indptr = X.indptr
+        nnz = X.indices.shape[0]
+        major, minor = X.shape if X.format == "csr" else X.shape[::-1]
+        if X.data.shape[0] != nnz:
+            raise ValueError(f"X: expected as many stored values as indices ({nnz}), "
+                             f"got {X.data.shape[0]}")
+        if indptr.ndim != 1 or indptr.shape[0] != major + 1:
+            raise ValueError(f"indptr: expected {major + 1} offsets, got shape {indptr.shape}")
+        if indptr[0] != 0:
+            raise ValueError(f"indptr[0]: expected 0, got {indptr[0]}")
+        bad = (indptr[1:] < indptr[:-1]) | (indptr[1:] > nnz)
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"indptr[{r + 1}]: expected a value in [{indptr[r]}, {nnz}], "
+                             f"got {indptr[r + 1]}")
+        if X.format == "csc" and nnz:
+            _check_index_range("indices", X.indices, minor)
+    elif X.format == "coo":
+        _check_index_range("row", X.row, X.shape[0])
+        _check_index_range("col", X.col, X.shape[1])
+
+
+def _check_index_range(name: str, index: np.ndarray, size: int) -> None:
+    bad = (index < 0) | (index >= size)
     if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"indptr[{r + 1}]: expected a value in [{indptr[r]}, {nnz}], "
-                         f"got {indptr[r + 1]}")
+        e = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}[{e}]: expected an index in [0, {size}), got {index[e]}")
 
 
 def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True) -> sp.csr_matrix:
@@ -98,8 +112,7 @@ def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True) -> 
     message) without allocating a mask.
     """
     if sp.issparse(X):
-        if X.format in ("csr", "csc"):
-            _check_offsets(X)
+        check_sparse_structure(X)
         X = X.tocsr()
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(dtype)
