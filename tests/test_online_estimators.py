@@ -512,3 +512,20 @@ def test_corrupt_sparse_input_raises(kind, make):
             model.fit(X, y)
         else:
             model.partial_fit(X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("make", [SGDClassifier, FTRLClassifier, SGDRegressor])
+def test_failed_first_partial_fit_leaves_model_unfitted(make):
+    X, y = binary_data()
+    bad = X.toarray()
+    bad[5, 3] = np.nan
+    model = make()
+    kwargs = {} if make is SGDRegressor else {"classes": [0, 1]}
+    with pytest.raises(ValueError, match="X: expected finite values"):
+        model.partial_fit(bad, y, **kwargs)
+    assert not hasattr(model, "classes_")
+    assert not hasattr(model, "n_features_in_")
+    with pytest.raises(AttributeError, match="not fitted"):
+        model.coef_
+    model.partial_fit(X, y, **kwargs)
+    assert model.t_ == X.shape[0]
