@@ -377,6 +377,19 @@ def test_duplicate_entries_are_summed():
                                rtol=1e-14)
 
 
+def test_float32_duplicates_summed_in_float64():
+    # 2**24 + 1 is not a float32, so a float32 sum of the two entries would drop the 1.
+    data = np.array([2.0**24, 1.0, 5.0], dtype=np.float32)
+    X = sp.csr_matrix((data, np.array([0, 0, 1]), np.array([0, 2, 3])), shape=(2, 2))
+    design = as_design(X)
+    assert design.copied
+    assert design.dtype == np.float64
+    obj = GLMObjective(X, np.array([1.0, -1.0]), loss="squared", fit_intercept=False)
+    w = np.array([1.0, 0.5])
+    np.testing.assert_array_equal(obj.margins(w), X @ w)
+    assert obj.margins(w)[0] == 2.0**24 + 1.0
+
+
 def test_unsorted_indices_are_not_copied():
     X = sp.csr_matrix((np.array([1.0, 2.0]), np.array([2, 0]), np.array([0, 2])), shape=(1, 3))
     design = as_design(X)

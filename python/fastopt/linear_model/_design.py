@@ -17,9 +17,9 @@ Every other input is converted once, and ``Design.copied`` records it:
 - CSR/CSC whose ``indptr`` and ``indices`` dtypes differ (scipy does not
   prevent it) get int64 copies of both index arrays, while the data stays
   shared;
-- CSR/CSC with duplicate entries are copied and the duplicates summed, which
-  is how scipy defines their value; the squared entries that the diagonal
-  Hessian needs would be wrong otherwise.
+- CSR/CSC with duplicate entries are copied and the duplicates summed in
+  float64, which is how scipy defines their value; the squared entries that
+  the diagonal Hessian needs would be wrong otherwise.
 
 Before any kernel reads X, the compiled ``GlmDesign`` checks the sparse
 structure (``indptr`` starts at 0, never decreases and ends within the
@@ -145,7 +145,9 @@ def _sparse(X) -> Design:
         source = cls((data, indices, indptr), shape=(n, p))
     if not source.has_canonical_format and _has_duplicates(layout, (n, p), indptr, indices):
         cls = sp.csr_matrix if layout == "csr" else sp.csc_matrix
-        fixed = cls((data, indices, indptr), shape=(n, p), copy=True)
+        # Summed in float64, as scipy's X @ w sums float32 duplicates for a float64 w: a
+        # float32 sum would round where the kernels, which accumulate in float64, do not.
+        fixed = cls((data.astype(np.float64), indices, indptr), shape=(n, p), copy=True)
         fixed.sum_duplicates()
         data, indptr, indices = fixed.data, fixed.indptr, fixed.indices
         if indptr.dtype != indices.dtype:
