@@ -529,3 +529,89 @@ def test_failed_first_partial_fit_leaves_model_unfitted(make):
         model.coef_
     model.partial_fit(X, y, **kwargs)
     assert model.t_ == X.shape[0]
+
+
+@pytest.mark.parametrize("make", [SGDClassifier, FTRLClassifier, SGDRegressor])
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_failed_fit_keeps_previous_model(make, warm_start):
+    X, y = binary_data()
+    model = make(warm_start=warm_start).fit(X, y)
+    coef, intercept, t = model.coef_.copy(), model.intercept_.copy(), model.t_
+    bad = X.copy()
+    bad.data[-1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        model.fit(bad, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+    np.testing.assert_array_equal(model.intercept_, intercept)
+    assert model.t_ == t
+
+
+@pytest.mark.parametrize("make", [SGDClassifier, FTRLClassifier, SGDRegressor])
+def test_failed_first_fit_leaves_model_unfitted(make):
+    X, y = binary_data()
+    bad = X.copy()
+    bad.data[-1] = np.nan
+    model = make()
+    with pytest.raises(ValueError, match="finite"):
+        model.fit(bad, y)
+    with pytest.raises(AttributeError, match="not fitted"):
+        model.predict(X)
+
+
+def test_failed_fit_stream_keeps_previous_model():
+    X, y = binary_data()
+    model = SGDClassifier().fit(X, y)
+    coef = model.coef_.copy()
+    bad = X.copy()
+    bad.data[-1] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        model.fit_stream([(X[:200], y[:200]), (bad[200:], y[200:])], classes=[0, 1])
+    np.testing.assert_array_equal(model.coef_, coef)
+
+
+def test_infinite_class_weight_raises_before_training():
+    X, y = binary_data()
+    model = SGDClassifier().partial_fit(X, y, classes=[0, 1])
+    coef = model.coef_.copy()
+    model.set_params(class_weight={1: float("inf")})
+    with pytest.raises(ValueError, match=r"class_weight\[1\]: expected a finite number"):
+        model.partial_fit(X, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+
+
+def test_overflowing_weight_product_raises_before_training():
+    X, y = binary_data()
+    weights = np.full(X.shape[0], 1e300)
+    model = SGDClassifier(class_weight={1: 1e10}).partial_fit(X, y, classes=[0, 1])
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match=r"sample_weight\[\d+\]: times the class weight"):
+        model.partial_fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(model.coef_, coef)
+
+
+@pytest.mark.parametrize("make", [SGDClassifier, FTRLClassifier, SGDRegressor])
+def test_zero_rows_raise(make):
+    X, y = binary_data()
+    kwargs = {} if make is SGDRegressor else {"classes": [0, 1]}
+    model = make().partial_fit(X, y, **kwargs)
+    with pytest.raises(ValueError, match="X: expected at least one row, got 0"):
+        model.partial_fit(X[:0], y[:0], **kwargs)
+    with pytest.raises(ValueError, match="X: expected at least one row, got 0"):
+        make().fit(X[:0], y[:0])
+
+
+def test_fit_stream_skips_empty_chunks():
+    X, y = binary_data()
+    chunks = [(X[:150], y[:150]), (X[:0], y[:0]), (X[150:], y[150:])]
+    streamed = SGDClassifier(shuffle=False).fit_stream(chunks, classes=[0, 1])
+    whole = SGDClassifier(shuffle=False).fit_stream([(X, y)], classes=[0, 1])
+    np.testing.assert_array_equal(streamed.coef_, whole.coef_)
+    assert streamed.t_ == X.shape[0]
+
+
+def test_fit_stream_of_empty_chunks_raises():
+    X, y = binary_data()
+    model = SGDClassifier()
+    with pytest.raises(ValueError, match="the stream has no rows"):
+        model.fit_stream([(X[:0], y[:0])], classes=[0, 1])
+    assert not hasattr(model, "classes_")

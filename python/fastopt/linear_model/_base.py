@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from fastopt import _gpu
 from fastopt._progress import Progress
+from fastopt._sparse_checks import check_sparse_structure
 from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.exceptions import ConvergenceWarning, DataConversionWarning, not_fitted_error_class
 from fastopt.linear_model._early_stopping import ValidationMonitor, split_validation
@@ -111,6 +112,8 @@ def check_X(X, *, name="X"):
                         f"pass a NumPy array or a scipy.sparse matrix (cupy.asnumpy({name}) "
                         f"or {name}.get())")
     if sp.issparse(X):
+        # Before any conversion or product, which would follow corrupted offsets or indices.
+        check_sparse_structure(X)
         if X.format not in ("csr", "csc"):
             X = X.tocsr()
         if X.dtype not in (np.float32, np.float64):
@@ -121,9 +124,11 @@ def check_X(X, *, name="X"):
             X = X.copy()
             X.indices = X.indices.astype(np.int64)
             X.indptr = X.indptr.astype(np.int64)
-        if not np.isfinite(X.data).all():
-            bad = np.flatnonzero(~np.isfinite(X.data))
-            raise ValueError(f"{name}: contains NaN or infinity ({float(X.data[bad[0]])!r} at stored "
+        # Values past indptr[-1] are not part of the matrix, as scipy reads it.
+        stored = X.data[:int(X.indptr[-1])]
+        if not np.isfinite(stored).all():
+            bad = np.flatnonzero(~np.isfinite(stored))
+            raise ValueError(f"{name}: contains NaN or infinity ({float(stored[bad[0]])!r} at stored "
                              f"entry {bad[0]}); remove or impute those values first")
     else:
         if hasattr(X, "__array__") or isinstance(X, (list, tuple)):

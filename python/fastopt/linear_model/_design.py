@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastopt import _core
+from fastopt._sparse_checks import check_sparse_structure
 
 __all__ = ["Design", "as_design"]
 
@@ -109,6 +110,9 @@ def _sparse(X) -> Design:
         raise ValueError(f"X: expected a 2-D sparse matrix, got shape {X.shape}")
     copied = False
     if X.format not in ("csr", "csc"):
+        # The compiled GlmDesign checks CSR and CSC, but scipy's conversion reads the other
+        # formats' coordinates first.
+        check_sparse_structure(X)
         X = X.tocsr()
         copied = True
     if np.iscomplexobj(X.data):

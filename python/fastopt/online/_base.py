@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -14,7 +15,8 @@ from fastopt._progress import Progress
 from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callbacks
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
-from fastopt.online._solvers import _as_rows, check_sparse_structure, run_passes
+from fastopt._sparse_checks import check_sparse_structure
+from fastopt.online._solvers import _as_rows, run_passes
 
 # The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
 # as scikit-learn's SGD does.
@@ -24,10 +26,14 @@ _MIN_ADAPTIVE_ETA = 1e-6
 _PARAM_NAMES = {}
 
 
-def check_features(X, n_features=None):
-    """Return ``X`` as a CSR matrix (float32 or float64), checking its width against a fitted model."""
+def check_features(X, n_features=None, *, check_indices=False):
+    """Return ``X`` as a CSR matrix (float32 or float64), checking its width against a fitted model.
+
+    The training passes check CSR column indices as they read them, so only prediction, which
+    multiplies with scipy, needs ``check_indices=True``.
+    """
     if sp.issparse(X):
-        check_sparse_structure(X)
+        check_sparse_structure(X, check_indices=check_indices)
         X = X.tocsr()
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
@@ -185,7 +191,7 @@ class OnlineLinearModel(EstimatorParams):
 
     def _decision(self, X):
         self._require_fitted()
-        X = check_features(X, self.n_features_in_)
+        X = check_features(X, self.n_features_in_, check_indices=True)
         scores = np.column_stack([solver.decision_function(X) for solver in self._solvers])
         return scores
 
@@ -213,10 +219,39 @@ class OnlineLinearModel(EstimatorParams):
             )
         return train, validation
 
+    @contextlib.contextmanager
+    def _kept_on_error(self):
+        """Put the model back as it was before the block when the block raises.
+
+        A fit that fails on its input or overflows leaves the previous model, or an unfitted
+        one, not a model half trained on the new data. The solvers' arrays are copied only
+        when they are fitted and ``warm_start`` lets the block write into them, because
+        otherwise the block builds new solvers.
+        """
+        saved = dict(self.__dict__)
+        states = None
+        if self._is_fitted() and getattr(self, "warm_start", False):
+            states = [solver.get_state() for solver in self._solvers]
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if states is not None:
+                for solver, state in zip(self._solvers, states):
+                    solver.set_state(state)
+            raise
+
     def _fit_arrays(self, X, y, sample_weight):
+        with self._kept_on_error():
+            return self._fit_checked(X, y, sample_weight)
+
+    def _fit_checked(self, X, y, sample_weight):
         self._checked_params()
         sparse_input = sp.issparse(X)
         X = check_features(X)
+        if X.shape[0] == 0:
+            raise ValueError("X: expected at least one row, got 0")
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"y: expected shape ({X.shape[0]},), got {y.shape}")
@@ -319,7 +354,8 @@ class OnlineLinearModel(EstimatorParams):
             solver.decay_learning_rate()
         return True
 
-    def _incremental_batch(self, X, y, sample_weight, classes, n_features=None, where=""):
+    def _incremental_batch(self, X, y, sample_weight, classes, n_features=None, where="",
+                           allow_empty=False):
         """Check one batch of ``partial_fit`` or ``fit_stream``; return (X, targets, weights, sparse).
 
         The first batch of an unfitted model sets its width (``n_features`` when given) and
@@ -328,6 +364,8 @@ class OnlineLinearModel(EstimatorParams):
         fitted = self._is_fitted()
         sparse_input = sp.issparse(X)
         X = check_features(X, self.n_features_in_ if fitted else n_features)
+        if X.shape[0] == 0 and not allow_empty:
+            raise ValueError(f"{where}X: expected at least one row, got 0")
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"{where}y: expected shape ({X.shape[0]},), got {y.shape}")
@@ -392,7 +430,7 @@ class OnlineLinearModel(EstimatorParams):
         -------
         self
         """
-        with exclusive(self, "fit_stream"):
+        with exclusive(self, "fit_stream"), self._kept_on_error():
             self._check_params()
             epochs = check_int("epochs", epochs, low=1)
             warm = bool(getattr(self, "warm_start", False)) and self._is_fitted()
@@ -410,12 +448,16 @@ class OnlineLinearModel(EstimatorParams):
                 for position, chunk in enumerate(open_epoch()):
                     X, y, sample_weight = unpack_chunk(chunk, position)
                     X, targets, weights, sparse_input = self._incremental_batch(
-                        X, y, sample_weight, classes, n_features, where=f"chunk {position}: ")
+                        X, y, sample_weight, classes, n_features, where=f"chunk {position}: ",
+                        allow_empty=True)
+                    if X.shape[0] == 0:
+                        # A filtered stream may yield empty chunks, and they train nothing.
+                        continue
                     order = rng.permutation(X.shape[0]) if self.shuffle else None
                     total += self._pass(X, targets, weights, order, sparse_input) * X.shape[0]
                     rows += X.shape[0]
-                if not self._is_fitted():
+                if rows == 0:
                     raise ValueError("source: the stream has no rows")
-                self.loss_curve_.append(total / max(rows, 1))
+                self.loss_curve_.append(total / rows)
                 self.n_iter_ += 1
             return self

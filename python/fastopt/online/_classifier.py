@@ -44,8 +44,10 @@ class OnlineClassifierMixin:
                 matches = np.flatnonzero(classes == label)
                 if matches.size == 0:
                     raise ValueError(f"class_weight: label {label!r} is not a class; the classes are {classes.tolist()}")
-                if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not weight >= 0:
-                    raise ValueError(f"class_weight[{label!r}]: expected a number >= 0, got {weight!r}")
+                if (isinstance(weight, bool) or not isinstance(weight, numbers.Real)
+                        or not 0 <= weight < np.inf):
+                    raise ValueError(f"class_weight[{label!r}]: expected a finite number >= 0, "
+                                     f"got {weight!r}")
                 per_class[matches[0]] = float(weight)
         else:
             raise ValueError(f"class_weight: expected None, 'balanced' or a dict, got {class_weight!r}")
@@ -86,7 +88,15 @@ class OnlineClassifierMixin:
         weights = sample_weight
         per_row = self._class_weight_of(y, self.classes_)
         if per_row is not None:
-            weights = per_row if weights is None else weights * per_row
+            if weights is None:
+                weights = per_row
+            else:
+                with np.errstate(over="ignore"):
+                    weights = weights * per_row
+            if not np.isfinite(weights).all():
+                i = int(np.argmin(np.isfinite(weights)))
+                raise ValueError(f"sample_weight[{i}]: times the class weight of y[{i}] "
+                                 f"overflows to {weights[i]}; scale the weights down")
         if classes.size == 2:
             # 2 * positive - 1, written into one array, because np.where takes twice as long.
             targets = np.empty((1, y.size))

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from fastopt import _core
 from fastopt._exclusive import exclusive
+from fastopt._sparse_checks import check_index_range, check_sparse_structure
 from fastopt.optim._checks import check_bool, check_number
 
 __all__ = ["FTRLProximal", "LazySGD", "partial_fit_many"]
@@ -64,55 +65,19 @@ def _check_dtype(dtype) -> np.dtype:
     return resolved
 
 
-def check_sparse_structure(X) -> None:
-    """Raise unless scipy can read sparse ``X`` safely: in-range CSR/CSC offsets and CSC/COO indices.
-
-    scipy's own routines (the canonical-format test, sort_indices, format conversion, row
-    selection) follow indptr and, when converting, the row indices without checking them,
-    and an entry past the end corrupted memory. So this runs before any of them. CSR column
-    indices are left to the compiled passes, which check them before use.
-    """
-    if X.format in ("csr", "csc"):
-        indptr = X.indptr
-        nnz = X.indices.shape[0]
-        major, minor = X.shape if X.format == "csr" else X.shape[::-1]
-        if X.data.shape[0] != nnz:
-            raise ValueError(f"X: expected as many stored values as indices ({nnz}), "
-                             f"got {X.data.shape[0]}")
-        if indptr.ndim != 1 or indptr.shape[0] != major + 1:
-            raise ValueError(f"indptr: expected {major + 1} offsets, got shape {indptr.shape}")
-        if indptr[0] != 0:
-            raise ValueError(f"indptr[0]: expected 0, got {indptr[0]}")
-        bad = (indptr[1:] < indptr[:-1]) | (indptr[1:] > nnz)
-        if bad.any():
-            r = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"indptr[{r + 1}]: expected a value in [{indptr[r]}, {nnz}], "
-                             f"got {indptr[r + 1]}")
-        if X.format == "csc" and nnz:
-            _check_index_range("indices", X.indices, minor)
-    elif X.format == "coo":
-        _check_index_range("row", X.row, X.shape[0])
-        _check_index_range("col", X.col, X.shape[1])
-
-
-def _check_index_range(name: str, index: np.ndarray, size: int) -> None:
-    bad = (index < 0) | (index >= size)
-    if bad.any():
-        e = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}[{e}]: expected an index in [0, {size}), got {index[e]}")
-
-
-def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True) -> sp.csr_matrix:
+def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
+             check_indices: bool = False) -> sp.csr_matrix:
     """Return X as a canonical CSR matrix with float32/float64 data, checked.
 
     Sparse input keeps its data dtype when it is float32 or float64; dense input
     and other dtypes are converted to ``dtype``. The caller's matrix is never
     modified: duplicate entries are summed on a copy. ``check_finite=False`` leaves
     the check of the values to the compiled passes, which make it (with the same
-    message) without allocating a mask.
+    message) without allocating a mask. The passes also check CSR column indices, so
+    only callers that multiply with scipy need ``check_indices=True``.
     """
     if sp.issparse(X):
-        check_sparse_structure(X)
+        check_sparse_structure(X, check_indices=check_indices)
         X = X.tocsr()
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(dtype)
@@ -129,6 +94,8 @@ def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True) -> 
     if X.shape[1] != n_features:
         raise ValueError(f"X: expected {n_features} features (columns), got {X.shape[1]}")
     if not X.has_canonical_format:
+        # Checked before the copy sorts them, so an error names the caller's position.
+        check_index_range("indices", X.indices[:int(X.indptr[-1])], X.shape[1])
         X = X.copy()
         X.sum_duplicates()
     if X.indices.dtype != X.indptr.dtype:
@@ -266,7 +233,7 @@ class _OnlineBase:
 
     def decision_function(self, X) -> np.ndarray:
         """Return the margins X @ coef_ + intercept_ of the rows of X, shape (n,)."""
-        X = _as_rows(X, self.n_features, self._dtype)
+        X = _as_rows(X, self.n_features, self._dtype, check_indices=True)
         return np.asarray(X @ self.coef_, dtype=np.float64) + self.intercept_
 
     @property
