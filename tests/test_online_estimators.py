@@ -609,6 +609,29 @@ def test_fit_stream_skips_empty_chunks():
     assert streamed.t_ == X.shape[0]
 
 
+def test_fit_stream_skips_empty_first_chunk():
+    X, y = binary_data()
+    empty = np.empty((0, 0))
+    streamed = SGDClassifier(shuffle=False).fit_stream([(empty, y[:0]), (X, y)], classes=[0, 1])
+    assert streamed.n_features_in_ == X.shape[1]
+    assert streamed.t_ == X.shape[0]
+
+
+def test_fit_stream_errors_name_the_chunk():
+    X, y = binary_data()
+    bad = X.copy()
+    bad.indptr[3] = 10**6
+    with pytest.raises(ValueError, match=r"chunk 1: indptr\[3\]"):
+        SGDClassifier().fit_stream([(X, y), (bad, y)], classes=[0, 1])
+
+
+def test_huge_integer_class_weight_raises():
+    X, y = binary_data()
+    model = SGDClassifier(class_weight={0: 10**400})
+    with pytest.raises(ValueError, match=r"class_weight\[0\]: expected a finite number"):
+        model.fit(X, y)
+
+
 def test_fit_stream_of_empty_chunks_raises():
     X, y = binary_data()
     model = SGDClassifier()

@@ -107,3 +107,34 @@ def test_valid_formats_pass():
     dense, _ = _data()
     for fmt in ("csr", "csc", "coo", "bsr", "lil", "dok", "dia"):
         check_sparse_structure(sp.csr_matrix(dense).asformat(fmt))
+
+
+def test_lil_with_bad_row_index_raises_in_predict():
+    dense, y = _data()
+    model = LogisticRegression().fit(dense, y)
+    X = sp.lil_matrix((3, 8))
+    X.rows[1] = [10**8]
+    X.data[1] = [1.0]
+    with pytest.raises(ValueError, match=r"indices\[0\]: expected an index in \[0, 8\)"):
+        model.decision_function(X)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_spare_capacity_past_last_row_is_ignored(make):
+    dense, y = _data()
+    X = sp.csr_matrix(dense)
+    X.indices = np.append(X.indices, np.int32(99))
+    X.data = np.append(X.data, np.nan)
+    # A seed, so that the online models shuffle alike in both fits.
+    params = {"random_state": 0} if "random_state" in make().get_params() else {}
+    reference = make(**params).fit(sp.csr_matrix(dense), y)
+    model = make(**params).fit(X, y)
+    np.testing.assert_array_equal(model.coef_, reference.coef_)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(sp.csr_matrix(dense)))
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_one_dimensional_sparse_raises(make):
+    _, y = _data(n=3)
+    with pytest.raises(ValueError, match=r"X: expected a 2-D sparse matrix, got shape \(3,\)"):
+        make().fit(sp.coo_array(np.array([1.0, 0.0, 2.0])), y)

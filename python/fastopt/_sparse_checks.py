@@ -18,13 +18,15 @@ def check_sparse_structure(X, *, check_indices: bool = True) -> None:
 
     CSR, CSC and BSR: as many values (blocks) as indices, ``indptr`` of the right length
     that starts at 0, never decreases and stays within the indices, and indices within the
-    matrix. COO: coordinates of equal length within the matrix. Other formats keep their
-    entries in Python structures that scipy checks itself.
+    matrix. COO: coordinates of equal length within the matrix. LIL, DOK and DIA are left
+    to the caller, which checks the CSR that scipy converts them to before using it.
 
     ``check_indices=False`` skips the range check of CSR column indices, for callers whose
     compiled passes check each index before use. The other formats' indices are always
     checked, because scipy's conversion to CSR follows them.
     """
+    if len(X.shape) != 2:
+        raise ValueError(f"X: expected a 2-D sparse matrix, got shape {X.shape}")
     fmt = X.format
     if fmt in ("csr", "csc", "bsr"):
         if fmt == "bsr":

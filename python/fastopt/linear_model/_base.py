@@ -116,6 +116,8 @@ def check_X(X, *, name="X"):
         check_sparse_structure(X)
         if X.format not in ("csr", "csc"):
             X = X.tocsr()
+            # scipy's conversion of LIL, DOK and DIA does not check their indices.
+            check_sparse_structure(X)
         if X.dtype not in (np.float32, np.float64):
             if X.dtype.kind == "c":
                 raise ValueError(f"{name}: Complex data not supported, got dtype {X.dtype}")

@@ -49,6 +49,17 @@ def check_features(X, n_features=None, *, check_indices=False):
     return X
 
 
+def _row_count(X):
+    """Return the number of rows of a chunk's X, or None when X is not array-like."""
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return shape[0] if len(shape) else None
+    try:
+        return len(X)
+    except TypeError:
+        return None
+
+
 def check_sample_weight(sample_weight, n):
     """Return the checked weights as float64, or None (every weight 1) for None."""
     if sample_weight is None:
@@ -354,21 +365,20 @@ class OnlineLinearModel(EstimatorParams):
             solver.decay_learning_rate()
         return True
 
-    def _incremental_batch(self, X, y, sample_weight, classes, n_features=None, where="",
-                           allow_empty=False):
+    def _incremental_batch(self, X, y, sample_weight, classes, n_features=None):
         """Check one batch of ``partial_fit`` or ``fit_stream``; return (X, targets, weights, sparse).
 
         The first batch of an unfitted model sets its width (``n_features`` when given) and
-        builds the solvers. ``where`` prefixes the messages (the chunk of a stream).
+        builds the solvers.
         """
         fitted = self._is_fitted()
         sparse_input = sp.issparse(X)
         X = check_features(X, self.n_features_in_ if fitted else n_features)
-        if X.shape[0] == 0 and not allow_empty:
-            raise ValueError(f"{where}X: expected at least one row, got 0")
+        if X.shape[0] == 0:
+            raise ValueError("X: expected at least one row, got 0")
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(f"{where}y: expected shape ({X.shape[0]},), got {y.shape}")
+            raise ValueError(f"y: expected shape ({X.shape[0]},), got {y.shape}")
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         targets, weights = self._prepare_targets(
             y, first=not fitted, sample_weight=sample_weight, classes=classes, incremental=True
@@ -447,14 +457,17 @@ class OnlineLinearModel(EstimatorParams):
                 rows = 0
                 for position, chunk in enumerate(open_epoch()):
                     X, y, sample_weight = unpack_chunk(chunk, position)
-                    X, targets, weights, sparse_input = self._incremental_batch(
-                        X, y, sample_weight, classes, n_features, where=f"chunk {position}: ",
-                        allow_empty=True)
-                    if X.shape[0] == 0:
-                        # A filtered stream may yield empty chunks, and they train nothing.
+                    if _row_count(X) == 0:
+                        # A filtered stream may yield empty chunks. They train nothing and,
+                        # as the first chunk, would fix the model's width.
                         continue
-                    order = rng.permutation(X.shape[0]) if self.shuffle else None
-                    total += self._pass(X, targets, weights, order, sparse_input) * X.shape[0]
+                    try:
+                        X, targets, weights, sparse_input = self._incremental_batch(
+                            X, y, sample_weight, classes, n_features)
+                        order = rng.permutation(X.shape[0]) if self.shuffle else None
+                        total += self._pass(X, targets, weights, order, sparse_input) * X.shape[0]
+                    except ValueError as err:
+                        raise ValueError(f"chunk {position}: {err}") from None
                     rows += X.shape[0]
                 if rows == 0:
                     raise ValueError("source: the stream has no rows")

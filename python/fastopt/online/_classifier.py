@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -44,11 +45,15 @@ class OnlineClassifierMixin:
                 matches = np.flatnonzero(classes == label)
                 if matches.size == 0:
                     raise ValueError(f"class_weight: label {label!r} is not a class; the classes are {classes.tolist()}")
+                try:
+                    value = float(weight)
+                except (TypeError, ValueError, OverflowError):
+                    value = math.nan
                 if (isinstance(weight, bool) or not isinstance(weight, numbers.Real)
-                        or not 0 <= weight < np.inf):
+                        or not 0 <= value < math.inf):
                     raise ValueError(f"class_weight[{label!r}]: expected a finite number >= 0, "
                                      f"got {weight!r}")
-                per_class[matches[0]] = float(weight)
+                per_class[matches[0]] = value
         else:
             raise ValueError(f"class_weight: expected None, 'balanced' or a dict, got {class_weight!r}")
         return per_class[np.searchsorted(classes, y)]

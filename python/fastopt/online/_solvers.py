@@ -79,6 +79,11 @@ def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
     if sp.issparse(X):
         check_sparse_structure(X, check_indices=check_indices)
         X = X.tocsr()
+        stored = int(X.indptr[-1])
+        if X.data.shape[0] != stored:
+            # Spare capacity past the last row is not part of the matrix, and the compiled
+            # checks would read it: pass views that end with the last row.
+            X = sp.csr_matrix((X.data[:stored], X.indices[:stored], X.indptr), shape=X.shape)
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(dtype)
     else:
