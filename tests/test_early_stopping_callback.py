@@ -1,5 +1,6 @@
 """EarlyStopping in the optimizers, minimize and the linear and online estimators."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -332,3 +333,18 @@ def test_sgd_classifier_restores_best_epoch():
     assert model.n_iter_ == stop + 1
     np.testing.assert_array_equal(model.coef_, coefs[best])
     assert model.score(X_val, y_val) == stopper.best_value
+
+
+@pytest.mark.parametrize("make, monitor", [
+    (lambda stopper: SGDClassifier(max_iter=5, tol=None, random_state=0, callbacks=[stopper]),
+     "loss"),
+    (lambda stopper: LogisticRegression(solver="lbfgs", callbacks=[stopper]), "objective"),
+])
+def test_model_fitted_with_early_stopping_pickles(make, monitor):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 5))
+    y = np.repeat([0, 1, 2], 30)
+    model = make(EarlyStopping(monitor, patience=2)).fit(X, y)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict(X), model.predict(X))
+    assert copy.callbacks[0].history == model.callbacks[0].history

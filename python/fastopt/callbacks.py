@@ -258,6 +258,9 @@ class EarlyStopping(Callback):
                 and self.best_iteration != len(self.history):
             self._loop.restore(self._best_state)
         self._best_state = None
+        # The loop's closures refer to the fit, and a model keeps its callbacks among its
+        # parameters, so holding the loop would make the fitted model impossible to pickle.
+        self._loop = None
 
     def _read(self, logs):
         if callable(self.monitor):
