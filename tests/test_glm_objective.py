@@ -248,9 +248,8 @@ def test_logistic_value_is_accurate(m, sign):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("index", [np.int32, np.int64])
 def test_wide_csr_matches_reference(loss, index):
-    # Enough coefficients that CSR takes its value-and-gradient and Hessian
-    # passes in two phases per row block (margins and residuals, then the
-    # scatter); the result must not change.
+    # Enough coefficients that CSR runs its value-and-gradient and Hessian passes in two
+    # phases per row block: margins and residuals, then the scatter. The result must not change.
     rng = np.random.default_rng(11)
     n, p = 3000, 20_000 if loss != "multinomial" else 7000
     X = sp.random(n, p, density=0.002, format="csr", random_state=rng)

@@ -446,9 +446,9 @@ LATE_CHECK_SOLVERS["ftrl"] = FTRLProximal
 
 @pytest.mark.parametrize("name", sorted(LATE_CHECK_SOLVERS))
 def test_late_bad_row_restores_state(name):
-    # Enough stored values per state element that the pass checks each row as
-    # it reaches it (after updating the state for the rows before), instead of
-    # checking all of X first: the state must come back unchanged.
+    # Enough stored values per state element that the pass checks each row as it reaches
+    # it, after updating the state for the rows before, instead of checking all of X first.
+    # The state must come back unchanged.
     X, labels, _, _ = make_problem(num_rows=400)
     assert X.nnz >= 8 * (X.shape[1] * 3 + 9)
     model = LATE_CHECK_SOLVERS[name](X.shape[1])
@@ -478,9 +478,9 @@ def test_late_bad_offset_restores_state():
 
 @pytest.mark.parametrize("edit", ["first", "last"])
 def test_offsets_must_span_every_entry(edit):
-    # A row-by-row check reads only entries inside some row, so offsets that
-    # leave entries out (here a NaN and a column past the end) make the pass
-    # check all of X first, as the single-solver pass does.
+    # A row-by-row check reads only entries inside some row. So offsets that leave entries
+    # out (here a NaN and a column past the end) make the pass check all of X first, as the
+    # single-solver pass does.
     X, labels, _, _ = make_problem(num_rows=400)
     data = np.concatenate([[np.nan], X.data]) if edit == "first" else np.append(X.data, np.nan)
     indices = (np.concatenate([[10**6], X.indices]) if edit == "first"
@@ -496,8 +496,8 @@ def test_offsets_must_span_every_entry(edit):
 
 
 def test_checked_pass_matches_separate_check():
-    # The estimators' passes check rows inside the pass; LazySGD.partial_fit
-    # checks X first. Both run the same arithmetic.
+    # The estimators' passes check rows inside the pass, while LazySGD.partial_fit checks
+    # X first. Both run the same arithmetic.
     X, labels, _, _ = make_problem(num_rows=400)
     for make in (LazySGD, FTRLProximal):
         inside = make(X.shape[1])

@@ -389,23 +389,15 @@ class OnlineLinearModel(EstimatorParams):
 
     def _partial_fit_arrays(self, X, y, sample_weight, classes=None):
         self._checked_params()
-        unfitted_before = not self._is_fitted()
-        try:
+        # A first call that fails leaves the model unfitted, not fitted with zeros. Later calls
+        # need no guard, because their passes leave the state unchanged when a row is bad.
+        guard = contextlib.nullcontext() if self._is_fitted() else self._kept_on_error()
+        with guard:
             X, targets, weights, sparse_input = self._incremental_batch(X, y, sample_weight,
                                                                         classes)
             # partial_fit reports no loss, so the passes skip computing it.
             self._pass(X, targets, weights, None, sparse_input, compute_loss=False)
-        except Exception:
-            # A first call that fails leaves the model unfitted, not fitted with zeros.
-            if unfitted_before:
-                self._forget_fit()
-            raise
         return self
-
-    def _forget_fit(self):
-        """Remove what a first call set up (solvers, width, classes), so the model is unfitted."""
-        for name in ("_solvers", "n_features_in_", "t_", "_eta_divisions", "classes_"):
-            self.__dict__.pop(name, None)
 
     def fit_stream(self, source, epochs=1, *, classes=None, n_features=None, chunk_rows=10_000,
                    zero_based=False):

@@ -100,7 +100,7 @@ def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
         raise ValueError(f"X: expected {n_features} features (columns), got {X.shape[1]}")
     if not X.has_canonical_format:
         # Checked before the copy sorts them, so an error names the caller's position.
-        check_index_range("indices", X.indices[:int(X.indptr[-1])], X.shape[1])
+        check_index_range("indices", X.indices, X.shape[1])
         X = X.copy()
         X.sum_duplicates()
     if X.indices.dtype != X.indptr.dtype:
