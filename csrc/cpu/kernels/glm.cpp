@@ -347,8 +347,9 @@ RowWork row_work(const GlmDesign& x, std::int64_t k, const GlmWork& work) {
 // the fused value and gradient took 54-57 ms, and scipy's X w and X^T r run
 // one after the other took 26 ms. Phased, the block first computes every row's residual,
 // reading only the coefficients, then scatters the rows, writing only its
-// gradient. Each row still sees the same operations in the same order, so the
-// result keeps its bits; the cost is a second read of the block's rows.
+// gradient. Each row still goes through the same operations in the same
+// order, so the result keeps its bits. The cost is a second read of the
+// block's rows.
 
 struct RowBlockSums {
   double value = 0.0;
@@ -357,7 +358,7 @@ struct RowBlockSums {
 
 // Computes every row's K residuals a_i in batches of kTermsBatch rows.
 // First margins(i, slice, z, bad) writes row i's K margins into z. Then
-// terms(lo, hi, zr, value, bad) turns the margins of rows [lo, hi) (zr holds
+// terms(lo, hi, zr, value, bad) turns the margins of rows [lo, hi) (zr contains
 // (hi - lo) x K of them) into residuals in place. It also adds the rows'
 // values to value, summed in row order. Unless out is nullptr, each block then
 // adds a_i x_i (a_i x_i^2 when kSquare) to its partial gradient g, (p, K)
