@@ -229,3 +229,27 @@ def test_estimator_parallel_fit_is_reproducible_and_close_to_sequential():
     regressors = [SGDRegressor(n_jobs=n_jobs, max_iter=epochs, tol=None, random_state=1)
                   .fit(X, X @ w) for n_jobs, epochs in ((1, 3), (2, 6))]
     assert regressors[1].score(X, X @ w) > 0.8 * regressors[0].score(X, X @ w) > 0.3
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_checked_parallel_pass_matches_and_restores(l1_ratio):
+    # With a small state the estimators' passes check each block of rows before its parts
+    # read them, where LazySGD.partial_fit checks all of X first. Both give one result, and
+    # a bad row in a later block leaves the state as it was.
+    from fastopt.online._solvers import partial_fit_many
+    from test_online_solvers import states_equal
+
+    X, labels, _, _ = make_problem(num_rows=400)
+    settings = dict(n_jobs=2, block_rows=64, l1_ratio=l1_ratio)
+    inside = LazySGD(X.shape[1], **settings)
+    first = LazySGD(X.shape[1], **settings)
+    for _ in range(2):
+        partial_fit_many([inside], X, [labels])
+        first.partial_fit(X, labels)
+    states_equal(first.get_state(), inside.get_state())
+    before = inside.get_state()
+    bad = X.copy()
+    bad.data[int(bad.indptr[250])] = np.inf
+    with pytest.raises(ValueError, match="X: expected finite values, got inf at row 250"):
+        partial_fit_many([inside], bad, [labels])
+    states_equal(before, inside.get_state())

@@ -460,6 +460,37 @@ def test_late_bad_row_restores_state(name):
         states_equal(before, model.get_state())
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("defect", ["negative", "wide", "inf", "nan"])
+@pytest.mark.parametrize("name", ["sgd-l1_ratio=0.0", "ftrl"])
+def test_checked_run_finds_defect(name, defect, index_dtype):
+    # The pass checks rows in runs before it reads them. A defect in the middle of a run
+    # must stop the pass before the bad row and leave the state as it was.
+    X, labels, _, _ = make_problem(num_rows=400)
+    X = sp.csr_matrix((X.data, X.indices.astype(index_dtype), X.indptr.astype(index_dtype)),
+                      shape=X.shape)
+    model = LATE_CHECK_SOLVERS[name](X.shape[1])
+    partial_fit_many([model], X, [labels])
+    before = model.get_state()
+    bad = X.copy()
+    # The first or the last entry of row 150, so that its indices stay sorted and reach the
+    # compiled pass.
+    e = int(bad.indptr[150]) if defect == "negative" else int(bad.indptr[151]) - 1
+    assert bad.indptr[151] > bad.indptr[150]
+    if defect == "negative":
+        bad.indices[e] = -1
+        message = rf"indices\[{e}\]: expected a column in \[0, 25\), got -1"
+    elif defect == "wide":
+        bad.indices[e] = 2**31 - 1
+        message = rf"indices\[{e}\]: expected a column in \[0, 25\), got {2**31 - 1}"
+    else:
+        bad.data[e] = np.inf if defect == "inf" else np.nan
+        message = rf"X: expected finite values, got {defect} at row 150"
+    with pytest.raises(ValueError, match=message):
+        partial_fit_many([model], bad, [labels])
+    states_equal(before, model.get_state())
+
+
 def test_late_bad_offset_restores_state():
     # Straight to the compiled pass, which checks each row's offsets itself.
     X, labels, _, _ = make_problem(num_rows=400)

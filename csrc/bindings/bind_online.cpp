@@ -453,15 +453,15 @@ RowsArgs gather_rows_many(py::handle data, py::handle indices, py::handle indptr
 }
 
 // Runs pass() over rows that gather_rows left unchecked. When the written
-// state is small against X, every row is checked by the pass just before it
-// is read (LazySgdHyper::checked), which costs less than the separate pass of
+// state is small against X, every row is checked by the pass before it is
+// read (LazySgdHyper::checked), which costs less than the separate pass of
 // check_rows: on a9a (451,592 stored values, 123 features) that pass took
 // about 0.2 ms of a 1.2 ms partial_fit. The state is copied first, and a bad
 // row restores it before check_rows raises the error that names the row.
 // Otherwise check_rows runs first. pass(checked) returns whether the pass
 // found a bad row. Used by the lazy SGD and FTRL passes of the estimators.
 template <typename Pass>
-void run_checked_passes(const cpu::CsrRows& rows, std::int64_t num_features, bool sequential,
+void run_checked_passes(const cpu::CsrRows& rows, std::int64_t num_features,
                         const std::vector<py::array>& written, Pass&& pass) {
   std::int64_t state_elements = 0;
   for (const py::array& a : written) state_elements += static_cast<std::int64_t>(a.size());
@@ -474,7 +474,7 @@ void run_checked_passes(const cpu::CsrRows& rows, std::int64_t num_features, boo
     if (rows.index64) return static_cast<const std::int64_t*>(rows.indptr)[r];
     return static_cast<const std::int32_t*>(rows.indptr)[r];
   };
-  const bool checked = sequential && rows.order == nullptr &&
+  const bool checked = rows.order == nullptr &&
                        num_features < cpu::kPrefetchMinFeatures &&
                        state_elements * 8 <= rows.nnz && offset(0) == 0 &&
                        offset(rows.num_rows) == rows.nnz;
@@ -528,7 +528,7 @@ py::array_t<double> lazy_sgd_pass_many(
   const int threads = cpu::get_num_threads();
   std::unique_ptr<bool[]> invalid(new bool[static_cast<std::size_t>(count)]());
   for (std::int64_t k = 0; k < count; ++k) s[static_cast<std::size_t>(k)].invalid = &invalid[k];
-  run_checked_passes(rows.rows, num_features, h.jobs == 1, written, [&](bool checked) {
+  run_checked_passes(rows.rows, num_features, written, [&](bool checked) {
     cpu::LazySgdHyper hk = h;
     hk.checked = checked;
     py::gil_scoped_release release;
@@ -612,7 +612,7 @@ py::array_t<double> ftrl_pass_many(py::handle data, py::handle indices, py::hand
   const int threads = cpu::get_num_threads();
   std::unique_ptr<bool[]> invalid(new bool[static_cast<std::size_t>(count)]());
   for (std::int64_t k = 0; k < count; ++k) s[static_cast<std::size_t>(k)].invalid = &invalid[k];
-  run_checked_passes(rows.rows, num_features, true, written, [&](bool checked) {
+  run_checked_passes(rows.rows, num_features, written, [&](bool checked) {
     cpu::FtrlHyper hk = h;
     hk.checked = checked;
     py::gil_scoped_release release;

@@ -90,12 +90,14 @@ struct LazySgdHyper {
   // parallel block runs without folding, on copies of a few coordinates; the
   // block folds the whole model after it.
   bool fold = true;
-  // When true the sequential pass checks each visited row before it reads
-  // the row's entries: the row lies within indptr and nnz, every column is in
-  // [0, num_features) and every value is finite. At the first bad row it sets
-  // *LazySgdState::invalid and returns, leaving the state partly updated, so
-  // the caller must have a copy to restore. The bindings use it instead of a
-  // separate pass over X (the csr_summary kernel) when the state is small.
+  // When true the pass checks each visited row before it reads the row's
+  // entries: the row lies within indptr and nnz, every column is in
+  // [0, num_features) and every value is finite. The sequential pass checks
+  // runs of rows ahead of it, the block-parallel pass each block before its
+  // parts start. At the first bad row it sets *LazySgdState::invalid and
+  // returns, leaving the state partly updated, so the caller must have a copy
+  // to restore. Only for rows without an order. The bindings use it instead
+  // of a separate pass over X (the csr_summary kernel) when the state is small.
   bool checked = false;
 };
 
