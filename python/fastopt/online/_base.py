@@ -167,10 +167,12 @@ class OnlineLinearModel(EstimatorParams):
         if decay is not None:
             for solver in self._solvers:
                 solver.intercept_decay = decay
-        # check_features and _prepare_targets have checked X's width, the targets and the
-        # weights; _as_rows only fixes the CSR layout that the compiled pass expects.
+        # check_features and _prepare_targets have checked X's structure and width, the
+        # targets and the weights; _as_rows only fixes the CSR layout that the compiled pass
+        # expects.
         first = self._solvers[0]
-        X = _as_rows(X, first.n_features, first._dtype, check_finite=False)
+        X = _as_rows(X, first.n_features, first._dtype, check_finite=False,
+                     structure_checked=True)
         losses = run_passes(self._solvers, X, targets, sample_weight, order,
                             compute_loss=compute_loss)
         self.t_ = self._solvers[0].t_

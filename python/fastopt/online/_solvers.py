@@ -66,7 +66,7 @@ def _check_dtype(dtype) -> np.dtype:
 
 
 def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
-             check_indices: bool = False) -> sp.csr_matrix:
+             check_indices: bool = False, structure_checked: bool = False) -> sp.csr_matrix:
     """Return X as a canonical CSR matrix with float32/float64 data, checked.
 
     Sparse input keeps its data dtype when it is float32 or float64; dense input
@@ -75,9 +75,12 @@ def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
     the check of the values to the compiled passes, which make it (with the same
     message) without allocating a mask. The passes also check CSR column indices, so
     only callers that multiply with scipy need ``check_indices=True``.
+    ``structure_checked=True`` skips the structure check for a matrix that the caller has
+    just checked.
     """
     if sp.issparse(X):
-        check_sparse_structure(X, check_indices=check_indices)
+        if not structure_checked:
+            check_sparse_structure(X, check_indices=check_indices)
         X = X.tocsr()
         stored = int(X.indptr[-1])
         if X.data.shape[0] != stored:
