@@ -638,3 +638,18 @@ def test_fit_stream_of_empty_chunks_raises():
     with pytest.raises(ValueError, match="the stream has no rows"):
         model.fit_stream([(X[:0], y[:0])], classes=[0, 1])
     assert not hasattr(model, "classes_")
+
+
+@pytest.mark.parametrize("make", [SGDClassifier, FTRLClassifier, SGDRegressor])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_complex_input_raises(make, sparse):
+    # A cast would keep only the real part, so complex X is rejected as scikit-learn does.
+    X, y = binary_data()
+    complex_X = X.toarray() + 1j
+    if sparse:
+        complex_X = sp.csr_matrix(complex_X)
+    kwargs = {} if make is SGDRegressor else {"classes": [0, 1]}
+    with pytest.raises(ValueError, match="X: expected real numbers, got dtype complex128"):
+        make().partial_fit(complex_X, y, **kwargs)
+    with pytest.raises(ValueError, match="X: expected real numbers, got dtype complex128"):
+        make().fit(complex_X, y)

@@ -16,7 +16,7 @@ from fastopt.callbacks import CallbackRunner, Logs, TrainingLoop, check_callback
 from fastopt.linear_model._base import EstimatorParams, check_int
 from fastopt.online._chunks import chunk_epochs, unpack_chunk
 from fastopt._sparse_checks import check_sparse_structure
-from fastopt.online._solvers import _as_rows, run_passes
+from fastopt.online._solvers import _as_rows, check_real_dtype, run_passes
 
 # The "adaptive" schedule divides the rate by 5 after each stall and stops below this rate,
 # as scikit-learn's SGD does.
@@ -34,6 +34,7 @@ def check_features(X, n_features=None, *, check_indices=False):
     """
     if sp.issparse(X):
         check_sparse_structure(X, check_indices=check_indices)
+        check_real_dtype(X.dtype)
         X = X.tocsr()
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
@@ -41,6 +42,7 @@ def check_features(X, n_features=None, *, check_indices=False):
         X = np.asarray(X)
         if X.ndim != 2:
             raise ValueError(f"X: expected a 2-D array or sparse matrix, got shape {X.shape}")
+        check_real_dtype(X.dtype)
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
         X = sp.csr_matrix(X)
@@ -168,7 +170,7 @@ class OnlineLinearModel(EstimatorParams):
             for solver in self._solvers:
                 solver.intercept_decay = decay
         # check_features and _prepare_targets have checked X's structure and width, the
-        # targets and the weights; _as_rows only fixes the CSR layout that the compiled pass
+        # targets and the weights. _as_rows only fixes the CSR layout that the compiled pass
         # expects.
         first = self._solvers[0]
         X = _as_rows(X, first.n_features, first._dtype, check_finite=False,

@@ -65,6 +65,15 @@ def _check_dtype(dtype) -> np.dtype:
     return resolved
 
 
+def check_real_dtype(dtype) -> None:
+    """Raise ValueError unless ``dtype`` is a real type (bool, integer or float).
+
+    A cast would silently drop the imaginary part of complex input.
+    """
+    if np.dtype(dtype).kind not in "biuf":
+        raise ValueError(f"X: expected real numbers, got dtype {np.dtype(dtype)}")
+
+
 def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
              check_indices: bool = False, structure_checked: bool = False) -> sp.csr_matrix:
     """Return X as a canonical CSR matrix with float32/float64 data, checked.
@@ -81,6 +90,7 @@ def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
     if sp.issparse(X):
         if not structure_checked:
             check_sparse_structure(X, check_indices=check_indices)
+        check_real_dtype(X.dtype)
         X = X.tocsr()
         stored = int(X.indptr[-1])
         if X.data.shape[0] != stored:
@@ -96,8 +106,7 @@ def _as_rows(X, n_features: int, dtype: np.dtype, check_finite: bool = True,
             raise ValueError(f"X: expected a 2-D array or scipy sparse matrix, got {err}") from None
         if dense.ndim != 2:
             raise ValueError(f"X: expected a 2-D array, got shape {dense.shape}")
-        if dense.dtype.kind not in "biuf":
-            raise ValueError(f"X: expected real numbers, got dtype {dense.dtype}")
+        check_real_dtype(dense.dtype)
         X = sp.csr_matrix(dense.astype(dtype, copy=False))
     if X.shape[1] != n_features:
         raise ValueError(f"X: expected {n_features} features (columns), got {X.shape[1]}")
