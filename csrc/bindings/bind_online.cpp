@@ -650,7 +650,8 @@ void bind_online(py::module_& m) {
         "lazy_sgd_pass for several independent solvers with the same settings over the same "
         "rows: Y[k] holds the targets of states[k], a tuple (coef, l1_applied, state1, "
         "state2, average_offset, globals, t). The solvers run in parallel over fastopt's "
-        "threads (in turn when n_jobs > 1, each over n_jobs threads); each result equals its "
+        "threads (with n_jobs > 1 and several solvers, each thread runs every part of its "
+        "solvers' blocks); each result equals its "
         "single-solver pass. Returns the loss sums.");
   m.def("ftrl_pass_many", &ftrl_pass_many, "data"_a, "indices"_a, "indptr"_a, "Y"_a,
         "sample_weight"_a, "order"_a, "states"_a, py::kw_only(), "loss"_a, "alpha"_a,

@@ -86,6 +86,10 @@ struct LazySgdHyper {
   // sequential pass. Only plain SGD (no momentum, no averaging) runs in parts.
   int jobs = 1;
   std::int64_t block_rows = 1024;
+  // When false the calling thread runs every part of a block-parallel pass
+  // itself, with the same result. lazy_sgd_pass_many clears it to run
+  // several outputs side by side instead.
+  bool part_helpers = true;
   // Fold the global scale into the weights when it gets small. A part of a
   // parallel block runs without folding, on copies of a few coordinates; the
   // block folds the whole model after it.
