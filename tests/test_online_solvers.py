@@ -467,12 +467,15 @@ def test_checked_run_finds_defect(name, defect, index_dtype):
     # The pass checks rows in runs before it reads them. A defect in the middle of a run
     # must stop the pass before the bad row and leave the state as it was.
     X, labels, _, _ = make_problem(num_rows=400)
-    X = sp.csr_matrix((X.data, X.indices.astype(index_dtype), X.indptr.astype(index_dtype)),
-                      shape=X.shape)
     model = LATE_CHECK_SOLVERS[name](X.shape[1])
     partial_fit_many([model], X, [labels])
     before = model.get_state()
+    # scipy stores small int64 index arrays as int32 when it builds or copies a matrix, so
+    # the arrays are set after the copy.
     bad = X.copy()
+    bad.indices = bad.indices.astype(index_dtype)
+    bad.indptr = bad.indptr.astype(index_dtype)
+    assert bad.indices.dtype == index_dtype
     # The first or the last entry of row 150, so that its indices stay sorted and reach the
     # compiled pass.
     e = int(bad.indptr[150]) if defect == "negative" else int(bad.indptr[151]) - 1
