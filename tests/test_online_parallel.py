@@ -45,6 +45,24 @@ def test_parallel_matches_eager(n_jobs, block_rows, loss, penalty, schedule):
     assert lazy.coef_[3] == 0.0  # a column with no entries is never touched
 
 
+@pytest.mark.parametrize("penalty", sorted(PENALTIES))
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+@pytest.mark.parametrize("num_features,density", [(25, 0.3), (400, 0.02)])
+def test_parallel_narrow_and_wide_models_match_eager(num_features, density, loss, penalty):
+    # With more columns than a block's stored values per part (400 columns against about
+    # 64 entries per part here), the parts copy only the columns their rows touch; with
+    # fewer (25 columns) they copy the whole model and mark columns during their steps.
+    X, labels, targets, weights = make_problem(num_rows=80, num_features=num_features,
+                                               density=density)
+    block_nnz = X.nnz * 16 / X.shape[0]
+    assert (2 * num_features <= block_nnz) == (num_features == 25)
+    y = targets_for(loss, labels, targets)
+    settings = dict(loss=loss, learning_rate="optimal", alpha=0.02,
+                    l1_ratio=PENALTIES[penalty])
+    lazy, _ = run_both(settings, X, y, weights, n_jobs=2, block_rows=16)
+    assert lazy.coef_[3] == 0.0
+
+
 def test_parallel_differs_from_sequential():
     # The oracle above would also pass if n_jobs were ignored; the parts must see
     # the block's starting model, not each other's updates.
@@ -231,8 +249,9 @@ def test_estimator_parallel_fit_is_reproducible_and_close_to_sequential():
     assert regressors[1].score(X, X @ w) > 0.8 * regressors[0].score(X, X @ w) > 0.3
 
 
+@pytest.mark.parametrize("bad_row", [200, 250])
 @pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
-def test_checked_parallel_pass_matches_and_restores(l1_ratio):
+def test_checked_parallel_pass_matches_and_restores(l1_ratio, bad_row):
     # With a small state the estimators' passes check each block of rows before its parts
     # read them, where LazySGD.partial_fit checks all of X first. Both give one result, and
     # a bad row in a later block leaves the state as it was.
@@ -249,7 +268,8 @@ def test_checked_parallel_pass_matches_and_restores(l1_ratio):
     states_equal(first.get_state(), inside.get_state())
     before = inside.get_state()
     bad = X.copy()
-    bad.data[int(bad.indptr[250])] = np.inf
-    with pytest.raises(ValueError, match="X: expected finite values, got inf at row 250"):
+    # Rows 200 and 250 lie in the first and the second part of the block of rows 192-255.
+    bad.data[int(bad.indptr[bad_row])] = np.inf
+    with pytest.raises(ValueError, match=f"X: expected finite values, got inf at row {bad_row}"):
         partial_fit_many([inside], bad, [labels])
     states_equal(before, inside.get_state())

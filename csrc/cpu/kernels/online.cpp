@@ -21,6 +21,7 @@
 // row touches them.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cmath>
 #include <cstdint>
@@ -266,9 +267,15 @@ void fold_scale(const LazySgdState& s, double factor, double& u) {
   g[kAverageScaleSum] = 0.0;
 }
 
-template <typename T, typename I, OnlineMethod kMethod, bool kL1, bool kAverage>
+// With kMark the pass also sets mark[j] = stamp for every column j that a row
+// stores (plain SGD without averaging only), for the block-parallel pass.
+template <typename T, typename I, OnlineMethod kMethod, bool kL1, bool kAverage,
+          bool kMark = false>
 double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s,
-                     double loss_start = 0.0) {
+                     double loss_start = 0.0, std::uint32_t* mark = nullptr,
+                     std::uint32_t stamp = 0) {
+  static_assert(!kMark || (kMethod == OnlineMethod::sgd && !kAverage),
+                "marks are set by the plain SGD step only");
   const T* data = static_cast<const T*>(rows.data);
   const I* indices = static_cast<const I*>(rows.indices);
   const I* indptr = static_cast<const I*>(rows.indptr);
@@ -370,6 +377,10 @@ double lazy_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdSt
         }
       } else {
         add_scaled_entries(data, indices, begin, end, descent, v);
+        if constexpr (kMark) {
+          // Stores only, off the chain from this row's step to the next margin.
+          for (std::int64_t e = begin; e < end; ++e) mark[indices[e]] = stamp;
+        }
       }
       if (h.fit_intercept) {
         b += ratio ? ((eta * h.intercept_decay) * (y * weight) * numerator) / denominator
@@ -502,9 +513,16 @@ double lazy_sgd_method(const CsrRows& rows, const LazySgdHyper& h, const LazySgd
 // A block with a step whose L2 factor 1 - eta l2 is <= 0 (every weight to 0)
 // runs sequentially.
 
-// Pause instructions (each some tens of cycles) that a waiting thread of the
-// block-parallel pass spins before it sleeps instead.
-constexpr int kSpinRounds = 512;
+// How long a thread of the block-parallel pass spins before it sleeps: a
+// helper waiting for the next block's offer, and the calling thread waiting
+// for a helper's part (at least as long as its own parts took). A helper must
+// cover the gap between two offers, which holds the merge, the next block's
+// check and whatever the calling thread's part takes longer than its own.
+// Spinning 512 pauses (4-16 us on a 2-vCPU Xeon) put both threads to sleep
+// in most blocks. Each wake-up took 16-256 us. The waits that this caused
+// counted as stalls and held the back-off at its cap, so on w8a the helper
+// ran 13 parts in 1470 blocks.
+constexpr std::chrono::microseconds kSpinTime{200};
 
 // On a busy machine a helper thread of the block-parallel pass may not run in
 // time, or be descheduled while it holds a part. After such an event the pass
@@ -527,6 +545,7 @@ struct PartState {
   std::int64_t t = 0;
   double loss = 0.0;
   std::int64_t lo = 0, hi = 0;  // visits of the part
+  bool invalid = false;         // a checked pass found a bad row in the part
   // The part's penalty path from scale 1: the product of its L2 factors and
   // the sum of eta l1 / scale over its steps.
   double decay = 1.0, l1_sum = 0.0;
@@ -569,6 +588,20 @@ inline void block_path(const std::vector<PartState>& parts, const double* g, dou
   }
 }
 
+// The part's penalty path (PartState::decay and l1_sum) from its step numbers.
+inline void part_path(const LazySgdHyper& h, PartState& p, std::int64_t num_visits) {
+  const LazySgdHyper hyper = h;
+  const double eta0 = p.globals[kEta];
+  double decay = 1.0, l1_sum = 0.0;
+  for (std::int64_t k = 0; k < num_visits; ++k) {
+    const double eta = learning_rate(hyper, eta0, p.t + k + 1);
+    if (hyper.l2 > 0.0) decay *= 1.0 - eta * hyper.l2;
+    l1_sum += eta * hyper.l1 / decay;
+  }
+  p.decay = decay;
+  p.l1_sum = hyper.l1 > 0.0 ? l1_sum : 0.0;
+}
+
 // Copies into the part the shared values of the coordinates its rows touch.
 // Also computes the part's penalty path.
 template <typename I, bool kL1>
@@ -598,12 +631,19 @@ void gather_part(const CsrRows& part, const LazySgdHyper& h, const LazySgdState&
 
 // Writes the block's merged value of every coordinate whose lowest touching
 // part is parts[k], so that each coordinate has one writer.
+// With every_column (a narrow model, see parallel_sgd_rows) the part has no
+// list of touched coordinates and every column's mark is read instead.
 template <bool kL1>
 void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySgdState& s,
-                std::uint32_t stamp) {
+                std::uint32_t stamp, bool every_column) {
   double scale, u;
   block_path(parts, s.globals, scale, u);
-  for (const std::int64_t j : parts[k].touched) {
+  const std::int64_t count = every_column ? s.num_features
+                                          : static_cast<std::int64_t>(parts[k].touched.size());
+  const std::uint32_t* const own_mark = parts[k].mark.data();
+  for (std::int64_t c = 0; c < count; ++c) {
+    const std::int64_t j = every_column ? c : parts[k].touched[static_cast<std::size_t>(c)];
+    if (every_column && own_mark[j] != stamp) continue;
     bool owned = true;
     for (std::size_t o = 0; o < k && owned; ++o) owned = parts[o].mark[j] != stamp;
     if (!owned) continue;
@@ -654,6 +694,10 @@ inline void cpu_pause() {
 struct PartBoard {
   std::atomic<std::uint64_t> claim{0};
   std::atomic<bool> stop{false};
+  // Raised by the calling thread one block before it offers parts again after
+  // running blocks alone, so that a sleeping helper is awake and spinning when
+  // the offer comes.
+  std::atomic<std::uint64_t> ready{0};
   std::atomic<bool> lead_sleeping{false};
   std::atomic<int> helpers_sleeping{0};
   // Set by the first helper to start. A new thread takes longer to start than
@@ -731,17 +775,41 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   // of the board's claim word publishes it with the plan.
   std::uint32_t stamp = 0;
 
+  // A narrow model (few columns against the stored values of a block, as a9a
+  // and w8a) copies the whole model into each part and marks the touched
+  // columns during the part's steps. On w8a, finding and copying the touched
+  // columns row by row took 40% as long as the steps themselves. Copying 300
+  // weights takes less than one row's steps.
+  const double block_nnz = rows.num_visits > 0
+                               ? static_cast<double>(rows.nnz) * static_cast<double>(block) /
+                                     static_cast<double>(rows.num_rows > 0 ? rows.num_rows : 1)
+                               : 0.0;
+  const bool narrow =
+      static_cast<double>(s.num_features) * static_cast<double>(num_parts) <= block_nnz;
+
   auto run_part = [&](std::size_t k, std::uint64_t /*gen*/) {
     PartState& p = parts[k];
+    // Each part checks its own rows, so the check runs in parallel too; a bad
+    // row leaves the block unmerged.
+    p.invalid = h.checked && !visits_are_valid<T, I>(rows, p.lo, p.hi, s.num_features);
+    if (p.invalid) return;
     const CsrRows part = visit_range<I>(rows, p.lo, p.hi);
-    gather_part<I, kL1>(part, h, s, p, stamp);
     LazySgdState local;
     local.num_features = s.num_features;
     local.coef = p.v.data();
     local.l1_applied = kL1 ? p.q.data() : nullptr;
     local.globals = p.globals;
     local.t = &p.t;
-    p.loss = lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(part, part_hyper, local);
+    if (narrow) {
+      part_path(h, p, part.num_visits);
+      std::copy(s.coef, s.coef + d, p.v.data());
+      if constexpr (kL1) std::copy(s.l1_applied, s.l1_applied + d, p.q.data());
+      p.loss = lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false, true>(
+          part, part_hyper, local, 0.0, p.mark.data(), stamp);
+    } else {
+      gather_part<I, kL1>(part, h, s, p, stamp);
+      p.loss = lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(part, part_hyper, local);
+    }
   };
 
   // Ends a parallel block: the scalars, summed in part order.
@@ -786,21 +854,30 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       PartBoard& b = *board;
       b.helper_started.store(true, std::memory_order_release);
       std::uint64_t seen = 0;
+      std::uint64_t seen_ready = 0;
       for (;;) {
         std::uint64_t gen = b.claim.load(std::memory_order_acquire) >> 16;
-        for (int rounds = 0; gen == seen && rounds < kSpinRounds; ++rounds) {
+        const auto spin_start = std::chrono::steady_clock::now();
+        for (unsigned rounds = 1; gen == seen; ++rounds) {
           if (b.stop.load(std::memory_order_acquire)) return;
           cpu_pause();
           gen = b.claim.load(std::memory_order_acquire) >> 16;
+          if (rounds % 64 == 0 && std::chrono::steady_clock::now() - spin_start > kSpinTime) {
+            break;
+          }
         }
         if (gen == seen) {
           std::unique_lock<std::mutex> lock(b.mutex);
           b.helpers_sleeping.fetch_add(1);
           b.wake.wait(lock, [&] {
             gen = b.claim.load(std::memory_order_acquire) >> 16;
-            return gen != seen || b.stop.load(std::memory_order_acquire);
+            return gen != seen || b.stop.load(std::memory_order_acquire) ||
+                   b.ready.load(std::memory_order_acquire) != seen_ready;
           });
           b.helpers_sleeping.fetch_sub(1);
+          seen_ready = b.ready.load(std::memory_order_acquire);
+          // Woken for an offer still to come: spin for it again.
+          if (gen == seen && !b.stop.load(std::memory_order_acquire)) continue;
         }
         if (b.stop.load(std::memory_order_acquire)) return;
         seen = gen;
@@ -823,11 +900,11 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   for (std::int64_t bi = 0; bi < num_blocks; ++bi) {
     const std::int64_t lo = bi * block;
     const std::int64_t hi = lo + block < rows.num_visits ? lo + block : rows.num_visits;
-    if (h.checked && !visits_are_valid<T, I>(rows, lo, hi, s.num_features)) {
-      *s.invalid = true;
-      break;
-    }
     if (zeroing_step(h, g[kEta], *s.t, hi - lo)) {
+      if (h.checked && !visits_are_valid<T, I>(rows, lo, hi, s.num_features)) {
+        *s.invalid = true;
+        break;
+      }
       const CsrRows seq = visit_range<I>(rows, lo, hi);
       loss_sum += lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(seq, block_hyper, s);
       continue;
@@ -847,11 +924,18 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       p.t = *s.t + (p.lo - lo);
     }
     ++gen;
+    if (threaded && skip == 1) {
+      // The next block is offered: wake a sleeping helper now, so that it
+      // spins through this block instead of waking up after the offer.
+      board->ready.fetch_add(1, std::memory_order_release);
+      if (board->helpers_sleeping.load() > 0) board->notify();
+    }
     if (!threaded || skip > 0) {
       // Backing off: every part runs here, and the helpers see no new block.
       for (std::size_t k = 0; k < num_parts; ++k) run_part(k, gen);
       skip -= skip > 0 ? 1 : 0;
     } else {
+      const auto offered = std::chrono::steady_clock::now();
       board->claim.store(gen << 16);
       if (board->helpers_sleeping.load() > 0) board->notify();
       std::size_t k;
@@ -862,10 +946,16 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
         board->done[k].store(gen);
         ++mine;
       }
+      // Parts of uneven work make this thread wait. A wait longer than its own
+      // parts took (and than kSpinTime) means that the helper has stalled.
+      const auto own_end = std::chrono::steady_clock::now();
+      const auto patience = std::max<std::chrono::steady_clock::duration>(own_end - offered,
+                                                                         kSpinTime);
       bool stalled = false;
       for (std::size_t o = 0; o < num_parts; ++o) {
-        for (int rounds = 0; board->done[o].load() != gen && rounds < kSpinRounds; ++rounds) {
+        for (unsigned rounds = 1; board->done[o].load() != gen; ++rounds) {
           cpu_pause();
+          if (rounds % 64 == 0 && std::chrono::steady_clock::now() - own_end > patience) break;
         }
         if (board->done[o].load() == gen) continue;
         stalled = true;
@@ -884,7 +974,11 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       backoff = backs_off ? std::min(backoff + 1, kMaxBackoff) : std::max(backoff - 1, 0);
       skip = backs_off ? (std::int64_t{1} << backoff) - 1 : 0;
     }
-    for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp);
+    if (std::any_of(parts.begin(), parts.end(), [](const PartState& p) { return p.invalid; })) {
+      *s.invalid = true;
+      break;
+    }
+    for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp, narrow);
     finish_block();
   }
   if (threaded) {
