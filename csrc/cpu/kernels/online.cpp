@@ -680,6 +680,35 @@ void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySg
   }
 }
 
+// merge_part for every part of a narrow model without L1, column by column
+// in loops without branches that vectorize: the same sums in part order, so
+// the same weights (a zero may change sign). change and sharing are scratch
+// arrays of num_features elements.
+inline void merge_narrow(const std::vector<PartState>& parts, const LazySgdState& s,
+                         std::uint32_t stamp, double* change, double* sharing) {
+  double scale, u;
+  block_path(parts, s.globals, scale, u);
+  const std::int64_t d = s.num_features;
+  double* const coef = s.coef;
+  std::fill(change, change + d, 0.0);
+  std::fill(sharing, sharing + d, 0.0);
+  for (const PartState& p : parts) {
+    const double part_scale = p.globals[kScale];
+    const double* const v = p.v.data();
+    const std::uint32_t* const mark = p.mark.data();
+    for (std::int64_t j = 0; j < d; ++j) {
+      const bool touched = mark[j] == stamp;
+      change[j] += touched ? part_scale * (v[j] - coef[j]) : 0.0;
+      sharing[j] += touched ? 1.0 : 0.0;
+    }
+  }
+  for (std::int64_t j = 0; j < d; ++j) {
+    const double share = 1.0 / (sharing[j] > 0.0 ? sharing[j] : 1.0);
+    const double merged = (scale * coef[j] + share * change[j]) / scale;
+    coef[j] = sharing[j] > 0.0 ? merged : coef[j];
+  }
+}
+
 inline void cpu_pause() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -786,6 +815,8 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
                                : 0.0;
   const bool narrow =
       static_cast<double>(s.num_features) * static_cast<double>(num_parts) <= block_nnz;
+  std::vector<double> merge_change(narrow && !kL1 ? d : 0);
+  std::vector<double> merge_sharing(narrow && !kL1 ? d : 0);
 
   auto run_part = [&](std::size_t k, std::uint64_t /*gen*/) {
     PartState& p = parts[k];
@@ -978,7 +1009,11 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       *s.invalid = true;
       break;
     }
-    for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp, narrow);
+    if (narrow && !kL1) {
+      merge_narrow(parts, s, stamp, merge_change.data(), merge_sharing.data());
+    } else {
+      for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp, narrow);
+    }
     finish_block();
   }
   if (threaded) {
