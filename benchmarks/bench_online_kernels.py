@@ -66,7 +66,7 @@ def load_libsvm(name: str, n_features: int, shuffle: bool = False):
     """Return (X, y) of a LIBSVM file in FASTOPT_DATA_DIR, or None when it is not set.
 
     With ``shuffle`` the rows are permuted with seed 0, as benchmarks/bench_online.py does
-    for w8a, whose file holds all 1,479 positive rows in one run (rows 740-2218).
+    for w8a, whose file lists all 1,479 positive rows together (rows 740-2218).
     """
     directory = os.environ.get("FASTOPT_DATA_DIR")
     if not directory:

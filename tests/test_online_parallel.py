@@ -48,10 +48,10 @@ def test_parallel_matches_eager(n_jobs, block_rows, loss, penalty, schedule):
 @pytest.mark.parametrize("penalty", sorted(PENALTIES))
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
 @pytest.mark.parametrize("num_features,density", [(25, 0.3), (400, 0.02)])
-def test_parallel_narrow_and_wide_models_match_eager(num_features, density, loss, penalty):
-    # With more columns than a block's stored values per part (400 columns against about
-    # 64 entries per part here), the parts copy only the columns their rows touch; with
-    # fewer (25 columns) they copy the whole model and mark columns during their steps.
+def test_parallel_copy_modes_match_eager(num_features, density, loss, penalty):
+    # 400 columns are more than a part's stored values (about 64 here), so the parts copy
+    # only the columns that their rows touch. With 25 columns they copy the whole model
+    # and mark the columns during their steps.
     X, labels, targets, weights = make_problem(num_rows=80, num_features=num_features,
                                                density=density)
     block_nnz = X.nnz * 16 / X.shape[0]

@@ -516,7 +516,7 @@ double lazy_sgd_method(const CsrRows& rows, const LazySgdHyper& h, const LazySgd
 // How long a thread of the block-parallel pass spins before it sleeps: a
 // helper waiting for the next block's offer, and the calling thread waiting
 // for a helper's part (at least as long as its own parts took). A helper must
-// cover the gap between two offers, which holds the merge, the next block's
+// cover the gap between two offers, which contains the merge, the next block's
 // check and whatever the calling thread's part takes longer than its own.
 // Spinning 512 pauses (4-16 us on a 2-vCPU Xeon) put both threads to sleep
 // in most blocks. Each wake-up took 16-256 us. The waits that this caused
@@ -680,10 +680,10 @@ void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySg
   }
 }
 
-// merge_part for every part of a narrow model without L1, column by column
-// in loops without branches that vectorize: the same sums in part order, so
-// the same weights (a zero may change sign). change and sharing are scratch
-// arrays of num_features elements.
+// Merges every part of a narrow model without L1, as merge_part does, in loops
+// without branches that vectorize. The sums keep part order, so the weights
+// are the same (a zero may change sign). change and sharing are scratch arrays
+// of num_features elements.
 inline void merge_narrow(const std::vector<PartState>& parts, const LazySgdState& s,
                          std::uint32_t stamp, double* change, double* sharing) {
   double scale, u;
@@ -723,8 +723,8 @@ inline void cpu_pause() {
 struct PartBoard {
   std::atomic<std::uint64_t> claim{0};
   std::atomic<bool> stop{false};
-  // Raised by the calling thread one block before it offers parts again after
-  // running blocks alone, so that a sleeping helper is awake and spinning when
+  // Wake-up counter, raised by the calling thread one block before it offers
+  // parts again after running blocks alone. A sleeping helper then spins when
   // the offer comes.
   std::atomic<std::uint64_t> ready{0};
   std::atomic<bool> lead_sleeping{false};
@@ -808,7 +808,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   // and w8a) copies the whole model into each part and marks the touched
   // columns during the part's steps. On w8a, finding and copying the touched
   // columns row by row took 40% as long as the steps themselves. Copying 300
-  // weights takes less than one row's steps.
+  // weights should take less than one row's steps (an estimate, not timed).
   const double block_nnz = rows.num_visits > 0
                                ? static_cast<double>(rows.nnz) * static_cast<double>(block) /
                                      static_cast<double>(rows.num_rows > 0 ? rows.num_rows : 1)
