@@ -124,6 +124,70 @@ def test_gram_cd_solves_the_quadratic_model():
     assert np.all(np.abs(g[u == 0]) <= 0.2 + 1e-10)
 
 
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 64, 301])
+def test_cholesky_matches_numpy(m):
+    rng = np.random.default_rng(m)
+    B = rng.standard_normal((m, m))
+    A = B @ B.T + m * np.eye(m)
+    L = A.copy()
+    assert _core.cholesky(L) is True
+    np.testing.assert_allclose(L, np.linalg.cholesky(A), rtol=1e-12, atol=1e-12)
+    b = rng.standard_normal(m)
+    x = b.copy()
+    _core.cholesky_solve(L, x)
+    np.testing.assert_allclose(x, np.linalg.solve(A, b), rtol=1e-10, atol=1e-12)
+
+
+def test_cholesky_lower_triangle_any_threads():
+    rng = np.random.default_rng(3)
+    B = rng.standard_normal((400, 400))
+    A = B @ B.T + 400 * np.eye(400)
+    factors = []
+    for threads in (1, 2):
+        before = fastopt.get_num_threads()
+        fastopt.set_num_threads(threads)
+        try:
+            L = np.tril(A) + np.triu(np.full_like(A, np.nan), 1)
+            assert _core.cholesky(L)
+        finally:
+            fastopt.set_num_threads(before)
+        factors.append(L)
+    assert np.array_equal(factors[0], factors[1])
+    assert np.all(np.triu(factors[0], 1) == 0.0)
+
+
+def test_cholesky_reports_an_indefinite_matrix():
+    assert _core.cholesky(np.array([[1.0, 2.0], [2.0, 1.0]])) is False
+    assert _core.cholesky(np.array([[np.nan]])) is False
+    assert _core.cholesky(np.zeros((0, 0))) is True
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.ones((2, 3)), "A: expected a C-contiguous writable float64 square array"),
+    (np.ones((3, 3), dtype=np.float32), "A: expected a C-contiguous writable float64"),
+    (np.asfortranarray(np.ones((3, 3)))[:, :2], "A: expected a C-contiguous"),
+])
+def test_cholesky_rejects_bad_arrays(bad, message):
+    with pytest.raises(ValueError, match=message):
+        _core.cholesky(bad)
+    frozen = np.eye(2)
+    frozen.setflags(write=False)
+    with pytest.raises(ValueError, match="A: expected a C-contiguous writable"):
+        _core.cholesky(frozen)
+
+
+def test_cholesky_solve_rejects_bad_arrays():
+    L = np.eye(3)
+    with pytest.raises(ValueError, match="b: expected"):
+        _core.cholesky_solve(L, np.ones(4))
+    with pytest.raises(ValueError, match="b and L share memory"):
+        _core.cholesky_solve(L, L[0])
+    b = np.ones(3)
+    with pytest.raises(ValueError, match="L: expected a C-contiguous float64 square array"):
+        _core.cholesky_solve(np.ones((3, 2)), b)
+    assert np.array_equal(b, np.ones(3))
+
+
 # ----------------------------------------------------------------------------- solvers
 
 
@@ -277,11 +341,31 @@ def test_auto_picks_newton_for_tall_smooth_problems():
                          n_samples=10**5, n_features=10) == "newton-cd"
 
 
+
+def test_auto_weighs_the_cost_of_forming_the_hessian(data_file):
+    pick = dict(loss="logistic", alpha=1e-4, l1_ratio=0.0)
+    X, _ = load_svmlight(data_file("w8a"), n_features=300)
+    assert _gram.formation_sweeps(X) > _gram.GRAM_MAX_FORMATION_SWEEPS
+    assert select_solver("auto", n_samples=X.shape[0], n_features=300, X=X, **pick) == "lbfgs"
+    assert select_solver("auto", n_samples=X.shape[0], n_features=300, X=as_design(X),
+                         **pick) == "lbfgs"
+    X, _ = load_svmlight(data_file("a9a"), n_features=123)
+    assert _gram.formation_sweeps(X) <= _gram.GRAM_MAX_FORMATION_SWEEPS
+    assert select_solver("auto", n_samples=X.shape[0], n_features=123, X=X, **pick) == "newton"
+    assert select_solver("auto", n_samples=X.shape[0], n_features=123, X=X.tocoo(),
+                         **pick) == "newton"
+
+
 def test_auto_on_estimators_follows_the_shape():
     rng = np.random.default_rng(11)
     X = rng.standard_normal((400, 10))
     y = np.where(X[:, 0] + 0.5 * rng.standard_normal(400) > 0, 1, 0)
     assert LogisticRegression(alpha=1e-3).fit(X, y).solver_ == "newton"
+    # 40 dense columns: forming the Hessian costs 20 sweeps over X, so lbfgs runs.
+    X40 = rng.standard_normal((400, 40))
+    assert LogisticRegression(alpha=1e-3).fit(X40, y).solver_ == "lbfgs"
+    # The squared loss forms its Hessian once, so the cost bound does not apply.
+    assert Ridge(alpha=1e-3).fit(X40, X40[:, 0]).solver_ == "newton"
     wide = sp.random(100, 3000, density=0.01, format="csr", random_state=12)
     y_wide = np.arange(100) % 2
     assert LogisticRegression(alpha=1e-3).fit(wide, y_wide).solver_ == "lbfgs"
@@ -301,3 +385,7 @@ def test_formation_sweeps_counts_row_products():
     assert _gram.formation_sweeps(as_design(X)) == pytest.approx(expected, rel=1e-12)
     assert _gram.formation_sweeps(as_design(X.tocsc())) == pytest.approx(expected, rel=1e-12)
     assert _gram.formation_sweeps(as_design(X.toarray())) == 20.0
+    assert _gram.formation_sweeps(X) == pytest.approx(expected, rel=1e-12)
+    assert _gram.formation_sweeps(X.tocsc()) == pytest.approx(expected, rel=1e-12)
+    assert _gram.formation_sweeps(X.tocoo()) == pytest.approx(expected, rel=1e-12)
+    assert _gram.formation_sweeps(X.toarray()) == 20.0

@@ -420,6 +420,42 @@ py::tuple gram_cd(py::handle H, py::handle q, py::handle w, py::handle step, py:
   return py::make_tuple(result.passes, result.violation);
 }
 
+// A C-contiguous float64 (m, m) array, m taken from its first dimension.
+py::array square_matrix(const char* name, py::handle a, bool writable) {
+  py::array arr = as_array(name, a);
+  const bool square = arr.ndim() == 2 && arr.shape(0) == arr.shape(1);
+  if (!arr.dtype().equal(py::dtype::of<double>()) || !square ||
+      !(arr.flags() & py::array::c_style) || (writable && !arr.writeable())) {
+    throw py::value_error(std::string(name) + ": expected a C-contiguous" +
+                          (writable ? " writable" : "") +
+                          " float64 square array, got " + describe(a));
+  }
+  return arr;
+}
+
+// Cholesky factorization in place: A (m, m), symmetric, becomes L with A = L L^T.
+bool cholesky(py::handle A) {
+  py::array a_arr = square_matrix("A", A, true);
+  const std::int64_t m = a_arr.shape(0);
+  double* a = static_cast<double*>(a_arr.mutable_data());
+  py::gil_scoped_release release;
+  return cpu::kernels().cholesky_factor(m, a, cpu::get_num_threads());
+}
+
+// Solves L L^T x = b in place of b.
+void cholesky_solve(py::handle L, py::handle b) {
+  py::array l_arr = square_matrix("L", L, false);
+  const py::ssize_t m = l_arr.shape(0);
+  py::array b_arr = float64_vector("b", b, m, true);
+  if (overlaps(b_arr, l_arr)) {
+    throw py::value_error("b and L share memory; the kernel writes b");
+  }
+  const double* l = static_cast<const double*>(l_arr.data());
+  double* x = static_cast<double*>(b_arr.mutable_data());
+  py::gil_scoped_release release;
+  cpu::kernels().cholesky_solve(m, l, x);
+}
+
 }  // namespace
 
 namespace {
@@ -511,6 +547,13 @@ void bind_newton_cd(py::module_& m) {
         "Return the CSC arrays (data, indices, indptr, sorted_rows) of a CSR matrix, each "
         "column in row order as scipy's tocsc gives them, or None when the structure is "
         "malformed. sorted_rows: every CSR row's indices strictly increase (no duplicates).");
+  m.def("cholesky", &cholesky, "A"_a,
+        "Factor a symmetric positive definite float64 (m, m) C-contiguous array in place: "
+        "its lower triangle becomes L with A = L L^T and the rest zeros. Returns False, with "
+        "A partly overwritten, when a pivot is not positive and finite. Only the lower "
+        "triangle of A is read. The result does not depend on the thread count.");
+  m.def("cholesky_solve", &cholesky_solve, "L"_a, "b"_a,
+        "Solve L L^T x = b for a factor L from cholesky, writing x into the float64 vector b.");
   m.def("gram_cd", &gram_cd, "H"_a, "q"_a, "w"_a, "step"_a, "hd"_a, py::kw_only(), "a1"_a,
         "a2"_a, "tol"_a, "max_passes"_a,
         "Cyclic coordinate descent on min_D q.D + D.H.D / 2 + a1 |w + D|_1 + a2/2 |w + D|^2 "

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "cpu/cholesky.hpp"
 #include "cpu/hashing.hpp"
 #include "cpu/dual_cd.hpp"
 #include "cpu/glm.hpp"
@@ -108,4 +109,6 @@ struct GradStats {
   X(GlmStatus, glm_gram, (const GlmDesign& x, const double* d, bool fit_intercept,     \
                           double* out, double* work, int num_threads))              \
   X(GramCdResult, gram_cd, (const GramCdArgs& args))                                \
+  X(bool, cholesky_factor, (std::int64_t m, double* a, int num_threads))           \
+  X(void, cholesky_solve, (std::int64_t m, const double* l, double* b))             \
   X(DualCdResult, dual_cd_epochs, (const DualCdArgs& args))

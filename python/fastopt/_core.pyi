@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'augment_images', 'available_isas', 'csr_to_csc', 'dfo_bit_flip', 'dfo_blend', 'dfo_coordinate_move', 'dfo_gaussian_mutation', 'dfo_inversion_mutation', 'dfo_metropolis', 'dfo_order_crossover', 'dfo_pmx', 'dfo_point_crossover', 'dfo_polynomial_mutation', 'dfo_sbx', 'dfo_swap_mutation', 'dfo_tournament', 'dfo_uniform_crossover', 'dfo_uniform_draws', 'dropout', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'gaussian_noise', 'get_num_threads', 'grad_stats', 'gram_cd', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'mix_rows', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'philox_blocks', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
+__all__: list[str] = ['GlmDesign', 'GlmProblem', 'SvmlightParser', 'active_isa', 'adadelta_step', 'adagrad_step', 'adam_step', 'adamax_step', 'augment_images', 'available_isas', 'cholesky', 'cholesky_solve', 'csr_to_csc', 'dfo_bit_flip', 'dfo_blend', 'dfo_coordinate_move', 'dfo_gaussian_mutation', 'dfo_inversion_mutation', 'dfo_metropolis', 'dfo_order_crossover', 'dfo_pmx', 'dfo_point_crossover', 'dfo_polynomial_mutation', 'dfo_sbx', 'dfo_swap_mutation', 'dfo_tournament', 'dfo_uniform_crossover', 'dfo_uniform_draws', 'dropout', 'ftrl_num_globals', 'ftrl_pass', 'ftrl_pass_many', 'gaussian_noise', 'get_num_threads', 'grad_stats', 'gram_cd', 'hash_rows', 'hash_table', 'lamb_step', 'lazy_sgd_num_globals', 'lazy_sgd_pass', 'lazy_sgd_pass_many', 'lbfgs_block', 'lbfgs_direction', 'lbfgs_dot', 'lbfgs_gradient', 'lbfgs_max_history', 'lbfgs_pair', 'lbfgs_trial', 'lion_step', 'max_threads', 'metrics_average_precision', 'metrics_binary_curve', 'metrics_confusion_counts', 'metrics_log_loss', 'metrics_roc_auc', 'mix_rows', 'murmurhash3_32', 'nadam_step', 'newton_cd', 'newton_cd_violation', 'openmp_enabled', 'owlqn_project_direction', 'owlqn_pseudo_gradient', 'owlqn_trial', 'philox_blocks', 'prox_box', 'prox_elastic_net', 'prox_group', 'prox_l1', 'prox_l2', 'prox_nonneg', 'radam_step', 'rmsprop_step', 'roofline', 'roofline_read', 'select_isa', 'set_num_threads', 'sgd_step', 'svmlight_format_rows']
 class GlmDesign:
     """
     A validated view of a design matrix X that references, never copies, the caller's arrays.
@@ -163,6 +163,14 @@ def augment_images(images: typing.Any, out: typing.Any, params: typing.Any, padd
 def available_isas() -> list[str]:
     """
     Instruction sets compiled in and supported by this CPU.
+    """
+def cholesky(A: typing.Any) -> bool:
+    """
+    Factor a symmetric positive definite float64 (m, m) C-contiguous array in place: its lower triangle becomes L with A = L L^T and the rest zeros. Returns False, with A partly overwritten, when a pivot is not positive and finite. Only the lower triangle of A is read. The result does not depend on the thread count.
+    """
+def cholesky_solve(L: typing.Any, b: typing.Any) -> None:
+    """
+    Solve L L^T x = b for a factor L from cholesky, writing x into the float64 vector b.
     """
 def csr_to_csc(data: typing.Any, indices: typing.Any, indptr: typing.Any, n_cols: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
     """

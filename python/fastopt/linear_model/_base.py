@@ -26,6 +26,7 @@ from fastopt.exceptions import ConvergenceWarning, DataConversionWarning, not_fi
 from fastopt.linear_model._early_stopping import ValidationMonitor, split_validation
 from fastopt.linear_model._objective import GLMObjective
 from fastopt.linear_model._solve import SOLVERS, select_solver, solve
+from fastopt.linear_model._stopping import dot
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
 
@@ -277,7 +278,7 @@ def penalized_objective(objective, w, alpha, l1_ratio, n_coef):
     """Return the data term of ``objective`` plus the elastic-net penalty at ``w``."""
     coef = np.asarray(w)[:n_coef]
     penalty = alpha * (l1_ratio * np.abs(coef).sum()
-                       + 0.5 * (1.0 - l1_ratio) * np.dot(coef, coef))
+                       + 0.5 * (1.0 - l1_ratio) * dot(coef, coef))
     return float(objective.value(w)) + float(penalty)
 
 
@@ -354,7 +355,7 @@ class LinearModelBase(EstimatorParams):
         k = n_classes if loss == "multinomial" else 1
         solver = select_solver(self.solver, loss=loss, alpha=alpha, l1_ratio=l1_ratio,
                                penalty=penalty, n_samples=X.shape[0], n_features=p,
-                               fit_intercept=self.fit_intercept)
+                               fit_intercept=self.fit_intercept, X=X)
         w0 = self._warm_start_params(k, p)
         monitor = None
         if self.early_stopping:

@@ -41,7 +41,7 @@ from scipy.special import expit
 from fastopt import _core
 from fastopt.linear_model._design import as_design
 from fastopt.linear_model._result import SolverResult
-from fastopt.linear_model._stopping import optimality_violation
+from fastopt.linear_model._stopping import dot, optimality_violation
 
 #: Starting dual value, as a fraction of C_i (LIBLINEAR starts at min(1e-3 C_i, 1e-8)).
 START_FRACTION = 1e-3
@@ -177,7 +177,7 @@ def dual_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data
     sqnorm = _row_sqnorm(design)
 
     def check():
-        value = problem.value_grad(w, grad) + 0.5 * alpha * float(w @ w)
+        value = problem.value_grad(w, grad) + 0.5 * alpha * dot(w, w)
         grad[:] += alpha * w
         return value, optimality_violation(grad, w, alpha, 0.0, p, 1)
 

@@ -75,15 +75,20 @@ class FistaResult(SolverResult):
     lipschitz: float = math.nan
 
 
+def _norm(v):
+    """Euclidean norm without BLAS, whose threads would compete with fastopt's (see dot)."""
+    return math.sqrt(dot(v, v))
+
+
 def _initial_lipschitz(value_grad, x, g):
     """Return ||grad f(x') - grad f(x)|| / ||x' - x|| for a short step x' along -g."""
-    g_norm = float(np.linalg.norm(g))
+    g_norm = _norm(g)
     if g_norm == 0.0 or not math.isfinite(g_norm):
         return 1.0
-    scale = 1e-3 * max(1.0, float(np.linalg.norm(x)))
+    scale = 1e-3 * max(1.0, _norm(x))
     x_trial = x - (scale / g_norm) * g
     _, g_trial = value_grad(x_trial)
-    ratio = float(np.linalg.norm(np.asarray(g_trial) - g)) / float(np.linalg.norm(x_trial - x))
+    ratio = _norm(np.asarray(g_trial) - g) / _norm(x_trial - x)
     return ratio if ratio > 0.0 and math.isfinite(ratio) else 1.0
 
 

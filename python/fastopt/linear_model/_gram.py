@@ -22,7 +22,8 @@ iteration at margins z:
 
    - "newton" (smooth penalty, :math:`\rho = 0`): the exact Newton step,
      :math:`(H_c + \alpha I) d_\beta = -(q + \alpha \beta)`, by a Cholesky factorization
-     (LAPACK through ``scipy.linalg.cho_factor``);
+     on fastopt's threads (``_core.cholesky``, not LAPACK: OpenBLAS's threads keep
+     spinning after a call and slow the next pass over X several times over);
    - "newton-cd" with an L1 term: cyclic coordinate descent on the proximal Newton model
      :math:`q^T d + \tfrac12 d^T H_c d + \alpha\rho \|\beta + d\|_1
      + \tfrac{\alpha(1-\rho)}{2} \|\beta + d\|^2`, updating :math:`H_c d` in O(p) per moved
@@ -48,7 +49,7 @@ J. Nocedal and S. J. Wright, "Numerical Optimization", 2nd ed., Springer, 2006, 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
+import scipy.sparse as sp
 
 from fastopt import _core
 from fastopt.linear_model._result import SolverResult
@@ -85,22 +86,46 @@ def gram_suitable(n_samples, n_features, fit_intercept, loss):
 #: column coordinate descent costs nnz. Forming H pays when it costs at most this many
 #: sweeps. The bound lies between a9a (6.9 sweeps, where the Gram path was the faster one for
 #: L1 logistic regression in bench_linear.py) and w8a (11.3 sweeps, where the column path was).
+#: The same bound sends "auto" on smooth objectives to lbfgs instead of "newton": on w8a with
+#: an L2 penalty lbfgs reached 1e-6 relative suboptimality in 20-54 ms and "newton" in 46-60.
 GRAM_MAX_FORMATION_SWEEPS = 8.0
 
 
-def formation_sweeps(design):
-    """Return the cost of forming the Gram matrix, in full column sweeps over X."""
-    if design.layout.startswith("dense"):
-        return design.n_features / 2.0
-    if design.layout == "csr":
-        row_nnz = np.diff(design.indptr)
+def formation_sweeps(X):
+    """Return the cost of forming the Gram matrix of X, in full column sweeps over X.
+
+    X is a :class:`Design`, a scipy.sparse matrix or a dense array.
+    """
+    layout = getattr(X, "layout", None)
+    if layout is not None:
+        if layout.startswith("dense"):
+            return X.n_features / 2.0
+        sparse_format = layout
+    elif sp.issparse(X):
+        sparse_format = X.format
     else:
-        row_nnz = np.bincount(design.indices, minlength=design.n_samples)
+        return X.shape[1] / 2.0
+    if sparse_format == "csr":
+        row_nnz = np.diff(X.indptr)
+    elif sparse_format == "csc":
+        row_nnz = np.bincount(X.indices, minlength=X.shape[0] if layout is None else
+                              X.n_samples)
+    else:
+        row_nnz = np.diff(sp.csr_matrix(X).indptr)
     nnz = float(row_nnz.sum())
     if nnz == 0.0:
         return 0.0
     row_nnz = row_nnz.astype(np.float64)
     return dot(row_nnz, row_nnz) / 2.0 / nnz
+
+
+def gram_pays(n_samples, n_features, fit_intercept, loss, X):
+    """Return whether "auto" should run a Gram-matrix solver on X: ``gram_suitable`` holds
+    and, for a loss whose Hessian changes every iteration, forming it costs at most
+    ``GRAM_MAX_FORMATION_SWEEPS`` column sweeps."""
+    if not gram_suitable(n_samples, n_features, fit_intercept, loss):
+        return False
+    return loss == "squared" or formation_sweeps(X) <= GRAM_MAX_FORMATION_SWEEPS
 
 
 def newton(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None):
@@ -207,19 +232,19 @@ class _GramNewton:
     def cholesky(self, Hc):
         if self.factor is not None:
             return self.factor
-        A = Hc.copy()
-        A[np.diag_indices_from(A)] += self.a2
-        scale = float(np.abs(np.diag(A)).max()) if A.size else 0.0
+        base = Hc.copy()
+        base[np.diag_indices_from(base)] += self.a2
+        scale = float(np.abs(np.diag(base)).max()) if base.size else 0.0
         jitter = 0.0
         for _ in range(8):
-            try:
-                factor = scipy.linalg.cho_factor(A, lower=False, check_finite=False)
+            factor = base.copy()
+            if jitter:
+                factor[np.diag_indices_from(factor)] += jitter
+            if _core.cholesky(factor):
                 break
-            except np.linalg.LinAlgError:
-                # Singular without an L2 term (an empty column, separable data): a tiny
-                # multiple of the identity keeps the step finite; the line search corrects it.
-                jitter = max(1e-12 * max(scale, 1.0), 100.0 * jitter)
-                A[np.diag_indices_from(A)] += jitter
+            # Singular without an L2 term (an empty column, separable data): a tiny
+            # multiple of the identity keeps the step finite; the line search corrects it.
+            jitter = max(1e-12 * max(scale, 1.0), 100.0 * jitter)
         else:
             raise np.linalg.LinAlgError("the Hessian could not be factorized")
         if self.obj.loss == "squared":
@@ -236,8 +261,8 @@ class _GramNewton:
         if hb is not None:
             q -= hb * (g[p] / hbb)
         if self.a1 == 0.0:
-            rhs = -(q + self.a2 * coef)
-            dcoef = scipy.linalg.cho_solve(self.cholesky(Hc), rhs, check_finite=False)
+            dcoef = -(q + self.a2 * coef)
+            _core.cholesky_solve(self.cholesky(Hc), dcoef)
         else:
             if self.obj.loss == "squared":
                 # The model is the objective: solve it to the final tolerance at once.

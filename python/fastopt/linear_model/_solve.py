@@ -24,8 +24,9 @@ many samples) and, for losses other than squared error, forming the Hessian cost
 kernel.
 
 "auto" picks newton-cd for an L1 term on a binary or regression loss, owlqn for an L1 term
-on the multinomial loss, "newton" for smooth objectives that ``gram_suitable`` accepts, and
-lbfgs for the other smooth objectives.
+on the multinomial loss, "newton" for smooth objectives where ``_gram.gram_pays`` holds (the
+shape condition and, except for squared error, the same bound on the cost of forming the
+Hessian), and lbfgs for the other smooth objectives.
 """
 
 from __future__ import annotations
@@ -45,11 +46,9 @@ SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"
 
 
 def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
-    gram = _gram.gram_suitable(obj.n_samples, obj.n_features, obj.fit_intercept, obj.loss)
-    if gram and obj.loss != "squared":
-        # The Hessian changes at every outer iteration, so it must be cheap to form again.
-        gram = _gram.formation_sweeps(obj.design) <= _gram.GRAM_MAX_FORMATION_SWEEPS
-    if gram:
+    # Unless the loss is squared, the Hessian changes at every outer iteration, so
+    # gram_pays also asks that it be cheap to form again.
+    if _gram.gram_pays(obj.n_samples, obj.n_features, obj.fit_intercept, obj.loss, obj.design):
         # Few features and many samples: coordinate descent on the dense Hessian, O(p) per
         # coordinate step instead of a pass over the column.
         return _gram.newton_cd_gram(obj, alpha=alpha, l1_ratio=l1_ratio, tol=tol,
@@ -107,12 +106,14 @@ REGISTRY = {
 
 
 def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None, n_samples=None,
-                  n_features=None, fit_intercept=True, n_outputs=1):
+                  n_features=None, fit_intercept=True, n_outputs=1, X=None):
     """Return the concrete solver name for ``solver``, or raise ValueError for a bad pair.
 
     ``penalty`` is the estimator's name for the penalty and only shapes the message. With the
     shape of X given, "auto" picks the Gram-matrix "newton" for smooth objectives with few
-    features and many samples (``_gram.gram_suitable``); without it, "lbfgs".
+    features and many samples (``_gram.gram_suitable``) and, when ``X`` (a matrix or a
+    :class:`Design`) is given too, a Hessian cheap enough to form (``_gram.gram_pays``);
+    otherwise "lbfgs".
     """
     if not isinstance(solver, str) or solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
@@ -121,9 +122,12 @@ def select_solver(solver, *, loss, alpha, l1_ratio, penalty=None, n_samples=None
         penalty = f"l1_ratio={l1_ratio!r}" if l1_ratio > 0.0 else "l2"
     if solver == "auto":
         if not has_l1:
-            if (n_samples is not None and n_features is not None
-                    and _gram.gram_suitable(n_samples, n_features, fit_intercept, loss)):
-                return "newton"
+            if n_samples is not None and n_features is not None:
+                gram = (_gram.gram_suitable(n_samples, n_features, fit_intercept, loss)
+                        if X is None else
+                        _gram.gram_pays(n_samples, n_features, fit_intercept, loss, X))
+                if gram:
+                    return "newton"
             return "lbfgs"
         if loss != "multinomial":
             return "newton-cd"
@@ -187,7 +191,8 @@ def solve(obj, *, alpha, l1_ratio, solver, tol, max_iter, w0=None, callback=None
         raise ValueError(f"max_iter: expected an integer >= 1, got {max_iter!r}")
     name = select_solver(solver, loss=obj.loss, alpha=alpha, l1_ratio=l1_ratio,
                          n_samples=obj.n_samples, n_features=obj.n_features,
-                         fit_intercept=obj.fit_intercept, n_outputs=obj.n_outputs)
+                         fit_intercept=obj.fit_intercept, n_outputs=obj.n_outputs,
+                         X=obj.design)
     if w0 is not None:
         w0 = np.asarray(w0, dtype=np.float64)
         if w0.shape != (obj.n_params,):
