@@ -35,6 +35,7 @@
 
 #include "cpu/kernel_list.hpp"
 #include "cpu/sparse_rows.hpp"
+#include "cpu/vector_math.hpp"
 #include "fastopt/glm/losses.hpp"
 #include "fastopt/prox.hpp"
 
@@ -47,6 +48,8 @@ constexpr std::int64_t kSampleBlock = 4096;
 // sample's loss terms (an exp and a log) count as kSampleCost entries.
 constexpr std::int64_t kMinParallelPass = std::int64_t{1} << 22;
 constexpr std::int64_t kSampleCost = 8;
+// Samples per batch of the vectorized logistic terms.
+constexpr std::int64_t kLogisticBatch = 256;
 // Smallest working set.
 constexpr std::int64_t kMinWorkingSet = 10;
 // Cap on coordinate-descent passes over the working set per outer iteration.
@@ -74,6 +77,31 @@ constexpr double kRoundingSlack = 1e-13;
 // cuts in about 10 halvings.
 constexpr double kLogisticCurvatureFloor = 1e-12;
 constexpr double kHuberCurvatureFloor = 1e-3;
+
+// Logistic loss terms of m samples with labels y and margins z: value, d1
+// and d2, the same formulas as glm::logistic_terms with the branch-free exp
+// and log1p of cpu/vector_math.hpp, so that the loop vectorizes. glibc's
+// scalar log1p and exp took most of a newton-cd fit on w8a (50k samples, 300
+// features, L1 at 0.01 alpha_max), where every outer iteration and every line
+// search trial computes them for each sample. d1 and d2 may be nullptr.
+void logistic_batch(const double* __restrict y, const double* __restrict z, std::int64_t m,
+                    double* __restrict value, double* __restrict d1, double* __restrict d2) {
+#pragma omp simd
+  for (std::int64_t i = 0; i < m; ++i) {
+    const double mi = y[i] * z[i];
+    const double e = exp_nonpositive(mi < 0.0 ? mi : -mi);
+    value[i] = (mi < 0.0 ? -mi : 0.0) + log1p_unit(e);
+  }
+  if (d1 == nullptr) return;
+#pragma omp simd
+  for (std::int64_t i = 0; i < m; ++i) {
+    const double mi = y[i] * z[i];
+    const double e = exp_nonpositive(mi < 0.0 ? mi : -mi);
+    const double one_plus = 1.0 + e;
+    d1[i] = -y[i] * ((mi >= 0.0 ? e : 1.0) / one_plus);
+    d2[i] = e / (one_plus * one_plus);
+  }
+}
 
 template <typename T, typename I>
 struct SparseColumns {
@@ -272,6 +300,15 @@ class Solver {
   // `width` accumulators; returns the block partials summed in block order.
   template <typename Body>
   void sample_pass(int width, Body&& body, double* totals) {
+    block_pass(width, [&](std::int64_t lo, std::int64_t hi, double* acc) {
+      for (std::int64_t i = lo; i < hi; ++i) body(i, acc);
+    }, totals);
+  }
+
+  // As sample_pass, with body(lo, hi, partial) called once per block of
+  // samples [lo, hi).
+  template <typename Body>
+  void block_pass(int width, Body&& body, double* totals) {
     const std::int64_t blocks = num_blocks();
     double* partial = partial_.data();
 #ifdef _OPENMP
@@ -280,12 +317,25 @@ class Solver {
     for (std::int64_t b = 0; b < blocks; ++b) {
       double* acc = partial + b * width;
       for (int k = 0; k < width; ++k) acc[k] = 0.0;
-      const std::int64_t end = std::min(n_, (b + 1) * kSampleBlock);
-      for (std::int64_t i = b * kSampleBlock; i < end; ++i) body(i, acc);
+      body(b * kSampleBlock, std::min(n_, (b + 1) * kSampleBlock), acc);
     }
     for (int k = 0; k < width; ++k) totals[k] = 0.0;
     for (std::int64_t b = 0; b < blocks; ++b) {
       for (int k = 0; k < width; ++k) totals[k] += partial[b * width + k];
+    }
+  }
+
+  // Adds the weighted logistic values at margins z[i] + t * (dz[i] + db) of
+  // samples [lo, hi) to acc[0] in sample order.
+  void logistic_values(std::int64_t lo, std::int64_t hi, const double* z, const double* dz,
+                       double t, double db, double* acc) const {
+    double margins[kLogisticBatch];
+    double values[kLogisticBatch];
+    for (std::int64_t from = lo; from < hi; from += kLogisticBatch) {
+      const std::int64_t m = std::min(kLogisticBatch, hi - from);
+      for (std::int64_t k = 0; k < m; ++k) margins[k] = z[from + k] + t * (dz[from + k] + db);
+      logistic_batch(args_.y + from, margins, m, values, nullptr, nullptr);
+      for (std::int64_t k = 0; k < m; ++k) acc[0] += factor(from + k) * values[k];
     }
   }
 
@@ -330,15 +380,35 @@ class Solver {
     double* h = h_.data();
     const double floor = curvature_floor_;
     double totals[3];
-    sample_pass(3, [&](std::int64_t i, double* acc) {
-      const glm::LossTerms<double> t = terms(i, z[i]);
-      const double s = factor(i);
-      g[i] = s * t.d1;
-      h[i] = s * std::max(t.d2, floor);
-      acc[0] += s * t.value;
-      acc[1] += g[i];
-      acc[2] += h[i];
-    }, totals);
+    if (args_.loss == glm::Loss::logistic) {
+      block_pass(3, [&](std::int64_t lo, std::int64_t hi, double* acc) {
+        double values[kLogisticBatch];
+        for (std::int64_t from = lo; from < hi; from += kLogisticBatch) {
+          const std::int64_t m = std::min(kLogisticBatch, hi - from);
+          // d1 and d2 go to g and h first and are weighted in place below.
+          logistic_batch(args_.y + from, z + from, m, values, g + from, h + from);
+          for (std::int64_t k = 0; k < m; ++k) {
+            const std::int64_t i = from + k;
+            const double s = factor(i);
+            g[i] = s * g[i];
+            h[i] = s * std::max(h[i], floor);
+            acc[0] += s * values[k];
+            acc[1] += g[i];
+            acc[2] += h[i];
+          }
+        }
+      }, totals);
+    } else {
+      sample_pass(3, [&](std::int64_t i, double* acc) {
+        const glm::LossTerms<double> t = terms(i, z[i]);
+        const double s = factor(i);
+        g[i] = s * t.d1;
+        h[i] = s * std::max(t.d2, floor);
+        acc[0] += s * t.value;
+        acc[1] += g[i];
+        acc[2] += h[i];
+      }, totals);
+    }
     sums_ = {totals[0], totals[1], totals[2]};
 
     double penalty_total = 0.0;
@@ -573,9 +643,15 @@ class Solver {
       bool accepted = false;
       for (int trial = 0; trial < kMaxLineSearchTrials; ++trial) {
         double totals[1];
-        sample_pass(1, [&](std::int64_t i, double* acc) {
-          acc[0] += factor(i) * terms(i, z[i] + t * (dz[i] + db)).value;
-        }, totals);
+        if (args_.loss == glm::Loss::logistic) {
+          block_pass(1, [&](std::int64_t lo, std::int64_t hi, double* acc) {
+            logistic_values(lo, hi, z, dz, t, db, acc);
+          }, totals);
+        } else {
+          sample_pass(1, [&](std::int64_t i, double* acc) {
+            acc[0] += factor(i) * terms(i, z[i] + t * (dz[i] + db)).value;
+          }, totals);
+        }
         double penalty_change = 0.0;
         for (std::int64_t k = 0; k < size; ++k) {
           const double wj = w_[working_set_[static_cast<std::size_t>(k)]];
