@@ -131,14 +131,14 @@ def test_cholesky_matches_numpy(m):
     A = B @ B.T + m * np.eye(m)
     L = A.copy()
     assert _core.cholesky(L) is True
-    np.testing.assert_allclose(L, np.linalg.cholesky(A), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(L, np.linalg.cholesky(A).T, rtol=1e-12, atol=1e-12)
     b = rng.standard_normal(m)
     x = b.copy()
     _core.cholesky_solve(L, x)
     np.testing.assert_allclose(x, np.linalg.solve(A, b), rtol=1e-10, atol=1e-12)
 
 
-def test_cholesky_lower_triangle_any_threads():
+def test_cholesky_upper_triangle_any_threads():
     rng = np.random.default_rng(3)
     B = rng.standard_normal((400, 400))
     A = B @ B.T + 400 * np.eye(400)
@@ -147,13 +147,13 @@ def test_cholesky_lower_triangle_any_threads():
         before = fastopt.get_num_threads()
         fastopt.set_num_threads(threads)
         try:
-            L = np.tril(A) + np.triu(np.full_like(A, np.nan), 1)
+            L = np.triu(A) + np.tril(np.full_like(A, np.nan), -1)
             assert _core.cholesky(L)
         finally:
             fastopt.set_num_threads(before)
         factors.append(L)
     assert np.array_equal(factors[0], factors[1])
-    assert np.all(np.triu(factors[0], 1) == 0.0)
+    assert np.all(np.tril(factors[0], -1) == 0.0)
 
 
 def test_cholesky_reports_an_indefinite_matrix():

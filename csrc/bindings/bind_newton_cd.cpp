@@ -433,7 +433,7 @@ py::array square_matrix(const char* name, py::handle a, bool writable) {
   return arr;
 }
 
-// Cholesky factorization in place: A (m, m), symmetric, becomes L with A = L L^T.
+// Cholesky factorization in place: A (m, m), symmetric, becomes U with A = U^T U.
 bool cholesky(py::handle A) {
   py::array a_arr = square_matrix("A", A, true);
   const std::int64_t m = a_arr.shape(0);
@@ -442,7 +442,7 @@ bool cholesky(py::handle A) {
   return cpu::kernels().cholesky_factor(m, a, cpu::get_num_threads());
 }
 
-// Solves L L^T x = b in place of b.
+// Solves U^T U x = b in place of b.
 void cholesky_solve(py::handle L, py::handle b) {
   py::array l_arr = square_matrix("L", L, false);
   const py::ssize_t m = l_arr.shape(0);
@@ -549,11 +549,11 @@ void bind_newton_cd(py::module_& m) {
         "malformed. sorted_rows: every CSR row's indices strictly increase (no duplicates).");
   m.def("cholesky", &cholesky, "A"_a,
         "Factor a symmetric positive definite float64 (m, m) C-contiguous array in place: "
-        "its lower triangle becomes L with A = L L^T and the rest zeros. Returns False, with "
+        "its upper triangle becomes U with A = U^T U and the rest zeros. Returns False, with "
         "A partly overwritten, when a pivot is not positive and finite. Only the lower "
         "triangle of A is read. The result does not depend on the thread count.");
   m.def("cholesky_solve", &cholesky_solve, "L"_a, "b"_a,
-        "Solve L L^T x = b for a factor L from cholesky, writing x into the float64 vector b.");
+        "Solve U^T U x = b for a factor U from cholesky, writing x into the float64 vector b.");
   m.def("gram_cd", &gram_cd, "H"_a, "q"_a, "w"_a, "step"_a, "hd"_a, py::kw_only(), "a1"_a,
         "a2"_a, "tol"_a, "max_passes"_a,
         "Cyclic coordinate descent on min_D q.D + D.H.D / 2 + a1 |w + D|_1 + a2/2 |w + D|^2 "

@@ -12,9 +12,8 @@
 
 namespace fastopt::cpu {
 
-// Sums of an m x m factorization above this many multiply-adds split the
-// rows of each column over threads; below it a parallel region costs more
-// than the work.
+// Trailing updates of at least this many multiply-adds split their rows over
+// threads. Below it a parallel region costs more than the work.
 constexpr std::int64_t kCholeskyParallelWork = std::int64_t(1) << 15;
 
 }  // namespace fastopt::cpu

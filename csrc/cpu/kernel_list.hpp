@@ -110,5 +110,5 @@ struct GradStats {
                           double* out, double* work, int num_threads))              \
   X(GramCdResult, gram_cd, (const GramCdArgs& args))                                \
   X(bool, cholesky_factor, (std::int64_t m, double* a, int num_threads))           \
-  X(void, cholesky_solve, (std::int64_t m, const double* l, double* b))             \
+  X(void, cholesky_solve, (std::int64_t m, const double* u, double* b))             \
   X(DualCdResult, dual_cd_epochs, (const DualCdArgs& args))

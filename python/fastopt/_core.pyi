@@ -166,11 +166,11 @@ def available_isas() -> list[str]:
     """
 def cholesky(A: typing.Any) -> bool:
     """
-    Factor a symmetric positive definite float64 (m, m) C-contiguous array in place: its lower triangle becomes L with A = L L^T and the rest zeros. Returns False, with A partly overwritten, when a pivot is not positive and finite. Only the lower triangle of A is read. The result does not depend on the thread count.
+    Factor a symmetric positive definite float64 (m, m) C-contiguous array in place: its upper triangle becomes U with A = U^T U and the rest zeros. Returns False, with A partly overwritten, when a pivot is not positive and finite. Only the upper triangle of A is read. The result does not depend on the thread count.
     """
 def cholesky_solve(L: typing.Any, b: typing.Any) -> None:
     """
-    Solve L L^T x = b for a factor L from cholesky, writing x into the float64 vector b.
+    Solve U^T U x = b for a factor U from cholesky, writing x into the float64 vector b.
     """
 def csr_to_csc(data: typing.Any, indices: typing.Any, indptr: typing.Any, n_cols: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
     """
