@@ -108,8 +108,9 @@ def formation_sweeps(X):
     if sparse_format == "csr":
         row_nnz = np.diff(X.indptr)
     elif sparse_format == "csc":
-        row_nnz = np.bincount(X.indices, minlength=X.shape[0] if layout is None else
-                              X.n_samples)
+        # Only the first indptr[-1] stored entries belong to the matrix.
+        stored = X.indices[: int(X.indptr[-1])]
+        row_nnz = np.bincount(stored, minlength=X.shape[0] if layout is None else X.n_samples)
     else:
         row_nnz = np.diff(sp.csr_matrix(X).indptr)
     nnz = float(row_nnz.sum())
