@@ -433,7 +433,8 @@ def _late_defects(X):
     wide = X.copy()
     wide.indices[-1] = X.shape[1]
     return [(nan_X, r"X: expected finite values, got nan at row 399"),
-            (wide, rf"indices\[{X.nnz - 1}\]: expected a column in \[0, 25\), got 25")]
+            (wide, rf"indices\[{X.nnz - 1}\]: expected a column in \[0, 25\), got 25 "
+                   r"\(row 399\)")]
 
 
 LATE_CHECK_SOLVERS = {

@@ -69,8 +69,14 @@ void check_structure(const I* indptr, const I* indices, std::int64_t num_rows, s
   for (std::int64_t e = 0; e < nnz; ++e) {
     const std::int64_t j = static_cast<std::int64_t>(indices[e]);
     if (j < 0 || j >= num_features) {
+      // indptr was checked above, so the search finds the row that stores entry e.
+      const I* row_end = std::upper_bound(indptr, indptr + num_rows + 1, static_cast<I>(e));
+      const std::int64_t row = static_cast<std::int64_t>(row_end - indptr) - 1;
+      const std::string where =
+          row < num_rows ? "row " + std::to_string(row) : "past indptr[-1]";
       throw py::value_error("indices[" + std::to_string(e) + "]: expected a column in [0, " +
-                            std::to_string(num_features) + "), got " + std::to_string(j));
+                            std::to_string(num_features) + "), got " + std::to_string(j) +
+                            " (" + where + ")");
     }
   }
 }
