@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 import fastopt
+from fastopt.exceptions import ConvergenceWarning
 from fastopt import _core
 from fastopt.datasets import load_svmlight
 from fastopt.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
@@ -180,10 +181,10 @@ def test_cholesky_solve_rejects_bad_arrays():
     L = np.eye(3)
     with pytest.raises(ValueError, match="b: expected"):
         _core.cholesky_solve(L, np.ones(4))
-    with pytest.raises(ValueError, match="b and L share memory"):
+    with pytest.raises(ValueError, match="b and U share memory"):
         _core.cholesky_solve(L, L[0])
     b = np.ones(3)
-    with pytest.raises(ValueError, match="L: expected a C-contiguous float64 square array"):
+    with pytest.raises(ValueError, match="U: expected a C-contiguous float64 square array"):
         _core.cholesky_solve(np.ones((3, 2)), b)
     assert np.array_equal(b, np.ones(3))
 
@@ -369,6 +370,27 @@ def test_auto_on_estimators_follows_the_shape():
     wide = sp.random(100, 3000, density=0.01, format="csr", random_state=12)
     y_wide = np.arange(100) % 2
     assert LogisticRegression(alpha=1e-3).fit(wide, y_wide).solver_ == "lbfgs"
+
+
+def test_gram_path_skips_device_arrays():
+    class DeviceBuffer:
+        __cuda_array_interface__ = {}
+
+    class DeviceDesign:
+        layout = "csr"
+        data = DeviceBuffer()
+
+    assert not _gram.gram_pays(4000, 10, True, "squared", DeviceDesign())
+    assert _gram.gram_pays(4000, 10, True, "squared", np.zeros((4000, 10)))
+
+
+def test_newton_overflowing_hessian_warns():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3)) * 1e155
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning):
+        model = LogisticRegression(solver="newton").fit(X, y)
+    assert np.all(np.isfinite(model.coef_))
 
 
 def test_gram_suitable_thresholds():

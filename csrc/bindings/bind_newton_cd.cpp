@@ -443,17 +443,17 @@ bool cholesky(py::handle A) {
 }
 
 // Solves U^T U x = b in place of b.
-void cholesky_solve(py::handle L, py::handle b) {
-  py::array l_arr = square_matrix("L", L, false);
-  const py::ssize_t m = l_arr.shape(0);
+void cholesky_solve(py::handle U, py::handle b) {
+  py::array u_arr = square_matrix("U", U, false);
+  const py::ssize_t m = u_arr.shape(0);
   py::array b_arr = float64_vector("b", b, m, true);
-  if (overlaps(b_arr, l_arr)) {
-    throw py::value_error("b and L share memory; the kernel writes b");
+  if (overlaps(b_arr, u_arr)) {
+    throw py::value_error("b and U share memory; the kernel writes b");
   }
-  const double* l = static_cast<const double*>(l_arr.data());
+  const double* u = static_cast<const double*>(u_arr.data());
   double* x = static_cast<double*>(b_arr.mutable_data());
   py::gil_scoped_release release;
-  cpu::kernels().cholesky_solve(m, l, x);
+  cpu::kernels().cholesky_solve(m, u, x);
 }
 
 }  // namespace
@@ -550,9 +550,9 @@ void bind_newton_cd(py::module_& m) {
   m.def("cholesky", &cholesky, "A"_a,
         "Factor a symmetric positive definite float64 (m, m) C-contiguous array in place: "
         "its upper triangle becomes U with A = U^T U and the rest zeros. Returns False, with "
-        "A partly overwritten, when a pivot is not positive and finite. Only the lower "
+        "A partly overwritten, when a pivot is not positive and finite. Only the upper "
         "triangle of A is read. The result does not depend on the thread count.");
-  m.def("cholesky_solve", &cholesky_solve, "L"_a, "b"_a,
+  m.def("cholesky_solve", &cholesky_solve, "U"_a, "b"_a,
         "Solve U^T U x = b for a factor U from cholesky, writing x into the float64 vector b.");
   m.def("gram_cd", &gram_cd, "H"_a, "q"_a, "w"_a, "step"_a, "hd"_a, py::kw_only(), "a1"_a,
         "a2"_a, "tol"_a, "max_passes"_a,

@@ -168,7 +168,7 @@ def cholesky(A: typing.Any) -> bool:
     """
     Factor a symmetric positive definite float64 (m, m) C-contiguous array in place: its upper triangle becomes U with A = U^T U and the rest zeros. Returns False, with A partly overwritten, when a pivot is not positive and finite. Only the upper triangle of A is read. The result does not depend on the thread count.
     """
-def cholesky_solve(L: typing.Any, b: typing.Any) -> None:
+def cholesky_solve(U: typing.Any, b: typing.Any) -> None:
     """
     Solve U^T U x = b for a factor U from cholesky, writing x into the float64 vector b.
     """

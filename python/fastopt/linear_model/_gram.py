@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from fastopt import _core
+from fastopt import _core, _gpu
 from fastopt.linear_model._result import SolverResult
 from fastopt.linear_model._stopping import dot, optimality_violation
 
@@ -126,6 +126,8 @@ def gram_pays(n_samples, n_features, fit_intercept, loss, X):
     ``GRAM_MAX_FORMATION_SWEEPS`` column sweeps."""
     if not gram_suitable(n_samples, n_features, fit_intercept, loss):
         return False
+    if _gpu.is_gpu_array(X) or _gpu.is_gpu_array(getattr(X, "data", None)):
+        return False  # the Gram path runs on the CPU only
     return loss == "squared" or formation_sweeps(X) <= GRAM_MAX_FORMATION_SWEEPS
 
 
@@ -247,13 +249,16 @@ class _GramNewton:
             # multiple of the identity keeps the step finite; the line search corrects it.
             jitter = max(1e-12 * max(scale, 1.0), 100.0 * jitter)
         else:
-            raise np.linalg.LinAlgError("the Hessian could not be factorized")
+            # A Hessian that overflowed (features near 1e155) has no usable step; the
+            # caller stops with the best iterate and the estimator warns.
+            return None
         if self.obj.loss == "squared":
             self.factor = factor
         return factor
 
     def direction(self, w, violation, violation0, target):
-        """Return the step (coef, then intercept) that minimizes the model of F at w."""
+        """Return the step (coef, then intercept) that minimizes the model of F at w, or None
+        when the Hessian cannot be factorized."""
         p = self.p
         Hc, hb, hbb = self.reduced_hessian()
         g = self.grad
@@ -262,8 +267,11 @@ class _GramNewton:
         if hb is not None:
             q -= hb * (g[p] / hbb)
         if self.a1 == 0.0:
+            factor = self.cholesky(Hc)
+            if factor is None:
+                return None
             dcoef = -(q + self.a2 * coef)
-            _core.cholesky_solve(self.cholesky(Hc), dcoef)
+            _core.cholesky_solve(factor, dcoef)
         else:
             if self.obj.loss == "squared":
                 # The model is the objective: solve it to the final tolerance at once.
@@ -301,6 +309,8 @@ class _GramNewton:
         dz = np.empty(n)
         while not converged and n_iter < max_iter and np.isfinite(violation):
             d = self.direction(w, violation, violation0, target)
+            if d is None:
+                break
             coef, dcoef = w[: self.p], d[: self.p]
             decrease = float(self.grad @ d) + self.a2 * float(coef @ dcoef)
             if self.a1 != 0.0:
