@@ -343,7 +343,7 @@ def test_auto_picks_newton_for_tall_smooth_problems():
 
 
 
-def test_auto_weighs_the_cost_of_forming_the_hessian(data_file):
+def test_auto_weighs_hessian_cost(data_file):
     pick = dict(loss="logistic", alpha=1e-4, l1_ratio=0.0)
     X, _ = load_svmlight(data_file("w8a"), n_features=300)
     assert _gram.formation_sweeps(X) > _gram.GRAM_MAX_FORMATION_SWEEPS

@@ -121,9 +121,11 @@ def formation_sweeps(X):
 
 
 def gram_pays(n_samples, n_features, fit_intercept, loss, X):
-    """Return whether "auto" should run a Gram-matrix solver on X: ``gram_suitable`` holds
-    and, for a loss whose Hessian changes every iteration, forming it costs at most
-    ``GRAM_MAX_FORMATION_SWEEPS`` column sweeps."""
+    """Return whether "auto" should run a Gram-matrix solver on X.
+
+    That needs ``gram_suitable`` to be true and, for a loss whose Hessian changes every
+    iteration, forming it to cost at most ``GRAM_MAX_FORMATION_SWEEPS`` column sweeps.
+    """
     if not gram_suitable(n_samples, n_features, fit_intercept, loss):
         return False
     if _gpu.is_gpu_array(X) or _gpu.is_gpu_array(getattr(X, "data", None)):
@@ -249,8 +251,8 @@ class _GramNewton:
             # multiple of the identity keeps the step finite; the line search corrects it.
             jitter = max(1e-12 * max(scale, 1.0), 100.0 * jitter)
         else:
-            # A Hessian that overflowed (features near 1e155) has no usable step; the
-            # caller stops with the best iterate and the estimator warns.
+            # A Hessian that overflowed (features near 1e155) gives no usable step. The
+            # caller stops with the best iterate, and the estimator warns.
             return None
         if self.obj.loss == "squared":
             self.factor = factor
