@@ -420,7 +420,8 @@ py::tuple gram_cd(py::handle H, py::handle q, py::handle w, py::handle step, py:
   return py::make_tuple(result.passes, result.violation);
 }
 
-// A C-contiguous float64 (m, m) array, m taken from its first dimension.
+// Returns `a` as a C-contiguous float64 square array, or raises ValueError
+// naming it.
 py::array square_matrix(const char* name, py::handle a, bool writable) {
   py::array arr = as_array(name, a);
   const bool square = arr.ndim() == 2 && arr.shape(0) == arr.shape(1);

@@ -2,10 +2,10 @@
 // path (python/fastopt/linear_model/_gram.py).
 //
 // These run on fastopt's own threads instead of LAPACK's. OpenBLAS keeps its
-// worker threads spinning for a while after each call, and on a machine with
-// as many cores as fastopt threads they then take the cores that the next
-// pass over X needs: on w8a (300 features, 2 cores) a pass that took 0.4 ms
-// alone took 12 ms when it ran 10 ms after a 300 x 300 factorization.
+// worker threads spinning for a while after each call. On a machine with as
+// many cores as fastopt threads they then take the cores that the next pass
+// over X needs. On w8a (300 features, 2 cores) a pass that took 0.4 ms alone
+// took 12 ms when it ran 10 ms after a 300 x 300 LAPACK factorization.
 #pragma once
 
 #include <cstdint>

@@ -5,8 +5,8 @@
 // after row j of U is final, each later row k subtracts U[j][k] times row j
 // from its own upper part. Every element receives its updates in the order of
 // j, whichever thread owns its row, so the factor does not depend on the
-// thread count, and the updates are element-wise, so neither does it depend
-// on the vector width of the instruction set.
+// thread count. The updates are element-wise, so it does not depend on the
+// vector width of the instruction set either.
 #include <cmath>
 #include <cstdint>
 
@@ -41,7 +41,7 @@ bool cholesky_factor(std::int64_t m, double* a, int num_threads) {
     }
     (void)parallel;
   }
-  // The strict lower triangle still holds A; clear it so the array is U alone.
+  // The strict lower triangle still contains A. Clear it so the array is U alone.
   for (std::int64_t i = 1; i < m; ++i) {
     for (std::int64_t k = 0; k < i; ++k) a[i * m + k] = 0.0;
   }

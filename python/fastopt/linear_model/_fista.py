@@ -76,7 +76,7 @@ class FistaResult(SolverResult):
 
 
 def _norm(v):
-    """Euclidean norm without BLAS, whose threads would compete with fastopt's (see dot)."""
+    """Return the Euclidean norm of v without BLAS, whose threads compete with fastopt's."""
     return math.sqrt(dot(v, v))
 
 

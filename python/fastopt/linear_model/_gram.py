@@ -22,8 +22,8 @@ iteration at margins z:
 
    - "newton" (smooth penalty, :math:`\rho = 0`): the exact Newton step,
      :math:`(H_c + \alpha I) d_\beta = -(q + \alpha \beta)`, by a Cholesky factorization
-     on fastopt's threads (``_core.cholesky``, not LAPACK: OpenBLAS's threads keep
-     spinning after a call and slow the next pass over X several times over);
+     on fastopt's threads (``_core.cholesky``, not LAPACK, because OpenBLAS's threads
+     keep spinning after a call and slow the next pass over X several times over);
    - "newton-cd" with an L1 term: cyclic coordinate descent on the proximal Newton model
      :math:`q^T d + \tfrac12 d^T H_c d + \alpha\rho \|\beta + d\|_1
      + \tfrac{\alpha(1-\rho)}{2} \|\beta + d\|^2`, updating :math:`H_c d` in O(p) per moved
@@ -86,8 +86,9 @@ def gram_suitable(n_samples, n_features, fit_intercept, loss):
 #: column coordinate descent costs nnz. Forming H pays when it costs at most this many
 #: sweeps. The bound lies between a9a (6.9 sweeps, where the Gram path was the faster one for
 #: L1 logistic regression in bench_linear.py) and w8a (11.3 sweeps, where the column path was).
-#: The same bound sends "auto" on smooth objectives to lbfgs instead of "newton": on w8a with
-#: an L2 penalty lbfgs reached 1e-6 relative suboptimality in 20-54 ms and "newton" in 46-60.
+#: The same bound sends "auto" on smooth objectives to lbfgs instead of "newton". On w8a with
+#: an L2 penalty, lbfgs reached 1e-6 relative suboptimality in 15-43 ms and "newton" in
+#: 42-56 ms (bench_linear.py, alpha_max / 10 to / 1000).
 GRAM_MAX_FORMATION_SWEEPS = 8.0
 
 
@@ -259,8 +260,10 @@ class _GramNewton:
         return factor
 
     def direction(self, w, violation, violation0, target):
-        """Return the step (coef, then intercept) that minimizes the model of F at w, or None
-        when the Hessian cannot be factorized."""
+        """Return the step (coef, then intercept) that minimizes the model of F at w.
+
+        Returns None when the Hessian cannot be factorized.
+        """
         p = self.p
         Hc, hb, hbb = self.reduced_hessian()
         g = self.grad

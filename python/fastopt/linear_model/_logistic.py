@@ -57,8 +57,8 @@ class LogisticRegression(LinearModelBase):
         "auto" uses newton for smooth penalties with two classes when
         ``n_features + fit_intercept <= 2000``, there are at least twice as many samples and
         forming the Hessian costs at most 8 passes over X (the sum of squared row lengths
-        over twice the stored values; half the columns for dense X), lbfgs for the other
-        smooth cases, newton-cd for an L1 term with two classes and owlqn
+        over twice the stored values, or half the columns for dense X), lbfgs for the
+        other smooth cases, newton-cd for an L1 term with two classes and owlqn
         for an L1 term with more. "newton" takes exact Newton steps with the dense Hessian
         (a Cholesky solve); newton-cd uses coordinate descent on that dense Hessian under the
         same shape condition. "newton-cg" is truncated Newton with preconditioned conjugate

@@ -47,7 +47,7 @@ SOLVERS = ("auto", "lbfgs", "owlqn", "fista", "newton-cd", "newton-cg", "newton"
 
 def _newton_cd(obj, *, alpha, l1_ratio, tol, max_iter, w0=None, callback=None, data=None):
     # Unless the loss is squared, the Hessian changes at every outer iteration, so
-    # gram_pays also asks that it be cheap to form again.
+    # gram_pays also requires that it be cheap to form again.
     if _gram.gram_pays(obj.n_samples, obj.n_features, obj.fit_intercept, obj.loss, obj.design):
         # Few features and many samples: coordinate descent on the dense Hessian, O(p) per
         # coordinate step instead of a pass over the column.

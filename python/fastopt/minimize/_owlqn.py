@@ -56,7 +56,7 @@ def _dot64(a, b) -> float:
     """Return a'b summed in float64 without BLAS.
 
     OpenBLAS splits a product of more than 10000 entries over its own threads, which keep
-    spinning after the call and take the cores of the next pass over the data: on news20
+    spinning after the call and take the cores of the next pass over the data. On news20
     (62061 coefficients, 2 cores) that made OWL-QN 5.7 times slower.
     """
     return float(np.einsum("i,i->", a, b, dtype=np.float64))
