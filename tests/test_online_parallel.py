@@ -32,12 +32,20 @@ def run_both(settings, X, y, weights=None, *, n_jobs, block_rows, epochs=EPOCHS,
     return lazy, eager
 
 
+#: Problems for each form of the parts' copies. 25 columns are few against a block's
+#: stored values, so the parts copy the whole model. 2000 columns of 8 values a row are
+#: many, so the parts keep only the columns their rows touch.
+WIDTHS = {"narrow": dict(num_features=25, density=0.3),
+          "wide": dict(num_features=2000, density=0.004)}
+
+
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "optimal"])
 @pytest.mark.parametrize("penalty", sorted(PENALTIES))
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("n_jobs,block_rows", [(2, 16), (3, 7), (2, 1000)])
-def test_parallel_matches_eager(n_jobs, block_rows, loss, penalty, schedule):
-    X, labels, targets, weights = make_problem(num_rows=60)
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_parallel_matches_eager(width, n_jobs, block_rows, loss, penalty, schedule):
+    X, labels, targets, weights = make_problem(num_rows=60, **WIDTHS[width])
     y = targets_for(loss, labels, targets)
     settings = dict(loss=loss, learning_rate=schedule, eta0=0.2, alpha=0.02,
                     l1_ratio=PENALTIES[penalty], epsilon=0.3)
@@ -47,20 +55,44 @@ def test_parallel_matches_eager(n_jobs, block_rows, loss, penalty, schedule):
 
 @pytest.mark.parametrize("penalty", sorted(PENALTIES))
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
-@pytest.mark.parametrize("num_features,density", [(25, 0.3), (400, 0.02)])
+@pytest.mark.parametrize("num_features,density", [(25, 0.3), (2000, 0.004)])
 def test_parallel_copy_modes_match_eager(num_features, density, loss, penalty):
-    # 400 columns are more than a part's stored values (about 64 here), so the parts copy
-    # only the columns that their rows touch. With 25 columns they copy the whole model
-    # and mark the columns during their steps.
+    # The kernel copies the whole model into each part when the copies hold at most 8
+    # columns per stored value of a block. 2000 columns against about 128 values are
+    # past that bound, so the parts keep only the columns that their rows touch.
     X, labels, targets, weights = make_problem(num_rows=80, num_features=num_features,
                                                density=density)
     block_nnz = X.nnz * 16 / X.shape[0]
-    assert (2 * num_features <= block_nnz) == (num_features == 25)
+    assert (2 * num_features <= 8 * block_nnz) == (num_features == 25)
     y = targets_for(loss, labels, targets)
     settings = dict(loss=loss, learning_rate="optimal", alpha=0.02,
                     l1_ratio=PENALTIES[penalty])
     lazy, _ = run_both(settings, X, y, weights, n_jobs=2, block_rows=16)
     assert lazy.coef_[3] == 0.0
+
+
+def test_parallel_wide_growing_rows():
+    # Each block's rows are longer than the last block's, so every part's table of
+    # touched columns must grow between blocks.
+    rng = np.random.default_rng(9)
+    rows, num_features = 48, 3000
+    lengths = np.repeat([2, 6, 20, 60, 150, 400], 8)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([np.sort(rng.choice(num_features, size=n, replace=False))
+                              for n in lengths])
+    X = sp.csr_matrix((rng.uniform(-0.3, 0.3, indices.size), indices, indptr),
+                      shape=(rows, num_features))
+    labels = np.where(rng.random(rows) < 0.5, -1.0, 1.0)
+    settings = dict(learning_rate="constant", eta0=0.1, alpha=0.01, l1_ratio=0.5)
+    lazy = LazySGD(num_features, n_jobs=2, block_rows=8, **settings)
+    eager = EagerSGD(num_features, **settings)
+    for _ in range(2):
+        np.testing.assert_allclose(
+            lazy.partial_fit(X, labels),
+            block_parallel_pass(eager, X, labels, n_jobs=2, block_rows=8),
+            rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(lazy.coef_, eager.coef, rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(lazy.intercept_, eager.intercept, rtol=TOL, atol=TOL)
 
 
 def test_parallel_differs_from_sequential():

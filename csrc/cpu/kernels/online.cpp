@@ -147,9 +147,11 @@ inline std::int64_t visited_row(const CsrRows& rows, std::int64_t k) {
 }
 
 // Rows ahead whose weights are prefetched; below kPrefetchMinFeatures the
-// weights are assumed to stay in cache, so prefetching is skipped.
-// NOTE: both are estimates; neither was tuned by measurement.
-constexpr std::int64_t kPrefetchRows = 2;
+// weights are assumed to stay in cache, so prefetching is skipped (an
+// estimate, not tuned). On 2e6 CTR-like rows of 20 hashed columns in 2^20,
+// one pass took a median 171 ms with 2 rows ahead and 155 ms with 4 (AMD
+// EPYC, 5 alternating runs each); 0 rows took 364 ms.
+constexpr std::int64_t kPrefetchRows = 4;
 
 // Whether row r of rows lies within indptr and nnz, with every column in
 // [0, num_features) and every value finite (LazySgdHyper::checked).
@@ -535,12 +537,88 @@ constexpr std::uint32_t kProbeEvery = 8;
 std::atomic<int> g_parallel_backoff{0};
 std::atomic<std::uint32_t> g_parallel_passes{0};
 
-// Private copies of the coordinates one part touches within a block.
+// Map from each column that one part touches within a block to its slot, the
+// order of first touch. It is an open-addressing table with linear probing, at
+// least twice as long as the part has stored values, so it stays in the core's
+// cache. Full-length copies of the weights and marks, the earlier form, did not
+// fit in the last-level cache next to the shared weights on 2^20 columns, and
+// there the copies and the merge took ten times as long as the steps.
+class ColumnSlots {
+ public:
+  // Empties the table and makes room for count distinct columns. An entry is
+  // in use only when it carries the table's current generation, so emptying
+  // the table writes nothing.
+  void reset(std::int64_t count) {
+    used_.clear();
+    std::uint64_t size = 16;
+    int bits = 4;
+    while (size < 2 * static_cast<std::uint64_t>(count)) {
+      size <<= 1;
+      ++bits;
+    }
+    if (size > entries_.size() || generation_ == UINT32_MAX) {
+      entries_.assign(std::max<std::size_t>(size, entries_.size()), Entry{});
+      shift_ = 64 - std::max(bits, 64 - shift_);
+      generation_ = 0;
+    }
+    ++generation_;
+  }
+  // The slot of column j, which gets the next slot if it has none.
+  std::int64_t insert(std::int64_t j) {
+    const std::uint64_t mask = entries_.size() - 1;
+    for (std::uint64_t at = home(j);; at = (at + 1) & mask) {
+      Entry& entry = entries_[at];
+      if (entry.generation != generation_) {
+        entry.column = j;
+        entry.generation = generation_;
+        entry.slot = static_cast<std::uint32_t>(used_.size());
+        used_.push_back(j);
+        return entry.slot;
+      }
+      if (entry.column == j) return entry.slot;
+    }
+  }
+  // The slot of column j, or -1 when the part does not touch it.
+  std::int64_t find(std::int64_t j) const {
+    const std::uint64_t mask = entries_.size() - 1;
+    for (std::uint64_t at = home(j);; at = (at + 1) & mask) {
+      const Entry& entry = entries_[at];
+      if (entry.generation != generation_) return -1;
+      if (entry.column == j) return entry.slot;
+    }
+  }
+  std::int64_t size() const { return static_cast<std::int64_t>(used_.size()); }
+  std::int64_t column(std::int64_t slot) const { return used_[static_cast<std::size_t>(slot)]; }
+  // Requests the cache line where a search for column j starts.
+  void prefetch(std::int64_t j) const { __builtin_prefetch(entries_.data() + home(j)); }
+
+ private:
+  struct Entry {
+    std::int64_t column = 0;
+    std::uint32_t slot = 0;
+    std::uint32_t generation = 0;
+  };
+  // Fibonacci hashing: the top bits of j times 2^64 / golden ratio.
+  std::uint64_t home(std::int64_t j) const {
+    return (static_cast<std::uint64_t>(j) * 0x9e3779b97f4a7c15ull) >> shift_;
+  }
+  std::vector<Entry> entries_;
+  std::vector<std::int64_t> used_;  // columns in slot order
+  std::uint32_t generation_ = 0;
+  int shift_ = 64;
+};
+
+// Working state of one part of a block. A narrow model's part keeps
+// full-length copies of the weights (v, q) and marks the columns its rows
+// touch. A wide model's part keeps the weights of its touched columns by slot
+// (v, q), and its rows as a CSR block whose column indices are those slots.
 struct PartState {
-  std::vector<double> v;            // full length, valid where mark == stamp
-  std::vector<double> q;            // same, with L1
-  std::vector<std::uint32_t> mark;  // stamp of the last block that touched j
-  std::vector<std::int64_t> touched;
+  std::vector<double> v;
+  std::vector<double> q;            // with L1
+  std::vector<std::uint32_t> mark;  // narrow: stamp of the last block that touched j
+  ColumnSlots slots;                // wide
+  std::vector<double> data, y, weight;
+  std::vector<std::int64_t> indices, indptr;
   double globals[kNumLazySgdGlobals] = {};
   std::int64_t t = 0;
   double loss = 0.0;
@@ -549,6 +627,10 @@ struct PartState {
   // The part's penalty path from scale 1: the product of its L2 factors and
   // the sum of eta l1 / scale over its steps.
   double decay = 1.0, l1_sum = 0.0;
+  // Whether the part's rows store column j.
+  bool touches(std::int64_t j, std::uint32_t stamp, bool narrow) const {
+    return narrow ? mark[static_cast<std::size_t>(j)] == stamp : slots.find(j) >= 0;
+  }
 };
 
 // The rows of visits [lo, hi) of rows, as a CsrRows of their own.
@@ -602,50 +684,105 @@ inline void part_path(const LazySgdHyper& h, PartState& p, std::int64_t num_visi
   p.l1_sum = hyper.l1 > 0.0 ? l1_sum : 0.0;
 }
 
-// Copies into the part the shared values of the coordinates its rows touch.
-// Also computes the part's penalty path.
-template <typename I, bool kL1>
-void gather_part(const CsrRows& part, const LazySgdHyper& h, const LazySgdState& s,
-                 PartState& p, std::uint32_t stamp) {
+// Columns ahead whose shared weights the gather and the merge of a wide model
+// prefetch. Their loops branch on hash probes and ownership, and the
+// mispredictions kept the out-of-order core from overlapping the cache misses
+// of successive columns.
+constexpr std::int64_t kMergeAhead = 16;
+
+// Builds a wide model's part: its rows with each column replaced by its slot,
+// as float64 values (the steps widen every value to float64 anyway), and the
+// shared values of its touched columns by slot. Also computes the part's
+// penalty path. Returns the part's rows.
+template <typename T, typename I, bool kL1>
+CsrRows gather_part(const CsrRows& part, const LazySgdHyper& h, const LazySgdState& s,
+                    PartState& p) {
+  const T* data = static_cast<const T*>(part.data);
   const I* indices = static_cast<const I*>(part.indices);
   const I* indptr = static_cast<const I*>(part.indptr);
-  p.touched.clear();
+  const std::int64_t visits = part.num_visits;
+  p.indptr.resize(static_cast<std::size_t>(visits) + 1);
+  p.indptr[0] = 0;
+  for (std::int64_t k = 0; k < visits; ++k) {
+    const std::int64_t r = visited_row(part, k);
+    p.indptr[k + 1] = p.indptr[k] + (static_cast<std::int64_t>(indptr[r + 1]) -
+                                     static_cast<std::int64_t>(indptr[r]));
+  }
+  const auto nnz = static_cast<std::size_t>(p.indptr[visits]);
+  p.data.resize(nnz);
+  p.indices.resize(nnz);
+  p.y.resize(static_cast<std::size_t>(visits));
+  if (part.sample_weight != nullptr) p.weight.resize(static_cast<std::size_t>(visits));
+  p.slots.reset(static_cast<std::int64_t>(nnz));
   p.decay = 1.0;
   p.l1_sum = 0.0;
-  for (std::int64_t k = 0; k < part.num_visits; ++k) {
+  std::int64_t at = 0;
+  for (std::int64_t k = 0; k < visits; ++k) {
     const double eta = learning_rate(h, p.globals[kEta], p.t + k + 1);
     if (h.l2 > 0.0) p.decay *= 1.0 - eta * h.l2;
     if constexpr (kL1) p.l1_sum += eta * h.l1 / p.decay;
     const std::int64_t r = visited_row(part, k);
+    p.y[static_cast<std::size_t>(k)] = part.y[r];
+    if (part.sample_weight != nullptr) {
+      p.weight[static_cast<std::size_t>(k)] = part.sample_weight[r];
+    }
     const std::int64_t end = static_cast<std::int64_t>(indptr[r + 1]);
-    for (std::int64_t e = static_cast<std::int64_t>(indptr[r]); e < end; ++e) {
-      const std::int64_t j = static_cast<std::int64_t>(indices[e]);
-      if (p.mark[j] == stamp) continue;
-      p.mark[j] = stamp;
-      p.v[j] = s.coef[j];
-      if constexpr (kL1) p.q[j] = s.l1_applied[j];
-      p.touched.push_back(j);
+    for (std::int64_t e = static_cast<std::int64_t>(indptr[r]); e < end; ++e, ++at) {
+      p.data[static_cast<std::size_t>(at)] = static_cast<double>(data[e]);
+      p.indices[static_cast<std::size_t>(at)] = p.slots.insert(static_cast<std::int64_t>(indices[e]));
     }
   }
+  const std::int64_t count = p.slots.size();
+  p.v.resize(static_cast<std::size_t>(count));
+  if constexpr (kL1) p.q.resize(static_cast<std::size_t>(count));
+  for (std::int64_t c = 0; c < count; ++c) {
+    const std::int64_t j = p.slots.column(c);
+    if (c + kMergeAhead < count) {
+      const std::int64_t ahead = p.slots.column(c + kMergeAhead);
+      __builtin_prefetch(s.coef + ahead);
+      if constexpr (kL1) __builtin_prefetch(s.l1_applied + ahead);
+    }
+    p.v[static_cast<std::size_t>(c)] = s.coef[j];
+    if constexpr (kL1) p.q[static_cast<std::size_t>(c)] = s.l1_applied[j];
+  }
+  CsrRows rows = part;
+  rows.dtype = DType::float64;
+  rows.index64 = true;
+  rows.data = p.data.data();
+  rows.indices = p.indices.data();
+  rows.indptr = p.indptr.data();
+  rows.num_rows = visits;
+  rows.nnz = static_cast<std::int64_t>(nnz);
+  rows.y = p.y.data();
+  rows.sample_weight = part.sample_weight != nullptr ? p.weight.data() : nullptr;
+  rows.order = nullptr;
+  rows.num_visits = visits;
+  return rows;
 }
 
 // Writes the block's merged value of every coordinate whose lowest touching
-// part is parts[k], so that each coordinate has one writer.
-// With every_column (a narrow model, see parallel_sgd_rows) the part has no
-// list of touched coordinates and every column's mark is read instead.
+// part is parts[k], so that each coordinate has one writer. A narrow model
+// reads every column's mark; a wide one lists the part's touched columns.
 template <bool kL1>
 void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySgdState& s,
-                std::uint32_t stamp, bool every_column) {
+                std::uint32_t stamp, bool narrow) {
   double scale, u;
   block_path(parts, s.globals, scale, u);
-  const std::int64_t count = every_column ? s.num_features
-                                          : static_cast<std::int64_t>(parts[k].touched.size());
-  const std::uint32_t* const own_mark = parts[k].mark.data();
+  const PartState& own = parts[k];
+  const std::int64_t count = narrow ? s.num_features : own.slots.size();
   for (std::int64_t c = 0; c < count; ++c) {
-    const std::int64_t j = every_column ? c : parts[k].touched[static_cast<std::size_t>(c)];
-    if (every_column && own_mark[j] != stamp) continue;
+    const std::int64_t j = narrow ? c : own.slots.column(c);
+    if (!narrow && c + kMergeAhead < count) {
+      const std::int64_t ahead = own.slots.column(c + kMergeAhead);
+      __builtin_prefetch(s.coef + ahead, 1);
+      if constexpr (kL1) __builtin_prefetch(s.l1_applied + ahead, 1);
+      for (std::size_t o = 0; o < parts.size(); ++o) {
+        if (o != k) parts[o].slots.prefetch(ahead);
+      }
+    }
+    if (narrow && own.mark[static_cast<std::size_t>(j)] != stamp) continue;
     bool owned = true;
-    for (std::size_t o = 0; o < k && owned; ++o) owned = parts[o].mark[j] != stamp;
+    for (std::size_t o = 0; o < k && owned; ++o) owned = !parts[o].touches(j, stamp, narrow);
     if (!owned) continue;
     const double v0 = s.coef[j];
     const double q0 = kL1 ? s.l1_applied[j] : 0.0;
@@ -654,18 +791,21 @@ void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySg
     int sharing = 0;
     for (std::size_t o = k; o < parts.size(); ++o) {
       const PartState& p = parts[o];
-      if (p.mark[j] != stamp) continue;
+      const std::int64_t at = narrow ? (p.mark[static_cast<std::size_t>(j)] == stamp ? j : -1)
+                                     : (o == k ? c : p.slots.find(j));
+      if (at < 0) continue;
+      const auto a = static_cast<std::size_t>(at);
       ++sharing;
       const double part_scale = p.globals[kScale];
       if constexpr (kL1) {
         const double part_u = p.globals[kL1Cumulative];
-        double tv = p.v[j], tq = p.q[j], sv = v0, sq = q0;
+        double tv = p.v[a], tq = p.q[a], sv = v0, sq = q0;
         apply_l1(tv, tq, part_u);
         apply_l1(sv, sq, part_u);
         change += part_scale * (tv - sv);
         applied_change += part_scale * (tq - sq);
       } else {
-        change += part_scale * (p.v[j] - v0);
+        change += part_scale * (p.v[a] - v0);
       }
     }
     const double share = 1.0 / static_cast<double>(sharing);
@@ -727,7 +867,8 @@ struct PartBoard {
   // parts again after running blocks alone. A sleeping helper then spins when
   // the offer comes.
   std::atomic<std::uint64_t> ready{0};
-  std::atomic<bool> lead_sleeping{false};
+  // Threads asleep until a task of the current block finishes.
+  std::atomic<int> task_waiters{0};
   std::atomic<int> helpers_sleeping{0};
   // Set by the first helper to start. A new thread takes longer to start than
   // a block takes to run, so the blocks before it cannot count as misses.
@@ -786,11 +927,6 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   const std::int64_t num_blocks = (rows.num_visits + block - 1) / block;
   const std::size_t d = static_cast<std::size_t>(s.num_features);
   std::vector<PartState> parts(num_parts);
-  for (PartState& p : parts) {
-    p.v.resize(d);
-    if (kL1) p.q.resize(d);
-    p.mark.assign(d, 0);
-  }
   // A part leaves its scale unfolded; the block folds the shared state after it.
   // A checked pass checks each block's rows before any part reads them.
   LazySgdHyper block_hyper = h;
@@ -799,24 +935,41 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   part_hyper.fold = false;
   double* g = s.globals;
   double loss_sum = 0.0;
-  auto board = std::make_shared<PartBoard>(num_parts);
   // Written by the calling thread before it offers a block's parts; the release
   // of the board's claim word publishes it with the plan.
   std::uint32_t stamp = 0;
 
-  // A narrow model (few columns against the stored values of a block, as a9a
-  // and w8a) copies the whole model into each part and marks the touched
-  // columns during the part's steps. On w8a, finding and copying the touched
-  // columns row by row took 40% as long as the steps themselves. Copying 300
-  // weights should take less than one row's steps (an estimate, not timed).
+  // A narrow model (few columns against the stored values of a block, as a9a,
+  // w8a and news20) copies the whole model into each part and marks the
+  // touched columns during the part's steps. Its copies and merges run over
+  // every column without random access. A wide one (hashed CTR features) keeps
+  // only the touched columns. The bound is measured on rows of 20 random
+  // columns, blocks of 1024 rows and two parts: the narrow form was faster at
+  // 2^16 columns (71 against 84 ms a pass) and slower at 2^17 (118-134 against
+  // 83-92 ms). news20 (62061 columns, 80 values a row) took 86 ms a pass
+  // narrow and 249 ms wide.
+  constexpr double kNarrowColumnsPerValue = 8.0;
   const double block_nnz = rows.num_visits > 0
                                ? static_cast<double>(rows.nnz) * static_cast<double>(block) /
                                      static_cast<double>(rows.num_rows > 0 ? rows.num_rows : 1)
                                : 0.0;
-  const bool narrow =
-      static_cast<double>(s.num_features) * static_cast<double>(num_parts) <= block_nnz;
+  const bool narrow = static_cast<double>(s.num_features) * static_cast<double>(num_parts) <=
+                      kNarrowColumnsPerValue * block_nnz;
+  if (narrow) {
+    for (PartState& p : parts) {
+      p.v.resize(d);
+      if (kL1) p.q.resize(d);
+      p.mark.assign(d, 0);
+    }
+  }
   std::vector<double> merge_change(narrow && !kL1 ? d : 0);
   std::vector<double> merge_sharing(narrow && !kL1 ? d : 0);
+  // A block's tasks: the parts' steps, then for a wide model the merge of
+  // each part's columns. The merges write disjoint columns, so they run in
+  // parallel too, which matters because on a wide model they cost more than
+  // the steps.
+  const std::size_t num_tasks = narrow ? num_parts : 2 * num_parts;
+  auto board = std::make_shared<PartBoard>(num_tasks);
 
   auto run_part = [&](std::size_t k, std::uint64_t /*gen*/) {
     PartState& p = parts[k];
@@ -826,20 +979,49 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     if (p.invalid) return;
     const CsrRows part = visit_range<I>(rows, p.lo, p.hi);
     LazySgdState local;
-    local.num_features = s.num_features;
-    local.coef = p.v.data();
-    local.l1_applied = kL1 ? p.q.data() : nullptr;
     local.globals = p.globals;
     local.t = &p.t;
     if (narrow) {
       part_path(h, p, part.num_visits);
       std::copy(s.coef, s.coef + d, p.v.data());
       if constexpr (kL1) std::copy(s.l1_applied, s.l1_applied + d, p.q.data());
+      local.num_features = s.num_features;
+      local.coef = p.v.data();
+      local.l1_applied = kL1 ? p.q.data() : nullptr;
       p.loss = lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false, true>(
           part, part_hyper, local, 0.0, p.mark.data(), stamp);
     } else {
-      gather_part<I, kL1>(part, h, s, p, stamp);
-      p.loss = lazy_sgd_rows<T, I, OnlineMethod::sgd, kL1, false>(part, part_hyper, local);
+      const CsrRows slotted = gather_part<T, I, kL1>(part, h, s, p);
+      local.num_features = p.slots.size();
+      local.coef = p.v.data();
+      local.l1_applied = kL1 ? p.q.data() : nullptr;
+      p.loss = lazy_sgd_rows<double, std::int64_t, OnlineMethod::sgd, kL1, false>(
+          slotted, part_hyper, local);
+    }
+  };
+
+  // Runs task k of the current block. A merge waits for every part's steps.
+  // The threads claim tasks in order, so a running thread holds each step.
+  auto run_task = [&, board](std::size_t k, std::uint64_t gen) {
+    if (k < num_parts) {
+      run_part(k, gen);
+      return;
+    }
+    PartBoard& b = *board;
+    for (std::size_t o = 0; o < num_parts; ++o) {
+      const auto start = std::chrono::steady_clock::now();
+      for (unsigned rounds = 1; b.done[o].load(std::memory_order_acquire) != gen; ++rounds) {
+        cpu_pause();
+        if (rounds % 64 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) break;
+      }
+      if (b.done[o].load(std::memory_order_acquire) == gen) continue;
+      std::unique_lock<std::mutex> lock(b.mutex);
+      b.task_waiters.fetch_add(1);
+      b.wake.wait(lock, [&] { return b.done[o].load(std::memory_order_acquire) == gen; });
+      b.task_waiters.fetch_sub(1);
+    }
+    if (std::none_of(parts.begin(), parts.end(), [](const PartState& p) { return p.invalid; })) {
+      merge_part<kL1>(parts, k - num_parts, s, stamp, false);
     }
   };
 
@@ -881,7 +1063,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     // What a helper may touch after the pass has returned: the board, which it
     // co-owns. It reaches the pass's arrays only through a part it claimed,
     // and the pass waits for every claimed part.
-    auto help = [board, num_parts, run_part]() {
+    auto help = [board, num_tasks, run_task]() {
       PartBoard& b = *board;
       b.helper_started.store(true, std::memory_order_release);
       std::uint64_t seen = 0;
@@ -913,10 +1095,10 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
         if (b.stop.load(std::memory_order_acquire)) return;
         seen = gen;
         std::size_t k;
-        while (claim_part(b, gen, num_parts, k)) {
-          run_part(k, gen);
+        while (claim_part(b, gen, num_tasks, k)) {
+          run_task(k, gen);
           b.done[k].store(gen);
-          if (b.lead_sleeping.load()) b.notify();
+          if (b.task_waiters.load() > 0) b.notify();
         }
       }
     };
@@ -963,7 +1145,10 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     }
     if (!threaded || skip > 0) {
       // Backing off: every part runs here, and the helpers see no new block.
-      for (std::size_t k = 0; k < num_parts; ++k) run_part(k, gen);
+      for (std::size_t k = 0; k < num_tasks; ++k) {
+        run_task(k, gen);
+        board->done[k].store(gen);
+      }
       skip -= skip > 0 ? 1 : 0;
     } else {
       const auto offered = std::chrono::steady_clock::now();
@@ -972,9 +1157,10 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       std::size_t k;
       // Parts this thread ran; all of them means no helper came in time.
       std::size_t mine = 0;
-      while (claim_part(*board, gen, num_parts, k)) {
-        run_part(k, gen);
+      while (claim_part(*board, gen, num_tasks, k)) {
+        run_task(k, gen);
         board->done[k].store(gen);
+        if (board->task_waiters.load() > 0) board->notify();
         ++mine;
       }
       // Parts of uneven work make this thread wait. A wait longer than its own
@@ -983,7 +1169,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       const auto patience = std::max<std::chrono::steady_clock::duration>(own_end - offered,
                                                                          kSpinTime);
       bool stalled = false;
-      for (std::size_t o = 0; o < num_parts; ++o) {
+      for (std::size_t o = 0; o < num_tasks; ++o) {
         for (unsigned rounds = 1; board->done[o].load() != gen; ++rounds) {
           cpu_pause();
           if (rounds % 64 == 0 && std::chrono::steady_clock::now() - own_end > patience) break;
@@ -991,16 +1177,16 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
         if (board->done[o].load() == gen) continue;
         stalled = true;
         std::unique_lock<std::mutex> lock(board->mutex);
-        board->lead_sleeping.store(true);
+        board->task_waiters.fetch_add(1);
         board->wake.wait(lock, [&] { return board->done[o].load() == gen; });
-        board->lead_sleeping.store(false);
+        board->task_waiters.fetch_sub(1);
       }
       // A stall (a helper descheduled while it held a part) or a miss (no
       // helper came in time to take a part) doubles the blocks run alone
       // before the next offer. A block that a helper shared without a stall
       // halves them.
       const bool missed =
-          mine == num_parts && board->helper_started.load(std::memory_order_acquire);
+          mine == num_tasks && board->helper_started.load(std::memory_order_acquire);
       const bool backs_off = stalled || missed;
       backoff = backs_off ? std::min(backoff + 1, kMaxBackoff) : std::max(backoff - 1, 0);
       skip = backs_off ? (std::int64_t{1} << backoff) - 1 : 0;
@@ -1011,8 +1197,8 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     }
     if (narrow && !kL1) {
       merge_narrow(parts, s, stamp, merge_change.data(), merge_sharing.data());
-    } else {
-      for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp, narrow);
+    } else if (narrow) {
+      for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp, true);
     }
     finish_block();
   }
