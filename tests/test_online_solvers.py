@@ -158,6 +158,30 @@ def test_ftrl_matches_reference(loss):
     assert_same_model(lazy, eager)
 
 
+def test_ftrl_unsorted_rows_match_sorted():
+    # The compiled pass updates rows with increasing columns in vectorized loops and
+    # other rows one entry at a time. Without repeated columns both give the same model,
+    # up to the rounding of the margins, whose terms are summed in another order.
+    X, labels, _, weights = make_problem(num_rows=60, seed=10)
+    rng = np.random.default_rng(1)
+    shuffled = X.copy()
+    for r in range(X.shape[0]):
+        lo, hi = X.indptr[r], X.indptr[r + 1]
+        perm = lo + rng.permutation(hi - lo)
+        shuffled.indices[lo:hi] = X.indices[perm]
+        shuffled.data[lo:hi] = X.data[perm]
+    states = []
+    for rows in (X, shuffled):
+        model = FTRLProximal(X.shape[1], alpha=0.5, l1=0.3, l2=0.1)
+        for _ in range(3):
+            _core.ftrl_pass(rows.data, rows.indices, rows.indptr, labels, weights, None,
+                            *model._state_arrays(), **model._kernel_arguments(),
+                            compute_loss=True)
+        states.append(model.get_state())
+    np.testing.assert_allclose(states[1]["z"], states[0]["z"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(states[1]["n"], states[0]["n"], rtol=1e-12, atol=1e-15)
+
+
 def test_ftrl_exact_zeros():
     X, labels, _, _ = make_problem(seed=9)
     model = FTRLProximal(X.shape[1], alpha=0.5, l1=2.0, l2=1.0)

@@ -1230,6 +1230,28 @@ inline void ftrl_update(double& z, double& n, double sqrt_n, double w, double gj
   n = n_new;
 }
 
+// Scratch arrays of one row's FTRL step, one value per stored entry. The
+// square roots and divisions then run in loops over contiguous memory, which
+// the compiler vectorizes.
+struct FtrlRowScratch {
+  std::vector<double> z, n, sqrt_n, w;
+  void reserve(std::size_t nnz) {
+    if (z.size() >= nnz) return;
+    z.resize(nnz);
+    n.resize(nnz);
+    sqrt_n.resize(nnz);
+    w.resize(nnz);
+  }
+};
+
+// Whether the row's column indices increase strictly, as in canonical CSR.
+template <typename I>
+inline bool strictly_increasing(const I* idx, std::int64_t count) {
+  bool increasing = true;
+  for (std::int64_t k = 1; k < count; ++k) increasing &= idx[k] > idx[k - 1];
+  return increasing;
+}
+
 template <typename T, typename I>
 double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s,
                  double loss_start = 0.0) {
@@ -1242,8 +1264,7 @@ double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s,
   std::int64_t t = *s.t;
   const bool prefetch = s.num_features >= kPrefetchMinFeatures && !h.checked;
   double loss_sum = loss_start;
-  // Weight and sqrt(n) of each stored coordinate of the current row, interleaved.
-  std::vector<double> scratch;
+  FtrlRowScratch scratch;
 
   std::int64_t valid_end = 0;  // visits before it have passed the check
   for (std::int64_t k = 0; k < rows.num_visits; ++k) {
@@ -1256,35 +1277,37 @@ double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s,
       }
     }
     const std::int64_t begin = static_cast<std::int64_t>(indptr[r]);
-    const std::int64_t end = static_cast<std::int64_t>(indptr[r + 1]);
-    const std::size_t nnz = static_cast<std::size_t>(end - begin);
-    if (scratch.size() < 2 * nnz) scratch.resize(2 * nnz);
-    double* ws = scratch.data();
+    const std::int64_t count = static_cast<std::int64_t>(indptr[r + 1]) - begin;
+    const T* x = data + begin;
+    const I* idx = indices + begin;
+    scratch.reserve(static_cast<std::size_t>(count));
+    double* zs = scratch.z.data();
+    double* ns = scratch.n.data();
+    double* sq = scratch.sqrt_n.data();
+    double* ws = scratch.w.data();
     ++t;
 
     if (prefetch && k + kPrefetchRows < rows.num_visits) {
       prefetch_row(indices, indptr, visited_row(rows, k + kPrefetchRows), z, n);
     }
-    // The weights first, in a loop free of loop-carried dependences, so that
-    // the square roots and divisions of several coordinates overlap.
-    for (std::int64_t e = begin; e < end; ++e) {
-      const std::int64_t j = static_cast<std::int64_t>(indices[e]);
-      const double sqrt_n = std::sqrt(n[j]);
-      ws[2 * (e - begin)] = ftrl_weight(z[j], sqrt_n, h.alpha, h.beta, h.l1, h.l2);
-      ws[2 * (e - begin) + 1] = sqrt_n;
+    for (std::int64_t e = 0; e < count; ++e) {
+      const std::int64_t j = static_cast<std::int64_t>(idx[e]);
+      zs[e] = z[j];
+      ns[e] = n[j];
+    }
+    for (std::int64_t e = 0; e < count; ++e) {
+      sq[e] = std::sqrt(ns[e]);
+      ws[e] = ftrl_weight(zs[e], sq[e], h.alpha, h.beta, h.l1, h.l2);
     }
     double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
-    std::int64_t position = begin;
-    for (; position + 4 <= end; position += 4) {
-      const double* w4 = ws + 2 * (position - begin);
-      d0 += static_cast<double>(data[position]) * w4[0];
-      d1 += static_cast<double>(data[position + 1]) * w4[2];
-      d2 += static_cast<double>(data[position + 2]) * w4[4];
-      d3 += static_cast<double>(data[position + 3]) * w4[6];
+    std::int64_t e = 0;
+    for (; e + 4 <= count; e += 4) {
+      d0 += static_cast<double>(x[e]) * ws[e];
+      d1 += static_cast<double>(x[e + 1]) * ws[e + 1];
+      d2 += static_cast<double>(x[e + 2]) * ws[e + 2];
+      d3 += static_cast<double>(x[e + 3]) * ws[e + 3];
     }
-    for (; position < end; ++position) {
-      d0 += static_cast<double>(data[position]) * ws[2 * (position - begin)];
-    }
+    for (; e < count; ++e) d0 += static_cast<double>(x[e]) * ws[e];
     const double dot = (d0 + d1) + (d2 + d3);
     // The intercept is a coordinate with x = 1 and no penalty.
     const double sqrt_nb = h.fit_intercept ? std::sqrt(g[kFtrlInterceptN]) : 0.0;
@@ -1295,10 +1318,25 @@ double ftrl_rows(const CsrRows& rows, const FtrlHyper& h, const FtrlState& s,
     const double dl = row_derivative(h.loss, h.compute_loss, y, 1.0, dot, b, h.epsilon, loss_sum);
     const double d = rows.sample_weight != nullptr ? rows.sample_weight[r] * dl : dl;
 
-    for (std::int64_t e = begin; e < end; ++e) {
-      const std::int64_t j = static_cast<std::int64_t>(indices[e]);
-      ftrl_update(z[j], n[j], ws[2 * (e - begin) + 1], ws[2 * (e - begin)],
-                  d * static_cast<double>(data[e]), h.alpha);
+    if (strictly_increasing(idx, count)) {
+      // Each column once: the new states are computed from the gathered ones
+      // in a loop that vectorizes, then stored.
+      for (std::int64_t c = 0; c < count; ++c) {
+        ftrl_update(zs[c], ns[c], sq[c], ws[c], d * static_cast<double>(x[c]), h.alpha);
+      }
+      for (std::int64_t c = 0; c < count; ++c) {
+        const std::int64_t j = static_cast<std::int64_t>(idx[c]);
+        z[j] = zs[c];
+        n[j] = ns[c];
+      }
+    } else {
+      // Unsorted or repeated columns (the compiled pass accepts CSR that is not
+      // canonical): a repeated column's updates each read the state that the
+      // previous one wrote, as before the vectorized loops.
+      for (std::int64_t c = 0; c < count; ++c) {
+        const std::int64_t j = static_cast<std::int64_t>(idx[c]);
+        ftrl_update(z[j], n[j], sq[c], ws[c], d * static_cast<double>(x[c]), h.alpha);
+      }
     }
     if (h.fit_intercept) {
       ftrl_update(g[kFtrlInterceptZ], g[kFtrlInterceptN], sqrt_nb, b, d, h.alpha);
