@@ -27,6 +27,7 @@ Usage:
     python benchmarks/bench_linear.py --quick    # a9a only, one alpha, short ladder
     python benchmarks/bench_linear.py --scale-only --synthetic-rows 200000 \
         --synthetic-features 200000              # the scale part only, printed
+    python benchmarks/bench_linear.py --add-scale    # the scale part, added to the record
 """
 
 from __future__ import annotations
@@ -449,7 +450,17 @@ def _flags(result: dict) -> str:
     """Return the command-line flags that produced ``result``, as far as it records them."""
     if result["quick"]:
         return " --quick"
-    return "" if "synthetic" in result else " --no-synthetic"
+    return "" if "synthetic" in result and "synthetic_environment" not in result else \
+        " --no-synthetic"
+
+
+def _scale_run(result: dict) -> str:
+    """Return the sentence naming a scale part that ran apart from the record, or ''."""
+    env = result.get("synthetic_environment")
+    if env is None:
+        return ""
+    return (f" This part ran on its own (`python benchmarks/bench_linear.py --add-scale`) on "
+            f"{env['date']}, load average {env['load_average_1min']:.2f} at the start.")
 
 
 def markdown(result: dict) -> str:
@@ -492,7 +503,8 @@ def markdown(result: dict) -> str:
         lines += ["### Scale: synthetic sparse L1 logistic regression", "",
                   "The input has no duplicate entries. The peak is the fit's alone where "
                   "Linux can reset it (`peak_of_fit_only` in the JSON file)."
-                  + (f" Note: {result['synthetic_note']}." if result.get("synthetic_note") else ""),
+                  + (f" Note: {result['synthetic_note']}." if result.get("synthetic_note") else "")
+                  + _scale_run(result),
                   "", "| solver | rows | features | nnz | layout | seconds | iterations | "
                   "peak memory added / input |", "|---|---:|---:|---:|---|---:|---:|---:|"]
         for s in result["synthetic"]:
@@ -565,6 +577,9 @@ def main(argv=None) -> int:
     parser.add_argument("--scale-only", action="store_true",
                         help="run only the synthetic scale part and print its results; "
                              "writes no JSON and no docs")
+    parser.add_argument("--add-scale", action="store_true",
+                        help="run only the synthetic scale part, add it to the JSON record of a "
+                             "--no-synthetic run and rewrite the docs section")
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("FASTOPT_DATA_DIR",
                                                     REPO.parent / "shared" / "data")))
@@ -583,6 +598,15 @@ def main(argv=None) -> int:
         return synthetic_child(args)
     if args.scale_only:
         measure_synthetic(args.synthetic_rows, args.synthetic_features, args.synthetic_timeout)
+        return 0
+    if args.add_scale:
+        result = json.loads(args.json.read_text())
+        result["synthetic_environment"] = environment()
+        result["synthetic"] = measure_synthetic(args.synthetic_rows, args.synthetic_features,
+                                                args.synthetic_timeout)
+        write_atomically(args.json, json.dumps(result, indent=1) + "\n")
+        replace_section(args.markdown, BEGIN, END, markdown(result))
+        print(f"added the scale part to {args.json} and {args.markdown}")
         return 0
     if args.report_only:
         result = json.loads(args.json.read_text())
