@@ -95,6 +95,21 @@ def test_parallel_wide_growing_rows():
     np.testing.assert_allclose(lazy.intercept_, eager.intercept, rtol=TOL, atol=TOL)
 
 
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_parallel_more_jobs_than_block_rows(width):
+    # Parts beyond block_rows hold no rows, so they cannot change the model, and a
+    # large n_jobs must not cost a thread or a merge per part.
+    X, labels, _, weights = make_problem(num_rows=70, seed=11, **WIDTHS[width])
+    settings = dict(learning_rate="constant", eta0=0.2, alpha=0.01, l1_ratio=0.3)
+    capped = LazySGD(X.shape[1], n_jobs=16, block_rows=16, **settings)
+    huge = LazySGD(X.shape[1], n_jobs=1_000_000, block_rows=16, **settings)
+    for _ in range(2):
+        capped.partial_fit(X, labels, weights)
+        huge.partial_fit(X, labels, weights)
+    np.testing.assert_array_equal(huge.coef_, capped.coef_)
+    assert huge.intercept_ == capped.intercept_
+
+
 def test_parallel_differs_from_sequential():
     # The oracle above would also pass if n_jobs were ignored; the parts must see
     # the block's starting model, not each other's updates.

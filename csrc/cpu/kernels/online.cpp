@@ -856,7 +856,7 @@ inline void cpu_pause() {
 }
 
 // The parts of the current block, offered to every thread of a parallel pass.
-// claim holds (generation << 16) | the next unclaimed part; done[k] holds the
+// claim holds (generation << 32) | the next unclaimed task; done[k] holds the
 // generation of the last block whose part k has finished. Helpers that find
 // nothing to claim sleep on wake instead of spinning: a spinning thread takes
 // the CPU share that the thread it waits for needs on a busy machine.
@@ -893,10 +893,10 @@ inline bool claim_part(PartBoard& board, std::uint64_t gen, std::size_t num_part
                        std::size_t& part) {
   std::uint64_t c = board.claim.load(std::memory_order_acquire);
   for (;;) {
-    if ((c >> 16) != gen || (c & 0xffffu) >= num_parts) return false;
+    if ((c >> 32) != gen || (c & 0xffffffffu) >= num_parts) return false;
     if (board.claim.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
-      part = static_cast<std::size_t>(c & 0xffffu);
+      part = static_cast<std::size_t>(c & 0xffffffffu);
       return true;
     }
   }
@@ -922,8 +922,11 @@ inline bool claim_part(PartBoard& board, std::uint64_t gen, std::size_t num_part
 // a late helper finds nothing to claim and exits.
 template <typename T, typename I, bool kL1>
 double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazySgdState& s) {
-  const std::size_t num_parts = static_cast<std::size_t>(h.jobs);
   const std::int64_t block = h.block_rows;
+  // With at least as many parts as a block has rows, every part holds one row or
+  // none, and a part without rows changes nothing. So jobs beyond block_rows
+  // give the same parts as block_rows itself, without the per-part costs.
+  const std::size_t num_parts = static_cast<std::size_t>(std::min<std::int64_t>(h.jobs, block));
   const std::int64_t num_blocks = (rows.num_visits + block - 1) / block;
   const std::size_t d = static_cast<std::size_t>(s.num_features);
   std::vector<PartState> parts(num_parts);
@@ -1069,12 +1072,12 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       std::uint64_t seen = 0;
       std::uint64_t seen_ready = 0;
       for (;;) {
-        std::uint64_t gen = b.claim.load(std::memory_order_acquire) >> 16;
+        std::uint64_t gen = b.claim.load(std::memory_order_acquire) >> 32;
         const auto spin_start = std::chrono::steady_clock::now();
         for (unsigned rounds = 1; gen == seen; ++rounds) {
           if (b.stop.load(std::memory_order_acquire)) return;
           cpu_pause();
-          gen = b.claim.load(std::memory_order_acquire) >> 16;
+          gen = b.claim.load(std::memory_order_acquire) >> 32;
           if (rounds % 64 == 0 && std::chrono::steady_clock::now() - spin_start > kSpinTime) {
             break;
           }
@@ -1083,7 +1086,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
           std::unique_lock<std::mutex> lock(b.mutex);
           b.helpers_sleeping.fetch_add(1);
           b.wake.wait(lock, [&] {
-            gen = b.claim.load(std::memory_order_acquire) >> 16;
+            gen = b.claim.load(std::memory_order_acquire) >> 32;
             return gen != seen || b.stop.load(std::memory_order_acquire) ||
                    b.ready.load(std::memory_order_acquire) != seen_ready;
           });
@@ -1102,8 +1105,13 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
         }
       }
     };
+    // More threads than the machine has cores would only take turns, and a
+    // thread per part would start thousands for a large n_jobs.
+    const unsigned cores = std::thread::hardware_concurrency();
+    const std::size_t threads =
+        cores == 0 ? num_parts : std::min<std::size_t>(num_parts, static_cast<std::size_t>(cores));
     try {
-      for (std::size_t k = 1; k < num_parts; ++k) std::thread(help).detach();
+      for (std::size_t k = 1; k < threads; ++k) std::thread(help).detach();
     } catch (const std::system_error&) {
       // Thread creation failed, so the calling thread runs every part.
     }
@@ -1152,7 +1160,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       skip -= skip > 0 ? 1 : 0;
     } else {
       const auto offered = std::chrono::steady_clock::now();
-      board->claim.store(gen << 16);
+      board->claim.store(gen << 32);
       if (board->helpers_sleeping.load() > 0) board->notify();
       std::size_t k;
       // Parts this thread ran; all of them means no helper came in time.
