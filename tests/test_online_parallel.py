@@ -110,6 +110,19 @@ def test_parallel_more_jobs_than_block_rows(width):
     assert huge.intercept_ == capped.intercept_
 
 
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_parallel_huge_block_rows(width):
+    # With block_rows near 2^63 the pass runs one block. Rounding the block count up
+    # must not overflow, because an overflow made the pass skip every row.
+    X, labels, _, _ = make_problem(num_rows=50, **WIDTHS[width])
+    models = [LazySGD(X.shape[1], n_jobs=2, block_rows=rows, l1_ratio=0.3)
+              for rows in (X.shape[0], 2**63 - 1)]
+    losses = [model.partial_fit(X, labels) for model in models]
+    assert losses[1] == losses[0]
+    assert models[1].t_ == X.shape[0]
+    np.testing.assert_array_equal(models[1].coef_, models[0].coef_)
+
+
 def test_parallel_differs_from_sequential():
     # The oracle above would also pass if n_jobs were ignored; the parts must see
     # the block's starting model, not each other's updates.

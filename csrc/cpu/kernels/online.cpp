@@ -927,7 +927,10 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   // none, and a part without rows changes nothing. So jobs beyond block_rows
   // give the same parts as block_rows itself, without the per-part costs.
   const std::size_t num_parts = static_cast<std::size_t>(std::min<std::int64_t>(h.jobs, block));
-  const std::int64_t num_blocks = (rows.num_visits + block - 1) / block;
+  // Rounded up without forming num_visits + block - 1, which overflows when
+  // block_rows is near INT64_MAX.
+  const std::int64_t num_blocks =
+      rows.num_visits / block + (rows.num_visits % block != 0 ? 1 : 0);
   const std::size_t d = static_cast<std::size_t>(s.num_features);
   std::vector<PartState> parts(num_parts);
   // A part leaves its scale unfolded; the block folds the shared state after it.
@@ -1013,14 +1016,16 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     PartBoard& b = *board;
     for (std::size_t o = 0; o < num_parts; ++o) {
       const auto start = std::chrono::steady_clock::now();
-      for (unsigned rounds = 1; b.done[o].load(std::memory_order_acquire) != gen; ++rounds) {
+      for (unsigned rounds = 1; b.done[o].load() != gen; ++rounds) {
         cpu_pause();
         if (rounds % 64 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) break;
       }
-      if (b.done[o].load(std::memory_order_acquire) == gen) continue;
+      if (b.done[o].load() == gen) continue;
+      // Sequentially consistent, as the calling thread's wait: with acquire
+      // loads a finishing thread could miss this waiter's count and not wake it.
       std::unique_lock<std::mutex> lock(b.mutex);
       b.task_waiters.fetch_add(1);
-      b.wake.wait(lock, [&] { return b.done[o].load(std::memory_order_acquire) == gen; });
+      b.wake.wait(lock, [&] { return b.done[o].load() == gen; });
       b.task_waiters.fetch_sub(1);
     }
     if (std::none_of(parts.begin(), parts.end(), [](const PartState& p) { return p.invalid; })) {
