@@ -856,8 +856,8 @@ inline void cpu_pause() {
 }
 
 // The parts of the current block, offered to every thread of a parallel pass.
-// claim holds (generation << 32) | the next unclaimed task; done[k] holds the
-// generation of the last block whose part k has finished. Helpers that find
+// claim is (generation << 32) | the next unclaimed task; done[k] is the
+// generation of the last block whose task k has finished. Helpers that find
 // nothing to claim sleep on wake instead of spinning: a spinning thread takes
 // the CPU share that the thread it waits for needs on a busy machine.
 struct PartBoard {
@@ -1007,7 +1007,7 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
   };
 
   // Runs task k of the current block. A merge waits for every part's steps.
-  // The threads claim tasks in order, so a running thread holds each step.
+  // The threads claim tasks in order, so each step belongs to a running thread.
   auto run_task = [&, board](std::size_t k, std::uint64_t gen) {
     if (k < num_parts) {
       run_part(k, gen);
