@@ -763,11 +763,10 @@ CsrRows gather_part(const CsrRows& part, const LazySgdHyper& h, const LazySgdSta
 // Writes the block's merged value of every coordinate whose lowest touching
 // part is parts[k], so that each coordinate has one writer. A narrow model
 // reads every column's mark; a wide one lists the part's touched columns.
+// scale and u are the block's path (block_path).
 template <bool kL1>
 void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySgdState& s,
-                std::uint32_t stamp, bool narrow) {
-  double scale, u;
-  block_path(parts, s.globals, scale, u);
+                std::uint32_t stamp, bool narrow, double scale, double u) {
   const PartState& own = parts[k];
   const std::int64_t count = narrow ? s.num_features : own.slots.size();
   for (std::int64_t c = 0; c < count; ++c) {
@@ -823,11 +822,9 @@ void merge_part(const std::vector<PartState>& parts, std::size_t k, const LazySg
 // Merges every part of a narrow model without L1, as merge_part does, in loops
 // without branches that vectorize. The sums keep part order, so the weights
 // are the same (a zero may change sign). change and sharing are scratch arrays
-// of num_features elements.
+// of num_features elements; scale is the block's (block_path).
 inline void merge_narrow(const std::vector<PartState>& parts, const LazySgdState& s,
-                         std::uint32_t stamp, double* change, double* sharing) {
-  double scale, u;
-  block_path(parts, s.globals, scale, u);
+                         std::uint32_t stamp, double* change, double* sharing, double scale) {
   const std::int64_t d = s.num_features;
   double* const coef = s.coef;
   std::fill(change, change + d, 0.0);
@@ -886,6 +883,25 @@ struct PartBoard {
     wake.notify_all();
   }
 };
+
+// Waits until task o of block generation gen is done: spins until patience has
+// passed since since, then sleeps on the board. Returns whether it slept. The
+// loads are sequentially consistent: with acquire loads a finishing thread
+// could miss the waiter's count and not wake it.
+inline bool wait_for_task(PartBoard& b, std::size_t o, std::uint64_t gen,
+                          std::chrono::steady_clock::time_point since,
+                          std::chrono::steady_clock::duration patience) {
+  for (unsigned rounds = 1; b.done[o].load() != gen; ++rounds) {
+    cpu_pause();
+    if (rounds % 64 == 0 && std::chrono::steady_clock::now() - since > patience) break;
+  }
+  if (b.done[o].load() == gen) return false;
+  std::unique_lock<std::mutex> lock(b.mutex);
+  b.task_waiters.fetch_add(1);
+  b.wake.wait(lock, [&] { return b.done[o].load() == gen; });
+  b.task_waiters.fetch_sub(1);
+  return true;
+}
 
 // Claims an unclaimed part of block generation gen; false when none is left
 // or the board has moved on to another block.
@@ -1006,6 +1022,22 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
     }
   };
 
+  // The block's path, computed by the first task that asks for it once every
+  // part has stepped; the block's merges and its end share it, so a block
+  // sums the parts' paths once rather than once per merge.
+  std::mutex path_mutex;
+  std::uint64_t path_gen = 0;
+  double path_scale = 1.0, path_u = 0.0;
+  auto path_of = [&](std::uint64_t gen, double& scale, double& u) {
+    std::lock_guard<std::mutex> lock(path_mutex);
+    if (path_gen != gen) {
+      block_path(parts, g, path_scale, path_u);
+      path_gen = gen;
+    }
+    scale = path_scale;
+    u = path_u;
+  };
+
   // Runs task k of the current block. A merge waits for every part's steps.
   // The threads claim tasks in order, so each step belongs to a running thread.
   auto run_task = [&, board](std::size_t k, std::uint64_t gen) {
@@ -1013,30 +1045,19 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       run_part(k, gen);
       return;
     }
-    PartBoard& b = *board;
-    for (std::size_t o = 0; o < num_parts; ++o) {
-      const auto start = std::chrono::steady_clock::now();
-      for (unsigned rounds = 1; b.done[o].load() != gen; ++rounds) {
-        cpu_pause();
-        if (rounds % 64 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) break;
-      }
-      if (b.done[o].load() == gen) continue;
-      // Sequentially consistent, as the calling thread's wait: with acquire
-      // loads a finishing thread could miss this waiter's count and not wake it.
-      std::unique_lock<std::mutex> lock(b.mutex);
-      b.task_waiters.fetch_add(1);
-      b.wake.wait(lock, [&] { return b.done[o].load() == gen; });
-      b.task_waiters.fetch_sub(1);
-    }
+    for (std::size_t o = 0; o < num_parts; ++o)
+      wait_for_task(*board, o, gen, std::chrono::steady_clock::now(), kSpinTime);
     if (std::none_of(parts.begin(), parts.end(), [](const PartState& p) { return p.invalid; })) {
-      merge_part<kL1>(parts, k - num_parts, s, stamp, false);
+      double scale, u;
+      path_of(gen, scale, u);
+      merge_part<kL1>(parts, k - num_parts, s, stamp, false, scale, u);
     }
   };
 
-  // Ends a parallel block: the scalars, summed in part order.
-  auto finish_block = [&]() {
+  // Ends a parallel block of generation gen: the scalars, summed in part order.
+  auto finish_block = [&](std::uint64_t gen) {
     double scale, u;
-    block_path(parts, g, scale, u);
+    path_of(gen, scale, u);
     const double b0 = g[kIntercept];
     double change = 0.0;
     int sharing = 0;
@@ -1182,18 +1203,8 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       const auto patience = std::max<std::chrono::steady_clock::duration>(own_end - offered,
                                                                          kSpinTime);
       bool stalled = false;
-      for (std::size_t o = 0; o < num_tasks; ++o) {
-        for (unsigned rounds = 1; board->done[o].load() != gen; ++rounds) {
-          cpu_pause();
-          if (rounds % 64 == 0 && std::chrono::steady_clock::now() - own_end > patience) break;
-        }
-        if (board->done[o].load() == gen) continue;
-        stalled = true;
-        std::unique_lock<std::mutex> lock(board->mutex);
-        board->task_waiters.fetch_add(1);
-        board->wake.wait(lock, [&] { return board->done[o].load() == gen; });
-        board->task_waiters.fetch_sub(1);
-      }
+      for (std::size_t o = 0; o < num_tasks; ++o)
+        stalled = wait_for_task(*board, o, gen, own_end, patience) || stalled;
       // A stall (a helper descheduled while it held a part) or a miss (no
       // helper came in time to take a part) doubles the blocks run alone
       // before the next offer. A block that a helper shared without a stall
@@ -1208,12 +1219,17 @@ double parallel_sgd_rows(const CsrRows& rows, const LazySgdHyper& h, const LazyS
       *s.invalid = true;
       break;
     }
-    if (narrow && !kL1) {
-      merge_narrow(parts, s, stamp, merge_change.data(), merge_sharing.data());
-    } else if (narrow) {
-      for (std::size_t o = 0; o < num_parts; ++o) merge_part<kL1>(parts, o, s, stamp, true);
+    if (narrow) {
+      double scale, u;
+      path_of(gen, scale, u);
+      if constexpr (kL1) {
+        for (std::size_t o = 0; o < num_parts; ++o)
+          merge_part<kL1>(parts, o, s, stamp, true, scale, u);
+      } else {
+        merge_narrow(parts, s, stamp, merge_change.data(), merge_sharing.data(), scale);
+      }
     }
-    finish_block();
+    finish_block(gen);
   }
   if (threaded) {
     board->stop.store(true, std::memory_order_release);
