@@ -1749,10 +1749,13 @@ inline void fused_group(const CsrRows* rows, const LazySgdHyper& h, const LazySg
                         std::int64_t k, double* losses) {
   const std::int64_t d = states[0].num_features;
   // The copy starts on a cache line. The kLanes doubles of padding at its
-  // end are read by the last column's margins and dropped.
-  std::vector<double> buffer(static_cast<std::size_t>(d * k + 2 * kLanes));
-  const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
-  double* vt = buffer.data() + ((64 - address % 64) % 64) / sizeof(double);
+  // end are read by the last column's margins and dropped. The buffer is left
+  // uninitialized because the copy overwrites all of it but the padding.
+  const auto size = static_cast<std::size_t>(d * k + 2 * kLanes);
+  const std::unique_ptr<double[]> buffer(new double[size]);
+  const auto address = reinterpret_cast<std::uintptr_t>(buffer.get());
+  double* vt = buffer.get() + ((64 - address % 64) % 64) / sizeof(double);
+  std::fill(vt + d * k, vt + d * k + kLanes, 0.0);
   std::vector<double*> coef(static_cast<std::size_t>(k));
   for (std::int64_t c = 0; c < k; ++c) coef[static_cast<std::size_t>(c)] = states[c].coef;
   transpose_tiles(d, k, [&](std::int64_t j, std::int64_t c) {
