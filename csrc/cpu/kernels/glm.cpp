@@ -512,18 +512,29 @@ void binary_terms(const GlmTarget& t, std::int64_t lo, std::int64_t m, double in
     return;
   }
   const double* y = t.y + lo;
-  const double* weights = t.weights != nullptr ? t.weights + lo : nullptr;
+  // One loop for weighted and one for unweighted samples. With the choice of
+  // weights[i] or inv_n inside the loop, GCC loaded the weights with a masked
+  // load even when weights is nullptr. Those loads from unmapped addresses
+  // took 38% of this function's samples on w8a (AMD EPYC, AVX-512).
+  auto terms = [&](auto weight_of) {
 #pragma omp simd
-  for (std::int64_t i = 0; i < m; ++i) {
-    const double s = weights != nullptr ? weights[i] : inv_n;
-    const double mi = y[i] * z[i];
-    const double e = exp_nonpositive(mi < 0.0 ? mi : -mi);
-    const double one_plus = 1.0 + e;
-    const double p_wrong = (mi >= 0.0 ? e : 1.0) / one_plus;  // sigmoid(-m)
-    values[i] = s * ((mi < 0.0 ? -mi : 0.0) + log1p_unit(e));
-    const double d1 = -y[i] * p_wrong;
-    r[i] = s * d1;
-    if (h != nullptr) h[i] = s * (e / (one_plus * one_plus));
+    for (std::int64_t i = 0; i < m; ++i) {
+      const double s = weight_of(i);
+      const double mi = y[i] * z[i];
+      const double e = exp_nonpositive(mi < 0.0 ? mi : -mi);
+      const double one_plus = 1.0 + e;
+      const double p_wrong = (mi >= 0.0 ? e : 1.0) / one_plus;  // sigmoid(-m)
+      values[i] = s * ((mi < 0.0 ? -mi : 0.0) + log1p_unit(e));
+      const double d1 = -y[i] * p_wrong;
+      r[i] = s * d1;
+      if (h != nullptr) h[i] = s * (e / (one_plus * one_plus));
+    }
+  };
+  if (t.weights != nullptr) {
+    const double* weights = t.weights + lo;
+    terms([weights](std::int64_t i) { return weights[i]; });
+  } else {
+    terms([inv_n](std::int64_t) { return inv_n; });
   }
 }
 
