@@ -411,7 +411,10 @@ RowBlockSums row_pass(const GlmDesign& x, const Major& major, std::int64_t k, bo
       for (std::int64_t i = from; i < to; ++i) {
         if (!major.slice(i, slice)) continue;
         const double* a = zr + (i - from) * k;
-        for (std::int64_t c = 0; c < k; ++c) g_intercept[c] += a[c];
+        // Without an intercept the sums are never read.
+        if (fit_intercept) {
+          for (std::int64_t c = 0; c < k; ++c) g_intercept[c] += a[c];
+        }
         row_scatter<kSquare>(slice, a, k, g, p, block_bad);
       }
     };
