@@ -39,8 +39,16 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-import scipy.sparse as sp
+# scikit-learn's SGDClassifier.partial_fit makes a call into scipy's OpenBLAS, whose idle
+# worker thread then spins: on news20 it used a third of a core for at least 0.3 s after
+# the call. On 2 cores that took a core from the next timed learner (fastopt's two threads
+# then ran as fast as one). No learner trains through BLAS, and with one BLAS thread
+# OpenBLAS starts no worker. Set before numpy loads OpenBLAS; a value given by the caller
+# is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 
 from _sections import machine_environment, write_outputs
 
@@ -353,6 +361,7 @@ def environment():
         "isa": fastopt.active_isa(),
         "scikit_learn": sklearn.__version__,
         "vowpalwabbit": vowpalwabbit.__version__,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
     }
 
 
@@ -364,6 +373,11 @@ def render_section(result):
                  f"Vowpal Wabbit {env['vowpalwabbit']}. Median of {result['repeats']} runs "
                  f"({SMALL_ROUNDS} for data under {SMALL_NNZ:.0e} stored values); the "
                  "learners other than Vowpal Wabbit alternate within each round.")
+    if env.get("openblas_threads"):
+        lines.append("")
+        lines.append(f"OPENBLAS_NUM_THREADS={env['openblas_threads']}: no learner trains through BLAS, "
+                     "and an idle OpenBLAS worker left spinning by a call in scikit-learn's "
+                     "`partial_fit` took a core from the next timed learner.")
     lines.append("")
     lines.append("The `n_jobs=2` rows run the deterministic block-parallel pass, the only multi-thread "
                  "mode of fastopt's `SGDClassifier`; the other fastopt rows train each model on one "
