@@ -852,9 +852,9 @@ def partial_fit_many(solvers, X, targets, sample_weight=None, order=None, *,
     an estimator are). X, the weights and the order are checked once; the passes, which
     share no state, run in parallel over fastopt's threads
     (:func:`fastopt.set_num_threads`), and each one gives exactly the result of its own
-    ``partial_fit``, for any number of threads. Plain SGD solvers (no L1, momentum or
-    averaging) beyond one per thread run in groups that read each row once for the whole
-    group, with the same results.
+    ``partial_fit``, for any number of threads. Plain SGD solvers (no L1, momentum,
+    averaging or ``n_jobs`` above 1) beyond one per thread run in groups that read each
+    row once for the whole group, with the same results.
 
     Returns
     -------
