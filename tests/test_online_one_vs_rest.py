@@ -154,3 +154,24 @@ def test_unfused_settings_equal_own_passes(settings):
     for a, b in zip(together, alone):
         states_equal(a.get_state(), b.get_state())
     np.testing.assert_array_equal(np.array(losses), alone_losses)
+
+
+def test_fused_fold_updates_unused_globals():
+    # set_state accepts any values in the L1 and averaging slots of the globals, which plain
+    # SGD does not use. A fold changes them in an output's own pass, and must do the same
+    # in the fused pass.
+    X, rng = make_rows(200, 30, 0.3, seed=13)
+    targets = targets_for("log_loss", rng, X.shape[0], 3)
+
+    def make():
+        solver = LazySGD(X.shape[1], learning_rate="constant", eta0=0.9, alpha=1.0)
+        state = solver.get_state()
+        state["globals"][1] = 0.25
+        state["globals"][6] = 3.0
+        solver.set_state(state)
+        return solver
+
+    alone, _ = run_each(make, X, targets, 1)
+    together, _ = run_many(make, X, targets, 1, 1)
+    for a, b in zip(together, alone):
+        states_equal(a.get_state(), b.get_state())

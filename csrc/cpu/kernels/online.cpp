@@ -1553,7 +1553,8 @@ auto with_csr_types(const CsrRows& rows, Visit&& visit) {
 // row-major, so a stored x_ij reaches the K weights of column j in adjacent
 // doubles, and the loops over outputs vectorize. Each output still goes
 // through the operations of its own plain SGD pass in the same order, so its
-// state and loss keep their bits. The margins are summed in sparse_dot's four
+// state and loss keep their bits (once weights overflow, a NaN's sign may
+// differ). The margins are summed in sparse_dot's four
 // partial sums, and the steps are those of lazy_sgd_rows without L1 or
 // averaging.
 
@@ -1579,11 +1580,15 @@ struct FusedScalars {
       : scale(k), b(k), eta0(k), loss(k), dots(k), descent(k), t(k) {}
 };
 
-// Multiplies output c's column of the interleaved weights vt by factor, as
-// fold_scale does for one output without L1 or averaging.
+// Multiplies output c's column of the interleaved weights vt by factor and
+// updates the output's globals g as fold_scale does for one output without
+// L1 or averaging. Those two globals are unused by plain SGD, but set_state
+// accepts any value, and the state must match that of the output's own pass.
 inline void fold_column(double* vt, std::int64_t num_features, std::int64_t k, std::int64_t c,
-                        double factor) {
+                        double factor, double* g) {
   for (std::int64_t j = 0; j < num_features; ++j) vt[j * k + c] *= factor;
+  g[kL1Cumulative] *= factor;
+  g[kAverageScaleSum] = 0.0;
 }
 
 // Runs the k outputs of rows and states over the rows, with their weights
@@ -1690,12 +1695,12 @@ bool fused_sgd_rows(const CsrRows* rows, const LazySgdHyper& h, const LazySgdSta
       if (h.l2 > 0.0) {
         const double decay = 1.0 - eta * h.l2;
         if (decay <= 0.0) {
-          fold_column(vt, d, k, static_cast<std::int64_t>(c), 0.0);
+          fold_column(vt, d, k, static_cast<std::int64_t>(c), 0.0, states[c].globals);
           scale = 1.0;
         } else {
           scale *= decay;
           if (scale < kMinScale && h.fold) {
-            fold_column(vt, d, k, static_cast<std::int64_t>(c), scale);
+            fold_column(vt, d, k, static_cast<std::int64_t>(c), scale, states[c].globals);
             scale = 1.0;
           }
         }
