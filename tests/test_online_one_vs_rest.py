@@ -94,15 +94,22 @@ def test_fused_dtypes_order_intercept(dtype, index_dtype, fit_intercept):
     np.testing.assert_array_equal(np.array(losses), alone_losses)
 
 
-def test_fused_scale_folds():
+@pytest.mark.parametrize("unused_globals", [None, (0.25, 3.0)], ids=["zero", "set"])
+def test_fused_scale_folds(unused_globals):
     # alpha * eta near 1 shrinks the global scale below its floor within a few rows, so the
     # scale is folded into the weights many times. With alpha * eta >= 1 (decay <= 0) every
-    # weight becomes zero.
+    # weight becomes zero. set_state accepts any values in the L1 and averaging slots of the
+    # globals, which plain SGD does not read, and a fold must change them as a single pass does.
     X, rng = make_rows(200, 30, 0.3, seed=9)
     targets = targets_for("log_loss", rng, X.shape[0], 4)
     for eta0, alpha in ((0.9, 1.0), (2.0, 1.0)):
         def make():
-            return LazySGD(X.shape[1], learning_rate="constant", eta0=eta0, alpha=alpha)
+            solver = LazySGD(X.shape[1], learning_rate="constant", eta0=eta0, alpha=alpha)
+            if unused_globals is not None:
+                state = solver.get_state()
+                state["globals"][1], state["globals"][6] = unused_globals
+                solver.set_state(state)
+            return solver
 
         alone, _ = run_each(make, X, targets, 2)
         together, _ = run_many(make, X, targets, 1, 2)
@@ -155,23 +162,3 @@ def test_unfused_settings_equal_own_passes(settings):
         states_equal(a.get_state(), b.get_state())
     np.testing.assert_array_equal(np.array(losses), alone_losses)
 
-
-def test_fused_fold_updates_unused_globals():
-    # set_state accepts any values in the L1 and averaging slots of the globals, which plain
-    # SGD does not use. A fold changes them in an output's own pass, and must do the same
-    # in the fused pass.
-    X, rng = make_rows(200, 30, 0.3, seed=13)
-    targets = targets_for("log_loss", rng, X.shape[0], 3)
-
-    def make():
-        solver = LazySGD(X.shape[1], learning_rate="constant", eta0=0.9, alpha=1.0)
-        state = solver.get_state()
-        state["globals"][1] = 0.25
-        state["globals"][6] = 3.0
-        solver.set_state(state)
-        return solver
-
-    alone, _ = run_each(make, X, targets, 1)
-    together, _ = run_many(make, X, targets, 1, 1)
-    for a, b in zip(together, alone):
-        states_equal(a.get_state(), b.get_state())
